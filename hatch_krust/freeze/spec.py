@@ -1,0 +1,70 @@
+"""The freezer seam: a pluggy hookspec so other freezers can be added without touching the pipeline.
+
+A freezer turns a built wheel into one static Linux executable. The default is
+PyInstaller --onefile followed by staticx (`hatch_krust.freeze.pyinstaller`). Another
+freezer is a module or class with a `krust_register_freezer` hookimpl returning a class
+that satisfies `Freezer`, registered under the `hatch_krust.freezers` entry-point group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import pluggy
+
+__all__ = [
+    "FreezeRequest",
+    "FreezeResult",
+    "Freezer",
+    "FreezerSpec",
+    "hookimpl",
+    "hookspec",
+]
+
+PROJECT_NAME = "hatch_krust"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@dataclass(frozen=True)
+class FreezeRequest:
+    """Everything a freezer needs, as plain values; nothing about images."""
+
+    wheel: Path  # the project's wheel, built by hatchling's WheelBuilder
+    dist_name: str  # the distribution name (project.name)
+    version: str
+    script: str  # the [project.scripts] name; also the executable's name
+    entry_point: str  # "package.module:function" (attribute path allowed after the colon)
+    python: str  # interpreter to freeze with (path or command)
+    work_dir: Path  # fresh, empty, owned by this build; removed afterwards
+    compress: bool = False  # compression inside the executable (staticx xz)
+    hidden_imports: tuple[str, ...] = ()
+    exclude_modules: tuple[str, ...] = ()
+    pyinstaller_args: tuple[str, ...] = ()
+    source_date_epoch: int | None = None  # when set, the output must be byte-reproducible
+    verbose: bool = False  # stream the tools' own output instead of capturing it
+    log: Callable[[str], None] = field(default=lambda _msg: None, compare=False)  # progress lines
+
+
+@dataclass(frozen=True)
+class FreezeResult:
+    executable: Path  # inside request.work_dir; the caller moves it
+    # Versions of what made it: {"python": "3.11.7", "pyinstaller": "6.22.3", ...}
+    tools: dict[str, str] = field(default_factory=dict)
+    # Distributions installed in the freeze environment: {name: version}
+    distributions: dict[str, str] = field(default_factory=dict)
+
+
+class Freezer(Protocol):
+    name: str
+
+    def freeze(self, request: FreezeRequest) -> FreezeResult: ...
+
+
+class FreezerSpec:
+    @hookspec
+    def krust_register_freezer(self) -> type[Freezer] | list[type[Freezer]]:  # type: ignore[empty-body]
+        """Return one freezer class or a list of them."""
