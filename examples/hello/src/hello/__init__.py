@@ -1,0 +1,1 @@
+"""hello: the hatch-krust example CLI."""

@@ -1,0 +1,65 @@
+"""KrustBuildHook: `[tool.hatch.build.targets.wheel.hooks.krust]` makes the krust outputs
+from the wheel just built.
+
+PEP 517 frontends build in temporary directories, so the outputs go to `dist/krust/`
+under the project root (option `output-dir`), not beside the wheel. Editable builds are
+skipped: they hold no code to freeze.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from hatchling.builders.config import BuilderConfig
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+from hatch_krust.config import load_config
+from hatch_krust.errors import FreezeError, KrustError
+from hatch_krust.pipeline import (
+    ExecutableInputs,
+    build_executable,
+    is_inner_wheel_build,
+    source_date_epoch,
+)
+
+__all__ = ["KrustBuildHook"]
+
+
+class KrustBuildHook(BuildHookInterface[BuilderConfig]):
+    PLUGIN_NAME = "krust"
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        if self.target_name != "wheel" or version == "editable" or is_inner_wheel_build(os.environ):
+            return
+        table = {k: v for k, v in self.config.items() if k not in _HOOK_KEYS}
+        prefix = "tool.hatch.build.targets.wheel.hooks.krust"
+        try:
+            config = load_config(table, prefix=prefix)
+            out_dir = Path(config.output_dir or "dist/krust")
+            if not out_dir.is_absolute():
+                out_dir = Path(self.root) / out_dir
+            inputs = ExecutableInputs(
+                root=Path(self.root),
+                dist_name=self.metadata.core.raw_name,
+                version=self.metadata.version,
+                scripts=dict(self.metadata.core.scripts),
+                config=config,
+                epoch=source_date_epoch(self.build_config.reproducible, os.environ),
+                out_dir=out_dir,
+                wheel=Path(artifact_path),
+            )
+            result = build_executable(inputs, self.app)
+        except KrustError as exc:
+            self.app.display_error(str(exc))
+            if isinstance(exc, FreezeError) and exc.output:
+                self.app.display_error("\n".join(exc.output.rstrip().splitlines()[-40:]))
+            self.app.abort(code=1)
+            sys.exit(1)  # abort() exits; this keeps type checkers and odd apps honest
+        self.app.display_success(f"krust: static executable {result.path}")
+
+
+_HOOK_KEYS = frozenset({"dependencies", "require-runtime-dependencies",
+                        "require-runtime-features", "enable-by-default"})

@@ -1,0 +1,286 @@
+"""The flow from a project to its outputs, shared by the builder, the wheel hook and the CLI.
+
+Each step is a function with plain inputs and outputs; the hatch plugin classes only
+wire them. See docs/architecture.md for the picture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform as host
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from hatch_krust.__about__ import __version__
+from hatch_krust.cache import ExecutableCache, cache_key, default_cache_dir
+from hatch_krust.errors import ConfigError, KrustError
+
+__all__ = [
+    "BinaryResult",
+    "ExecutableInputs",
+    "is_inner_wheel_build",
+    "wheel_fingerprint",
+    "Reporter",
+    "build_executable",
+    "build_wheel",
+    "check_host",
+    "executable_name",
+    "host_architecture",
+    "install_atomically",
+    "resolve_script",
+    "source_date_epoch",
+]
+
+# uname -m -> the OCI architecture name
+_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
+                  "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
+INNER_WHEEL_ENV = "HATCH_KRUST_INNER_WHEEL"
+
+
+class Reporter(Protocol):
+    """The part of hatchling's `app` we use; messages go to stderr."""
+
+    @property
+    def verbosity(self) -> int: ...
+    def display_info(self, message: str = "", **kwargs: Any) -> None: ...
+    def display_waiting(self, message: str = "", **kwargs: Any) -> None: ...
+    def display_success(self, message: str = "", **kwargs: Any) -> None: ...
+    def display_debug(self, message: str = "", level: int = 1, **kwargs: Any) -> None: ...
+
+
+def check_host() -> None:
+    """The freezer makes executables for the machine it runs on; that must be Linux."""
+    if not sys.platform.startswith("linux"):
+        message = (
+            f"hatch-krust builds static Linux executables and must run on Linux, but this host "
+            f"is {sys.platform!r}. Build inside a Linux container or on a Linux CI runner."
+        )
+        raise KrustError(message)
+
+
+def host_architecture() -> str:
+    machine = host.machine().lower()
+    return _ARCHITECTURES.get(machine, machine)
+
+
+def source_date_epoch(reproducible: bool, env: Mapping[str, str]) -> int | None:
+    """Hatch's rule: `reproducible` (default on) uses SOURCE_DATE_EPOCH or 1580601600."""
+    if not reproducible:
+        return None
+    raw = env.get("SOURCE_DATE_EPOCH", "1580601600")
+    try:
+        value = int(raw)
+    except ValueError:
+        message = f"Environment variable `SOURCE_DATE_EPOCH` must be an integer, not {raw!r}"
+        raise ConfigError(message) from None
+    if value < 0:
+        message = "Environment variable `SOURCE_DATE_EPOCH` must not be negative"
+        raise ConfigError(message)
+    return value
+
+
+def resolve_script(
+    scripts: Mapping[str, str], project_name: str, configured: str | None
+) -> tuple[str, str]:
+    """Pick the `[project.scripts]` entry to freeze: (name, "module:attr")."""
+    listing = ", ".join(f"`{name}`" for name in sorted(scripts)) or "none"
+    if configured is not None:
+        if configured not in scripts:
+            message = (
+                f"Field `tool.hatch.build.targets.krust.script` names `{configured}`, which is not "
+                f"in `[project.scripts]`. Available scripts: {listing}."
+            )
+            raise ConfigError(message)
+        return configured, scripts[configured]
+    if not scripts:
+        message = (
+            "The project has no `[project.scripts]` entry, so there is nothing to turn into an "
+            'executable. Add one, for example `[project.scripts]\nmy-app = "my_app.cli:main"`.'
+        )
+        raise ConfigError(message)
+    if len(scripts) == 1:
+        name = next(iter(scripts))
+        return name, scripts[name]
+    normalized = project_name.replace("_", "-").lower()
+    for name, target in scripts.items():
+        if name.replace("_", "-").lower() == normalized:
+            return name, target
+    message = (
+        f"The project has several scripts ({listing}) and none is named like the project; "
+        "choose one with `script = \"NAME\"` in `[tool.hatch.build.targets.krust]` "
+        "or the environment variable `KRUST_SCRIPT`."
+    )
+    raise ConfigError(message)
+
+
+def executable_name(script: str, version: str, architecture: str) -> str:
+    return f"{script}-{version}-linux-{architecture}"
+
+
+def build_wheel(root: Path, directory: Path) -> Path:
+    """The project's wheel, made by hatchling's own WheelBuilder (its hooks included)."""
+    from hatchling.builders.wheel import WheelBuilder
+
+    previous = os.environ.get(INNER_WHEEL_ENV)
+    os.environ[INNER_WHEEL_ENV] = "1"  # our own wheel hook must not recurse into this build
+    try:
+        builder = WheelBuilder(str(root))
+        artifacts = list(builder.build(directory=str(directory), versions=["standard"]))
+    finally:
+        if previous is None:
+            os.environ.pop(INNER_WHEEL_ENV, None)
+        else:
+            os.environ[INNER_WHEEL_ENV] = previous
+    return Path(artifacts[0])
+
+
+def wheel_fingerprint(wheel: Path) -> str:
+    """SHA-256 over the wheel's member names and contents, not its zip timestamps."""
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(wheel) as archive:
+        for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            digest.update(info.filename.encode() + b"\0")
+            digest.update(hashlib.sha256(archive.read(info)).digest())
+    return digest.hexdigest()
+
+
+def interpreter_identity(python: str) -> dict[str, Any]:
+    """What identifies the freezing interpreter; also checks that it runs at all."""
+    found = shutil.which(python) if os.sep not in python else python
+    if not found or not Path(found).exists():
+        message = (
+            f"The interpreter `{python}` (option `python` / `KRUST_PYTHON`) was not found. "
+            "Give a path to a Python 3.9+ executable or a command on PATH."
+        )
+        raise ConfigError(message)
+    probe = (
+        "import json, sys, sysconfig; print(json.dumps({'version': sys.version, "
+        "'executable': sys.executable, 'prefix': sys.base_prefix, "
+        "'hexversion': sys.hexversion, 'ldlibrary': sysconfig.get_config_var('LDLIBRARY')}))"
+    )
+    try:
+        out = subprocess.run(
+            [found, "-I", "-c", probe], capture_output=True, text=True, check=True, timeout=60
+        ).stdout
+        info: dict[str, Any] = json.loads(out)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        message = f"The interpreter `{python}` could not be run as Python: {exc}"
+        raise ConfigError(message) from None
+    if int(info["hexversion"]) < 0x03090000:
+        message = f"The interpreter `{python}` is Python {info['version'].split()[0]}; 3.9+ needed"
+        raise ConfigError(message)
+    real = Path(info["executable"]).resolve()
+    stat = real.stat()
+    info["executable"] = str(real)
+    info["binary"] = f"{stat.st_size}:{int(stat.st_mtime)}"
+    return info
+
+
+@dataclass(frozen=True)
+class BinaryResult:
+    path: Path
+    cached: bool
+    script: str
+    tools: dict[str, str] = field(default_factory=dict)
+    distributions: dict[str, str] = field(default_factory=dict)
+    wheel_sha256: str = ""
+
+
+@dataclass(frozen=True)
+class ExecutableInputs:
+    """Plain values that decide the executable; the cache key is made from them."""
+
+    root: Path
+    dist_name: str
+    version: str
+    scripts: Mapping[str, str]
+    config: Any  # KrustConfig
+    epoch: int | None
+    out_dir: Path
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    wheel: Path | None = None  # a wheel already built (the wheel hook); else one is built
+
+
+def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResult:
+    """Wheel -> (cache or freeze) -> `out_dir/<script>-<version>-linux-<arch>`, atomically."""
+    from hatch_krust import freeze as freezing
+
+    check_host()
+    config = inputs.config
+    script, entry_point = resolve_script(inputs.scripts, inputs.dist_name, config.script)
+    interpreter = interpreter_identity(config.python)
+    arch = host_architecture()
+    with tempfile.TemporaryDirectory(prefix="hatch-krust-") as tmp:
+        work = Path(tmp)
+        if inputs.wheel is not None:
+            wheel = inputs.wheel
+        else:
+            reporter.display_waiting("Building the wheel with hatchling")
+            wheel = build_wheel(inputs.root, work / "wheel")
+        fingerprint = wheel_fingerprint(wheel)
+        key = cache_key({
+            "hatch-krust": __version__,
+            "wheel": fingerprint,
+            "script": [script, entry_point],
+            "interpreter": interpreter,
+            "freezer": [config.freezer, dict(freezing.FREEZER_PINS)],
+            "options": config.freeze_options(),
+            "epoch": inputs.epoch,
+            "architecture": arch,
+        })
+        cache = ExecutableCache(default_cache_dir(inputs.env))
+        with cache.lock(key):
+            entry = cache.get(key) if config.cache else None
+            if entry is not None:
+                reporter.display_info(f"Reusing the cached executable (inputs unchanged, key {key[:12]})")
+                source, meta, cached = entry.executable, entry.meta, True
+            else:
+                request = freezing.FreezeRequest(
+                    wheel=wheel, dist_name=inputs.dist_name, version=inputs.version,
+                    script=script, entry_point=entry_point, python=interpreter["executable"],
+                    work_dir=work / "freeze", compress=config.compress,
+                    hidden_imports=config.hidden_imports, exclude_modules=config.exclude_modules,
+                    pyinstaller_args=config.pyinstaller_args, source_date_epoch=inputs.epoch,
+                    verbose=reporter.verbosity > 0, log=reporter.display_waiting,
+                )
+                (work / "freeze").mkdir()
+                result = freezing.freeze(request, config.freezer)
+                meta = {"tools": result.tools, "distributions": result.distributions,
+                        "wheel": fingerprint, "key": key}
+                entry = cache.put(key, result.executable, meta) if config.cache else None
+                source, cached = (entry.executable if entry else result.executable), False
+        target = inputs.out_dir / executable_name(script, inputs.version, arch)
+        install_atomically(source, target)
+    return BinaryResult(
+        path=target, cached=cached, script=script, tools=dict(meta.get("tools", {})),
+        distributions=dict(meta.get("distributions", {})), wheel_sha256=fingerprint,
+    )
+
+
+def install_atomically(source: Path, target: Path, mode: int = 0o755) -> None:
+    """Copy to a temporary name in the target's directory, then rename over the target."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(handle, "wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+        tmp.chmod(mode)
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def is_inner_wheel_build(env: Mapping[str, str]) -> bool:
+    return env.get(INNER_WHEEL_ENV) == "1"
+
