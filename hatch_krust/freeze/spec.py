@@ -8,12 +8,14 @@ that satisfies `Freezer`, registered under the `hatch_krust.freezers` entry-poin
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 __all__ = [
     "FreezeRequest",

@@ -1,0 +1,80 @@
+"""Running the freezing tools: one place that streams, captures and reports their output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+from hatch_krust.errors import FreezeError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
+__all__ = ["ToolFailed", "run_tool", "stage_failed", "tail"]
+
+TAIL_LINES = 25
+
+
+class ToolFailed(Exception):
+    """A tool exited non-zero; callers turn this into a FreezeError that names their stage."""
+
+    def __init__(self, args: Sequence[str], returncode: int, output: str) -> None:
+        super().__init__(f"{args[0]} exited with status {returncode}")
+        self.args_ = tuple(args)
+        self.returncode = returncode
+        self.output = output
+
+
+def run_tool(
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    verbose: bool = False,
+) -> str:
+    """Run a tool, echoing its output to stderr when verbose; return the output either way.
+
+    The output is always kept so that a failure can show its tail even when it was streamed.
+    """
+    try:
+        proc = subprocess.Popen(
+            list(args),
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
+    except OSError as exc:
+        raise ToolFailed(args, 127, f"cannot run {args[0]}: {exc}") from exc
+    lines: list[str] = []
+    assert proc.stdout is not None
+    with proc.stdout:
+        for line in proc.stdout:
+            lines.append(line)
+            if verbose:
+                sys.stderr.write(line)
+                sys.stderr.flush()
+    output = "".join(lines)
+    if proc.wait() != 0:
+        raise ToolFailed(args, proc.returncode, output)
+    return output
+
+
+def tail(output: str, lines: int = TAIL_LINES) -> str:
+    """The last lines of a tool's output, indented, for an error message."""
+    kept = [line for line in output.strip().splitlines() if line.strip()][-lines:]
+    return "\n".join(f"    {line}" for line in kept)
+
+
+def stage_failed(stage: str, failure: ToolFailed, hint: str = "") -> FreezeError:
+    """A FreezeError for a failed stage, with the tail of the tool's output in the message."""
+    message = f"{stage} failed (exit status {failure.returncode})."
+    if hint:
+        message += f" {hint}"
+    message += f"\nLast lines of its output:\n{tail(failure.output)}"
+    return FreezeError(message, output=failure.output)

