@@ -24,7 +24,8 @@ __all__ = ["OPTIONS", "KrustConfig", "Option", "load_config", "user_config_path"
 T = TypeVar("T")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.{}-]{0,127}$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_TAG_FIELDS = ("{version}", "{major}", "{minor}", "{micro}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _USER = re.compile(r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")
 _PLATFORM = re.compile(r"^linux/[a-z0-9]+(/[a-z0-9]+)?$")
@@ -272,6 +273,20 @@ def _check_each(items: tuple[str, ...], pattern: re.Pattern[str], where: str, wh
             raise _fail(where, f"has an invalid {what}: {item!r}")
 
 
+def _check_tags(tags: tuple[str, ...], where: str) -> None:
+    """A tag template is valid when it is a valid tag with its fields filled in."""
+    for tag in tags:
+        filled = tag
+        for name in _TAG_FIELDS:
+            filled = filled.replace(name, "0")
+        if "{" in filled or "}" in filled:
+            raise _fail(where, f"has an unknown field in tag {tag!r}",
+                        "tags may use {version}, {major}, {minor} and {micro}")
+        if not _TAG.match(filled):
+            raise _fail(where, f"has an invalid tag {tag!r}",
+                        "a tag is letters, digits, `_`, `.` and `-`, at most 128, not starting with `.` or `-`")
+
+
 def load_config(
     table: Mapping[str, Any],
     *,
@@ -359,7 +374,7 @@ def _validate(config: KrustConfig, r: _Reader) -> None:
         raise _fail(where("script"), f"is not a script name: {config.script!r}")
     _check_each(config.hidden_imports, _MODULE, where("hidden-imports"), "module name")
     _check_each(config.exclude_modules, _MODULE, where("exclude-modules"), "module name")
-    _check_each(config.tags, _TAG, where("tags"), "tag (letters, digits, `_`, `.`, `-`; at most 128)")
+    _check_tags(config.tags, where("tags"))
     _check_each(config.platforms, _PLATFORM, where("platforms"),
                 "platform (expected `linux/<architecture>[/<variant>]`, e.g. `linux/amd64`)")
     _check_each(config.ports, _PORT, where("ports"), "port (expected `8080` or `8080/tcp`)")
