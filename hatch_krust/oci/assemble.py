@@ -1,0 +1,281 @@
+"""Assemble the image: a base (or scratch) plus one layer holding the executable.
+
+`assemble` is the offline heart of the image target: it reads the base from a layout, writes
+one deterministic layer (the executable and whatever runtime files the base lacks), a config,
+a manifest and a one-entry index into the target layout, and returns the index descriptor.
+`merge_indexes` joins per-platform results built on different machines into one index.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hatch_krust.errors import ImageError
+from hatch_krust.oci.basefs import BaseFiles, scan_layers
+from hatch_krust.oci.image import (
+    OCI_TYPES,
+    ImageConfig,
+    Index,
+    Manifest,
+    MediaTypes,
+    ResolvedImage,
+    RunConfig,
+    created_timestamp,
+    load_image,
+    write_config,
+    write_index,
+    write_manifest,
+)
+from hatch_krust.oci.layer import Entry, bytes_entry, dir_entry, file_entry, write_layer
+from hatch_krust.oci.layout import Layout, adopt_blob
+from hatch_krust.oci.merge import merge_indexes
+from hatch_krust.oci.runtime_files import (
+    CA_BUNDLE_PATH,
+    KNOWN_CA_PATHS,
+    accounts_for,
+    ca_bundle_source,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hatch_krust.oci.descriptor import Descriptor, Platform
+    from hatch_krust.oci.layer import Layer
+
+__all__ = [
+    "APP_DIR",
+    "BASE_DIGEST",
+    "BASE_NAME",
+    "DEFAULT_PATH",
+    "BaseImage",
+    "ImageOptions",
+    "assemble",
+    "merge_env",
+    "merge_indexes",
+]
+
+APP_DIR = "/app"
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+BASE_NAME = "org.opencontainers.image.base.name"
+BASE_DIGEST = "org.opencontainers.image.base.digest"
+CREATED_BY = "hatch-krust"
+
+_NAME = re.compile(r"^[A-Za-z0-9._+-]+$")
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PORT = re.compile(r"^[0-9]{1,5}(/(tcp|udp|sctp))?$")
+_USER = re.compile(r"^[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?$")
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    """A base image held in a layout: an index or a manifest entry of that layout."""
+
+    layout: Layout
+    descriptor: Descriptor
+
+    @classmethod
+    def from_layout(cls, layout: Layout, tag: str | None = None) -> BaseImage:
+        return cls(layout, layout.resolve(tag))
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    """Everything about the image except its base and executable.
+
+    `name` places the executable at `/app/<name>`; `epoch` is SOURCE_DATE_EPOCH (None: 1970);
+    `args` become Cmd; `env`, `labels` and `exposed_ports` merge with the base's; `user`
+    defaults to 65532 (`nonroot`); `annotations` go on the manifest and the index;
+    `ca_certificates` is True (certifi's bundle), False, or a PEM file to ship instead;
+    `base_name`/`base_digest` name the base for the `base.*` annotations.
+    """
+
+    name: str
+    platform: Platform
+    epoch: int | None = None
+    args: tuple[str, ...] | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    user: str = "65532"
+    workdir: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    exposed_ports: tuple[str, ...] = ()
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    ca_certificates: bool | Path = True
+    base_name: str = ""
+    base_digest: str = ""
+
+    def __post_init__(self) -> None:
+        _check(bool(_NAME.match(self.name)), f"Invalid executable name {self.name!r}")
+        for key in self.env:
+            _check(bool(_ENV_KEY.match(key)), f"Invalid environment variable name {key!r}")
+        for port in self.exposed_ports:
+            _check(bool(_PORT.match(port)), f"Invalid port {port!r}: expected 8080 or 8080/udp")
+        _check(bool(_USER.match(self.user)), f"Invalid user {self.user!r}: expected 65532[:GID]")
+        _check(not self.workdir or self.workdir.startswith("/"), "workdir must be absolute")
+        _check(self.epoch is None or self.epoch >= 0, "epoch must not be negative")
+
+    @property
+    def executable_path(self) -> str:
+        return f"{APP_DIR}/{self.name}"
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ImageError(message)
+
+
+def assemble(
+    base: BaseImage | None, executable: Path, options: ImageOptions, layout: Layout
+) -> Descriptor:
+    """Build the image for `options.platform` into `layout`; return its index descriptor."""
+    resolved = load_image(base.layout, base.descriptor, options.platform) if base else None
+    types = resolved.media_types if resolved else OCI_TYPES
+    files = BaseFiles()
+    if base is not None and resolved is not None:
+        files = scan_layers(base.layout, resolved.manifest.layers)
+        _copy_layers(base.layout, resolved.manifest.layers, layout)
+    entries, cert_file = _layer_entries(executable, options, files)
+    layer = _write_layer(layout, entries, options, types)
+    config = _image_config(resolved, options, layer.diff_id, cert_file)
+    config_descriptor = write_config(layout, config, types.config)
+    base_layers = resolved.manifest.layers if resolved else ()
+    manifest = Manifest(
+        media_type=types.manifest,
+        config=config_descriptor,
+        layers=(*base_layers, layer.descriptor()),
+        annotations=_manifest_annotations(base, options),
+    )
+    manifest_descriptor = write_manifest(layout, manifest, config.platform)
+    index = Index(types.index, (manifest_descriptor,), dict(options.annotations))
+    return write_index(layout, index)
+
+
+def _copy_layers(source: Layout, layers: tuple[Descriptor, ...], target: Layout) -> None:
+    """Base layers go into the target layout, verified, unless already there."""
+    for layer in layers:
+        if target.has_blob(layer.digest) or (layer.urls and not source.has_blob(layer.digest)):
+            continue
+        with source.open_blob(layer.digest) as blob:
+            target.write_blob_from(blob, layer.digest, layer.size)
+
+
+def _layer_entries(
+    executable: Path, options: ImageOptions, files: BaseFiles
+) -> tuple[list[Entry], str | None]:
+    """The layer's entries and the CA bundle path the image ends up with (or None)."""
+    if not executable.is_file():
+        message = f"The executable {executable} does not exist"
+        raise ImageError(message)
+    entries = [file_entry(options.executable_path, executable, 0o755)]
+    if not files.has("tmp"):
+        entries.append(dir_entry("/tmp", 0o1777))  # noqa: S108 - the image's own /tmp
+    entries += _account_entries(options.user, files)
+    ca_entries, cert_file = _ca_entries(options.ca_certificates, files)
+    return entries + ca_entries, cert_file
+
+
+def _account_entries(user: str, files: BaseFiles) -> list[Entry]:
+    passwd, group = files.content("etc/passwd"), files.content("etc/group")
+    if (files.has("etc/passwd") and passwd is None) or (files.has("etc/group") and group is None):
+        return []  # a link or an oversized file: leave the base's accounts alone
+    accounts = accounts_for(user, passwd, group)
+    entries = []
+    if accounts.passwd is not None:
+        entries.append(bytes_entry("/etc/passwd", accounts.passwd, 0o644))
+    if accounts.group is not None:
+        entries.append(bytes_entry("/etc/group", accounts.group, 0o644))
+    if accounts.home and not files.has(accounts.home):
+        entries.append(dir_entry(accounts.home, 0o755, accounts.uid, accounts.gid))
+    return entries
+
+
+def _ca_entries(option: bool | Path, files: BaseFiles) -> tuple[list[Entry], str | None]:
+    """Ship a bundle when asked for one explicitly, or when the base has none (certifi's)."""
+    base_bundle = next((p for p in KNOWN_CA_PATHS if files.has(p)), None)
+    source = ca_bundle_source(option)
+    if source is None or (option is True and base_bundle is not None):
+        return [], base_bundle
+    return [file_entry(CA_BUNDLE_PATH, source, 0o644)], CA_BUNDLE_PATH
+
+
+def _write_layer(
+    layout: Layout, entries: list[Entry], options: ImageOptions, types: MediaTypes
+) -> Layer:
+    staging = layout.blob_path("sha256:" + "0" * 64).parent
+    staging.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".krust-layer-", dir=staging) as tmp:
+        layer = write_layer(
+            entries, Path(tmp) / "layer", epoch=options.epoch or 0, media_type=types.layer
+        )
+        adopt_blob(layout, layer.path, layer.digest)
+    return layer
+
+
+def merge_env(
+    base_env: tuple[str, ...],
+    env: Mapping[str, str],
+    cert_file: str | None,
+    *,
+    shipped_cert: bool,
+) -> tuple[str, ...]:
+    """Base env, then SSL_CERT_FILE, then the caller's env; PATH always gains /app."""
+    merged: dict[str, str] = {}
+    for item in base_env:
+        key, _, value = item.partition("=")
+        merged[key] = value
+    if cert_file and (shipped_cert or "SSL_CERT_FILE" not in merged):
+        merged["SSL_CERT_FILE"] = cert_file
+    merged.update(env)
+    path = merged.get("PATH") or DEFAULT_PATH
+    if APP_DIR not in path.split(":"):
+        path = f"{path}:{APP_DIR}"
+    merged["PATH"] = path
+    return tuple(f"{k}={v}" for k, v in merged.items())
+
+
+def _image_config(
+    resolved: ResolvedImage | None, options: ImageOptions, diff_id: str, cert_file: str | None
+) -> ImageConfig:
+    base = resolved.config if resolved else None
+    base_run = base.config if base else RunConfig()
+    created = created_timestamp(options.epoch)
+    run = RunConfig(
+        entrypoint=(options.executable_path,),
+        cmd=options.args,
+        env=merge_env(
+            base_run.env, options.env, cert_file, shipped_cert=cert_file == CA_BUNDLE_PATH
+        ),
+        user=options.user,
+        working_dir=options.workdir or base_run.working_dir,
+        labels={**base_run.labels, **options.labels},
+        exposed_ports=tuple(sorted({*base_run.exposed_ports, *map(_port, options.exposed_ports)})),
+        other=base_run.other,
+    )
+    history = {
+        "created": created,
+        "created_by": CREATED_BY,
+        "comment": f"{options.executable_path} and runtime files",
+    }
+    return ImageConfig(
+        platform=base.platform if base else options.platform,
+        config=run,
+        diff_ids=(*(base.diff_ids if base else ()), diff_id),
+        history=(*(base.history if base else ()), history),
+        created=created,
+    )
+
+
+def _port(port: str) -> str:
+    return port if "/" in port else f"{port}/tcp"
+
+
+def _manifest_annotations(base: BaseImage | None, options: ImageOptions) -> dict[str, str]:
+    annotations = dict(options.annotations)
+    if base is not None:
+        if options.base_name:
+            annotations[BASE_NAME] = options.base_name
+        annotations[BASE_DIGEST] = options.base_digest or base.descriptor.digest
+    return annotations
