@@ -1,0 +1,114 @@
+"""`-t krust:binary` end to end: real PyInstaller, staticx, a chroot with nothing in it."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import (
+    build_env,
+    copy_example,
+    hatch_build,
+    hatchling_build,
+    only_file,
+    write_project,
+)
+from tests.infra.runtime import run_in_chroot
+
+pytestmark = [pytest.mark.slow, pytest.mark.runtime]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def hello(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> dict[str, object]:
+    """examples/hello built once with `python -m hatchling build -t krust:binary`."""
+    project = copy_example("hello", tmp_path_factory.mktemp("hello"))
+    result = hatchling_build(project, "krust:binary", build_env(cache_dir))
+    assert result.returncode == 0, result.stderr
+    return {"project": project, "result": result, "exe": only_file(project / "dist" / "krust")}
+
+
+def test_hello_runs_in_an_empty_root(hello: dict[str, object], tmp_path: Path) -> None:
+    exe = hello["exe"]
+    assert isinstance(exe, Path)
+    assert exe.name.startswith("hello-1.2.3-linux-")
+    assert exe.stat().st_mode & 0o111
+    version = run_in_chroot(exe, ["--version"], tmp_path / "v")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == "hello, version 1.2.3"  # importlib.metadata
+    greeting = run_in_chroot(exe, ["--name", "chroot"], tmp_path / "g")
+    assert greeting.returncode == 0, greeting.stderr
+    lines = greeting.stdout.splitlines()
+    assert lines[0] == "Hello from a static executable! (hello, chroot)"  # importlib.resources
+    assert lines[1].startswith("python 3.") and ", click 8." in lines[1]
+
+
+def test_progress_is_reported_on_stderr(hello: dict[str, object]) -> None:
+    result = hello["result"]
+    assert "running PyInstaller" in result.stderr  # type: ignore[attr-defined]
+    assert "Built static executable" in result.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in result.stderr  # type: ignore[attr-defined]
+
+
+def test_two_clean_builds_are_identical(hello: dict[str, object], tmp_path: Path,
+                                        cache_dir: Path) -> None:
+    """The second build bypasses the cache, so it freezes again from scratch."""
+    project = copy_example("hello", tmp_path)
+    result = hatchling_build(project, "krust:binary", build_env(cache_dir, KRUST_CACHE="0"))
+    assert result.returncode == 0, result.stderr
+    assert "running PyInstaller" in result.stderr
+    exe = hello["exe"]
+    assert isinstance(exe, Path)
+    assert sha256(only_file(project / "dist" / "krust")) == sha256(exe)
+
+
+def test_cache_hit_then_invalidated_by_a_source_change(hello: dict[str, object],
+                                                       cache_dir: Path) -> None:
+    project = hello["project"]
+    assert isinstance(project, Path)
+    again = hatchling_build(project, "krust:binary", build_env(cache_dir))
+    assert again.returncode == 0, again.stderr
+    assert "running PyInstaller" not in again.stderr
+    assert "Reusing the cached executable" in again.stderr
+
+    cli = project / "src" / "hello" / "cli.py"
+    cli.write_text(cli.read_text().replace('default="world"', 'default="cache"'))
+    changed = hatchling_build(project, "krust:binary", build_env(cache_dir))
+    assert changed.returncode == 0, changed.stderr
+    assert "running PyInstaller" in changed.stderr
+
+
+YAML_APP = '''
+import sys
+import importlib.metadata
+import yaml
+
+def main():
+    loader = yaml.CLoader  # the compiled loader: fails if the extension was not bundled
+    data = yaml.load("answer: 42\\nitems: [a, b]", Loader=loader)
+    print("yaml", importlib.metadata.version("pyyaml"), yaml.__with_libyaml__, data["answer"], data["items"])
+    return 0
+'''
+
+
+def test_hatch_build_with_a_compiled_dependency(tmp_path: Path, plugin_dir: Path,
+                                                cache_dir: Path) -> None:
+    """The real user path: hatch's own build environment, the plugin from `file://`."""
+    project = write_project(
+        tmp_path, name="yaml-tool", version="2.0.0", dependencies=("pyyaml>=6",),
+        scripts={"yaml-tool": "yaml_tool.app:main"}, files={"yaml_tool/app.py": YAML_APP},
+        krust=f'dependencies = ["hatch-krust @ {plugin_dir.as_uri()}"]',
+    )
+    result = hatch_build(project, "krust:binary", build_env(cache_dir), tmp_path / "hatch-home")
+    assert result.returncode == 0, result.stdout + result.stderr
+    exe = only_file(project / "dist" / "krust")
+    assert exe.name.startswith("yaml-tool-2.0.0-linux-")
+    run = run_in_chroot(exe, [], tmp_path / "root")
+    assert run.returncode == 0, run.stderr
+    words = run.stdout.split()
+    assert words[0] == "yaml" and words[2] == "True" and words[3] == "42", run.stdout
