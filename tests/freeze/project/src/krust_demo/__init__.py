@@ -1,0 +1,1 @@
+"""A tiny project for the freeze tests."""
