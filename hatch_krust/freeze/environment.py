@@ -7,6 +7,8 @@ with 200 lines of resolver output is not something a user can act on.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -26,6 +28,7 @@ __all__ = [
     "create_environment",
     "failing_requirement",
     "find_uv",
+    "normalise_records",
     "resolve_python",
 ]
 
@@ -140,7 +143,29 @@ def create_environment(
         run_tool([*installer, *installer_args, *requirements], verbose=verbose, cwd=root)
     except ToolFailed as exc:
         raise _install_error(exc) from None
+    normalise_records(root)
     return _probe(root, env_python)
+
+
+def normalise_records(root: Path) -> None:
+    """Drop the hashes of files installed outside site-packages from every RECORD.
+
+    Console scripts in bin/ start with the venv's absolute path, so their RECORD hashes
+    change with the work directory; PyInstaller copies RECORD into the executable, which
+    would then differ from build to build. The files stay listed, without a hash.
+    """
+    for record in sorted(root.glob("lib/python*/site-packages/*.dist-info/RECORD")):
+        lines = record.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [_unhashed(line) if line.startswith(("../", '"../')) else line for line in lines]
+        if kept != lines:
+            record.write_text("".join(kept), encoding="utf-8")
+
+
+def _unhashed(line: str) -> str:
+    row = next(csv.reader([line]))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([row[0], "", ""])
+    return out.getvalue()
 
 
 def _make_venv(interpreter: Path, root: Path, uv: str | None, *, verbose: bool) -> Path:

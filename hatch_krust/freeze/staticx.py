@@ -35,6 +35,7 @@ def run_staticx(env: FreezeEnvironment, request: FreezeRequest, program: Path) -
         stage = f"running staticx {env.tools.get('staticx', '?')}"
         hint = "staticx needs ldd, objcopy (binutils) and patchelf."
         raise stage_failed(stage, exc, hint) from None
+    output.chmod(0o755)  # staticx leaves its temporary file's 0700
     return output
 
 
