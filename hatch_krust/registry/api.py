@@ -1,0 +1,325 @@
+"""The public entry points: push a layout, copy between locations, pull manifests and images.
+
+Each call opens its own connections and closes them; everything else is in `Options`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hatch_krust.errors import ImageError
+from hatch_krust.oci.layout import Layout, open_archive, write_archive
+from hatch_krust.oci.reference import Reference, parse_reference
+from hatch_krust.registry.client import Registry
+from hatch_krust.registry.endpoints import (
+    LayoutSink,
+    LayoutSource,
+    RegistrySink,
+    RegistrySource,
+    Sink,
+    Source,
+    transfer,
+)
+from hatch_krust.registry.locations import LayoutLocation, Location, parse_location
+from hatch_krust.registry.manifests import Manifest, get_manifest, select_platform
+from hatch_krust.registry.options import Options, Progress
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    from hatch_krust.oci.descriptor import Descriptor, Platform
+
+__all__ = [
+    "PulledImage",
+    "copy",
+    "fetch_blob",
+    "inspect",
+    "pull_image",
+    "pull_manifest",
+    "push_layout",
+]
+
+
+def _options(
+    options: Options | None, progress: Progress | None, insecure: Sequence[str]
+) -> Options:
+    options = options or Options()
+    if progress is not None:
+        options = dataclasses.replace(options, progress=progress)
+    if insecure:
+        options = dataclasses.replace(options, insecure=options.insecure | frozenset(insecure))
+    return options
+
+
+def _reference(ref: Reference | str) -> Reference:
+    return ref if isinstance(ref, Reference) else parse_reference(ref)
+
+
+def push_layout(
+    layout: Layout,
+    root: Descriptor,
+    dest: Reference | str,
+    tags: Sequence[str] = (),
+    *,
+    progress: Progress | None = None,
+    insecure: Sequence[str] = (),
+    mount_from: str | None = None,
+    options: Options | None = None,
+) -> str:
+    """Push the image or index `root` of `layout` to `dest`; return its digest.
+
+    Blobs go first (in parallel, skipping what the registry has, mounting from
+    `mount_from` — another repository of the same registry — when given), then
+    manifests by digest, then `dest`'s tag and `tags`. Nothing is tagged if any
+    blob or manifest fails.
+    """
+    ref = _reference(dest)
+    opts = _options(options, progress, insecure)
+    source = LayoutSource(layout, None, str(layout.root))
+    manifest = source.manifest(root)
+    with Registry(ref.api_host, opts) as registry:
+        sink = RegistrySink(registry, ref.repository, mount_from=mount_from,
+                            progress=opts.progress)
+        transfer(source, sink, manifest, _tags(ref, tags, manifest))
+    return manifest.digest
+
+
+def _tags(ref: Reference, tags: Sequence[str], manifest: Manifest) -> list[str]:
+    if ref.digest and ref.digest != manifest.digest:
+        message = f"Cannot push {manifest.digest} to {ref}: the reference names another digest"
+        raise ImageError(message)
+    return [*([ref.tag] if ref.tag and not ref.digest else []), *tags]
+
+
+def copy(
+    src: Location | str,
+    dst: Location | str,
+    *,
+    platform: Platform | str | None = None,
+    tags: Sequence[str] = (),
+    progress: Progress | None = None,
+    insecure: Sequence[str] = (),
+    options: Options | None = None,
+) -> str:
+    """Copy an image or index between registries and OCI layouts; return its digest.
+
+    `src`/`dst` are Reference, LayoutLocation or their strings (`oci:DIR[:TAG]`,
+    `oci-archive:FILE[:TAG]`, `[docker://]host/repo[:tag]`). With `platform`, only that
+    platform's image of an index is copied. Blobs are streamed, never held in memory.
+    """
+    source_loc = parse_location(src) if isinstance(src, str) else src
+    dest_loc = parse_location(dst) if isinstance(dst, str) else dst
+    opts = _options(options, progress, insecure)
+    with contextlib.ExitStack() as stack:
+        source, source_registry = _open_source(stack, source_loc, opts)
+        root = source.root()
+        if platform is not None and root.is_index:
+            root = source.manifest(select_platform(root, platform, source.name))
+        sink, tags_out, finish = _open_sink(
+            stack, dest_loc, options=opts, source_registry=source_registry,
+            source_location=source_loc, root=root, tags=tags,
+        )
+        transfer(source, sink, root, tags_out)
+        finish()
+    return root.digest
+
+
+def _open_source(
+    stack: contextlib.ExitStack, location: Location, options: Options
+) -> tuple[Source, Registry | None]:
+    if isinstance(location, Reference):
+        registry = stack.enter_context(Registry(location.api_host, options))
+        return RegistrySource(registry, location.repository, location.identifier), registry
+    if location.archive:
+        layout = stack.enter_context(open_archive(location.path))
+    else:
+        layout = Layout.open(location.path)
+    return LayoutSource(layout, location.tag, str(location)), None
+
+
+def _open_sink(
+    stack: contextlib.ExitStack,
+    location: Location,
+    *,
+    options: Options,
+    source_registry: Registry | None,
+    source_location: Location,
+    root: Manifest,
+    tags: Sequence[str],
+) -> tuple[Sink, list[str], Callable[[], None]]:
+    if isinstance(location, Reference):
+        mount_from = None
+        if source_registry is not None and source_registry.host == location.api_host:
+            registry = source_registry
+            assert isinstance(source_location, Reference)
+            mount_from = source_location.repository
+        else:
+            registry = stack.enter_context(Registry(location.api_host, options))
+        sink = RegistrySink(registry, location.repository, mount_from=mount_from,
+                            progress=options.progress)
+        return sink, _tags(location, tags, root), lambda: None
+    return _layout_sink(stack, location, options, source_registry, tags)
+
+
+def _layout_sink(
+    stack: contextlib.ExitStack,
+    location: LayoutLocation,
+    options: Options,
+    source_registry: Registry | None,
+    tags: Sequence[str],
+) -> tuple[Sink, list[str], Callable[[], None]]:
+    names = [*([location.tag] if location.tag else []), *tags]
+    if not location.archive:
+        layout = Layout.create(location.path)
+        sink = LayoutSink(layout, jobs=options.jobs, progress=options.progress,
+                          registry=source_registry)
+        return sink, names, lambda: None
+    tmp = stack.enter_context(_temporary_dir())
+    layout = Layout.create(tmp)
+    sink = LayoutSink(layout, jobs=options.jobs, progress=options.progress,
+                      registry=source_registry)
+    return sink, names, lambda: write_archive(layout, location.path)
+
+
+@contextlib.contextmanager
+def _temporary_dir() -> Iterator[Any]:
+    import tempfile  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="krust-copy-") as tmp:
+        yield Path(tmp) / "layout"
+
+
+def pull_manifest(
+    ref: Reference | str,
+    platform: Platform | str | None = None,
+    *,
+    insecure: Sequence[str] = (),
+    options: Options | None = None,
+) -> Manifest:
+    """The manifest (or index) `ref` names, verified; with `platform`, an index is resolved."""
+    reference = _reference(ref)
+    with Registry(reference.api_host, _options(options, None, insecure)) as registry:
+        manifest = get_manifest(registry, reference.repository, reference.identifier)
+        if platform is not None and manifest.is_index:
+            entry = select_platform(manifest, platform, str(reference))
+            manifest = get_manifest(registry, reference.repository, entry.digest)
+    return manifest
+
+
+@dataclass(frozen=True)
+class PulledImage:
+    """A base image fetched into a layout: by-digest reference, manifest and config."""
+
+    reference: Reference
+    manifest: Manifest
+    config: dict[str, Any]
+    index: Manifest | None
+
+
+def pull_image(
+    ref: Reference | str,
+    layout: Layout,
+    *,
+    platform: Platform | str = "linux/amd64",
+    tag: str | None = None,
+    layers: bool = True,
+    progress: Progress | None = None,
+    insecure: Sequence[str] = (),
+    options: Options | None = None,
+) -> PulledImage:
+    """Fetch one platform's image into `layout` (index → manifest → config → layers).
+
+    With `layers=False` only the manifest and config are stored; fetch layers later with
+    `fetch_blob` (or not at all, when the push can mount them). The manifest is added to
+    `index.json` under `tag` (untagged when None).
+    """
+    reference = _reference(ref)
+    opts = _options(options, progress, insecure)
+    with Registry(reference.api_host, opts) as registry:
+        source = RegistrySource(registry, reference.repository, reference.identifier)
+        index: Manifest | None = None
+        manifest = source.root()
+        if manifest.is_index:
+            index = manifest
+            manifest = source.manifest(select_platform(index, platform, str(reference)))
+        if manifest.is_index:
+            message = f"{reference} resolves to a nested index; not supported as a base"
+            raise ImageError(message)
+        config_descriptor, *layer_descriptors = manifest.children()
+        sink = LayoutSink(layout, jobs=opts.jobs, progress=opts.progress, registry=registry)
+        sink.put_blobs(source, [config_descriptor, *(layer_descriptors if layers else [])])
+        sink.put_manifest(manifest)
+    descriptor = manifest.descriptor
+    if index is not None:
+        entry = select_platform(index, platform, str(reference))
+        descriptor = dataclasses.replace(descriptor, platform=entry.platform)
+    layout.add_manifest(descriptor, tag)
+    config = json.loads(layout.read_blob(config_descriptor.digest))
+    return PulledImage(reference.with_digest(manifest.digest), manifest, config, index)
+
+
+def fetch_blob(
+    ref: Reference | str,
+    descriptor: Descriptor,
+    layout: Layout,
+    *,
+    progress: Progress | None = None,
+    insecure: Sequence[str] = (),
+    options: Options | None = None,
+) -> None:
+    """Download one blob of `ref`'s repository into `layout`, streamed and verified."""
+    reference = _reference(ref)
+    opts = _options(options, progress, insecure)
+    with Registry(reference.api_host, opts) as registry:
+        source = RegistrySource(registry, reference.repository, reference.identifier)
+        LayoutSink(layout, jobs=1, progress=opts.progress, registry=registry).put_blobs(
+            source, [descriptor]
+        )
+
+
+def inspect(
+    location: Location | str,
+    *,
+    platform: Platform | str | None = None,
+    config: bool = True,
+    insecure: Sequence[str] = (),
+    options: Options | None = None,
+) -> dict[str, Any]:
+    """What `location` holds: its digest, media type, manifest, and (for an image) config."""
+    loc = parse_location(location) if isinstance(location, str) else location
+    opts = _options(options, None, insecure)
+    with contextlib.ExitStack() as stack:
+        source, _ = _open_source(stack, loc, opts)
+        manifest = source.root()
+        if platform is not None and manifest.is_index:
+            manifest = source.manifest(select_platform(manifest, platform, source.name))
+        out: dict[str, Any] = {
+            "digest": manifest.digest,
+            "mediaType": manifest.media_type,
+            "manifest": manifest.document,
+        }
+        if config and not manifest.is_index:
+            out["config"] = _read_config(source, manifest)
+    return out
+
+
+def _read_config(source: Source, manifest: Manifest) -> Any:
+    from hatch_krust.registry.blobs import CHUNK, VerifyingReader  # noqa: PLC0415
+
+    descriptor = manifest.children()[0]
+    if descriptor.size > 4 << 20:
+        message = f"The config of {source.name} is larger than 4 MiB; refused"
+        raise ImageError(message)
+    with source.blob(descriptor).open() as chunks:
+        reader = VerifyingReader(chunks, descriptor, source.name)
+        data = b"".join(iter(lambda: reader.read(CHUNK), b""))
+    try:
+        return json.loads(data)
+    except ValueError:
+        message = f"The config of {source.name} is not valid JSON"
+        raise ImageError(message) from None

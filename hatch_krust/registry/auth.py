@@ -1,0 +1,223 @@
+"""Answering a registry's auth challenge: Basic, or Bearer tokens cached per scope set.
+
+Bearer flow (the Docker token spec): the `/v2/` ping returns a challenge with `realm`
+and `service`; we ask the realm for a token covering the scopes a request needs (push
+scope first, because some registries read only the first), with Basic credentials, an
+OAuth2 refresh token, or nothing (anonymous). Tokens are cached per scope set until
+shortly before they expire; a 401 naming a scope we lacked earns one retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from hatch_krust.errors import AuthError
+from hatch_krust.registry.challenge import Challenge, parse_challenges, pick_challenge
+from hatch_krust.registry.redact import redact_url
+from hatch_krust.registry.security import check_realm, host_of
+
+if TYPE_CHECKING:
+    from hatch_krust.registry.credentials import Credentials
+    from hatch_krust.registry.options import Options
+
+__all__ = ["Authenticator", "pull_scope", "push_scope"]
+
+log = logging.getLogger("hatch_krust.registry")
+
+_MAX_TOKEN_BODY = 1 << 20
+_DEFAULT_EXPIRY = 60.0
+_EXPIRY_MARGIN = 10.0
+
+
+def pull_scope(repository: str) -> str:
+    return f"repository:{repository}:pull"
+
+
+def push_scope(repository: str) -> str:
+    return f"repository:{repository}:pull,push"
+
+
+class Authenticator:
+    """Auth state for one registry; thread-safe, so parallel uploads share tokens."""
+
+    def __init__(
+        self,
+        host: str,
+        client: httpx.Client,
+        credentials: Credentials | None,
+        options: Options,
+    ) -> None:
+        self.host = host
+        self.client = client
+        self.credentials = credentials
+        self.options = options
+        self.challenge: Challenge | None = None
+        self._tokens: dict[tuple[str, ...], tuple[str, float]] = {}
+        self._refresh_token = credentials.identity_token if credentials else ""
+        self._lock = threading.Lock()
+
+    # -- challenge -----------------------------------------------------------------------
+
+    def set_challenge(self, response: httpx.Response, base: str, *, http_allowed: bool) -> None:
+        """Remember what the `/v2/` ping asked for; refuse what we must not answer."""
+        challenge = pick_challenge(response.headers.get_list("WWW-Authenticate"))
+        if challenge is None:
+            message = (
+                f"Registry {self.host} requires authentication with a scheme hatch-krust "
+                "does not support (only Basic and Bearer are)"
+            )
+            raise AuthError(message, 401)
+        if challenge.scheme == "bearer":
+            check_realm(challenge.realm, base, http_allowed=http_allowed)
+        self.challenge = challenge
+
+    # -- headers -------------------------------------------------------------------------
+
+    def header(self, scopes: tuple[str, ...]) -> str | None:
+        """The `Authorization` value for a request needing `scopes`, or None (anonymous)."""
+        if self.challenge is None:
+            return None
+        credentials = self.credentials
+        if self.challenge.scheme == "basic":
+            if credentials is None or not credentials.has_basic:
+                return None
+            raw = f"{credentials.username}:{credentials.password}".encode()
+            return "Basic " + base64.b64encode(raw).decode()
+        if credentials is not None and credentials.registry_token:
+            return f"Bearer {credentials.registry_token}"
+        return f"Bearer {self._token(scopes)}"
+
+    def on_unauthorized(
+        self, response: httpx.Response, scopes: tuple[str, ...]
+    ) -> tuple[str, ...] | None:
+        """Scopes to retry with after a 401, or None when a retry cannot help."""
+        if self.challenge is None or self.challenge.scheme != "bearer":
+            return None
+        with self._lock:
+            self._tokens.pop(scopes, None)
+        fresh = [c for v in response.headers.get_list("WWW-Authenticate")
+                 for c in parse_challenges(v) if c.scheme == "bearer"]
+        wanted = fresh[0].params.get("scope", "") if fresh else ""
+        extra = tuple(s for s in wanted.split(" ") if s and s not in scopes)
+        # The scope the registry names goes first; it may read only the first one.
+        return extra + scopes
+
+    # -- tokens --------------------------------------------------------------------------
+
+    def _token(self, scopes: tuple[str, ...]) -> str:
+        with self._lock:
+            cached = self._tokens.get(scopes)
+            if cached and cached[1] > time.monotonic():
+                return cached[0]
+            token, lifetime = self._fetch_token(scopes)
+            expires = time.monotonic() + max(lifetime - _EXPIRY_MARGIN, 1.0)
+            self._tokens[scopes] = (token, expires)
+            return token
+
+    def _fetch_token(self, scopes: tuple[str, ...]) -> tuple[str, float]:
+        assert self.challenge is not None
+        realm = self.challenge.realm
+        service = self.challenge.params.get("service", "")
+        if self._refresh_token:
+            response = self._oauth_request(realm, service, scopes)
+        else:
+            response = self._get_request(realm, service, scopes)
+        with contextlib.closing(response):
+            return self._parse_token_response(response, realm)
+
+    def _get_request(self, realm: str, service: str, scopes: tuple[str, ...]) -> httpx.Response:
+        params: list[tuple[str, str | int | float | bool | None]] = (
+            [("service", service)] if service else []
+        )
+        params += [("scope", s) for s in scopes]
+        headers = {}
+        credentials = self.credentials
+        if credentials is not None and credentials.has_basic:
+            params.append(("account", credentials.username))
+            raw = f"{credentials.username}:{credentials.password}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+        return self._send(httpx.Request("GET", realm, params=params, headers=headers))
+
+    def _oauth_request(
+        self, realm: str, service: str, scopes: tuple[str, ...]
+    ) -> httpx.Response:
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": self._refresh_token,
+            "service": service,
+            "scope": " ".join(scopes),
+            "client_id": "hatch-krust",
+        }
+        response = self._send(httpx.Request("POST", realm, data=form))
+        if response.status_code in (404, 405):
+            response.close()
+            params: list[tuple[str, str | int | float | bool | None]] = [
+                ("service", service), *(("scope", s) for s in scopes)
+            ]
+            return self._send(httpx.Request("GET", realm, params=params))
+        return response
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return self.client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            message = (
+                f"Cannot reach the token server of registry {self.host} "
+                f"({redact_url(request.url)}): {type(exc).__name__}"
+            )
+            raise AuthError(message) from exc
+
+    def _parse_token_response(self, response: httpx.Response, realm: str) -> tuple[str, float]:
+        if response.status_code in (401, 403):
+            raise AuthError(self._refused_message(realm, response.status_code), 401)
+        if response.status_code != 200:
+            message = (
+                f"The token server of registry {self.host} ({host_of(realm)}) answered "
+                f"{response.status_code} {response.reason_phrase}"
+            )
+            raise AuthError(message, response.status_code)
+        body = b""
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > _MAX_TOKEN_BODY:
+                message = f"The token server of registry {self.host} sent too much data"
+                raise AuthError(message)
+        return self._token_from_json(body)
+
+    def _token_from_json(self, body: bytes) -> tuple[str, float]:
+        try:
+            document: Any = json.loads(body)
+            token = str(document.get("token") or document.get("access_token") or "")
+            lifetime = float(document.get("expires_in") or _DEFAULT_EXPIRY)
+        except (ValueError, AttributeError, TypeError):
+            token, lifetime = "", 0.0
+        if not token:
+            message = f"The token server of registry {self.host} sent no usable token"
+            raise AuthError(message)
+        if isinstance(document.get("refresh_token"), str) and self._refresh_token:
+            self._refresh_token = document["refresh_token"]
+        return token, max(lifetime, _DEFAULT_EXPIRY)
+
+    def _refused_message(self, realm: str, status: int) -> str:
+        credentials = self.credentials
+        if credentials is None:
+            return (
+                f"Unauthorized: registry {self.host} requires credentials and none were "
+                f"found (token server {host_of(realm)} answered {status}). Log in with "
+                f"`skopeo login {self.host}` or `docker login {self.host}`, or set "
+                "REGISTRY_AUTH_FILE"
+            )
+        return (
+            f"Unauthorized: registry {self.host} refused the credentials for user "
+            f"{credentials.username or '<token>'!r} from {credentials.source or 'the caller'} "
+            f"(token server {host_of(realm)} answered {status}); check the username and "
+            "password"
+        )

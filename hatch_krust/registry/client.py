@@ -1,0 +1,354 @@
+"""One registry host: its httpx client, scheme, auth, retries, redirects and error mapping.
+
+Every request of the module goes through `Registry.request`, so the security rules
+(credentials only to the registry's own origin, no scheme downgrade) and the retry
+rules live in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+
+from hatch_krust.errors import AuthError, RegistryError
+from hatch_krust.registry.auth import Authenticator
+from hatch_krust.registry.credentials import lookup_credentials
+from hatch_krust.registry.options import Options
+from hatch_krust.registry.redact import redact_url
+from hatch_krust.registry.retry import RETRY_STATUSES, parse_retry_after
+from hatch_krust.registry.security import insecure_from_env, is_loopback, same_origin
+
+__all__ = ["Body", "HTTPError", "Registry", "raise_for_status"]
+
+log = logging.getLogger("hatch_krust.registry")
+
+# A request body: bytes, or a factory that yields fresh chunks each time it is called,
+# so the same request can be sent again after a 401 or a retry.
+Body = bytes | Callable[[], Iterable[bytes]] | None
+
+_MAX_ERROR_BODY = 64 << 10
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_REDIRECTS = 5
+_TEMPORARY_CODES = frozenset({"BLOB_UPLOAD_INVALID", "TOOMANYREQUESTS", "UNKNOWN", "UNAVAILABLE"})
+
+
+class HTTPError(RegistryError):
+    """A registry answered with an unexpected status; the message is already redacted."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status: int,
+        codes: tuple[str, ...] = (),
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status)
+        self.method = method
+        self.url = url
+        self.codes = codes
+        self.retry_after = retry_after
+
+    @property
+    def is_temporary(self) -> bool:
+        """True when trying again later may succeed."""
+        return self.status in RETRY_STATUSES or bool(_TEMPORARY_CODES & set(self.codes))
+
+
+class Registry:
+    """A connection to one registry host (`host[:port]` as in a Reference's api_host)."""
+
+    def __init__(self, host: str, options: Options | None = None) -> None:
+        self.host = host
+        self.options = options or Options()
+        insecure = insecure_from_env(self.options.insecure)
+        self.insecure = host.lower() in insecure
+        self.http_allowed = self.insecure or is_loopback(host)
+        self.base = f"https://{host}"
+        timeout = httpx.Timeout(
+            self.options.read_timeout, connect=self.options.connect_timeout, pool=None
+        )
+        self.client = httpx.Client(
+            timeout=timeout,
+            verify=not self.insecure,
+            follow_redirects=False,
+            transport=self.options.transport,
+            headers={"User-Agent": "hatch-krust"},
+        )
+        credentials = self.options.credentials
+        if credentials is None:
+            credentials = lookup_credentials(host, env=self.options.env)
+        self.auth = Authenticator(host, self.client, credentials, self.options)
+        self._pinged = False
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- connection set-up ---------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Learn the scheme and the auth challenge from `GET /v2/` (once)."""
+        with self._lock:
+            if self._pinged:
+                return
+            response = self._ping_any_scheme()
+            try:
+                if response.status_code == 401:
+                    self.auth.set_challenge(response, self.base, http_allowed=self.http_allowed)
+                elif response.status_code != 200:
+                    raise_for_status(response, "checking the registry API")
+            finally:
+                response.close()
+            self._pinged = True
+
+    def _ping_any_scheme(self) -> httpx.Response:
+        if not self.http_allowed:
+            return self._send_retrying("GET", f"{self.base}/v2/", scopes=None)
+        try:
+            return self._send_once("GET", f"https://{self.host}/v2/", scopes=None, headers={},
+                                   content=None, stream=False)
+        except httpx.TransportError:
+            log.debug("https failed for %s, using plain http", self.host)
+        self.base = f"http://{self.host}"
+        return self._send_retrying("GET", f"{self.base}/v2/", scopes=None)
+
+    # -- requests ------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        """An absolute URL for an API path (`/v2/...`) or a Location the registry gave."""
+        return urljoin(self.base + "/", path)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        scopes: tuple[str, ...],
+        headers: dict[str, str] | None = None,
+        content: Body = None,
+        stream: bool = False,
+        retry: bool = True,
+    ) -> httpx.Response:
+        """Send with auth and redirects; retry 408/429/5xx and resets when `retry`.
+
+        The caller checks the status (see `raise_for_status`) and closes streamed responses.
+        """
+        self.ping()
+        url = self.url(url)
+        if not retry:
+            return self._send_mapped(method, url, scopes=scopes, headers=headers or {},
+                                     content=content, stream=stream)
+        return self._send_retrying(method, url, scopes=scopes, headers=headers, content=content,
+                                   stream=stream)
+
+    def _send_retrying(
+        self,
+        method: str,
+        url: str,
+        *,
+        scopes: tuple[str, ...] | None,
+        headers: dict[str, str] | None = None,
+        content: Body = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        policy, started, attempt = self.options.retry, time.monotonic(), 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send_mapped(method, url, scopes=scopes, headers=headers or {},
+                                             content=content, stream=stream)
+            except RegistryError as exc:
+                if not _transient(exc) or not policy.allows(attempt, started, wait := policy.delay(
+                    attempt
+                )):
+                    raise
+                log.info("%s; retrying in %.1f s", exc, wait)
+                time.sleep(wait)
+                continue
+            if response.status_code not in RETRY_STATUSES:
+                return response
+            wait = policy.delay(attempt, parse_retry_after(response.headers.get("Retry-After")))
+            if not policy.allows(attempt, started, wait):
+                return response
+            log.info("%s %s: %s; retrying in %.1f s", method, redact_url(url),
+                     response.status_code, wait)
+            response.close()
+            time.sleep(wait)
+
+    def _send_mapped(
+        self,
+        method: str,
+        url: str,
+        *,
+        scopes: tuple[str, ...] | None,
+        headers: dict[str, str],
+        content: Body,
+        stream: bool,
+    ) -> httpx.Response:
+        try:
+            return self._send_authenticated(method, url, scopes=scopes, headers=headers,
+                                            content=content, stream=stream)
+        except httpx.TransportError as exc:
+            raise TransportFailure(self.host, method, url, exc) from exc
+
+    def _send_authenticated(
+        self,
+        method: str,
+        url: str,
+        *,
+        scopes: tuple[str, ...] | None,
+        headers: dict[str, str],
+        content: Body,
+        stream: bool,
+    ) -> httpx.Response:
+        response = self._send_once(method, url, scopes=scopes, headers=headers, content=content,
+                                   stream=stream)
+        if response.status_code != 401 or scopes is None or not same_origin(url, self.base):
+            return response
+        retry_scopes = self.auth.on_unauthorized(response, scopes)
+        if retry_scopes is None:
+            return response
+        response.close()
+        return self._send_once(method, url, scopes=retry_scopes, headers=headers, content=content,
+                               stream=stream)
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        *,
+        scopes: tuple[str, ...] | None,
+        headers: dict[str, str],
+        content: Body,
+        stream: bool,
+    ) -> httpx.Response:
+        """One request, following redirects for GET/HEAD without leaking credentials."""
+        for _ in range(_MAX_REDIRECTS + 1):
+            request_headers = dict(headers)
+            if scopes is not None and same_origin(url, self.base):
+                authorization = self.auth.header(scopes)
+                if authorization:
+                    request_headers["Authorization"] = authorization
+            body = content() if callable(content) else content
+            request = self.client.build_request(method, url, headers=request_headers,
+                                                content=body)
+            response = self.client.send(request, stream=stream)
+            if response.status_code not in _REDIRECTS or method not in ("GET", "HEAD"):
+                return response
+            target = urljoin(url, response.headers.get("Location", ""))
+            response.close()
+            if url.startswith("https:") and not target.startswith("https:"):
+                message = (
+                    f"{method} {redact_url(url)} redirected to plain http "
+                    f"({redact_url(target)}); refused"
+                )
+                raise RegistryError(message)
+            url = target
+        message = f"{method} {redact_url(url)}: too many redirects"
+        raise RegistryError(message)
+
+
+class TransportFailure(RegistryError):
+    """The connection failed (refused, reset, timed out); usually worth a retry."""
+
+    def __init__(self, host: str, method: str, url: str, exc: httpx.TransportError) -> None:
+        kind = type(exc).__name__
+        detail = str(exc).strip()[:200] or kind
+        super().__init__(
+            f"Cannot talk to registry {host} ({method} {redact_url(url)}): {kind}: {detail}"
+        )
+
+
+def _transient(exc: RegistryError) -> bool:
+    return isinstance(exc, TransportFailure) or (isinstance(exc, HTTPError) and exc.is_temporary)
+
+
+def raise_for_status(
+    response: httpx.Response, doing: str, expected: Iterable[int] = (200,)
+) -> None:
+    """Raise HTTPError (or AuthError) unless the status is expected; reads a capped body."""
+    if response.status_code in set(expected):
+        return
+    request = response.request
+    codes, details = _error_details(response)
+    url = redact_url(request.url)
+    if response.status_code in (401, 403):
+        message = (
+            f"Unauthorized: registry {request.url.netloc.decode()} refused access while "
+            f"{doing} ({request.method} {url}: {response.status_code}"
+            f"{': ' + details if details else ''})"
+        )
+        raise AuthError(message, response.status_code)
+    message = (
+        f"Registry error while {doing}: {request.method} {url} answered "
+        f"{response.status_code} {response.reason_phrase}{': ' + details if details else ''}"
+    )
+    raise HTTPError(
+        message,
+        method=request.method,
+        url=url,
+        status=response.status_code,
+        codes=codes,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+    )
+
+
+def _error_details(response: httpx.Response) -> tuple[tuple[str, ...], str]:
+    """OCI `errors[]` codes and messages from at most 64 KiB of the body."""
+    body = read_capped(response, _MAX_ERROR_BODY, truncate=True)
+    try:
+        document: Any = json.loads(body)
+        errors = document.get("errors") or []
+        codes = tuple(str(e.get("code", ""))[:64] for e in errors if isinstance(e, dict))
+        texts = [
+            f"{str(e.get('code', ''))[:64]}: {str(e.get('message', ''))[:200]}"
+            for e in errors
+            if isinstance(e, dict)
+        ]
+    except (ValueError, AttributeError, TypeError):
+        return (), ""
+    return codes, "; ".join(texts)
+
+
+def read_capped(response: httpx.Response, limit: int, *, truncate: bool = False) -> bytes:
+    """The body, reading at most `limit` bytes; over the limit is an error unless `truncate`."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit and not truncate:
+        raise _too_large(response, limit)
+    chunks, size = [], 0
+    try:
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                if truncate:
+                    break
+                raise _too_large(response, limit)
+    except httpx.StreamConsumed:
+        return response.content[:limit]
+    finally:
+        response.close()
+    return b"".join(chunks)[:limit]
+
+
+def _too_large(response: httpx.Response, limit: int) -> RegistryError:
+    return RegistryError(
+        f"{response.request.method} {redact_url(response.request.url)}: the response is "
+        f"larger than {limit // 1024} KiB; refused"
+    )

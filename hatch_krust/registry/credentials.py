@@ -1,0 +1,196 @@
+"""Registry credentials from the places podman, skopeo and Docker keep them. Read-only.
+
+Order (podman/skopeo): `REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
+`${XDG_CONFIG_HOME:-~/.config}/containers/auth.json`, `$DOCKER_CONFIG/config.json` or
+`~/.docker/config.json`. The first file that knows the registry wins. Within a file
+(Docker's precedence): `credHelpers[host]`, then `credsStore`, then inline `auths`.
+A helper that says "credentials not found" means anonymous. Nothing is ever written.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from hatch_krust.errors import AuthError
+
+__all__ = ["Credentials", "auth_files", "lookup_credentials"]
+
+log = logging.getLogger("hatch_krust.registry")
+
+HUB_KEY = "https://index.docker.io/v1/"
+_HUB_NAMES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+_HELPER_TIMEOUT = 60.0
+_MAX_FILE = 4 << 20
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a registry needs to know who we are; `repr` never shows the secrets."""
+
+    username: str = ""
+    password: str = field(default="", repr=False)
+    identity_token: str = field(default="", repr=False)
+    registry_token: str = field(default="", repr=False)
+    source: str = ""
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, source={self.source!r})"
+
+    @property
+    def has_basic(self) -> bool:
+        return bool(self.username and self.password)
+
+
+def auth_files(env: dict[str, str] | None = None) -> list[Path]:
+    """Candidate auth files in lookup order (they need not exist)."""
+    env = dict(os.environ) if env is None else env
+    home = Path(env.get("HOME") or Path.home())
+    out: list[Path] = []
+    if env.get("REGISTRY_AUTH_FILE"):
+        out.append(Path(env["REGISTRY_AUTH_FILE"]))
+    runtime = env.get("XDG_RUNTIME_DIR") or f"/run/containers/{os.getuid()}"
+    out.append(Path(runtime) / "containers" / "auth.json")
+    out.append(Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "containers" / "auth.json")
+    docker_dir = Path(env["DOCKER_CONFIG"]) if env.get("DOCKER_CONFIG") else home / ".docker"
+    out.append(docker_dir / "config.json")
+    return out
+
+
+def normalize_key(key: str) -> str:
+    """An `auths` key as host[/path]: scheme and `/v1/` cut, Docker Hub names unified."""
+    if "://" in key:
+        parts = urlsplit(key)
+        key = parts.netloc + parts.path
+    key = key.rstrip("/").removesuffix("/v1").removesuffix("/v2").lower()
+    host, sep, path = key.partition("/")
+    host = "docker.io" if host in _HUB_NAMES else host
+    return host + sep + path
+
+
+def lookup_credentials(
+    registry: str, repository: str = "", env: dict[str, str] | None = None
+) -> Credentials | None:
+    """Credentials for `registry` (as in a Reference), or None for anonymous."""
+    registry = normalize_key(registry)
+    for path in auth_files(env):
+        document = _read(path)
+        if document is None:
+            continue
+        found = _from_file(document, registry, repository, str(path))
+        if found is not None:
+            return found
+    return None
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        if not path.is_file():
+            return None
+        with path.open("rb") as f:
+            data = json.loads(f.read(_MAX_FILE))
+    except (OSError, ValueError) as exc:
+        message = f"Cannot read registry credentials file {path}: {type(exc).__name__}"
+        raise AuthError(message) from None
+    if not isinstance(data, dict):
+        message = f"Registry credentials file {path} is not a JSON object"
+        raise AuthError(message)
+    return data
+
+
+def _from_file(
+    document: dict[str, Any], registry: str, repository: str, source: str
+) -> Credentials | None:
+    helpers = document.get("credHelpers") or {}
+    helper = helpers.get(registry) or helpers.get("index.docker.io" if registry == "docker.io"
+                                                  else registry)
+    helper = helper or document.get("credsStore")
+    if isinstance(helper, str) and helper:
+        found = run_helper(helper, registry)
+        if found is not None:
+            return found
+    auths = {normalize_key(k): v for k, v in (document.get("auths") or {}).items()}
+    for key in _keys(registry, repository):
+        entry = auths.get(key)
+        if isinstance(entry, dict) and entry:
+            decoded = _decode_entry(entry, f"{source} ({key})")
+            if decoded is not None:
+                return decoded
+    return None
+
+
+def _keys(registry: str, repository: str) -> list[str]:
+    """Most specific first: host/ns/repo, host/ns, host (namespaced keys as in auth.json)."""
+    parts = repository.split("/") if repository else []
+    return [registry + "/" + "/".join(parts[:i]) for i in range(len(parts), 0, -1)] + [registry]
+
+
+def _decode_entry(entry: dict[str, Any], source: str) -> Credentials | None:
+    username, password = "", ""
+    if entry.get("auth"):
+        try:
+            raw = base64.b64decode(str(entry["auth"]), validate=False).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            message = f"The `auth` value for {source} is not base64 of user:password"
+            raise AuthError(message) from None
+        username, sep, password = raw.partition(":")
+        if not sep:
+            message = f"The `auth` value for {source} is not base64 of user:password"
+            raise AuthError(message)
+        password = password.rstrip("\x00")
+    identity = str(entry.get("identitytoken") or "")
+    registry_token = str(entry.get("registrytoken") or "")
+    if not (password or identity or registry_token):
+        return None
+    return Credentials(username, password, identity, registry_token, source)
+
+
+def run_helper(name: str, registry: str) -> Credentials | None:
+    """Ask `docker-credential-<name>`; None when it has nothing or cannot be found."""
+    program = shutil.which(f"docker-credential-{name}")
+    if program is None:
+        log.warning("credential helper docker-credential-%s not found; continuing anonymously",
+                    name)
+        return None
+    server = HUB_KEY if registry == "docker.io" else registry
+    try:
+        done = subprocess.run(
+            [program, "get"], input=server.encode(), capture_output=True,
+            timeout=_HELPER_TIMEOUT, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        message = f"Credential helper docker-credential-{name} failed: {type(exc).__name__}"
+        raise AuthError(message) from None
+    if done.returncode != 0:
+        if b"credentials not found" in done.stdout.lower() + done.stderr.lower():
+            return None
+        message = (
+            f"Credential helper docker-credential-{name} failed for {registry} "
+            f"(exit status {done.returncode})"
+        )
+        raise AuthError(message)
+    return _parse_helper_output(done.stdout, name)
+
+
+def _parse_helper_output(stdout: bytes, name: str) -> Credentials | None:
+    try:
+        data = json.loads(stdout)
+        username, secret = str(data.get("Username") or ""), str(data.get("Secret") or "")
+    except (ValueError, AttributeError):
+        message = f"Credential helper docker-credential-{name} printed no JSON"
+        raise AuthError(message) from None
+    source = f"docker-credential-{name}"
+    if not secret:
+        return None
+    if username == "<token>":
+        return Credentials(identity_token=secret, source=source)
+    return Credentials(username=username, password=secret, source=source)

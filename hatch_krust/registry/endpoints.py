@@ -1,0 +1,199 @@
+"""Where images come from and go to: a registry repository or an OCI layout.
+
+A copy is source → sink over the same graph walk, so registry→registry,
+registry→layout, layout→registry and layout→layout share one code path.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Protocol
+
+from hatch_krust.errors import ImageError
+from hatch_krust.oci.mediatypes import ALL_MANIFEST_TYPES
+from hatch_krust.registry.blobs import (
+    LayoutBlob,
+    RemoteBlob,
+    VerifyingReader,
+    retry_sequence,
+    upload_blob,
+)
+from hatch_krust.registry.manifests import Manifest, get_manifest, parse_manifest, put_manifest
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from hatch_krust.oci.descriptor import Descriptor
+    from hatch_krust.oci.layout import Layout
+    from hatch_krust.registry.blobs import BlobSource
+    from hatch_krust.registry.client import Registry
+    from hatch_krust.registry.options import Progress
+
+__all__ = [
+    "LayoutSink",
+    "LayoutSource",
+    "RegistrySink",
+    "RegistrySource",
+    "Sink",
+    "Source",
+    "transfer",
+    "walk",
+]
+
+log = logging.getLogger("hatch_krust.registry")
+
+
+class Source(Protocol):
+    name: str
+
+    def root(self) -> Manifest: ...
+    def manifest(self, descriptor: Descriptor) -> Manifest: ...
+    def blob(self, descriptor: Descriptor) -> BlobSource: ...
+
+
+class Sink(Protocol):
+    def put_blobs(self, source: Source, blobs: Sequence[Descriptor]) -> None: ...
+    def put_manifest(self, manifest: Manifest) -> None: ...
+    def tag(self, manifest: Manifest, tags: Sequence[str]) -> None: ...
+
+
+class RegistrySource:
+    def __init__(self, registry: Registry, repository: str, identifier: str) -> None:
+        self.registry, self.repository, self.identifier = registry, repository, identifier
+        self.name = f"{registry.host}/{repository}"
+
+    def root(self) -> Manifest:
+        return get_manifest(self.registry, self.repository, self.identifier)
+
+    def manifest(self, descriptor: Descriptor) -> Manifest:
+        return get_manifest(self.registry, self.repository, descriptor.digest)
+
+    def blob(self, descriptor: Descriptor) -> BlobSource:
+        return RemoteBlob(self.registry, self.repository, descriptor)
+
+
+class LayoutSource:
+    def __init__(self, layout: Layout, tag: str | None, name: str = "") -> None:
+        self.layout, self.tag = layout, tag
+        self.name = name or str(layout.root)
+
+    def root(self) -> Manifest:
+        return self.manifest(self.layout.resolve(self.tag))
+
+    def manifest(self, descriptor: Descriptor) -> Manifest:
+        data = self.layout.read_blob(descriptor.digest)
+        return parse_manifest(data, descriptor.media_type, descriptor.digest, self.name)
+
+    def blob(self, descriptor: Descriptor) -> BlobSource:
+        return LayoutBlob(self.layout, descriptor.digest)
+
+
+def walk(source: Source, root: Manifest) -> tuple[list[Manifest], list[Descriptor]]:
+    """Manifests children-first (root last) and the distinct blobs they reference."""
+    manifests: list[Manifest] = []
+    blobs: dict[str, Descriptor] = {}
+    seen: set[str] = set()
+
+    def visit(manifest: Manifest) -> None:
+        for child in manifest.children():
+            if child.media_type in ALL_MANIFEST_TYPES and manifest.is_index:
+                if child.digest not in seen:
+                    seen.add(child.digest)
+                    visit(source.manifest(child))
+            elif child.urls:
+                log.info("not copying foreign layer %s (it is fetched from its URLs)",
+                         child.digest)
+            else:
+                blobs.setdefault(child.digest, child)
+        manifests.append(manifest)
+
+    visit(root)
+    return manifests, list(blobs.values())
+
+
+def transfer(source: Source, sink: Sink, root: Manifest, tags: Sequence[str]) -> None:
+    """Blobs first, then manifests by digest (children before the index), then tags."""
+    manifests, blobs = walk(source, root)
+    sink.put_blobs(source, blobs)
+    for manifest in manifests:
+        sink.put_manifest(manifest)
+    sink.tag(root, tags)
+
+
+def _parallel(jobs: int, work: Callable[[Descriptor], object],
+              items: Sequence[Descriptor]) -> None:
+    """Run `work` on every item with `jobs` threads; the first failure stops the rest."""
+    if jobs <= 1 or len(items) <= 1:
+        for item in items:
+            work(item)
+        return
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="krust-blob")
+    try:
+        futures = [pool.submit(work, item) for item in items]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in done:
+            if future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RegistrySink:
+    def __init__(self, registry: Registry, repository: str, *, mount_from: str | None = None,
+                 progress: Progress | None = None) -> None:
+        self.registry, self.repository = registry, repository
+        self.mount_from, self.progress = mount_from, progress
+        self.outcomes: dict[str, str] = {}
+
+    def put_blobs(self, source: Source, blobs: Sequence[Descriptor]) -> None:
+        def one(descriptor: Descriptor) -> None:
+            self.outcomes[descriptor.digest] = upload_blob(
+                self.registry, self.repository, descriptor, source.blob(descriptor),
+                mount_from=self.mount_from, progress=self.progress,
+            )
+
+        _parallel(self.registry.options.jobs, one, blobs)
+
+    def put_manifest(self, manifest: Manifest) -> None:
+        put_manifest(self.registry, self.repository, manifest, manifest.digest)
+
+    def tag(self, manifest: Manifest, tags: Sequence[str]) -> None:
+        for tag in dict.fromkeys(tags):
+            put_manifest(self.registry, self.repository, manifest, tag)
+
+
+class LayoutSink:
+    def __init__(self, layout: Layout, *, jobs: int = 4, progress: Progress | None = None,
+                 registry: Registry | None = None) -> None:
+        self.layout, self.jobs, self.progress = layout, jobs, progress
+        self.registry = registry  # for retrying downloads, when the source is remote
+
+    def put_blobs(self, source: Source, blobs: Sequence[Descriptor]) -> None:
+        _parallel(self.jobs, lambda d: self._one(source, d), blobs)
+
+    def _one(self, source: Source, descriptor: Descriptor) -> None:
+        if self.layout.has_blob(descriptor.digest):
+            return
+
+        def attempt() -> None:
+            report = None if self.progress is None else (
+                lambda done: self.progress(descriptor.digest, done, descriptor.size)  # type: ignore[misc]
+            )
+            with source.blob(descriptor).open() as chunks:
+                reader = VerifyingReader(chunks, descriptor, source.name, report)
+                self.layout.write_blob_from(reader, descriptor.digest, descriptor.size)  # type: ignore[arg-type]
+
+        if self.registry is None:
+            attempt()
+        else:
+            retry_sequence(self.registry, attempt, f"downloading blob {descriptor.digest}")
+
+    def put_manifest(self, manifest: Manifest) -> None:
+        if self.layout.write_blob(manifest.data) != manifest.digest:
+            message = f"Only sha256 manifests can be stored in a layout: {manifest.digest}"
+            raise ImageError(message)
+
+    def tag(self, manifest: Manifest, tags: Sequence[str]) -> None:
+        for tag in dict.fromkeys(tags) or [None]:
+            self.layout.add_manifest(manifest.descriptor, tag)

@@ -1,0 +1,246 @@
+"""Manifests and indexes: fetched capped and verified, pushed with their digest checked.
+
+The bytes are the truth: a digest is computed over exactly the bytes received or sent,
+never over a re-serialisation. Documents that could be read two ways (CVE-2021-41190)
+are refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hatch_krust.errors import ImageError, RegistryError
+from hatch_krust.oci.descriptor import Descriptor, Platform
+from hatch_krust.oci.mediatypes import (
+    ALL_MANIFEST_TYPES,
+    INDEX_TYPES,
+    MANIFEST_ACCEPT,
+    MANIFEST_TYPES,
+    OCI_INDEX,
+    OCI_MANIFEST,
+)
+from hatch_krust.registry.auth import pull_scope, push_scope
+from hatch_krust.registry.client import raise_for_status, read_capped
+
+if TYPE_CHECKING:
+    from hatch_krust.registry.client import Registry
+
+__all__ = [
+    "MAX_MANIFEST",
+    "Manifest",
+    "get_manifest",
+    "head_manifest",
+    "parse_manifest",
+    "parse_platform",
+    "put_manifest",
+    "select_platform",
+]
+
+MAX_MANIFEST = 4 << 20
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest or index: its exact bytes, parsed document and descriptor."""
+
+    descriptor: Descriptor
+    data: bytes
+    document: dict[str, Any]
+
+    @property
+    def is_index(self) -> bool:
+        return self.descriptor.media_type in INDEX_TYPES
+
+    @property
+    def media_type(self) -> str:
+        return self.descriptor.media_type
+
+    @property
+    def digest(self) -> str:
+        return self.descriptor.digest
+
+    def children(self) -> list[Descriptor]:
+        """What this document points to: index entries, or config then layers."""
+        if self.is_index:
+            return [Descriptor.from_json(d) for d in self.document.get("manifests", [])]
+        return [Descriptor.from_json(self.document["config"])] + [
+            Descriptor.from_json(d) for d in self.document.get("layers", [])
+        ]
+
+
+def parse_manifest(
+    data: bytes, content_type: str, expected_digest: str | None, where: str
+) -> Manifest:
+    """Check and parse manifest bytes; `where` names their origin in error messages."""
+    if len(data) > MAX_MANIFEST:
+        message = f"The manifest of {where} is larger than 4 MiB; refused"
+        raise ImageError(message)
+    algorithm = (expected_digest or "sha256:").split(":", 1)[0]
+    digest = f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
+    if expected_digest is not None and digest != expected_digest:
+        message = (
+            f"The manifest of {where} does not match its digest {expected_digest} "
+            f"(got {digest})"
+        )
+        raise ImageError(message)
+    try:
+        document = json.loads(data)
+    except ValueError:
+        message = f"The manifest of {where} is not valid JSON"
+        raise ImageError(message) from None
+    if not isinstance(document, dict):
+        message = f"The manifest of {where} is not a JSON object"
+        raise ImageError(message)
+    media_type = _media_type(document, content_type.split(";", 1)[0].strip(), where)
+    _check_shape(document, media_type, where)
+    return Manifest(Descriptor(media_type, digest, len(data)), data, document)
+
+
+def _media_type(document: dict[str, Any], content_type: str, where: str) -> str:
+    declared = document.get("mediaType")
+    if declared is not None and not isinstance(declared, str):
+        message = f"The manifest of {where} has a non-string mediaType"
+        raise ImageError(message)
+    if declared and content_type in ALL_MANIFEST_TYPES and declared != content_type:
+        message = (
+            f"The manifest of {where} says it is {declared} but was served as {content_type}; "
+            "refused as ambiguous"
+        )
+        raise ImageError(message)
+    media_type = declared or content_type
+    if media_type not in ALL_MANIFEST_TYPES:
+        media_type = OCI_INDEX if "manifests" in document else OCI_MANIFEST
+        if document.get("schemaVersion") != 2:
+            message = f"The manifest of {where} is of unsupported type {media_type[:100]!r}"
+            raise ImageError(message)
+    return media_type
+
+
+def _check_shape(document: dict[str, Any], media_type: str, where: str) -> None:
+    has_manifests = "manifests" in document
+    has_image = "config" in document or "layers" in document
+    if has_manifests and has_image:
+        message = f"The manifest of {where} has both `manifests` and `layers`; refused"
+        raise ImageError(message)
+    if media_type in INDEX_TYPES and not isinstance(document.get("manifests"), list):
+        message = f"The index of {where} has no `manifests` list"
+        raise ImageError(message)
+    if media_type in MANIFEST_TYPES and not isinstance(document.get("config"), dict):
+        message = f"The manifest of {where} has no `config`"
+        raise ImageError(message)
+    try:
+        for entry in [*document.get("manifests", []), *document.get("layers", [])] + (
+            [document["config"]] if "config" in document else []
+        ):
+            Descriptor.from_json(entry)
+    except (ValueError, TypeError, AttributeError) as exc:
+        message = f"The manifest of {where} has a malformed descriptor: {exc}"
+        raise ImageError(message) from None
+
+
+def get_manifest(registry: Registry, repository: str, identifier: str) -> Manifest:
+    """GET a manifest by tag or digest, verified (by digest: must match)."""
+    where = f"{registry.host}/{repository}{'@' if ':' in identifier else ':'}{identifier}"
+    response = registry.request(
+        "GET",
+        f"/v2/{repository}/manifests/{identifier}",
+        scopes=(pull_scope(repository),),
+        headers={"Accept": MANIFEST_ACCEPT},
+        stream=True,
+    )
+    try:
+        raise_for_status(response, f"fetching the manifest of {where}")
+        data = read_capped(response, MAX_MANIFEST)
+    except RegistryError as exc:
+        if "larger than" in str(exc):
+            message = f"The manifest of {where} is larger than 4 MiB; refused"
+            raise ImageError(message) from None
+        raise
+    finally:
+        response.close()
+    expected = identifier if ":" in identifier else None
+    manifest = parse_manifest(data, response.headers.get("Content-Type", ""), expected, where)
+    header = response.headers.get("Docker-Content-Digest", "")
+    if expected is None and header.startswith("sha256:") and header != manifest.digest:
+        message = (
+            f"The registry sent {header} as the digest of {where}, but it is {manifest.digest}"
+        )
+        raise ImageError(message)
+    return manifest
+
+
+def head_manifest(registry: Registry, repository: str, identifier: str, scope: str) -> str | None:
+    """The digest the registry has for a tag or digest, or None if it has none."""
+    response = registry.request(
+        "HEAD",
+        f"/v2/{repository}/manifests/{identifier}",
+        scopes=(scope,),
+        headers={"Accept": MANIFEST_ACCEPT},
+    )
+    if response.status_code in (404, 403):  # Artifactory says 403 for "not there"
+        return None
+    raise_for_status(response, f"checking manifest {identifier} in {repository}")
+    return response.headers.get("Docker-Content-Digest") or None
+
+
+def put_manifest(
+    registry: Registry, repository: str, manifest: Manifest, identifier: str
+) -> None:
+    """PUT the exact bytes under a digest or tag; skipped if the registry already has them."""
+    scope = push_scope(repository)
+    if head_manifest(registry, repository, identifier, scope) == manifest.digest:
+        return
+    response = registry.request(
+        "PUT",
+        f"/v2/{repository}/manifests/{identifier}",
+        scopes=(scope,),
+        headers={"Content-Type": manifest.media_type},
+        content=manifest.data,
+    )
+    with contextlib.closing(response):
+        raise_for_status(
+            response, f"pushing manifest {manifest.digest} as {identifier}", (200, 201)
+        )
+    header = response.headers.get("Docker-Content-Digest")
+    if header and header != manifest.digest:
+        message = (
+            f"Registry {registry.host} stored manifest {identifier} under digest {header}, "
+            f"not {manifest.digest}"
+        )
+        raise RegistryError(message)
+
+
+def parse_platform(text: str) -> Platform:
+    """`os/arch[/variant]`, e.g. `linux/amd64`, `linux/arm64/v8`."""
+    parts = text.strip().split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        message = f"Invalid platform {text!r}: expected os/arch or os/arch/variant"
+        raise ImageError(message)
+    return Platform(os=parts[0], architecture=parts[1], variant=parts[2] if len(parts) == 3 else "")
+
+
+def _variant(platform: Platform) -> str:
+    if platform.architecture == "arm64" and not platform.variant:
+        return "v8"
+    return platform.variant
+
+
+def select_platform(index: Manifest, platform: Platform | str, where: str) -> Descriptor:
+    """The entry of `index` for `platform`; a missing variant matches any."""
+    wanted = parse_platform(platform) if isinstance(platform, str) else platform
+    candidates = [d for d in index.children() if d.platform is not None]
+    for entry in candidates:
+        have = entry.platform
+        assert have is not None
+        if (have.os, have.architecture) != (wanted.os, wanted.architecture):
+            continue
+        if wanted.variant and _variant(have) != _variant(wanted):
+            continue
+        return entry
+    offered = ", ".join(sorted({str(d.platform) for d in candidates})) or "none"
+    message = f"{where} has no image for platform {wanted} (it has: {offered})"
+    raise ImageError(message)

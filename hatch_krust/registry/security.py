@@ -1,0 +1,103 @@
+"""Transport policy: where plain http is allowed and where credentials may go.
+
+Rules, after the credential leaks other clients shipped (ggcr #2337, containerd
+CVE-2020-15157, oras-go GHSA-jxpm-75mh-9fp7):
+
+- plain http only for loopback registries or those the user names as insecure;
+- `Authorization` only to the registry's own scheme+host+port, never after a redirect
+  to another host, never to a foreign-layer URL;
+- a token realm must be https unless the registry itself may use http, and may not be a
+  loopback/private IP literal unless the registry is that same host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from hatch_krust.errors import AuthError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+__all__ = [
+    "check_realm",
+    "host_of",
+    "insecure_from_env",
+    "is_loopback",
+    "same_origin",
+]
+
+ENV_INSECURE = "KRUST_INSECURE_REGISTRIES"
+
+
+def insecure_from_env(extra: Iterable[str] = ()) -> frozenset[str]:
+    """Hosts allowed plain http: `extra` plus the comma/space list in KRUST_INSECURE_REGISTRIES."""
+    names = [*extra, *os.environ.get(ENV_INSECURE, "").replace(",", " ").split()]
+    return frozenset(n.strip().lower().removeprefix("http://").rstrip("/") for n in names if n)
+
+
+def _hostname(host: str) -> str:
+    """`host` without port and IPv6 brackets."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost, *.localhost, 127.0.0.0/8 and ::1 (with or without port)."""
+    name = _hostname(host).lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_internal_ip(name: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified
+
+
+def host_of(url: str) -> str:
+    """`host[:port]` of a URL, lower case, default ports dropped."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return host if port is None or port == default else f"{host}:{port}"
+
+
+def same_origin(url: str, base: str) -> bool:
+    """True when `url` has the scheme, host and port of `base`."""
+    return urlsplit(url).scheme == urlsplit(base).scheme and host_of(url) == host_of(base)
+
+
+def check_realm(realm: str, registry_url: str, *, http_allowed: bool) -> None:
+    """Refuse a token realm that would downgrade to http or reach an internal address."""
+    parts = urlsplit(realm)
+    registry = host_of(registry_url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        message = f"Registry {registry} sent an unusable token realm (not an http(s) URL)"
+        raise AuthError(message)
+    if parts.scheme == "http" and not http_allowed:
+        message = (
+            f"Registry {registry} asked for credentials at a plain-http token server "
+            f"({host_of(realm)}); refused. Use https, or list {registry} in "
+            f"{ENV_INSECURE} if this is a trusted test registry"
+        )
+        raise AuthError(message)
+    if _is_internal_ip(parts.hostname) and not http_allowed and host_of(realm) != registry:
+        message = (
+            f"Registry {registry} sent a token realm on an internal address "
+            f"({host_of(realm)}); refused"
+        )
+        raise AuthError(message)
