@@ -69,9 +69,11 @@ def _scan_one(
     removed: set[str] = set()
     opaque: set[str] = set()
     read: dict[str, bytes] = {}
+    seen = 0
     try:
         with layout.open_blob(layer.digest) as blob, tarfile.open(fileobj=blob, mode="r|*") as tar:
             for member in tar:
+                seen += 1
                 name = _clean(member.name)
                 if not name:
                     continue
@@ -86,10 +88,19 @@ def _scan_one(
                     if name in _KEEP and member.isreg() and member.size <= _MAX_KEPT:
                         source = tar.extractfile(member)
                         read[name] = source.read() if source is not None else b""
+    except tarfile.ReadError as exc:
+        # Some writers (umoci 0.4 `insert`) end a layer without the final padding and
+        # end-of-archive blocks; runtimes accept that, so the listing so far stands.
+        if not (seen and "unexpected end of data" in str(exc)):
+            raise _unreadable(layer, exc) from None
     except (OSError, EOFError, tarfile.TarError) as exc:
-        message = f"Cannot list the base layer {layer.digest} ({layer.media_type}): {exc}"
-        raise ImageError(message) from None
+        raise _unreadable(layer, exc) from None
     return added, removed, opaque, read
+
+
+def _unreadable(layer: Descriptor, exc: Exception) -> ImageError:
+    message = f"Cannot list the base layer {layer.digest} ({layer.media_type}): {exc}"
+    return ImageError(message)
 
 
 def _clean(name: str) -> str:
