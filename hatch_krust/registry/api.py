@@ -101,6 +101,7 @@ def copy(
     *,
     platform: Platform | str | None = None,
     tags: Sequence[str] = (),
+    mount_from: str | None = None,
     progress: Progress | None = None,
     insecure: Sequence[str] = (),
     options: Options | None = None,
@@ -110,6 +111,9 @@ def copy(
     `src`/`dst` are Reference, LayoutLocation or their strings (`oci:DIR[:TAG]`,
     `oci-archive:FILE[:TAG]`, `[docker://]host/repo[:tag]`). With `platform`, only that
     platform's image of an index is copied. Blobs are streamed, never held in memory.
+    A registry→registry copy within one registry mounts blobs from the source
+    repository; `mount_from` names another repository of the destination registry to
+    mount from instead.
     """
     source_loc = parse_location(src) if isinstance(src, str) else src
     dest_loc = parse_location(dst) if isinstance(dst, str) else dst
@@ -123,6 +127,8 @@ def copy(
             stack, dest_loc, options=opts, source_registry=source_registry,
             source_location=source_loc, root=root, tags=tags,
         )
+        if mount_from and isinstance(sink, RegistrySink):
+            sink.mount_from = mount_from
         transfer(source, sink, root, tags_out)
         finish()
     return root.digest

@@ -120,10 +120,13 @@ class Registry:
     def _ping_any_scheme(self) -> httpx.Response:
         if not self.http_allowed:
             return self._send_retrying("GET", f"{self.base}/v2/", scopes=None)
+        url = f"https://{self.host}/v2/"
         try:
-            return self._send_once("GET", f"https://{self.host}/v2/", scopes=None, headers={},
-                                   content=None, stream=False)
-        except httpx.TransportError:
+            return self._send_once("GET", url, scopes=None, headers={}, content=None,
+                                   stream=False)
+        except httpx.TransportError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise TransportFailure(self.host, "GET", url, exc) from exc
             log.debug("https failed for %s, using plain http", self.host)
         self.base = f"http://{self.host}"
         return self._send_retrying("GET", f"{self.base}/v2/", scopes=None)
@@ -270,13 +273,22 @@ class TransportFailure(RegistryError):
     def __init__(self, host: str, method: str, url: str, exc: httpx.TransportError) -> None:
         kind = type(exc).__name__
         detail = str(exc).strip()[:200] or kind
+        hint = ""
+        if "CERTIFICATE_VERIFY_FAILED" in detail:
+            hint = (
+                ". The registry's TLS certificate is not trusted: point SSL_CERT_FILE at its "
+                "CA bundle, or list the host in KRUST_INSECURE_REGISTRIES if it is a test registry"
+            )
         super().__init__(
-            f"Cannot talk to registry {host} ({method} {redact_url(url)}): {kind}: {detail}"
+            f"Cannot talk to registry {host} ({method} {redact_url(url)}): {kind}: {detail}{hint}"
         )
+        self.temporary = not hint
 
 
 def _transient(exc: RegistryError) -> bool:
-    return isinstance(exc, TransportFailure) or (isinstance(exc, HTTPError) and exc.is_temporary)
+    if isinstance(exc, TransportFailure):
+        return exc.temporary
+    return isinstance(exc, HTTPError) and exc.is_temporary
 
 
 def raise_for_status(

@@ -1,0 +1,265 @@
+"""The `hatch-krust` command: push, copy and inspect images (more subcommands plug in).
+
+stdout carries only the result (the pushed reference by digest, or inspect's JSON), so
+`$(hatch-krust push …)` composes; progress and errors go to stderr. A KrustError becomes
+one line on stderr and exit status 1, never a traceback; usage errors exit 2.
+
+To add a subcommand, decorate a function `run(args) -> int` with `@command(name, help)`
+and give it an `arguments(parser)` function: see `push` below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import threading
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from hatch_krust.__about__ import __version__
+from hatch_krust.errors import KrustError
+from hatch_krust.oci.reference import Reference
+from hatch_krust.registry import api
+from hatch_krust.registry.locations import LayoutLocation, Location, parse_location
+from hatch_krust.registry.options import Options
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+__all__ = ["COMMANDS", "Command", "command", "main"]
+
+log = logging.getLogger("hatch_krust")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(
+    name: str, help_text: str, arguments: Callable[[argparse.ArgumentParser], None]
+) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    """Register `run(args) -> int` as subcommand `name`; `arguments` adds its options."""
+
+    def register(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        COMMANDS[name] = Command(name, help_text, arguments, run)
+        return run
+
+    return register
+
+
+# -- shared options ---------------------------------------------------------------------------
+
+
+def _registry_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("registry access")
+    group.add_argument(
+        "--insecure-registry", action="append", default=[], metavar="HOST[:PORT]",
+        help="allow plain http and unverified TLS for this registry (repeatable; also "
+        "KRUST_INSECURE_REGISTRIES). Loopback registries may always use http.",
+    )
+    group.add_argument(
+        "--authfile", metavar="FILE",
+        help="read credentials from this auth.json first (like REGISTRY_AUTH_FILE)",
+    )
+    group.add_argument("--jobs", type=_positive, default=4, metavar="N",
+                       help="blobs transferred in parallel (default 4)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log retries and requests")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        message = f"expected a positive integer, got {text!r}"
+        raise argparse.ArgumentTypeError(message)
+    return value
+
+
+def _options(args: argparse.Namespace) -> Options:
+    env = dict(os.environ)
+    if args.authfile:
+        env["REGISTRY_AUTH_FILE"] = args.authfile
+    options = Options(insecure=frozenset(args.insecure_registry), jobs=args.jobs, env=env)
+    if not args.quiet:
+        options = replace(options, progress=_Progress())
+    return options
+
+
+class _Progress:
+    """One stderr line per blob when it is done: `sha256:0123abcd… 12.3 MB`."""
+
+    def __init__(self) -> None:
+        self._done: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, digest: str, done: int, total: int) -> None:
+        if done < total:
+            return
+        with self._lock:
+            if digest in self._done:
+                return
+            self._done.add(digest)
+        print(f"  {digest[:19]}… {total / 1e6:.1f} MB", file=sys.stderr, flush=True)
+
+
+def _result(location: Location, digest: str) -> str:
+    if isinstance(location, Reference):
+        return str(location.with_digest(digest))
+    return f"{'oci-archive' if location.archive else 'oci'}:{location.path}@{digest}"
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        print(text, file=sys.stderr, flush=True)
+
+
+# -- push -----------------------------------------------------------------------------------
+
+
+def _push_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="SRC", help="oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
+    parser.add_argument("destination", metavar="DST", help="registry reference host/repo[:tag]")
+    parser.add_argument("--tag", action="append", default=[], metavar="TAG",
+                        help="also apply this tag (repeatable)")
+    parser.add_argument("--mount-from", metavar="REPO",
+                        help="another repository of the same registry to mount blobs from")
+    _registry_options(parser)
+
+
+@command("push", "push an OCI layout or archive to a registry", _push_arguments)
+def push(args: argparse.Namespace) -> int:
+    source = parse_location(args.source)
+    dest = parse_location(args.destination)
+    if not isinstance(source, LayoutLocation):
+        message = (
+            f"push: SRC must be oci:DIR[:TAG] or oci-archive:FILE[:TAG], not {args.source!r} "
+            "(use `copy` between registries)"
+        )
+        raise KrustError(message)
+    if not isinstance(dest, Reference):
+        message = f"push: DST must be a registry reference, not {args.destination!r}"
+        raise KrustError(message)
+    _say(args, f"Pushing {source} to {dest}")
+    digest = api.copy(source, dest, tags=args.tag, mount_from=args.mount_from,
+                      options=_options(args))
+    print(_result(dest, digest))
+    return 0
+
+
+# -- copy -----------------------------------------------------------------------------------
+
+
+def _copy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="SRC",
+                        help="registry reference, oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
+    parser.add_argument("destination", metavar="DST",
+                        help="registry reference, oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
+    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
+                        help="copy only this platform's image of an index")
+    parser.add_argument("--tag", action="append", default=[], metavar="TAG",
+                        help="also apply this tag (repeatable)")
+    _registry_options(parser)
+
+
+@command("copy", "copy an image or index between registries and OCI layouts", _copy_arguments)
+def copy(args: argparse.Namespace) -> int:
+    source = parse_location(args.source)
+    dest = parse_location(args.destination)
+    _say(args, f"Copying {source} to {dest}")
+    digest = api.copy(source, dest, platform=args.platform, tags=args.tag,
+                      options=_options(args))
+    print(_result(dest, digest))
+    return 0
+
+
+# -- inspect --------------------------------------------------------------------------------
+
+
+def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("reference", metavar="REF",
+                        help="registry reference, oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
+    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
+                        help="resolve an index to this platform's image")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--raw", action="store_true", help="print only the manifest, as stored")
+    shown.add_argument("--config", action="store_true", help="print only the image config")
+    _registry_options(parser)
+
+
+@command("inspect", "print the manifest, index or config of an image as JSON",
+         _inspect_arguments)
+def inspect(args: argparse.Namespace) -> int:
+    options = replace(_options(args), progress=None)
+    result = api.inspect(args.reference, platform=args.platform,
+                         config=not args.raw, options=options)
+    if args.raw:
+        document = result["manifest"]
+    elif args.config:
+        if "config" not in result:
+            message = f"{args.reference} is an index; pass --platform to pick an image"
+            raise KrustError(message)
+        document = result["config"]
+    else:
+        document = result
+    print(json.dumps(document, indent=2, sort_keys=True))
+    return 0
+
+
+# -- entry point ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hatch-krust",
+        description="Push, copy and inspect OCI images without a Docker daemon.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for entry in COMMANDS.values():
+        sub = subparsers.add_parser(entry.name, help=entry.help, description=entry.help)
+        entry.arguments(sub)
+        sub.set_defaults(run=entry.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0, 1 for errors, 2 for usage)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    _configure_logging(getattr(args, "verbose", False))
+    try:
+        return int(args.run(args))
+    except KrustError as exc:
+        print(f"hatch-krust: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"hatch-krust: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("hatch-krust: interrupted", file=sys.stderr)
+        return 130
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("hatch-krust: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO if verbose else logging.WARNING)
+    log.propagate = False
