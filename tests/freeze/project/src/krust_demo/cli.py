@@ -13,10 +13,11 @@ import yaml
 
 def main() -> int:
     """Report version, package data, a C-accelerated YAML load and a dynamic import."""
-    loaded = yaml.load("answer: 42\nlist: [1, 2]\n", Loader=yaml.CLoader)  # noqa: S506 - CLoader on a constant
+    loaded = yaml.load("answer: 42\nlist: [1, 2]\n", Loader=yaml.CLoader)
+    data = importlib.resources.files("krust_demo").joinpath("data/greeting.txt")
     report = {
         "version": importlib.metadata.version("krust-freeze-demo"),
-        "data": importlib.resources.files("krust_demo").joinpath("data/greeting.txt").read_text().strip(),
+        "data": data.read_text().strip(),
         "yaml": loaded,
         "cloader": yaml.__with_libyaml__,
         "plugin": importlib.import_module("krust_demo.plugins.extra").NAME,

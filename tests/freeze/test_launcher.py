@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hatch_krust.errors import FreezeError
+from hatch_krust.freeze.launcher import (
+    LAUNCHER_NAME,
+    launcher_source,
+    parse_entry_point,
+    write_launcher,
+)
+
+ENTRY_MODULE = """
+import sys
+
+def main():
+    return 7
+
+def say():
+    return "failure message"
+
+class App:
+    @staticmethod
+    def run():
+        print("ran", sys.argv[1:])
+"""
+
+
+def run_launcher(entry_point: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "fake_entry.py").write_text(ENTRY_MODULE)
+    launcher = write_launcher(entry_point, tmp_path / "launcher")
+    return subprocess.run(
+        [sys.executable, str(launcher), *args],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tmp_path)},
+        check=False,
+    )
+
+
+def test_return_value_is_the_exit_status(tmp_path: Path) -> None:
+    assert run_launcher("fake_entry:main", tmp_path).returncode == 7
+
+
+def test_attribute_path_and_arguments(tmp_path: Path) -> None:
+    proc = run_launcher("fake_entry:App.run", tmp_path, "a", "b")
+    assert (proc.returncode, proc.stdout) == (0, "ran ['a', 'b']\n")
+
+
+def test_string_result_goes_to_stderr_with_status_1(tmp_path: Path) -> None:
+    proc = run_launcher("fake_entry:say", tmp_path)
+    assert (proc.returncode, proc.stderr) == (1, "failure message\n")
+
+
+def test_source_imports_the_module_statically() -> None:
+    source = launcher_source("pkg.cli:main")
+    assert "import pkg.cli as _krust_entry_module\n" in source
+    assert "sys.exit(_krust_entry_module.main())" in source
+    compile(source, LAUNCHER_NAME, "exec")
+
+
+def test_launcher_is_alone_in_its_directory(tmp_path: Path) -> None:
+    path = write_launcher("pkg:main", tmp_path / "launcher")
+    assert [p.name for p in path.parent.iterdir()] == [LAUNCHER_NAME]
+
+
+def test_parse_strips_spaces() -> None:
+    assert parse_entry_point(" pkg.cli : App.main ") == ("pkg.cli", "App.main")
+
+
+@pytest.mark.parametrize(
+    "entry_point",
+    ["pkg.cli", "pkg.cli:", ":main", "pkg cli:main", "pkg.cli:main()", "class:main", "pkg..x:f"],
+)
+def test_malformed_entry_point(entry_point: str) -> None:
+    with pytest.raises(FreezeError, match=r"is not of the form `package\.module:function`"):
+        parse_entry_point(entry_point)
