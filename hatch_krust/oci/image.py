@@ -222,7 +222,7 @@ def write_manifest(layout: Layout, manifest: Manifest, platform: Platform) -> De
 
 def write_index(layout: Layout, index: Index) -> Descriptor:
     digest, size = layout.write_json(index.to_json())
-    return Descriptor(index.media_type, digest, size, annotations=dict(index.annotations))
+    return Descriptor(index.media_type, digest, size)
 
 
 # --- reading ---------------------------------------------------------------------------

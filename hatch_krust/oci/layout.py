@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 __all__ = [
+    "CONTAINERD_IMAGE_NAME",
     "REF_NAME",
     "Layout",
     "adopt_blob",
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 REF_NAME = "org.opencontainers.image.ref.name"
+CONTAINERD_IMAGE_NAME = "io.containerd.image.name"
 _LAYOUT_FILE = b'{"imageLayoutVersion":"1.0.0"}'
 _CHUNK = 1 << 20
 
@@ -201,11 +203,20 @@ class Layout:
         )
         raise ImageError(message)
 
-    def add_manifest(self, descriptor: Descriptor, tag: str | None) -> None:
-        """Add an entry to `index.json`, replacing any entry with the same tag."""
+    def add_manifest(
+        self, descriptor: Descriptor, tag: str | None, *, image_name: str | None = None
+    ) -> None:
+        """Add an entry to `index.json`, replacing any entry with the same tag.
+
+        `image_name` (a full reference, `registry/repo:tag`) is recorded as
+        `io.containerd.image.name`, the name `docker load` (containerd image store) gives
+        the image; `ref.name` holds only the tag, as the image-spec says.
+        """
         annotations = dict(descriptor.annotations)
         if tag is not None:
             annotations[REF_NAME] = tag
+        if image_name is not None:
+            annotations[CONTAINERD_IMAGE_NAME] = image_name
         entry = Descriptor(
             media_type=descriptor.media_type,
             digest=descriptor.digest,

@@ -159,3 +159,23 @@ def test_skopeo_copies_our_layout_and_we_read_its_copy(tmp_path: Path, small_exe
     copy = Layout.open(tmp_path / "copy")
     assert copy.resolve("v1").digest == layout.resolve("latest").digest
     assert reachable_blobs(copy) == reachable_blobs(layout)
+
+
+@needs_skopeo
+def test_full_image_name_for_docker_load(tmp_path: Path, small_executable: Path):
+    """`io.containerd.image.name` carries the full name; skopeo still finds the tag."""
+    layout = Layout.create(tmp_path / "img")
+    index = assemble(None, small_executable, ImageOptions("hello", PLATFORM), layout)
+    layout.add_manifest(index, "1.0", image_name="example.org/team/hello:1.0")
+    entry = layout.index()["manifests"][0]
+    assert entry["annotations"] == {
+        "io.containerd.image.name": "example.org/team/hello:1.0",
+        "org.opencontainers.image.ref.name": "1.0",
+    }
+    write_archive(layout, tmp_path / "img.tar")
+    out = subprocess.run(
+        ["skopeo", "inspect", "--raw", f"oci-archive:{tmp_path / 'img.tar'}:1.0"],
+        check=True,
+        capture_output=True,
+    )
+    assert out.stdout == layout.read_blob(index.digest)
