@@ -69,6 +69,11 @@ def _scan_one(
     removed: set[str] = set()
     opaque: set[str] = set()
     read: dict[str, bytes] = {}
+    if layer.media_type.endswith("+zstd"):
+        message = (
+            f"The base layer {layer.digest} is zstd-compressed; only gzip and plain tar are read"
+        )
+        raise ImageError(message)
     seen = 0
     try:
         with layout.open_blob(layer.digest) as blob, tarfile.open(fileobj=blob, mode="r|*") as tar:

@@ -69,3 +69,10 @@ def test_foreign_layers_are_skipped(tmp_path: Path):
     layout = Layout.create(tmp_path)
     foreign = Descriptor(OCI_LAYER_GZIP, "sha256:" + "f" * 64, 10, urls=("https://example/x",))
     assert scan_layers(layout, [foreign]).paths == frozenset()
+
+
+def test_zstd_layers_are_named_as_unsupported(tmp_path: Path):
+    layout = Layout.create(tmp_path)
+    layer = put(layout, b"x", "application/vnd.oci.image.layer.v1.tar+zstd")
+    with pytest.raises(ImageError, match="is zstd-compressed; only gzip and plain tar are read"):
+        scan_layers(layout, [layer])
