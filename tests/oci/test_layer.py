@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import tarfile
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,19 @@ def test_failed_write_leaves_no_temporary_file(tmp_path: Path):
     with pytest.raises(FileNotFoundError):
         write_layer([file_entry("/x", tmp_path / "missing")], tmp_path / "out" / "l")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_large_file_is_streamed_not_held_in_memory(tmp_path: Path):
+    big = tmp_path / "big"
+    with big.open("wb") as f:
+        f.truncate(64 << 20)  # 64 MiB of zeros, sparse on disk
+    tracemalloc.start()
+    try:
+        layer = write_layer([file_entry("/app/big", big)], tmp_path / "l")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"peak Python allocation {peak} bytes for a 64 MiB file"
+    with tarfile.open(tmp_path / "l") as tar:
+        assert tar.getmember("app/big").size == 64 << 20
+    assert layer.size < 1 << 20
