@@ -219,12 +219,18 @@ def failing_requirement(output: str) -> tuple[str, str] | None:
     The resolver says `Because foo was not found ... and demo==1.0 depends on foo>=2`: the
     requirement is `foo>=2`, required by `demo==1.0`. required-by may be empty.
     """
+    text = _unwrapped(output)
     for pattern in _FAILURE_PATTERNS:
-        match = pattern.search(output)
+        match = pattern.search(text)
         if match:
             requirement = match.group(1).rstrip(".,:;")
-            return _with_parent(requirement, output)
+            return _with_parent(requirement, text)
     return None
+
+
+def _unwrapped(output: str) -> str:
+    """The output on one line: uv wraps its messages to the terminal's width."""
+    return " ".join(output.split())
 
 
 def _with_parent(requirement: str, output: str) -> tuple[str, str]:
@@ -263,12 +269,13 @@ def _install_error(exc: ToolFailed) -> FreezeError:
 
 
 def _key_line(output: str) -> str:
-    """The installer's own one-line reason, trimmed."""
-    decorations = "\u00d7\u2570\u2500\u25b6 "  # uv's tree drawing: x, corner, bar, arrow
-    lines = [line.strip().lstrip(decorations).strip() for line in output.splitlines()]
-    for prefix in ("cause: Because", "Because", "ERROR: No matching", "ERROR:", "error:"):
-        for line in lines:
-            if line.startswith(prefix):
-                text = line.removeprefix("cause:").strip()
-                return text if text.endswith(".") else text + "."
+    """The installer's own one-sentence reason."""
+    text = _unwrapped(output)
+    for pattern in (r"(Because .+?\.)(?: |$)", r"(ERROR: No matching .+?)(?: ERROR|$)"):
+        match = re.search(pattern, text)
+        if match:
+            return match.group(1).rstrip(".") + "."
+    for line in output.splitlines():
+        if line.strip().startswith(("ERROR:", "error:")):
+            return line.strip().rstrip(".") + "."
     return "the installer gave no reason."

@@ -18,9 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import PyInstaller
-from elftools.common.exceptions import ELFError
-from elftools.elf.dynamic import DynamicSection
-from elftools.elf.elffile import ELFFile
 from PyInstaller.building import api, utils
 
 if TYPE_CHECKING:
@@ -31,6 +28,11 @@ EXIT_NO_HOOK = 3
 
 def needs_fix(path: Path) -> bool:
     """True when staticx would refuse the binary: any RUNPATH, or an RPATH not below $ORIGIN."""
+    # pyelftools comes with staticx; imported here so the hook check needs only PyInstaller.
+    from elftools.common.exceptions import ELFError  # noqa: PLC0415
+    from elftools.elf.dynamic import DynamicSection  # noqa: PLC0415
+    from elftools.elf.elffile import ELFFile  # noqa: PLC0415
+
     try:
         with path.open("rb") as stream:
             for section in ELFFile(stream).iter_sections():

@@ -1,0 +1,163 @@
+"""The freeze environment with the real installers, offline (--no-index) so failures are
+deterministic: a missing dependency is a local fact, not a network accident."""
+
+from __future__ import annotations
+
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from hatch_krust.errors import FreezeError
+from hatch_krust.freeze.environment import (
+    create_environment,
+    failing_requirement,
+    find_uv,
+    normalise_records,
+    resolve_python,
+)
+from tests.freeze.conftest import make_wheel
+
+PYTHON = sys.executable
+NO_INDEX = ["--no-index"]
+
+
+@pytest.fixture(scope="module")
+def needs_missing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A wheel whose dependency exists nowhere."""
+    return make_wheel(
+        tmp_path_factory.mktemp("needs-missing"),
+        "krust-needs-missing",
+        ["krust-missing-dep>=1"],
+        {"krust_needs_missing/__init__.py": ""},
+    )
+
+
+@pytest.fixture(scope="module")
+def no_deps(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_wheel(
+        tmp_path_factory.mktemp("no-deps"), "krust-no-deps", [], {"krust_no_deps/__init__.py": ""}
+    )
+
+
+@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
+def test_missing_dependency_with_uv_names_it(needs_missing: Path, tmp_path: Path) -> None:
+    with pytest.raises(FreezeError) as caught:
+        create_environment(PYTHON, tmp_path / "env", [str(needs_missing)], installer_args=NO_INDEX)
+    message = str(caught.value)
+    assert message.startswith(
+        "The requirement `krust-missing-dep>=1` (needed by krust-needs-missing==0.1.0) "
+        "could not be installed into the freeze environment: "
+        "Because krust-missing-dep was not found"
+    )
+    assert "Traceback" not in message
+    assert "krust-missing-dep" in caught.value.output
+    assert "uv output attached" in message
+
+
+def test_missing_dependency_with_pip_names_it(needs_missing: Path, tmp_path: Path) -> None:
+    with pytest.raises(FreezeError) as caught:
+        create_environment(
+            PYTHON, tmp_path / "env", [str(needs_missing)], installer_args=NO_INDEX, use_uv=False
+        )
+    message = str(caught.value)
+    assert message.startswith(
+        "The requirement `krust-missing-dep>=1` (needed by krust-needs-missing) could not be "
+        "installed into the freeze environment: ERROR: No matching distribution found"
+    )
+    assert "pip output attached" in message
+    assert "No matching distribution found for krust-missing-dep>=1" in caught.value.output
+
+
+@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
+def test_environment_records_distributions_and_tools(no_deps: Path, tmp_path: Path) -> None:
+    env = create_environment(PYTHON, tmp_path / "env", [str(no_deps)], installer_args=NO_INDEX)
+    assert env.distributions == {"krust-no-deps": "0.1.0"}
+    assert env.tools["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert env.tools["glibc"].startswith("2.")
+    assert env.python == tmp_path / "env" / "bin" / "python"
+    tool_env = env.tool_env(source_date_epoch=123)
+    assert tool_env["PATH"].startswith(f"{env.bin_dir}:")
+    assert (tool_env["SOURCE_DATE_EPOCH"], tool_env["PYTHONHASHSEED"]) == ("123", "0")
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (
+            "  cause: Because there is no version of pyyaml==99 and you require pyyaml==99, we ...",
+            ("pyyaml==99", ""),
+        ),
+        (
+            "  ╰─▶ Because only foo<=1.0 is available and app==0.1 depends on foo>2, we can ...",
+            ("foo>2", "app==0.1"),
+        ),
+        ("error: Failed to build `brokenpkg==1.0`\n  Caused by: ...", ("brokenpkg==1.0", "")),
+        (
+            "ERROR: Could not find a version that satisfies the requirement nope>=2 (from app) "
+            "(from versions: none)\nERROR: No matching distribution found for nope>=2",
+            ("nope>=2", "app"),
+        ),
+        (
+            "cause: Because krust-missing-dep was not found in the provided package locations and\n"
+            "  krust-needs-missing==0.1.0 depends on\n  krust-missing-dep>=1, we can conclude ...",
+            ("krust-missing-dep>=1", "krust-needs-missing==0.1.0"),
+        ),
+        ("something else entirely", None),
+    ],
+)
+def test_failing_requirement(output: str, expected: tuple[str, str] | None) -> None:
+    assert failing_requirement(output) == expected
+
+
+def test_unnamed_failure_still_reads_well(tmp_path: Path) -> None:
+    with pytest.raises(FreezeError) as caught:
+        create_environment(PYTHON, tmp_path / "env", ["--not-an-option"], use_uv=False)
+    assert str(caught.value).startswith("A requirement of the project or of the freezer could not")
+
+
+def fake_python(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "python"
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+def test_missing_interpreter() -> None:
+    with pytest.raises(FreezeError, match=r"The Python interpreter `python2\.99-nope` to freeze"):
+        resolve_python("python2.99-nope")
+
+
+def test_old_interpreter(tmp_path: Path) -> None:
+    old = fake_python(tmp_path, "echo 3.8.18")
+    with pytest.raises(FreezeError, match=r"is Python 3\.8\.18; freezing needs Python 3\.9 or"):
+        resolve_python(old)
+
+
+def test_broken_interpreter(tmp_path: Path) -> None:
+    broken = fake_python(tmp_path, "echo boom >&2; exit 1")
+    with pytest.raises(FreezeError, match="could not be run as a Python interpreter:\n    boom"):
+        resolve_python(broken)
+
+
+def test_not_python(tmp_path: Path) -> None:
+    with pytest.raises(FreezeError, match="does not look like a Python interpreter"):
+        resolve_python(fake_python(tmp_path, "echo hello"))
+
+
+def test_resolve_by_command_name() -> None:
+    assert resolve_python(Path(PYTHON).name).is_absolute()
+
+
+def test_records_lose_hashes_of_files_outside_site_packages(tmp_path: Path) -> None:
+    dist_info = tmp_path / "lib/python3.11/site-packages/demo-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "RECORD").write_text(
+        "../../../bin/demo,sha256=abc,305\ndemo/__init__.py,sha256=def,10\n"
+        "demo-1.0.dist-info/RECORD,,\n"
+    )
+    normalise_records(tmp_path)
+    assert (dist_info / "RECORD").read_text() == (
+        "../../../bin/demo,,\ndemo/__init__.py,sha256=def,10\ndemo-1.0.dist-info/RECORD,,\n"
+    )

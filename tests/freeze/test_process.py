@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+
+from hatch_krust.freeze._process import ToolFailed, run_tool, stage_failed, tail
+
+
+def test_output_is_captured_quietly(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_tool(["sh", "-c", "echo out; echo err >&2"]) == "out\nerr\n"
+    assert capsys.readouterr() == ("", "")
+
+
+def test_verbose_streams_to_stderr_only(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_tool(["sh", "-c", "echo out; echo err >&2"], verbose=True) == "out\nerr\n"
+    assert capsys.readouterr() == ("", "out\nerr\n")
+
+
+def test_failure_keeps_the_output() -> None:
+    with pytest.raises(ToolFailed) as caught:
+        run_tool(["sh", "-c", "echo partial; exit 4"])
+    assert (caught.value.returncode, caught.value.output) == (4, "partial\n")
+
+
+def test_missing_tool() -> None:
+    with pytest.raises(ToolFailed) as caught:
+        run_tool(["/nonexistent/tool"])
+    assert caught.value.returncode == 127
+
+
+def test_stage_error_shows_the_tail() -> None:
+    output = "".join(f"line {i}\n" for i in range(100))
+    error = stage_failed("running PyInstaller 6.22.3", ToolFailed(["x"], 2, output), "Try this.")
+    message = str(error)
+    assert message.startswith("running PyInstaller 6.22.3 failed (exit status 2). Try this.\n")
+    assert message.endswith("    line 98\n    line 99")
+    assert "line 74" not in message
+    assert error.output == output
+
+
+def test_tail_skips_blank_lines() -> None:
+    assert tail("a\n\n  \nb\n", 5) == "    a\n    b"
