@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from hatch_krust.errors import AuthError, ImageError, RegistryError
 from hatch_krust.registry.auth import pull_scope, push_scope
-from hatch_krust.registry.client import HTTPError, TransportFailure, raise_for_status
+from hatch_krust.registry.client import (
+    HTTPError,
+    TransportFailure,
+    is_transient,
+    raise_for_status,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -191,7 +196,7 @@ def retry_sequence(registry: Registry, step: Callable[[], None], doing: str) -> 
         try:
             step()
         except (TransportFailure, HTTPError) as exc:
-            temporary = isinstance(exc, TransportFailure) or exc.is_temporary
+            temporary = is_transient(exc)
             wait = policy.delay(attempt, getattr(exc, "retry_after", None))
             if not temporary or not policy.allows(attempt, started, wait):
                 raise

@@ -25,7 +25,7 @@ from hatch_krust.registry.redact import redact_url
 from hatch_krust.registry.retry import RETRY_STATUSES, parse_retry_after
 from hatch_krust.registry.security import insecure_from_env, is_loopback, same_origin
 
-__all__ = ["Body", "HTTPError", "Registry", "raise_for_status"]
+__all__ = ["Body", "HTTPError", "Registry", "TransportFailure", "is_transient", "raise_for_status"]
 
 log = logging.getLogger("hatch_krust.registry")
 
@@ -177,9 +177,8 @@ class Registry:
                 response = self._send_mapped(method, url, scopes=scopes, headers=headers or {},
                                              content=content, stream=stream)
             except RegistryError as exc:
-                if not _transient(exc) or not policy.allows(attempt, started, wait := policy.delay(
-                    attempt
-                )):
+                wait = policy.delay(attempt)
+                if not is_transient(exc) or not policy.allows(attempt, started, wait):
                     raise
                 log.info("%s; retrying in %.1f s", exc, wait)
                 time.sleep(wait)
@@ -285,7 +284,8 @@ class TransportFailure(RegistryError):
         self.temporary = not hint
 
 
-def _transient(exc: RegistryError) -> bool:
+def is_transient(exc: RegistryError) -> bool:
+    """True when the same request may succeed if tried again later."""
     if isinstance(exc, TransportFailure):
         return exc.temporary
     return isinstance(exc, HTTPError) and exc.is_temporary

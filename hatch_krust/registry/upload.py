@@ -16,7 +16,12 @@ from urllib.parse import quote, urljoin
 
 from hatch_krust.errors import RegistryError
 from hatch_krust.registry.blobs import blob_exists, scopes_for
-from hatch_krust.registry.client import HTTPError, TransportFailure, raise_for_status
+from hatch_krust.registry.client import (
+    HTTPError,
+    TransportFailure,
+    is_transient,
+    raise_for_status,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -190,7 +195,7 @@ class Upload:
                 location = self._patch(location, offset, length)
                 offset += length
             except (TransportFailure, HTTPError) as exc:
-                temporary = isinstance(exc, TransportFailure) or exc.is_temporary
+                temporary = is_transient(exc)
                 recoveries += 1
                 if not temporary or recoveries >= policy.attempts:
                     raise
