@@ -1,0 +1,89 @@
+"""The PyInstaller step without a full freeze: its command line and its loud failure when
+the PyInstaller internal that the RUNPATH fix wraps is missing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hatch_krust.errors import FreezeError
+from hatch_krust.freeze import FreezeRequest
+from hatch_krust.freeze.environment import FreezeEnvironment, find_uv
+from hatch_krust.freeze.pyinstaller import pyinstaller_args, run_pyinstaller
+from hatch_krust.freeze.wheelfile import WheelContents
+
+
+def request_for(tmp_path: Path, **options: object) -> FreezeRequest:
+    fields: dict[str, object] = {
+        "wheel": tmp_path / "demo.whl",
+        "dist_name": "demo-dist",
+        "version": "1.0",
+        "script": "demo",
+        "entry_point": "demo.cli:main",
+        "python": sys.executable,
+        "work_dir": tmp_path,
+        **options,
+    }
+    return FreezeRequest(**fields)  # type: ignore[arg-type]
+
+
+def test_command_line(tmp_path: Path) -> None:
+    request = request_for(
+        tmp_path,
+        hidden_imports=("extra.mod",),
+        exclude_modules=("tkinter",),
+        pyinstaller_args=("--noupx",),
+    )
+    contents = WheelContents(packages=("demo", "demo_data"), modules=("single",))
+    args = pyinstaller_args(request, contents, tmp_path / "launcher.py")
+    assert args[:6] == ["--onefile", "--strip", "--noconfirm", "--clean", "--name", "demo"]
+    joined = " ".join(args)
+    for expected in [
+        "--recursive-copy-metadata demo-dist",
+        "--collect-submodules demo --collect-data demo",
+        "--collect-submodules demo_data --collect-data demo_data",
+        "--hidden-import single --hidden-import extra.mod",
+        "--exclude-module tkinter",
+        "--log-level WARN",
+    ]:
+        assert expected in joined
+    assert args[-2:] == ["--noupx", str(tmp_path / "launcher.py")]
+
+
+def test_verbose_command_line_logs_more(tmp_path: Path) -> None:
+    args = pyinstaller_args(request_for(tmp_path, verbose=True), WheelContents((), ()), tmp_path)
+    assert " ".join(args).count("--log-level INFO") == 1
+
+
+FAKE_PYINSTALLER = {
+    "PyInstaller/__init__.py": "__version__ = '99.0'\n",
+    "PyInstaller/building/__init__.py": "",
+    "PyInstaller/building/api.py": "",
+    "PyInstaller/building/utils.py": "",
+}
+
+
+@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
+def test_missing_hook_point_fails_loudly(tmp_path: Path) -> None:
+    """A PyInstaller without process_collected_binary must stop the build, naming its version."""
+    root = tmp_path / "env"
+    uv = find_uv() or "uv"
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(root)], check=True)
+    site = next(root.glob("lib/python*/site-packages"))
+    for relative, text in FAKE_PYINSTALLER.items():
+        (site / relative).parent.mkdir(parents=True, exist_ok=True)
+        (site / relative).write_text(text)
+    tools = {"pyinstaller": "99.0"}
+    env = FreezeEnvironment(root=root, python=root / "bin" / "python", tools=tools)
+    with pytest.raises(FreezeError) as caught:
+        run_pyinstaller(env, request_for(tmp_path), WheelContents(("demo",), ()))
+    message = str(caught.value)
+    assert message.startswith(
+        "running PyInstaller 99.0 failed (exit status 3). hatch-krust does not support "
+        "PyInstaller 99.0; use pyinstaller>=6.10"
+    )
+    hook = "PyInstaller.building.utils.process_collected_binary"
+    assert f"no longer has the hook point {hook}" in message
