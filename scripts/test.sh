@@ -37,12 +37,17 @@ echo "== ruff" >&2
 echo "== mypy --strict" >&2
 .venv/bin/mypy hatch_krust
 echo "== pytest" >&2
+log=$(mktemp)
 set +e
-.venv/bin/python -m pytest --cov=hatch_krust --cov-report=term:skip-covered "$@"
-status=$?
+.venv/bin/python -m pytest --cov=hatch_krust --cov-report=term:skip-covered "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
 set -e
 if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests: that is a failure here" >&2
+  exit 1
+fi
+if [ "$status" -eq 0 ] && tail -n 3 "$log" | grep -Eq "[0-9]+ skipped"; then
+  echo "some tests were skipped: a skipped test does not count as passing here" >&2
   exit 1
 fi
 exit "$status"

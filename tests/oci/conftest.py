@@ -19,7 +19,7 @@ _ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A static executable that prints its uid, user, /tmp state, CA bundle, args and env."""
     if shutil.which("gcc") is None:
-        pytest.skip("gcc is not installed (Debian: gcc libc6-dev)")
+        pytest.fail("gcc is not installed (Debian: gcc libc6-dev); run scripts/test.sh")
     out = tmp_path_factory.mktemp("probe") / "probe"
     result = subprocess.run(
         ["gcc", "-static", "-O2", "-o", str(out), str(PROBE_SOURCE)],

@@ -11,11 +11,10 @@ import pytest
 from hatch_krust.oci.assemble import BaseImage, ImageOptions, assemble
 from hatch_krust.oci.descriptor import Platform
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
-from tests.infra.runtime import have_runtime_tools, run_image, run_in_chroot
+from tests.infra.runtime import run_image, run_in_chroot
 
 pytestmark = [
     pytest.mark.runtime,
-    pytest.mark.skipif(not have_runtime_tools(), reason="needs root, umoci and runc"),
 ]
 
 
