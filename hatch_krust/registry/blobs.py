@@ -226,11 +226,12 @@ def upload_blob(
 
     try:
         retry_sequence(registry, attempt, f"uploading blob {descriptor.digest}")
+    except AuthError:
+        raise
     except RegistryError as exc:
         where = f"{registry.host}/{repository}"
         message = f"Uploading blob {descriptor.digest} to {where} failed: {exc}"
-        kind = AuthError if isinstance(exc, AuthError) else RegistryError
-        raise kind(message, exc.status) from exc
+        raise RegistryError(message, exc.status) from exc
     return outcome[0]
 
 

@@ -224,11 +224,30 @@ class Registry:
         if response.status_code != 401 or scopes is None or not same_origin(url, self.base):
             return response
         retry_scopes = self.auth.on_unauthorized(response, scopes)
-        if retry_scopes is None:
-            return response
-        response.close()
-        return self._send_once(method, url, scopes=retry_scopes, headers=headers, content=content,
-                               stream=stream)
+        if retry_scopes is not None:
+            response.close()
+            response = self._send_once(method, url, scopes=retry_scopes, headers=headers,
+                                       content=content, stream=stream)
+        if response.status_code == 401:
+            response.close()
+            raise AuthError(self._unauthorized(method, url), 401)
+        return response
+
+    def _unauthorized(self, method: str, url: str) -> str:
+        path = redact_url(url).partition("?")[0].removeprefix(self.base)
+        credentials = self.auth.credentials
+        if credentials is None:
+            return (
+                f"Unauthorized: registry {self.host} requires credentials and none were found "
+                f"({method} {path}: 401). Log in with `skopeo login {self.host}` or "
+                f"`docker login {self.host}`, or set REGISTRY_AUTH_FILE"
+            )
+        user = credentials.username or "<token>"
+        return (
+            f"Unauthorized: registry {self.host} refused the credentials for user {user!r} "
+            f"from {credentials.source or 'the caller'} ({method} {path}: 401); check the "
+            "username and password, or log in again"
+        )
 
     def _send_once(
         self,

@@ -122,7 +122,7 @@ def _from_file(
     for key in _keys(registry, repository):
         entry = auths.get(key)
         if isinstance(entry, dict) and entry:
-            decoded = _decode_entry(entry, f"{source} ({key})")
+            decoded = _decode_entry(entry, source)
             if decoded is not None:
                 return decoded
     return None
