@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hatch_krust.errors import FreezeError
+from hatch_krust.freeze import FreezeRequest, freeze
 from hatch_krust.freeze.environment import (
     create_environment,
     failing_requirement,
@@ -17,6 +18,7 @@ from hatch_krust.freeze.environment import (
     normalise_records,
     resolve_python,
 )
+from hatch_krust.freeze.pyinstaller import PyInstallerFreezer
 from tests.freeze.conftest import make_wheel
 
 PYTHON = sys.executable
@@ -161,3 +163,33 @@ def test_records_lose_hashes_of_files_outside_site_packages(tmp_path: Path) -> N
     assert (dist_info / "RECORD").read_text() == (
         "../../../bin/demo,,\ndemo/__init__.py,sha256=def,10\ndemo-1.0.dist-info/RECORD,,\n"
     )
+
+
+@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
+def test_freeze_reports_the_missing_dependency(
+    needs_missing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the public API: one paragraph naming the requirement, no traceback.
+
+    Offline and without the freezer pins, so the only unresolvable name is the project's own
+    dependency, whatever uv's cache holds.
+    """
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setattr(PyInstallerFreezer, "pins", {})
+    lines: list[str] = []
+    request = FreezeRequest(
+        wheel=needs_missing,
+        dist_name="krust-needs-missing",
+        version="0.1.0",
+        script="needs-missing",
+        entry_point="krust_needs_missing:main",
+        python=PYTHON,
+        work_dir=tmp_path / "work",
+        log=lines.append,
+    )
+    with pytest.raises(FreezeError) as caught:
+        freeze(request)
+    message = str(caught.value)
+    assert message.startswith("The requirement `krust-missing-dep>=1` (needed by krust-needs-mis")
+    assert "Traceback" not in message
+    assert lines == ["creating the freeze environment"]

@@ -8,7 +8,7 @@ import importlib.resources
 import json
 import sys
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 
 def main() -> int:
