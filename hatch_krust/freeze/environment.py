@@ -28,6 +28,7 @@ __all__ = [
     "create_environment",
     "failing_requirement",
     "find_uv",
+    "installer_env",
     "normalise_records",
     "resolve_python",
 ]
@@ -65,15 +66,24 @@ class FreezeEnvironment:
 
     def tool_env(self, source_date_epoch: int | None = None) -> dict[str, str]:
         """Environment for tools run from here: this venv's bin first, deterministic hashing."""
-        env = dict(os.environ)
+        env = installer_env()
         env["PATH"] = os.pathsep.join([str(self.bin_dir), env.get("PATH", os.defpath)])
         env["VIRTUAL_ENV"] = str(self.root)
         env["PYTHONHASHSEED"] = "0"
-        env.pop("PYTHONHOME", None)
-        env.pop("PYTHONPATH", None)
         if source_date_epoch is not None:
             env["SOURCE_DATE_EPOCH"] = str(source_date_epoch)
         return env
+
+
+def installer_env() -> dict[str, str]:
+    """The caller's environment without what would leak another Python's packages in.
+
+    A build frontend may run us with PYTHONPATH pointing at its own isolated packages.
+    """
+    env = dict(os.environ)
+    for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "CONDA_PREFIX"):
+        env.pop(name, None)
+    return env
 
 
 def find_uv() -> str | None:
@@ -97,7 +107,7 @@ def resolve_python(python: str) -> Path:
         raise FreezeError(message)
     code = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
     try:
-        out = run_tool([found, "-c", code]).strip()
+        out = run_tool([found, "-c", code], env=installer_env()).strip()
     except ToolFailed as exc:
         message = f"`{python}` could not be run as a Python interpreter:\n{tail(exc.output)}"
         raise FreezeError(message, output=exc.output) from None
@@ -140,7 +150,8 @@ def create_environment(
         else [str(env_python), "-m", "pip", "install", "--disable-pip-version-check"]
     )
     try:
-        run_tool([*installer, *installer_args, *requirements], verbose=verbose, cwd=root)
+        args = [*installer, *installer_args, *requirements]
+        run_tool(args, env=installer_env(), verbose=verbose, cwd=root)
     except ToolFailed as exc:
         raise _install_error(exc) from None
     normalise_records(root)
@@ -171,13 +182,13 @@ def _unhashed(line: str) -> str:
 def _make_venv(interpreter: Path, root: Path, uv: str | None, *, verbose: bool) -> Path:
     """Create the venv and return its interpreter."""
     if uv:
-        args = [uv, "venv", "--no-python-downloads", "--python", str(interpreter), str(root)]
+        args = [uv, "venv", "--python", str(interpreter), str(root)]
         hint = ""
     else:
         args = [str(interpreter), "-m", "venv", str(root)]
         hint = "On Debian and Ubuntu, `apt-get install python3-venv` provides the venv module."
     try:
-        run_tool(args, verbose=verbose, cwd=root.parent)
+        run_tool(args, env=installer_env(), verbose=verbose, cwd=root.parent)
     except ToolFailed as exc:
         stage = f"Creating the freeze environment with {interpreter}"
         raise stage_failed(stage, exc, hint) from None

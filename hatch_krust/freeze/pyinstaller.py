@@ -51,6 +51,7 @@ class PyInstallerFreezer:
         parse_entry_point(request.entry_point)  # a typo fails before minutes of installing
         _check_script_name(request.script)
         contents = read_wheel(request.wheel)
+        request.work_dir.mkdir(parents=True, exist_ok=True)
         request.log("creating the freeze environment")
         env = create_environment(
             request.python,

@@ -15,6 +15,7 @@ from hatch_krust.freeze.environment import (
     create_environment,
     failing_requirement,
     find_uv,
+    installer_env,
     normalise_records,
     resolve_python,
 )
@@ -193,3 +194,11 @@ def test_freeze_reports_the_missing_dependency(
     assert message.startswith("The requirement `krust-missing-dep>=1` (needed by krust-needs-mis")
     assert "Traceback" not in message
     assert lines == ["creating the freeze environment"]
+
+
+def test_foreign_python_paths_do_not_leak_into_tools(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
+    monkeypatch.setenv("PYTHONHOME", "/other/python")
+    env = installer_env()
+    assert "PYTHONPATH" not in env
+    assert "PYTHONHOME" not in env
