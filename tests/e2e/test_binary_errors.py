@@ -76,8 +76,3 @@ def test_dependency_that_cannot_be_installed_is_named(tmp_path: Path, cache_dir:
     result = hatchling_build(project, "krust:binary", build_env(cache_dir))
     assert_clean_failure(result, project, "ghostlib")
 
-
-def test_image_version_says_it_is_not_available(tmp_path: Path, cache_dir: Path) -> None:
-    project = write_project(tmp_path, name="img", scripts={"img": "img:main"})
-    result = hatchling_build(project, "krust:image", build_env(cache_dir))
-    assert_clean_failure(result, project, "krust:binary")

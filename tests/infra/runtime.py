@@ -24,7 +24,13 @@ def have_runtime_tools() -> bool:
 
 
 def run_image(
-    layout_dir: Path, tag: str, tmp_path: Path, *, timeout: float = _TIMEOUT
+    layout_dir: Path,
+    tag: str,
+    tmp_path: Path,
+    *,
+    timeout: float = _TIMEOUT,
+    args: list[str] | None = None,
+    host_network: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Unpack `layout_dir:tag` with umoci and run it with runc; return the finished process.
 
@@ -43,6 +49,11 @@ def run_image(
     config = json.loads(config_path.read_text())
     config["process"].pop("rlimits", None)
     config["process"]["terminal"] = False
+    if args is not None:  # like `docker run IMAGE ARGS...`: replaces Cmd, keeps Entrypoint
+        config["process"]["args"] = [config["process"]["args"][0], *args]
+    if host_network:  # reach servers the test runs on the host's loopback
+        namespaces = config["linux"]["namespaces"]
+        config["linux"]["namespaces"] = [n for n in namespaces if n["type"] != "network"]
     config_path.write_text(json.dumps(config))
     container = f"krust-test-{uuid.uuid4().hex[:12]}"
     try:

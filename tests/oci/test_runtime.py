@@ -11,6 +11,7 @@ import pytest
 from hatch_krust.oci.assemble import BaseImage, ImageOptions, assemble
 from hatch_krust.oci.descriptor import Platform
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
+from tests.infra.images import BASE_TAG, make_umoci_base
 from tests.infra.runtime import run_image, run_in_chroot
 
 pytestmark = [
@@ -65,22 +66,7 @@ def test_image_from_our_archive_runs(tmp_path: Path, probe: Path, host_platform:
 
 def umoci_base(root: Path) -> BaseImage:
     """A base made by an independent tool: a passwd with `app`, Env, User, labels, WorkingDir."""
-    passwd = root.parent / "passwd"
-    passwd.write_text("root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n")
-    commands = [
-        ["umoci", "init", "--layout", str(root)],
-        ["umoci", "new", "--image", f"{root}:base"],
-        ["umoci", "insert", "--image", f"{root}:base", str(passwd), "/etc/passwd"],
-        [
-            "umoci", "config", "--image", f"{root}:base",
-            "--config.env", "LANG=C.UTF-8", "--config.env", "PATH=/usr/bin:/bin",
-            "--config.user", "app", "--config.label", "from=base",
-            "--config.workingdir", "/srv",
-        ],
-    ]  # fmt: skip
-    for command in commands:
-        subprocess.run(command, check=True, capture_output=True)
-    return BaseImage.from_layout(Layout.open(root), "base")
+    return BaseImage.from_layout(Layout.open(make_umoci_base(root)), BASE_TAG)
 
 
 def test_base_image_env_and_user_merge_at_run_time(

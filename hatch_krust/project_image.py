@@ -1,0 +1,273 @@
+"""The image target: a project's static executable on a base, as an OCI image index.
+
+Order matters for the "nothing half-written" promise: the base is resolved first (a
+missing base or an unreachable registry fails before any work), the executable and the
+image are built in a temporary directory, the local outputs are renamed into
+`dist/krust/` together, and the push comes last, tagging only after every blob and
+manifest is in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hatch_krust.errors import ConfigError, ImageError
+from hatch_krust.oci.assemble import BaseImage, ImageOptions, assemble
+from hatch_krust.oci.descriptor import Descriptor, Platform
+from hatch_krust.oci.digest import sha256_file
+from hatch_krust.oci.image import platforms_of
+from hatch_krust.oci.layout import Layout, open_archive, write_archive
+from hatch_krust.pipeline import (
+    ExecutableInputs,
+    Reporter,
+    build_executable,
+    host_architecture,
+    install_atomically,
+)
+from hatch_krust.provenance import git_state, image_annotations
+from hatch_krust.tags import render_tags, tag_safe
+
+__all__ = ["ImageResult", "ProjectFacts", "build_image", "host_platform", "parse_platform"]
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """Project metadata that ends up in annotations; plain strings."""
+
+    description: str = ""
+    licenses: str = ""
+    urls: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    executable: Path
+    archive: Path
+    record: Path
+    index_digest: str
+    reference: str | None  # HOST/REPO@sha256:… when pushed
+    record_data: dict[str, Any]
+
+
+def host_platform() -> Platform:
+    arch = host_architecture()
+    return Platform("linux", arch, "v8" if arch == "arm64" else "")
+
+
+def parse_platform(text: str) -> Platform:
+    parts = text.split("/")
+    if len(parts) not in (2, 3) or parts[0] != "linux" or not all(parts):
+        message = f"Invalid platform {text!r}: expected linux/<architecture>[/<variant>]"
+        raise ConfigError(message)
+    return Platform(parts[0], parts[1], parts[2] if len(parts) == 3 else "")
+
+
+def _same_platform(a: Platform, b: Platform) -> bool:
+    variant = {("arm64", ""): "v8"}
+    av = a.variant or variant.get((a.architecture, ""), "")
+    bv = b.variant or variant.get((b.architecture, ""), "")
+    return a.os == b.os and a.architecture == b.architecture and av == bv
+
+
+def check_platforms(requested: tuple[str, ...]) -> Platform:
+    """PyInstaller cannot cross-build: only the host's platform can be frozen here."""
+    host = host_platform()
+    for text in requested:
+        wanted = parse_platform(text)
+        if not _same_platform(wanted, host):
+            message = (
+                f"This host can only build {host}, not {wanted}: PyInstaller does not "
+                f"cross-build. Build on a {wanted} machine (for example a CI runner of that "
+                "architecture) and join the per-platform images with "
+                "`hatch-krust merge DST SRC...`."
+            )
+            raise ConfigError(message)
+    return host
+
+
+def repository_name(template: str, project_name: str) -> str:
+    name = re.sub(r"[^a-z0-9._-]+", "-", project_name.lower()).strip("-._")
+    return template.replace("{name}", name)
+
+
+@contextlib.contextmanager
+def open_base(
+    spec: str, platform: Platform, work: Path, insecure: tuple[str, ...], reporter: Reporter
+) -> Iterator[tuple[BaseImage | None, str, str]]:
+    """(base, name, digest) for `scratch`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]` or a registry."""
+    from hatch_krust.registry.locations import LayoutLocation, parse_location
+
+    if spec == "scratch":
+        yield None, "", ""
+        return
+    location = parse_location(spec)
+    if isinstance(location, LayoutLocation):
+        if not location.path.exists():
+            message = f"The base image {spec!r} does not exist: no such {'file' if location.archive else 'directory'} {location.path}"
+            raise ImageError(message)
+        with contextlib.ExitStack() as stack:
+            if location.archive:
+                layout = stack.enter_context(open_archive(location.path))
+            else:
+                layout = Layout.open(location.path)
+            descriptor = layout.resolve(location.tag)
+            yield BaseImage(layout, descriptor), spec, descriptor.digest
+        return
+    from hatch_krust.registry.api import pull_image
+
+    reporter.display_waiting(f"Pulling base image {location} ({platform})")
+    layout = Layout.create(work / "base")
+    pulled = pull_image(location, layout, platform=str(platform), tag="base", insecure=insecure)
+    base_digest = pulled.index.digest if pulled.index is not None else pulled.manifest.digest
+    yield BaseImage.from_layout(layout, "base"), str(location), base_digest
+
+
+def image_options(
+    config: Any, name: str, platform: Platform, epoch: int | None, annotations: dict[str, str],
+    base_name: str, base_digest: str,
+) -> ImageOptions:
+    ca: bool | Path = config.ca_certificates
+    if isinstance(ca, str):
+        ca = Path(ca)
+        if not ca.is_file():
+            message = (
+                f"Field `tool.hatch.build.targets.krust.ca-certificates` names {str(ca)!r}, "
+                "which is not a file; give the path of a PEM bundle, true or false"
+            )
+            raise ConfigError(message)
+    return ImageOptions(
+        name=name, platform=platform, epoch=epoch,
+        args=tuple(config.args) if config.args else None,
+        env=dict(config.env), user=config.user,
+        workdir="" if config.workdir == "/" else config.workdir,
+        labels=dict(config.labels), exposed_ports=tuple(config.ports),
+        annotations=annotations, ca_certificates=ca,
+        base_name=base_name, base_digest=base_digest,
+    )
+
+
+def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporter) -> ImageResult:
+    config = inputs.config
+    platform = check_platforms(config.platforms)
+    tags = render_tags(config.tags, inputs.version)
+    push = config.push if config.push is not None else config.repository is not None
+    if push and config.repository is None:
+        message = (
+            "`push` is on but no repository is known: set `repository` in "
+            "`[tool.hatch.build.targets.krust]` or the environment variable `KRUST_REPO`"
+        )
+        raise ConfigError(message)
+    destination = _destination(config.repository, inputs.dist_name) if push else None
+    stem = f"{repository_name('{name}', inputs.dist_name)}-{inputs.version}"
+    insecure = tuple(config.insecure_registries)
+    with tempfile.TemporaryDirectory(prefix="hatch-krust-image-") as tmp:
+        work = Path(tmp)
+        with open_base(config.base_image, platform, work, insecure, reporter) as (base, base_name, base_digest):
+            binary = build_executable(replace(inputs, out_dir=work / "out"), reporter)
+            reporter.display_waiting("Assembling the image")
+            annotations = image_annotations(
+                name=inputs.dist_name, version=inputs.version, description=facts.description,
+                licenses=facts.licenses, urls=facts.urls, git=git_state(inputs.root),
+                epoch=inputs.epoch,
+            )
+            layout = Layout.create(work / "image")
+            options = image_options(config, binary.script, platform, inputs.epoch, annotations,
+                                    base_name, base_digest)
+            index = assemble(base, binary.path, options, layout)
+        image_name = f"{destination}:{tags[0]}" if destination else None
+        layout.add_manifest(index, tag_safe(inputs.version), image_name=image_name)
+        archive_tmp = work / "out" / f"{stem}.oci.tar"
+        write_archive(layout, archive_tmp, epoch=inputs.epoch)
+        record = _record(inputs, binary.path, archive_tmp, layout, index, tags, base_name,
+                         base_digest, destination)
+        record_tmp = work / "out" / f"{stem}.build.json"
+        record_tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        outputs = {p: inputs.out_dir / p.name for p in (binary.path, archive_tmp, record_tmp)}
+        for source, target in outputs.items():
+            install_atomically(source, target, 0o755 if source == binary.path else 0o644)
+        reporter.display_info(f"Image {index.digest} ({platform}) written to {outputs[archive_tmp]}")
+        reference = None
+        if destination is not None:
+            reference = _push(layout, index, destination, tags, insecure, base_name, reporter)
+            record["reference"] = reference
+            record_path = outputs[record_tmp]
+            (work / "record").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+            install_atomically(work / "record", record_path, 0o644)
+            (work / "ref").write_text(reference + "\n")
+            install_atomically(work / "ref", inputs.out_dir / f"{stem}.ref", 0o644)
+    return ImageResult(
+        executable=outputs[binary.path], archive=outputs[archive_tmp], record=outputs[record_tmp],
+        index_digest=index.digest, reference=reference, record_data=record,
+    )
+
+
+def _destination(repository: str | None, dist_name: str) -> str:
+    from hatch_krust.errors import ReferenceError_
+    from hatch_krust.oci.reference import parse_reference
+
+    assert repository is not None
+    name = repository_name(repository, dist_name)
+    try:
+        ref = parse_reference(name)
+    except ReferenceError_ as exc:
+        message = f"Invalid repository {name!r} (option `repository` / `KRUST_REPO`): {exc}"
+        raise ConfigError(message) from None
+    if ":" in name.rsplit("/", 1)[-1] or "@" in name:
+        message = (
+            f"Invalid repository {name!r} (option `repository` / `KRUST_REPO`): give the "
+            "repository without a tag or digest; tags come from the `tags` option"
+        )
+        raise ConfigError(message)
+    return ref.name
+
+
+def _push(
+    layout: Layout, index: Descriptor, destination: str, tags: list[str],
+    insecure: tuple[str, ...], base_name: str, reporter: Reporter,
+) -> str:
+    from hatch_krust.oci.reference import parse_reference
+    from hatch_krust.registry.api import push_layout
+
+    dest = parse_reference(destination)
+    mount_from = None
+    if base_name and not base_name.startswith(("oci:", "oci-archive:")):
+        base = parse_reference(base_name)
+        if base.registry == dest.registry and base.repository != dest.repository:
+            mount_from = base.repository
+    reporter.display_waiting(f"Pushing to {destination} (tags: {', '.join(tags)})")
+    digest = push_layout(layout, index, dest, tags, insecure=insecure, mount_from=mount_from)
+    reference = f"{dest.name}@{digest}"
+    reporter.display_success(f"Pushed {reference}")
+    return reference
+
+
+def _record(
+    inputs: ExecutableInputs, executable: Path, archive: Path, layout: Layout, index: Descriptor,
+    tags: list[str], base_name: str, base_digest: str, destination: str | None,
+) -> dict[str, Any]:
+    """The build record: what a pipeline needs to sign, deploy or audit this build."""
+    platforms = [
+        {"platform": str(p), "digest": d.digest, "size": d.size}
+        for p, d in platforms_of(layout, index)
+    ]
+    return {
+        "name": inputs.dist_name,
+        "version": inputs.version,
+        "index": {"digest": index.digest, "size": index.size, "mediaType": index.media_type},
+        "platforms": platforms,
+        "tags": tags,
+        "base": {"name": base_name or "scratch", "digest": base_digest or None},
+        "executable": {"name": executable.name, "sha256": sha256_file(executable),
+                       "size": executable.stat().st_size},
+        "archive": {"name": archive.name, "sha256": sha256_file(archive),
+                    "size": archive.stat().st_size},
+        "repository": destination,
+        "reference": None,
+    }

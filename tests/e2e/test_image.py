@@ -1,0 +1,279 @@
+"""`-t krust` end to end: the image archive read by skopeo, run by umoci + runc, pushed
+to a real registry with token auth, and the bad inputs that must stop it cleanly."""
+
+from __future__ import annotations
+
+import base64
+import json
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import build_env, hatchling_build, write_project
+from tests.infra.images import BASE_TAG, make_umoci_base
+from tests.infra.registry import TLSFiles, make_tls, start_registry
+from tests.infra.runtime import run_image
+
+pytestmark = [pytest.mark.slow, pytest.mark.runtime, pytest.mark.registry]
+
+PROBE_APP = '''
+import getpass, json, os, ssl, sys, urllib.request
+
+def main():
+    if sys.argv[1:2] == ["fetch"]:
+        try:
+            with urllib.request.urlopen(sys.argv[2], timeout=10) as response:
+                print("fetched", response.status, response.read().decode().strip())
+            return 0
+        except Exception as exc:
+            print("failed", type(exc).__name__, exc)
+            return 3
+    stats = ssl.create_default_context().cert_store_stats()
+    print(json.dumps({
+        "uid": os.getuid(), "user": getpass.getuser(), "ca": stats["x509_ca"],
+        "sh": os.path.exists("/bin/sh"), "args": sys.argv[1:], "cwd": os.getcwd(),
+        "env": {k: os.environ.get(k) for k in ("GREETING", "LANG", "PATH", "SSL_CERT_FILE")},
+    }))
+    return 0
+'''
+USERS = {"ci": "s3cret-pass"}
+
+
+def probe_project(root: Path, krust: str = "") -> Path:
+    return write_project(
+        root, name="probe-app", version="0.3.0", scripts={"probe-app": "probe_app.app:main"},
+        files={"probe_app/app.py": PROBE_APP}, krust='base-image = "scratch"\n' + krust,
+    )
+
+
+def skopeo(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["skopeo", *args], capture_output=True, text=True, check=False, timeout=120)
+
+
+def unpack_archive(archive: Path, tmp: Path) -> Path:
+    """skopeo (not our code) turns the archive into a layout for umoci."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    layout = tmp / "copied"
+    done = skopeo("copy", f"oci-archive:{archive}", f"oci:{layout}:run")
+    assert done.returncode == 0, done.stderr
+    return layout
+
+
+def run_json(layout: Path, tmp: Path, args: list[str] | None = None) -> dict[str, object]:
+    run = run_image(layout, "run", tmp, args=args, host_network=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return json.loads(run.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, TLSFiles]]:
+    """An HTTPS server on loopback with a certificate from a CA only the test knows."""
+    tls = make_tls(tmp_path_factory.mktemp("tls"))
+
+    class Hello(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"hello over tls\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tls.cert, tls.key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}/", tls
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def scratch_image(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> dict[str, object]:
+    project = probe_project(tmp_path_factory.mktemp("probe"))
+    result = hatchling_build(project, "krust", build_env(cache_dir))
+    assert result.returncode == 0, result.stderr
+    return {"project": project, "result": result, "out": project / "dist" / "krust"}
+
+
+def test_outputs_and_skopeo_reads_the_archive(scratch_image: dict[str, object]) -> None:
+    out = scratch_image["out"]
+    assert isinstance(out, Path)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["probe-app-0.3.0-linux-amd64", "probe-app-0.3.0.build.json", "probe-app-0.3.0.oci.tar"]
+    record = json.loads((out / "probe-app-0.3.0.build.json").read_text())
+    raw = skopeo("inspect", "--raw", f"oci-archive:{out / 'probe-app-0.3.0.oci.tar'}")
+    assert raw.returncode == 0, raw.stderr
+    index = json.loads(raw.stdout)
+    assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    assert [m["digest"] for m in index["manifests"]] == [p["digest"] for p in record["platforms"]]
+    assert record["tags"] == ["latest", "0.3.0"]
+    assert record["base"] == {"name": "scratch", "digest": None}
+    assert record["reference"] is None
+    result = scratch_image["result"]
+    assert result.stdout == ""  # type: ignore[attr-defined]  # nothing pushed: nothing on stdout
+
+
+def test_scratch_image_runs_as_nonroot_with_certificates(
+    scratch_image: dict[str, object], tmp_path: Path
+) -> None:
+    out = scratch_image["out"]
+    assert isinstance(out, Path)
+    seen = run_json(unpack_archive(out / "probe-app-0.3.0.oci.tar", tmp_path), tmp_path)
+    assert seen["uid"] == 65532
+    assert seen["user"] == "nonroot"
+    assert seen["sh"] is False
+    assert isinstance(seen["ca"], int) and seen["ca"] > 100  # certifi's bundle is loaded
+    env = seen["env"]
+    assert isinstance(env, dict)
+    assert env["SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt"
+    assert str(env["PATH"]).endswith(":/app")
+
+
+def test_https_verifies_against_the_image_bundle(
+    tls_server: tuple[str, TLSFiles], tmp_path: Path, cache_dir: Path
+) -> None:
+    url, tls = tls_server
+    trusting = probe_project(tmp_path / "trusting", f'ca-certificates = "{tls.cert}"')
+    built = hatchling_build(trusting, "krust", build_env(cache_dir))
+    assert built.returncode == 0, built.stderr
+    assert "running PyInstaller" not in built.stderr  # the executable came from the cache
+    layout = unpack_archive(trusting / "dist" / "krust" / "probe-app-0.3.0.oci.tar", tmp_path / "t")
+    ok = run_image(layout, "run", tmp_path, args=["fetch", url], host_network=True)
+    assert ok.stdout.split()[:2] == ["fetched", "200"], ok.stdout + ok.stderr
+
+    default = probe_project(tmp_path / "default")
+    built = hatchling_build(default, "krust", build_env(cache_dir))
+    assert built.returncode == 0, built.stderr
+    layout = unpack_archive(default / "dist" / "krust" / "probe-app-0.3.0.oci.tar", tmp_path / "d")
+    refused = run_image(layout, "run", tmp_path, args=["fetch", url], host_network=True)
+    assert refused.returncode == 3, refused.stdout + refused.stderr
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.stdout
+
+
+def test_two_clean_builds_give_the_same_index(scratch_image: dict[str, object], tmp_path: Path,
+                                              cache_dir: Path) -> None:
+    again = probe_project(tmp_path)
+    result = hatchling_build(again, "krust", build_env(cache_dir))
+    assert result.returncode == 0, result.stderr
+    first = json.loads((Path(str(scratch_image["out"])) / "probe-app-0.3.0.build.json").read_text())
+    second = json.loads((again / "dist" / "krust" / "probe-app-0.3.0.build.json").read_text())
+    assert second["index"] == first["index"]
+    assert second["archive"]["sha256"] == first["archive"]["sha256"]
+
+
+def test_base_from_a_layout_merges_env_user_and_annotations(tmp_path: Path, cache_dir: Path) -> None:
+    base = make_umoci_base(tmp_path / "base")
+    project = probe_project(tmp_path / "p")
+    env = build_env(cache_dir, KRUST_BASE_IMAGE=f"oci:{base}:{BASE_TAG}", KRUST_ENV="GREETING=hi",
+                    KRUST_USER="app")
+    result = hatchling_build(project, "krust", env)
+    assert result.returncode == 0, result.stderr
+    archive = project / "dist" / "krust" / "probe-app-0.3.0.oci.tar"
+    raw = json.loads(skopeo("inspect", "--raw", f"oci-archive:{archive}").stdout)
+    base_index = json.loads((base / "index.json").read_text())
+    base_digest = base_index["manifests"][0]["digest"]
+    assert raw["annotations"]["org.opencontainers.image.version"] == "0.3.0"
+    layout = unpack_archive(archive, tmp_path)
+    manifest = json.loads(skopeo("inspect", "--raw", f"oci:{layout}:run").stdout)
+    assert manifest["annotations"]["org.opencontainers.image.base.digest"] == base_digest
+    assert manifest["annotations"]["org.opencontainers.image.base.name"] == f"oci:{base}:{BASE_TAG}"
+    base_manifest = json.loads((base / "blobs" / "sha256" / base_digest.split(":")[1]).read_text())
+    assert [lay["digest"] for lay in manifest["layers"][:-1]] == [lay["digest"] for lay in base_manifest["layers"]]
+    seen = run_json(layout, tmp_path)
+    assert (seen["uid"], seen["user"], seen["cwd"]) == (1000, "app", "/srv")
+    env_seen = seen["env"]
+    assert isinstance(env_seen, dict)
+    assert env_seen["GREETING"] == "hi" and env_seen["LANG"] == "C.UTF-8"
+    assert env_seen["PATH"] == "/usr/bin:/bin:/app"
+
+
+@pytest.fixture(scope="module")
+def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    with start_registry(tmp_path_factory.mktemp("registry"), "token", USERS) as server:
+        yield server
+
+
+def docker_config(directory: Path, host: str, user: str, password: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    (directory / "config.json").write_text(json.dumps({"auths": {host: {"auth": auth}}}))
+    return directory
+
+
+def test_push_with_token_auth_prints_the_digest(token_registry: object, tmp_path: Path,
+                                                cache_dir: Path) -> None:
+    host = token_registry.host  # type: ignore[attr-defined]
+    project = probe_project(tmp_path / "p")
+    config = docker_config(tmp_path / "docker", host, "ci", USERS["ci"])
+    env = build_env(cache_dir, KRUST_REPO=f"{host}/team", DOCKER_CONFIG=str(config))
+    result = hatchling_build(project, "krust", env)
+    assert result.returncode == 0, result.stderr
+    reference = result.stdout.strip()
+    assert reference.startswith(f"{host}/team/probe-app@sha256:"), result.stdout
+    assert len(result.stdout.splitlines()) == 1  # the only stdout line
+    out = project / "dist" / "krust"
+    assert (out / "probe-app-0.3.0.ref").read_text().strip() == reference
+    creds = f"ci:{USERS['ci']}"
+    seen = skopeo("inspect", "--tls-verify=false", "--creds", creds, f"docker://{reference}")
+    assert seen.returncode == 0, seen.stderr
+    tags = skopeo("list-tags", "--tls-verify=false", "--creds", creds, f"docker://{host}/team/probe-app")
+    assert sorted(json.loads(tags.stdout)["Tags"]) == ["0.3.0", "latest"]
+    for tag in ("latest", "0.3.0"):
+        raw = skopeo("inspect", "--raw", "--tls-verify=false", "--creds", creds,
+                     f"docker://{host}/team/probe-app:{tag}")
+        assert "sha256:" + __import__("hashlib").sha256(raw.stdout.encode()).hexdigest() == reference.split("@")[1]
+    assert "s3cret" not in result.stderr
+
+    mark = token_registry.mark()  # type: ignore[attr-defined]
+    again = hatchling_build(project, "krust", env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == reference
+    uploads = [r for r in token_registry.requests_since(mark) if "/blobs/uploads/" in r]  # type: ignore[attr-defined]
+    assert uploads == []
+
+
+def test_wrong_password_is_a_clear_error(token_registry: object, tmp_path: Path,
+                                         cache_dir: Path) -> None:
+    host = token_registry.host  # type: ignore[attr-defined]
+    project = probe_project(tmp_path / "p")
+    config = docker_config(tmp_path / "docker", host, "ci", "wrong-horse-battery")
+    env = build_env(cache_dir, KRUST_REPO=f"{host}/team", DOCKER_CONFIG=str(config))
+    result = hatchling_build(project, "krust", env)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "wrong-horse-battery" not in result.stderr + result.stdout
+    assert host in result.stderr
+    assert result.stdout == ""
+    assert not (project / "dist" / "krust" / "probe-app-0.3.0.ref").exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"KRUST_REPO": "UPPER.case/x"}, "repository"),
+        ({"KRUST_TAGS": "bad tag"}, "Environment variable `KRUST_TAGS` has an invalid tag"),
+        ({"KRUST_PLATFORMS": "linux/s390x"}, "PyInstaller does not cross-build"),
+        ({"KRUST_ENV": "1X=2"}, "Environment variable `KRUST_ENV` has an invalid variable name"),
+        ({"KRUST_LABELS": "novalue"}, "Environment variable `KRUST_LABELS` must be comma-separated KEY=VALUE"),
+        ({"KRUST_USER": "a b"}, "Environment variable `KRUST_USER` must be `USER` or `USER:GROUP`"),
+        ({"KRUST_BASE_IMAGE": "oci:/nonexistent/base"}, "does not exist"),
+        ({"KRUST_BASE_IMAGE": "127.0.0.1:9/none/base:1"}, "127.0.0.1:9"),
+    ],
+)
+def test_bad_image_input(env: dict[str, str], fragment: str, tmp_path: Path, cache_dir: Path) -> None:
+    project = probe_project(tmp_path / "p")
+    result = hatchling_build(project, "krust", build_env(cache_dir, **env))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "Traceback" not in output, output
+    assert fragment in output, output
+    assert not (project / "dist" / "krust").exists(), list((project / "dist" / "krust").iterdir())
