@@ -158,18 +158,38 @@ def create_environment(
     return _probe(root, env_python)
 
 
-def normalise_records(root: Path) -> None:
-    """Drop the hashes of files installed outside site-packages from every RECORD.
+# Installer notes that depend on where and when the build ran: the wheel's path (PEP 610)
+# and uv's cache timestamp. PyInstaller would copy them into the executable.
+BUILD_SPECIFIC_METADATA = ("direct_url.json", "uv_cache.json")
 
-    Console scripts in bin/ start with the venv's absolute path, so their RECORD hashes
-    change with the work directory; PyInstaller copies RECORD into the executable, which
-    would then differ from build to build. The files stay listed, without a hash.
+
+def normalise_records(root: Path) -> None:
+    """Make the installed metadata independent of the build's paths and time.
+
+    PyInstaller copies whole .dist-info directories into the executable (`--copy-metadata`),
+    so anything in them that names the work directory or the clock breaks reproducibility:
+    - direct_url.json (the wheel's file:// path) and uv_cache.json (a timestamp) are removed;
+    - console scripts in bin/ start with the venv's absolute path, so their RECORD hashes
+      are dropped (the files stay listed).
     """
-    for record in sorted(root.glob("lib/python*/site-packages/*.dist-info/RECORD")):
-        lines = record.read_text(encoding="utf-8").splitlines(keepends=True)
-        kept = [_unhashed(line) if line.startswith(("../", '"../')) else line for line in lines]
-        if kept != lines:
-            record.write_text("".join(kept), encoding="utf-8")
+    for dist_info in sorted(root.glob("lib/python*/site-packages/*.dist-info")):
+        for name in BUILD_SPECIFIC_METADATA:
+            (dist_info / name).unlink(missing_ok=True)
+        record = dist_info / "RECORD"
+        if record.is_file():
+            text = _normalised_record(record.read_text("utf-8"), dist_info.name)
+            record.write_text(text, "utf-8")
+
+
+def _normalised_record(text: str, dist_info: str) -> str:
+    dropped = {f"{dist_info}/{name}" for name in BUILD_SPECIFIC_METADATA}
+    lines = []
+    for line in text.splitlines(keepends=True):
+        path = next(csv.reader([line]), [""])[0] if line.strip() else ""
+        if path in dropped:
+            continue
+        lines.append(_unhashed(line) if path.startswith("../") else line)
+    return "".join(lines)
 
 
 def _unhashed(line: str) -> str:

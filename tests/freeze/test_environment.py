@@ -153,14 +153,19 @@ def test_resolve_by_command_name() -> None:
     assert resolve_python(Path(PYTHON).name).is_absolute()
 
 
-def test_records_lose_hashes_of_files_outside_site_packages(tmp_path: Path) -> None:
+def test_metadata_loses_build_paths_and_times(tmp_path: Path) -> None:
     dist_info = tmp_path / "lib/python3.11/site-packages/demo-1.0.dist-info"
     dist_info.mkdir(parents=True)
+    (dist_info / "direct_url.json").write_text('{"url": "file:///tmp/build-1/demo.whl"}')
+    (dist_info / "uv_cache.json").write_text('{"timestamp": 1}')
     (dist_info / "RECORD").write_text(
         "../../../bin/demo,sha256=abc,305\ndemo/__init__.py,sha256=def,10\n"
+        "demo-1.0.dist-info/direct_url.json,sha256=x,40\n"
+        "demo-1.0.dist-info/uv_cache.json,,\n"
         "demo-1.0.dist-info/RECORD,,\n"
     )
     normalise_records(tmp_path)
+    assert sorted(p.name for p in dist_info.iterdir()) == ["RECORD"]
     assert (dist_info / "RECORD").read_text() == (
         "../../../bin/demo,,\ndemo/__init__.py,sha256=def,10\ndemo-1.0.dist-info/RECORD,,\n"
     )

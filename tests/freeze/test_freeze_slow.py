@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -93,6 +94,9 @@ def test_two_builds_are_byte_identical(
 ) -> None:
     if python_usable(PYENV_PYTHON):
         pytest.skip("no pyenv Python")
-    again = do_freeze(demo_wheel, PYENV_PYTHON, tmp_path_factory.mktemp("freeze-again"))
+    # The wheel lies elsewhere too, as in a second clean build (its path must not leak in).
+    work = tmp_path_factory.mktemp("freeze-again")
+    wheel = Path(shutil.copy2(demo_wheel, work / demo_wheel.name))
+    again = do_freeze(wheel, PYENV_PYTHON, work / "work")
     assert again.request.work_dir != frozen_pyenv.request.work_dir
     assert sha256(again.result.executable) == sha256(frozen_pyenv.result.executable)
