@@ -21,7 +21,7 @@ from hatchling.plugin.manager import PluginManager
 from hatch_krust.config import KrustConfig, load_config
 from hatch_krust.errors import FreezeError, KrustError
 from hatch_krust.pipeline import ExecutableInputs, build_executable, source_date_epoch
-from hatch_krust.project_image import ProjectFacts
+from hatch_krust.project_image import build_image, facts_of
 
 __all__ = ["KrustBuilder", "KrustBuilderConfig"]
 
@@ -61,23 +61,13 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
         raise AssertionError("unreachable")  # pragma: no cover - abort() exits
 
     def build_image(self, directory: str, **build_data: Any) -> str:  # noqa: ARG002
-        from hatch_krust.project_image import build_image
-
         with self._reporting_errors(Path(directory) / OUTPUT_SUBDIR):
-            result = build_image(self._executable_inputs(directory), self._facts(), self.app)
+            result = build_image(self._executable_inputs(directory), facts_of(self.metadata), self.app)
             self.app.display_success(f"Built image {result.index_digest} -> {result.archive}")
             if result.reference:
                 self.app.display(result.reference)  # the only stdout line: composes with $(...)
             return str(result.archive)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _facts(self) -> ProjectFacts:
-        core = self.metadata.core
-        return ProjectFacts(
-            description=core.description or "",
-            licenses=core.license_expression or "",
-            urls=dict(core.urls),
-        )
 
     def _executable_inputs(self, directory: str) -> ExecutableInputs:
         config = self.config.krust

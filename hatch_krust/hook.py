@@ -1,5 +1,6 @@
 """KrustBuildHook: `[tool.hatch.build.targets.wheel.hooks.krust]` makes the krust outputs
-from the wheel just built.
+(executable, image archive, build record, and the push when a repository is known) from
+the wheel just built.
 
 PEP 517 frontends build in temporary directories, so the outputs go to `dist/krust/`
 under the project root (option `output-dir`), not beside the wheel. Editable builds are
@@ -18,12 +19,8 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 from hatch_krust.config import load_config
 from hatch_krust.errors import FreezeError, KrustError
-from hatch_krust.pipeline import (
-    ExecutableInputs,
-    build_executable,
-    is_inner_wheel_build,
-    source_date_epoch,
-)
+from hatch_krust.pipeline import ExecutableInputs, is_inner_wheel_build, source_date_epoch
+from hatch_krust.project_image import build_image, facts_of
 
 __all__ = ["KrustBuildHook"]
 
@@ -51,14 +48,16 @@ class KrustBuildHook(BuildHookInterface[BuilderConfig]):
                 out_dir=out_dir,
                 wheel=Path(artifact_path),
             )
-            result = build_executable(inputs, self.app)
+            result = build_image(inputs, facts_of(self.metadata), self.app)
         except KrustError as exc:
             self.app.display_error(str(exc))
             if isinstance(exc, FreezeError) and exc.output:
                 self.app.display_error("\n".join(exc.output.rstrip().splitlines()[-40:]))
             self.app.abort(code=1)
             sys.exit(1)  # abort() exits; this keeps type checkers and odd apps honest
-        self.app.display_success(f"krust: static executable {result.path}")
+        self.app.display_success(f"krust: image {result.index_digest} -> {result.archive}")
+        if result.reference:
+            self.app.display_success(f"krust: pushed {result.reference}")
 
 
 _HOOK_KEYS = frozenset({"dependencies", "require-runtime-dependencies",

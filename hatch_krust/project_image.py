@@ -34,7 +34,14 @@ from hatch_krust.pipeline import (
 from hatch_krust.provenance import git_state, image_annotations
 from hatch_krust.tags import render_tags, tag_safe
 
-__all__ = ["ImageResult", "ProjectFacts", "build_image", "host_platform", "parse_platform"]
+__all__ = [
+    "ImageResult",
+    "ProjectFacts",
+    "build_image",
+    "facts_of",
+    "host_platform",
+    "parse_platform",
+]
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,16 @@ class ImageResult:
     index_digest: str
     reference: str | None  # HOST/REPO@sha256:… when pushed
     record_data: dict[str, Any]
+
+
+def facts_of(metadata: Any) -> ProjectFacts:
+    """The annotation-worthy part of hatchling's ProjectMetadata."""
+    core = metadata.core
+    return ProjectFacts(
+        description=core.description or "",
+        licenses=core.license_expression or "",
+        urls=dict(core.urls),
+    )
 
 
 def host_platform() -> Platform:
