@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds examples/hello into a static executable (and, once the image target is in,
-# an OCI image archive) with no registry, then runs the executable.
+# Builds examples/hello into a static executable and an OCI image archive on `scratch`
+# (no registry needed), then runs the executable and shows what the image holds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -10,8 +10,13 @@ PYTHON="${PYTHON:-python3}"
 
 cd examples/hello
 rm -rf dist/krust
-../../.venv/bin/python -m hatchling build -t krust:binary
+../../.venv/bin/python -m hatchling build -t krust
 exe=$(ls dist/krust/hello-*-linux-*)
-echo "== $exe: $(du -h "$exe" | cut -f1), $(file -b "$exe" 2>/dev/null | cut -d, -f1-2 || true)" >&2
+echo "== $exe ($(du -h "$exe" | cut -f1))" >&2
 "$exe" --version
 "$exe" --name demo
+echo "== dist/krust/:" >&2
+ls -l dist/krust >&2
+echo "== the image (from $(ls dist/krust/*.oci.tar)):" >&2
+../../.venv/bin/python -m hatch_krust inspect "oci-archive:$(ls dist/krust/*.oci.tar)" \
+  | ../../.venv/bin/python -c "import json,sys; d=json.load(sys.stdin); print(json.dumps({k: d[k] for k in ('digest','mediaType') if k in d}, indent=2))"

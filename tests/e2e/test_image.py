@@ -277,3 +277,72 @@ def test_bad_image_input(env: dict[str, str], fragment: str, tmp_path: Path, cac
     assert "Traceback" not in output, output
     assert fragment in output, output
     assert not (project / "dist" / "krust").exists(), list((project / "dist" / "krust").iterdir())
+
+
+@pytest.fixture(scope="module")
+def anon_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    with start_registry(tmp_path_factory.mktemp("anon-registry"), "anonymous") as server:
+        yield server
+
+
+def test_registry_base_layers_are_mounted_into_the_target(anon_registry: object, tmp_path: Path,
+                                                          cache_dir: Path) -> None:
+    host = anon_registry.host  # type: ignore[attr-defined]
+    base = make_umoci_base(tmp_path / "base")
+    pushed = skopeo("copy", "--dest-tls-verify=false", f"oci:{base}:{BASE_TAG}",
+                    f"docker://{host}/bases/app:1")
+    assert pushed.returncode == 0, pushed.stderr
+    base_manifest = json.loads(skopeo("inspect", "--raw", "--tls-verify=false",
+                                      f"docker://{host}/bases/app:1").stdout)
+    project = probe_project(tmp_path / "p")
+    mark = anon_registry.mark()  # type: ignore[attr-defined]
+    env = build_env(cache_dir, KRUST_BASE_IMAGE=f"{host}/bases/app:1", KRUST_REPO=f"{host}/team")
+    result = hatchling_build(project, "krust", env)
+    assert result.returncode == 0, result.stderr
+    reference = result.stdout.strip()
+    log = anon_registry.requests_since(mark)  # type: ignore[attr-defined]
+    base_layer = base_manifest["layers"][0]["digest"]
+    assert any("mount=" + base_layer in line and "from=bases%2Fapp" in line.replace("/", "%2F")
+               for line in log), log
+    manifest = json.loads(skopeo("inspect", "--raw", "--tls-verify=false",
+                                 f"docker://{host}/team/probe-app:latest").stdout)
+    assert "manifests" in manifest  # an index
+    platform_manifest = json.loads(skopeo(
+        "inspect", "--raw", "--tls-verify=false",
+        f"docker://{host}/team/probe-app@{manifest['manifests'][0]['digest']}").stdout)
+    assert platform_manifest["layers"][0]["digest"] == base_layer
+    assert platform_manifest["annotations"]["org.opencontainers.image.base.name"] == f"{host}/bases/app:1"
+    record = json.loads((project / "dist" / "krust" / "probe-app-0.3.0.build.json").read_text())
+    assert record["reference"] == reference
+    assert record["base"]["name"] == f"{host}/bases/app:1"
+    blob = skopeo("inspect", "--tls-verify=false", f"docker://{host}/team/probe-app:0.3.0")
+    assert blob.returncode == 0, blob.stderr
+
+
+def test_base_without_the_platform_is_refused(anon_registry: object, tmp_path: Path,
+                                              cache_dir: Path) -> None:
+    host = anon_registry.host  # type: ignore[attr-defined]
+    base = make_umoci_base(tmp_path / "base")
+    subprocess.run(["umoci", "config", "--image", f"{base}:{BASE_TAG}", "--architecture", "s390x"],
+                   check=True, capture_output=True)
+    pushed = skopeo("copy", "--dest-tls-verify=false", f"oci:{base}:{BASE_TAG}",
+                    f"docker://{host}/bases/s390x-only:1")
+    assert pushed.returncode == 0, pushed.stderr
+    project = probe_project(tmp_path / "p")
+    for spec in (f"{host}/bases/s390x-only:1", f"oci:{base}:{BASE_TAG}"):
+        result = hatchling_build(project, "krust", build_env(cache_dir, KRUST_BASE_IMAGE=spec))
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr, result.stderr
+        assert "linux/amd64" in result.stderr and "s390x" in result.stderr, result.stderr
+        assert not (project / "dist" / "krust").exists()
+
+
+def test_base_that_does_not_exist(anon_registry: object, tmp_path: Path, cache_dir: Path) -> None:
+    host = anon_registry.host  # type: ignore[attr-defined]
+    project = probe_project(tmp_path / "p")
+    result = hatchling_build(project, "krust",
+                             build_env(cache_dir, KRUST_BASE_IMAGE=f"{host}/nothing/here:1"))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    assert f"{host}/nothing/here" in result.stderr, result.stderr
+    assert not (project / "dist" / "krust").exists()
