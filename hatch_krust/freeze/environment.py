@@ -8,11 +8,13 @@ with 200 lines of resolver output is not something a user can act on.
 from __future__ import annotations
 
 import csv
+import email.parser
 import io
 import json
 import os
 import re
 import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FreezeEnvironment",
     "create_environment",
+    "direct_references",
     "failing_requirement",
     "find_uv",
     "installer_env",
@@ -153,7 +156,7 @@ def create_environment(
         args = [*installer, *installer_args, *requirements]
         run_tool(args, env=installer_env(), verbose=verbose, cwd=root)
     except ToolFailed as exc:
-        raise _install_error(exc) from None
+        raise _install_error(exc, direct_references(requirements)) from None
     normalise_records(root)
     return _probe(root, env_python)
 
@@ -240,6 +243,8 @@ _FAILURE_PATTERNS = (
     re.compile(r"Could not find a version that satisfies the requirement (\S+)"),
     re.compile(r"Failed (?:to build|building wheel for) (\S+)"),
     re.compile(r"Cannot install ([^\n]+?) because"),
+    re.compile(r"Distribution not found at: (\S+)"),
+    re.compile(r"No such file or directory: '([^']+)'"),
 )
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -278,9 +283,37 @@ def _with_parent(requirement: str, output: str) -> tuple[str, str]:
     return requirement, pip_from.group(1) if pip_from else ""
 
 
-def _install_error(exc: ToolFailed) -> FreezeError:
+def direct_references(requirements: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """`name @ url` dependencies of the wheels among `requirements`: {url or path: (req, wheel)}.
+
+    Installers report a missing direct reference by its location only; this maps it back.
+    """
+    found: dict[str, tuple[str, str]] = {}
+    for requirement in requirements:
+        if not requirement.endswith(".whl") or not Path(requirement).is_file():
+            continue
+        try:
+            with zipfile.ZipFile(requirement) as archive:
+                name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+                metadata = email.parser.HeaderParser().parsestr(archive.read(name).decode())
+        except (OSError, zipfile.BadZipFile, StopIteration, UnicodeDecodeError):
+            continue
+        parent = f"{metadata['Name']}=={metadata['Version']}"
+        for dependency in metadata.get_all("Requires-Dist") or []:
+            spec = dependency.split(";", 1)[0].strip()
+            if " @ " in spec:
+                url = spec.split(" @ ", 1)[1].strip()
+                found[url] = found[url.removeprefix("file://")] = (spec, parent)
+    return found
+
+
+def _install_error(
+    exc: ToolFailed, references: dict[str, tuple[str, str]] | None = None
+) -> FreezeError:
     """One paragraph naming the requirement, with the installer's output attached."""
     found = failing_requirement(exc.output)
+    if found and found[0] in (references or {}):
+        found = (references or {})[found[0]]
     installer = "uv" if "uv" in Path(exc.args_[0]).name else "pip"
     if found is None:
         what = "A requirement of the project or of the freezer could not be installed"
@@ -302,11 +335,12 @@ def _install_error(exc: ToolFailed) -> FreezeError:
 def _key_line(output: str) -> str:
     """The installer's own one-sentence reason."""
     text = _unwrapped(output)
-    for pattern in (r"(Because .+?\.)(?: |$)", r"(ERROR: No matching .+?)(?: ERROR|$)"):
+    for pattern in (r"(Because .+?\.)(?: |$)", r"ERROR: (No matching .+?)(?: ERROR|$)"):
         match = re.search(pattern, text)
         if match:
             return match.group(1).rstrip(".") + "."
     for line in output.splitlines():
-        if line.strip().startswith(("ERROR:", "error:")):
-            return line.strip().rstrip(".") + "."
+        if line.strip().lower().startswith("error:"):
+            reason = line.strip()[len("error:") :].strip()
+            return reason[:1].upper() + reason[1:].rstrip(".") + "."
     return "the installer gave no reason."

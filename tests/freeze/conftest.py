@@ -31,7 +31,13 @@ def build_wheel(project: Path, out_dir: Path) -> Path:
     return Path(next(builder.build(directory=str(out_dir), versions=["standard"])))
 
 
-def make_wheel(out_dir: Path, name: str, dependencies: list[str], files: dict[str, str]) -> Path:
+def make_wheel(
+    out_dir: Path,
+    name: str,
+    dependencies: list[str],
+    files: dict[str, str],
+    extra_toml: str = "",
+) -> Path:
     """A small hatchling project written from strings, built to a wheel."""
     project = out_dir / f"{name}-project"
     deps = ", ".join(f'"{d}"' for d in dependencies)
@@ -39,6 +45,7 @@ def make_wheel(out_dir: Path, name: str, dependencies: list[str], files: dict[st
         "pyproject.toml": (
             '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
             f'[project]\nname = "{name}"\nversion = "0.1.0"\ndependencies = [{deps}]\n'
+            f"{extra_toml}"
         ),
         **files,
     }

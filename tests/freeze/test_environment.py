@@ -67,7 +67,7 @@ def test_missing_dependency_with_pip_names_it(needs_missing: Path, tmp_path: Pat
     message = str(caught.value)
     assert message.startswith(
         "The requirement `krust-missing-dep>=1` (needed by krust-needs-missing) could not be "
-        "installed into the freeze environment: ERROR: No matching distribution found"
+        "installed into the freeze environment: No matching distribution found"
     )
     assert "pip output attached" in message
     assert "No matching distribution found for krust-missing-dep>=1" in caught.value.output
@@ -83,6 +83,29 @@ def test_environment_records_distributions_and_tools(no_deps: Path, tmp_path: Pa
     tool_env = env.tool_env(source_date_epoch=123)
     assert tool_env["PATH"].startswith(f"{env.bin_dir}:")
     assert (tool_env["SOURCE_DATE_EPOCH"], tool_env["PYTHONHASHSEED"]) == ("123", "0")
+
+
+@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
+@pytest.mark.parametrize("use_uv", [True, False])
+def test_missing_direct_reference_is_named(tmp_path: Path, use_uv: bool) -> None:
+    missing = (tmp_path / "no-such-dir" / "ghostlib").as_uri()
+    wheel = make_wheel(
+        tmp_path,
+        "krust-ghost",
+        [f"ghostlib @ {missing}"],
+        {
+            "krust_ghost/__init__.py": "",
+        },
+        extra_toml="[tool.hatch.metadata]\nallow-direct-references = true\n",
+    )
+    with pytest.raises(FreezeError) as caught:
+        create_environment(
+            PYTHON, tmp_path / "env", [str(wheel)], installer_args=NO_INDEX, use_uv=use_uv
+        )
+    assert str(caught.value).startswith(
+        f"The requirement `ghostlib @ {missing}` (needed by krust-ghost==0.1.0) could not be "
+        "installed into the freeze environment: "
+    )
 
 
 @pytest.mark.parametrize(
