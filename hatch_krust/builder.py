@@ -19,7 +19,7 @@ from hatchling.builders.plugin.interface import BuilderInterface
 from hatchling.plugin.manager import PluginManager
 
 from hatch_krust.config import KrustConfig, load_config
-from hatch_krust.errors import FreezeError, KrustError
+from hatch_krust.errors import KrustError
 from hatch_krust.pipeline import ExecutableInputs, build_executable, source_date_epoch
 from hatch_krust.project_image import build_image, facts_of
 
@@ -90,11 +90,5 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
         except KrustError as exc:
             if not existed and out_dir.is_dir() and not any(out_dir.iterdir()):
                 out_dir.rmdir()
-            self.app.display_error(str(exc))
-            if isinstance(exc, FreezeError) and exc.output and self.app.verbosity <= 0:
-                self.app.display_error("\nOutput of the failing step (last lines):\n" + _tail(exc.output))
+            self.app.display_error(str(exc))  # freeze errors carry the tool's last lines
             self.app.abort(code=1)
-
-
-def _tail(text: str, lines: int = 40) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])

@@ -18,7 +18,7 @@ from hatchling.builders.config import BuilderConfig
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 from hatch_krust.config import load_config
-from hatch_krust.errors import FreezeError, KrustError
+from hatch_krust.errors import KrustError
 from hatch_krust.pipeline import ExecutableInputs, is_inner_wheel_build, source_date_epoch
 from hatch_krust.project_image import build_image, facts_of
 
@@ -51,8 +51,6 @@ class KrustBuildHook(BuildHookInterface[BuilderConfig]):
             result = build_image(inputs, facts_of(self.metadata), self.app)
         except KrustError as exc:
             self.app.display_error(str(exc))
-            if isinstance(exc, FreezeError) and exc.output:
-                self.app.display_error("\n".join(exc.output.rstrip().splitlines()[-40:]))
             self.app.abort(code=1)
             sys.exit(1)  # abort() exits; this keeps type checkers and odd apps honest
         self.app.display_success(f"krust: image {result.index_digest} -> {result.archive}")
