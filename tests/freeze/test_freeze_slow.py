@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -16,8 +17,16 @@ import pytest
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
+from hatch_krust.freeze import environment
 from hatch_krust.freeze.elf import verify_static
-from tests.freeze.conftest import EPOCH, PYENV_PYTHON, Frozen, do_freeze, python_usable
+from tests.freeze.conftest import (
+    DEBIAN_PYTHON,
+    EPOCH,
+    PYENV_PYTHON,
+    Frozen,
+    do_freeze,
+    python_usable,
+)
 from tests.infra.runtime import run_in_chroot
 
 pytestmark = pytest.mark.slow
@@ -100,3 +109,19 @@ def test_two_builds_are_byte_identical(
     again = do_freeze(wheel, PYENV_PYTHON, work / "work")
     assert again.request.work_dir != frozen_pyenv.request.work_dir
     assert sha256(again.result.executable) == sha256(frozen_pyenv.result.executable)
+
+
+def test_without_uv_pip_builds_the_environment(
+    demo_wheel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uv is a dependency, but a missing uv binary must fall back to venv + pip, not fail."""
+    if python_usable(DEBIAN_PYTHON):
+        pytest.skip(f"{DEBIAN_PYTHON} is not installed")
+    monkeypatch.setattr(environment, "find_uv", lambda: None)
+    frozen = do_freeze(demo_wheel, DEBIAN_PYTHON, tmp_path / "work")
+    assert "pip" in frozen.result.distributions
+    proc = subprocess.run(
+        [str(frozen.result.executable)], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == EXPECTED
