@@ -66,9 +66,27 @@ def run_tool(
 
 
 def tail(output: str, lines: int = TAIL_LINES) -> str:
-    """The last lines of a tool's output, indented, for an error message."""
-    kept = [line for line in output.strip().splitlines() if line.strip()][-lines:]
-    return "\n".join(f"    {line}" for line in kept)
+    """The last lines of a tool's output, indented, for an error message.
+
+    A tool's own Python traceback is cut to its final line (the error itself): the frames
+    say nothing a user can act on, and the whole output stays in FreezeError.output.
+    """
+    kept = [line for line in _without_frames(output.strip().splitlines()) if line.strip()]
+    return "\n".join(f"    {line}" for line in kept[-lines:])
+
+
+def _without_frames(lines: list[str]) -> list[str]:
+    kept: list[str] = []
+    in_frames = False
+    for line in lines:
+        if line.lstrip().startswith("Traceback (most recent call last):"):
+            in_frames = True
+            continue
+        if in_frames and (line.startswith((" ", "\t")) or not line.strip()):
+            continue
+        in_frames = False
+        kept.append(line)
+    return kept
 
 
 def stage_failed(stage: str, failure: ToolFailed, hint: str = "") -> FreezeError:

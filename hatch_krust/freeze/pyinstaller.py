@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from hatch_krust.errors import FreezeError
-from hatch_krust.freeze._process import ToolFailed, run_tool, stage_failed
+from hatch_krust.freeze._process import ToolFailed, run_tool, stage_failed, tail
 from hatch_krust.freeze._runners import runner_script
 from hatch_krust.freeze.elf import verify_static
 from hatch_krust.freeze.environment import create_environment
@@ -27,7 +27,13 @@ if TYPE_CHECKING:
     from hatch_krust.freeze.environment import FreezeEnvironment
     from hatch_krust.freeze.spec import Freezer, FreezeRequest
 
-__all__ = ["FREEZER_PINS", "PyInstallerFreezer", "krust_register_freezer", "pyinstaller_args"]
+__all__ = [
+    "FREEZER_PINS",
+    "PyInstallerFreezer",
+    "check_entry_module",
+    "krust_register_freezer",
+    "pyinstaller_args",
+]
 
 # The ranges tested with this code. The RUNPATH fix wraps a PyInstaller internal, so the
 # upper bound on PyInstaller moves only after a test run with the new version.
@@ -59,6 +65,7 @@ class PyInstallerFreezer:
             [str(request.wheel), *requirements(self.pins)],
             verbose=request.verbose,
         )
+        check_entry_module(env, request.entry_point)
         request.log(f"running PyInstaller {env.tools.get('pyinstaller', '')}".rstrip())
         onefile = run_pyinstaller(env, request, contents)
         request.log(f"running staticx {env.tools.get('staticx', '')}".rstrip())
@@ -72,6 +79,24 @@ class PyInstallerFreezer:
 def requirements(pins: Mapping[str, str]) -> list[str]:
     """Pins as installer requirements: `pyinstaller>=6.10,<6.23`."""
     return [f"{name}{spec}" for name, spec in pins.items()]
+
+
+def check_entry_module(env: FreezeEnvironment, entry_point: str) -> None:
+    """Fail now if the entry point's module is not installed: PyInstaller would only warn,
+    and the executable would die at its first start with ModuleNotFoundError."""
+    module, _ = parse_entry_point(entry_point)
+    code = "import importlib.util, sys; sys.exit(importlib.util.find_spec(sys.argv[1]) is None)"
+    try:
+        run_tool([str(env.python), "-I", "-c", code, module], env=env.tool_env())
+    except ToolFailed as exc:
+        message = (
+            f"The entry point `{entry_point}` names the module `{module}`, which the project's "
+            "wheel and its dependencies do not provide. Check [project.scripts] and the "
+            "packages the wheel includes."
+        )
+        if exc.output.strip():
+            message += f"\nImporting its package printed:\n{tail(exc.output)}"
+        raise FreezeError(message, output=exc.output) from None
 
 
 def _check_script_name(script: str) -> None:

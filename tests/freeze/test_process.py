@@ -39,3 +39,20 @@ def test_stage_error_shows_the_tail() -> None:
 
 def test_tail_skips_blank_lines() -> None:
     assert tail("a\n\n  \nb\n", 5) == "    a\n    b"
+
+
+def test_tail_cuts_a_tools_traceback_to_its_error() -> None:
+    output = (
+        "INFO: building\n"
+        "Traceback (most recent call last):\n"
+        '  File "/env/PyInstaller/__main__.py", line 9, in run\n'
+        "    build()\n"
+        "           ^^^^\n"
+        "SystemExit: ERROR: Python library not found: libpython3.11.so.1.0\n"
+        "after\n"
+    )
+    assert tail(output) == (
+        "    INFO: building\n"
+        "    SystemExit: ERROR: Python library not found: libpython3.11.so.1.0\n"
+        "    after"
+    )

@@ -11,9 +11,10 @@ import pytest
 
 from hatch_krust.errors import FreezeError
 from hatch_krust.freeze import FreezeRequest
-from hatch_krust.freeze.environment import FreezeEnvironment, find_uv
-from hatch_krust.freeze.pyinstaller import pyinstaller_args, run_pyinstaller
+from hatch_krust.freeze.environment import FreezeEnvironment, create_environment, find_uv
+from hatch_krust.freeze.pyinstaller import check_entry_module, pyinstaller_args, run_pyinstaller
 from hatch_krust.freeze.wheelfile import WheelContents
+from tests.freeze.conftest import make_wheel
 
 
 def request_for(tmp_path: Path, **options: object) -> FreezeRequest:
@@ -87,3 +88,37 @@ def test_missing_hook_point_fails_loudly(tmp_path: Path) -> None:
     )
     hook = "PyInstaller.building.utils.process_collected_binary"
     assert f"no longer has the hook point {hook}" in message
+
+
+@pytest.fixture(scope="module")
+def small_env(tmp_path_factory: pytest.TempPathFactory) -> FreezeEnvironment:
+    """A freeze environment with one tiny package (broken subpackage included), offline."""
+    out = tmp_path_factory.mktemp("small-env")
+    wheel = make_wheel(
+        out,
+        "krust-small",
+        [],
+        {
+            "krust_small/__init__.py": "def main():\n    return 0\n",
+            "krust_small/broken/__init__.py": "raise ImportError('broken on purpose')\n",
+        },
+    )
+    offline = ["--no-index"]
+    return create_environment(sys.executable, out / "env", [str(wheel)], installer_args=offline)
+
+
+def test_entry_module_present(small_env: FreezeEnvironment) -> None:
+    check_entry_module(small_env, "krust_small:main")
+
+
+@pytest.mark.parametrize("module", ["krust_small.nope", "not_installed_anywhere"])
+def test_entry_module_missing(small_env: FreezeEnvironment, module: str) -> None:
+    with pytest.raises(FreezeError, match=f"names the module `{module}`, which the project's"):
+        check_entry_module(small_env, f"{module}:main")
+
+
+def test_entry_module_whose_package_fails_to_import(small_env: FreezeEnvironment) -> None:
+    with pytest.raises(FreezeError) as caught:
+        check_entry_module(small_env, "krust_small.broken.cli:main")
+    assert "ImportError: broken on purpose" in str(caught.value)
+    assert "Traceback" not in str(caught.value)
