@@ -53,12 +53,17 @@ def run_tool(
         raise ToolFailed(args, 127, f"cannot run {args[0]}: {exc}") from exc
     lines: list[str] = []
     assert proc.stdout is not None
-    with proc.stdout:
-        for line in proc.stdout:
-            lines.append(line)
-            if verbose:
-                sys.stderr.write(line)
-                sys.stderr.flush()
+    try:
+        with proc.stdout:
+            for line in proc.stdout:
+                lines.append(line)
+                if verbose:
+                    sys.stderr.write(line)
+                    sys.stderr.flush()
+    except BaseException:  # Ctrl-C included: do not leave PyInstaller running behind us
+        proc.kill()
+        proc.wait()
+        raise
     output = "".join(lines)
     if proc.wait() != 0:
         raise ToolFailed(args, proc.returncode, output)
