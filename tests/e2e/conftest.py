@@ -49,6 +49,7 @@ def write_project(
     files: Mapping[str, str] | None = None,
     krust: str = "",
     requires: tuple[str, ...] = ("hatchling",),
+    extra: str = "",
 ) -> Path:
     """A small hatchling project under `root/name`; `files` are paths relative to it."""
     project = root / name
@@ -76,6 +77,8 @@ packages = ["{package}"]
 
 [tool.hatch.build.targets.krust]
 {krust}
+
+{extra}
 """
     )
     (project / package).mkdir()

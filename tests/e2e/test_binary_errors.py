@@ -72,7 +72,8 @@ def test_missing_interpreter(tmp_path: Path, cache_dir: Path) -> None:
 def test_dependency_that_cannot_be_installed_is_named(tmp_path: Path, cache_dir: Path) -> None:
     missing = (tmp_path / "no-such-dir" / "ghostlib").as_uri()
     project = write_project(tmp_path, name="ghost", scripts={"ghost": "ghost:main"},
-                            dependencies=(f"ghostlib @ {missing}",))
+                            dependencies=(f"ghostlib @ {missing}",),
+                            extra="[tool.hatch.metadata]\nallow-direct-references = true\n")
     result = hatchling_build(project, "krust:binary", build_env(cache_dir))
     assert_clean_failure(result, project, "ghostlib")
 
