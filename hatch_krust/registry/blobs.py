@@ -102,6 +102,10 @@ def _iter_response(response: httpx.Response, host: str) -> Iterator[bytes]:
     import httpx  # noqa: PLC0415 - only needed when streaming
 
     try:
+        if response.is_stream_consumed:  # already read (in-memory transports)
+            yield response.content
+            return
+        # raw bytes: a Content-Encoding must not change what the digest is checked against
         yield from response.iter_raw(CHUNK)
     except httpx.TransportError as exc:
         raise TransportFailure(host, "GET", str(response.request.url), exc) from exc

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from hatch_krust.errors import AuthError
-from hatch_krust.registry.credentials import auth_files, lookup_credentials
+from hatch_krust.registry.credentials import Credentials, auth_files, lookup_credentials
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -96,8 +96,6 @@ def test_key_forms_and_docker_hub(clean_env: Path) -> None:
 
 
 def test_repr_hides_secrets() -> None:
-    from hatch_krust.registry.credentials import Credentials
-
     text = repr(Credentials("u", "hunter2", "idtok", "regtok", "file"))
     assert "hunter2" not in text
     assert "idtok" not in text
@@ -107,7 +105,7 @@ def test_repr_hides_secrets() -> None:
 def test_bad_auth_value_names_file_not_secret(clean_env: Path) -> None:
     _write(clean_env / ".docker/config.json",
            {"auths": {"reg.io": {"auth": base64.b64encode(b"nocolon").decode()}}})
-    with pytest.raises(AuthError, match="config.json") as info:
+    with pytest.raises(AuthError, match=r"config\.json") as info:
         lookup_credentials("reg.io", env={"HOME": str(clean_env)})
     assert "nocolon" not in str(info.value)
 

@@ -27,7 +27,8 @@ DIGEST = "sha256:" + "a" * 64
         ("Quay.IO/ns/app", "quay.io", "ns/app", "latest", None),
         (f"ghcr.io/o/app@{DIGEST}", "ghcr.io", "o/app", None, DIGEST),
         (f"ghcr.io/o/app:v2@{DIGEST}", "ghcr.io", "o/app", "v2", DIGEST),
-        ("host.example:443/a__b/c-d.e:T_ag.1-x", "host.example:443", "a__b/c-d.e", "T_ag.1-x", None),
+        ("host.example:443/a__b/c-d.e:T_ag.1-x", "host.example:443", "a__b/c-d.e", "T_ag.1-x",
+         None),
     ],
 )
 def test_parse(text: str, registry: str, repository: str, tag: str | None,

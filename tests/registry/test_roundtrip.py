@@ -115,7 +115,7 @@ def test_cross_repository_mount(anon_registry: RegistryServer, layout: Layout) -
     push_layout(layout, descriptor, f"{anon_registry.host}/mount/target:v1",
                 mount_from="mount/source")
     lines = anon_registry.requests_since(mark)
-    mounts = [line for line in lines if "mount=" in line and "from=mount%2Fsource" in line
+    mounts = [line for line in lines if ("mount=" in line and "from=mount%2Fsource" in line)
               or "from=mount/source" in line]
     assert len(mounts) == 3  # two layers and the config
     assert not [line for line in lines if line.startswith("PUT") and "/blobs/" in line]
