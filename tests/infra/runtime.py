@@ -1,6 +1,7 @@
 """Run images and executables for real: umoci + runc, or an empty chroot.
 
-Reusable by any test that needs proof that something runs with nothing around it. Both
+Reusable by any test that needs proof that something runs with nothing around it;
+`start_image` keeps a server running in the background for the test's duration. All
 helpers need root (mounts, namespaces). See /work/shared/notes/test-infrastructure.md.
 """
 
@@ -11,9 +12,12 @@ import os
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["have_runtime_tools", "run_image", "run_in_chroot"]
+__all__ = ["RunningContainer", "have_runtime_tools", "run_image", "run_in_chroot", "start_image"]
 
 _TIMEOUT = 120
 
@@ -23,19 +27,21 @@ def have_runtime_tools() -> bool:
     return os.geteuid() == 0 and all(shutil.which(t) for t in ("umoci", "runc"))
 
 
-def run_image(
+def _prepare_bundle(
     layout_dir: Path,
     tag: str,
     tmp_path: Path,
     *,
-    timeout: float = _TIMEOUT,
-    args: list[str] | None = None,
-    host_network: bool = False,
-) -> subprocess.CompletedProcess[str]:
-    """Unpack `layout_dir:tag` with umoci and run it with runc; return the finished process.
+    timeout: float,
+    args: list[str] | None,
+    host_network: bool,
+    env: Mapping[str, str] | None = None,
+) -> Path:
+    """Unpack `layout_dir:tag` with umoci into a runc bundle and adjust its config.json.
 
-    The container runs with the image's own entrypoint, user, env and working directory.
     The sandbox refuses setrlimit, so `process.rlimits` is dropped; no terminal is attached.
+    `args` replaces the image's Cmd (keeping its Entrypoint), `env` adds or replaces
+    variables (like `docker run -e`), `host_network` shares the host's network namespace.
     """
     bundle = tmp_path / f"bundle-{uuid.uuid4().hex[:8]}"
     subprocess.run(
@@ -51,10 +57,32 @@ def run_image(
     config["process"]["terminal"] = False
     if args is not None:  # like `docker run IMAGE ARGS...`: replaces Cmd, keeps Entrypoint
         config["process"]["args"] = [config["process"]["args"][0], *args]
+    if env:  # like `docker run -e NAME=VALUE`: replaces the image's value of NAME
+        kept = [e for e in config["process"].get("env", []) if e.split("=", 1)[0] not in env]
+        config["process"]["env"] = kept + [f"{k}={v}" for k, v in env.items()]
     if host_network:  # reach servers the test runs on the host's loopback
         namespaces = config["linux"]["namespaces"]
         config["linux"]["namespaces"] = [n for n in namespaces if n["type"] != "network"]
     config_path.write_text(json.dumps(config))
+    return bundle
+
+
+def run_image(
+    layout_dir: Path,
+    tag: str,
+    tmp_path: Path,
+    *,
+    timeout: float = _TIMEOUT,
+    args: list[str] | None = None,
+    host_network: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Unpack `layout_dir:tag` with umoci and run it with runc; return the finished process.
+
+    The container runs with the image's own entrypoint, user, env and working directory.
+    """
+    bundle = _prepare_bundle(layout_dir, tag, tmp_path, timeout=timeout, args=args,
+                             host_network=host_network, env=env)
     container = f"krust-test-{uuid.uuid4().hex[:12]}"
     try:
         return subprocess.run(
@@ -67,6 +95,67 @@ def run_image(
         )
     finally:
         subprocess.run(["runc", "delete", "--force", container], capture_output=True, check=False)
+        shutil.rmtree(bundle, ignore_errors=True)
+
+
+@dataclass
+class RunningContainer:
+    """A container started by `start_image`; its output goes to files readable at any time."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    stdout_path: Path
+    stderr_path: Path
+
+    def output(self) -> str:
+        """What the container printed so far (stdout, then stderr), for failure messages."""
+        out = self.stdout_path.read_text(errors="replace")
+        err = self.stderr_path.read_text(errors="replace")
+        return f"stdout:\n{out}\nstderr:\n{err}"
+
+    def signal(self, name: str) -> None:
+        """`runc kill` the container's init process with signal `name` (e.g. TERM)."""
+        subprocess.run(["runc", "kill", self.name, name], capture_output=True, check=False,
+                       timeout=30)
+
+
+@contextmanager
+def start_image(
+    layout_dir: Path,
+    tag: str,
+    tmp_path: Path,
+    *,
+    timeout: float = _TIMEOUT,
+    args: list[str] | None = None,
+    host_network: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[RunningContainer]:
+    """Like `run_image`, but for servers: start the container in the background and yield it.
+
+    On exit the container is killed (if still running), waited for and deleted, and its
+    bundle removed, whatever the test did.
+    """
+    bundle = _prepare_bundle(layout_dir, tag, tmp_path, timeout=timeout, args=args,
+                             host_network=host_network, env=env)
+    name = f"krust-test-{uuid.uuid4().hex[:12]}"
+    stdout_path, stderr_path = bundle.with_suffix(".out"), bundle.with_suffix(".err")
+    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+        process = subprocess.Popen(
+            ["runc", "run", "--bundle", str(bundle), name],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+        )
+    running = RunningContainer(name, process, stdout_path, stderr_path)
+    try:
+        yield running
+    finally:
+        if process.poll() is None:
+            running.signal("KILL")
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        subprocess.run(["runc", "delete", "--force", name], capture_output=True, check=False)
         shutil.rmtree(bundle, ignore_errors=True)
 
 

@@ -1,0 +1,1 @@
+"""A small HTTP service frozen into a static executable by hatch-krust."""
