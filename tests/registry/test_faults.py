@@ -6,6 +6,7 @@ import json
 import os
 import time
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from hatch_krust.errors import AuthError, ImageError, RegistryError
 from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.layout import Layout
-from hatch_krust.registry import fetch_blob, pull_image, pull_manifest, push_layout
+from hatch_krust.registry import Credentials, fetch_blob, pull_image, pull_manifest, push_layout
 from tests.infra.registry import random_image
 from tests.registry.fake import Fake, sha256
 
@@ -364,3 +365,29 @@ def test_pull_image_selects_platform(tmp_path: Path) -> None:
     assert pulled.manifest.digest == arm
     with pytest.raises(ImageError, match="no image for platform linux/s390x"):
         pull_image(f"{HOST}/app:v1", target, platform="linux/s390x", options=fake.options())
+
+
+def test_identity_token_uses_oauth2_refresh_grant() -> None:
+    fake = Fake(token_realm=REALM)
+    fake.store_image("app:v1", [b"a"])
+    fake.manifests["v1"] = fake.manifests["app:v1"]
+    options = fake.options(credentials=Credentials(identity_token="refresh-me", source="t"))
+    pull_manifest(f"{HOST}/app:v1", options=options)
+    (token_request,) = [r for r in fake.requests if r.url.host == "auth.example"]
+    assert token_request.method == "POST"
+    form = parse_qs(token_request.content.decode())
+    assert form["grant_type"] == ["refresh_token"]
+    assert form["refresh_token"] == ["refresh-me"]
+    assert form["scope"] == ["repository:app:pull"]
+    assert form["service"] == ["fake"]
+
+
+def test_registry_token_is_sent_as_is() -> None:
+    fake = Fake(token_realm=REALM)
+    fake.store_image("app:v1", [b"a"])
+    fake.manifests["v1"] = fake.manifests["app:v1"]
+    options = fake.options(credentials=Credentials(registry_token="tok-direct", source="t"))
+    pull_manifest(f"{HOST}/app:v1", options=options)
+    assert not [r for r in fake.requests if r.url.host == "auth.example"]
+    manifest_get = next(r for r in fake.requests if "/manifests/" in r.url.path)
+    assert manifest_get.headers["Authorization"] == "Bearer tok-direct"
