@@ -22,6 +22,7 @@ from hatch_krust.registry.client import (
     is_transient,
     raise_for_status,
 )
+from hatch_krust.registry.redact import redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -58,7 +59,15 @@ def next_location(response: httpx.Response, current: str | None = None) -> str:
             "without a Location header"
         )
         raise RegistryError(message)
-    return urljoin(str(response.request.url), location)
+    base = str(response.request.url)
+    target = urljoin(base, location)
+    if base.startswith("https:") and not target.startswith("https:"):
+        message = (
+            f"Registry answered {response.request.method} with an upload Location that is not "
+            f"https ({redact_url(target)}); refused"
+        )
+        raise RegistryError(message)
+    return target
 
 
 class Upload:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from hatch_krust.errors import AuthError, RegistryError
-from hatch_krust.registry import Credentials, Options, pull_manifest, push_layout
+from hatch_krust.registry import Credentials, Options, copy, pull_manifest, push_layout
 from tests.infra.registry import random_image
 from tests.registry.test_credentials import make_helper
 
@@ -187,3 +187,17 @@ def test_explicit_credentials_override_lookup(token_registry: RegistryServer, la
     options = Options(credentials=Credentials("bob", "builder", source="test"))
     assert push_layout(layout, descriptor, f"{token_registry.host}/tok/explicit:v1",
                        options=options) == descriptor.digest
+
+
+@pytest.mark.usefixtures("trust")
+def test_copy_between_two_registries(anon_registry: RegistryServer,
+                                     basic_registry: RegistryServer, layout: Layout,
+                                     clean_env: Path) -> None:
+    docker_config(clean_env, basic_registry.host, "alice", "wonderland")
+    descriptor = random_image(layout, layers=2, size=200_000, tag="v1")
+    push_layout(layout, descriptor, f"{anon_registry.host}/between/src:v1")
+    mark = anon_registry.mark()
+    digest = copy(f"{anon_registry.host}/between/src:v1", f"{basic_registry.host}/between/dst:v1")
+    assert digest == descriptor.digest
+    assert pull_manifest(f"{basic_registry.host}/between/dst:v1").digest == descriptor.digest
+    assert not [line for line in anon_registry.requests_since(mark) if "mount=" in line]

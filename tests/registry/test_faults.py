@@ -391,3 +391,13 @@ def test_registry_token_is_sent_as_is() -> None:
     assert not [r for r in fake.requests if r.url.host == "auth.example"]
     manifest_get = next(r for r in fake.requests if "/manifests/" in r.url.path)
     assert manifest_get.headers["Authorization"] == "Bearer tok-direct"
+
+
+def test_upload_location_downgrade_to_http_refused(layout: Layout) -> None:
+    fake = Fake()
+    descriptor = random_image(layout, layers=1, tag="v1")
+    fake.override[("POST", "uploads")] = lambda r: httpx.Response(
+        202, headers={"Location": "http://uploads.example/up/" + "a" * 32})
+    with pytest.raises(RegistryError, match="not https"):
+        push_layout(layout, descriptor, f"{HOST}/app:v1", options=fake.options())
+    assert not [r for r in fake.requests if r.url.host == "uploads.example"]
