@@ -1,6 +1,7 @@
 """Registry credentials from the places podman, skopeo and Docker keep them. Read-only.
 
-Order (podman/skopeo): `REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
+Order (podman/skopeo): `REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`
+(`/run/containers/$UID/auth.json` when XDG_RUNTIME_DIR is unset),
 `${XDG_CONFIG_HOME:-~/.config}/containers/auth.json`, `$DOCKER_CONFIG/config.json` or
 `~/.docker/config.json`. The first file that knows the registry wins. Within a file
 (Docker's precedence): `credHelpers[host]`, then `credsStore`, then inline `auths`.
@@ -58,8 +59,10 @@ def auth_files(env: dict[str, str] | None = None) -> list[Path]:
     out: list[Path] = []
     if env.get("REGISTRY_AUTH_FILE"):
         out.append(Path(env["REGISTRY_AUTH_FILE"]))
-    runtime = env.get("XDG_RUNTIME_DIR") or f"/run/containers/{os.getuid()}"
-    out.append(Path(runtime) / "containers" / "auth.json")
+    if env.get("XDG_RUNTIME_DIR"):
+        out.append(Path(env["XDG_RUNTIME_DIR"]) / "containers" / "auth.json")
+    else:  # where podman and skopeo write when XDG_RUNTIME_DIR is unset (root in CI)
+        out.append(Path(f"/run/containers/{os.getuid()}") / "auth.json")
     out.append(Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "containers" / "auth.json")
     docker_dir = Path(env["DOCKER_CONFIG"]) if env.get("DOCKER_CONFIG") else home / ".docker"
     out.append(docker_dir / "config.json")

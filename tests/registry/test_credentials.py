@@ -6,15 +6,12 @@ import base64
 import json
 import os
 import stat
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 
 from hatch_krust.errors import AuthError
 from hatch_krust.registry.credentials import Credentials, auth_files, lookup_credentials
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def _auth(user: str, password: str) -> dict[str, str]:
@@ -45,6 +42,8 @@ def test_order_of_files(tmp_path: Path, clean_env: Path) -> None:
         clean_env / ".config/containers/auth.json",
         tmp_path / "dc/config.json",
     ]
+    del env["XDG_RUNTIME_DIR"]
+    assert auth_files(env)[1] == Path(f"/run/containers/{os.getuid()}/auth.json")
 
 
 def test_first_file_that_knows_the_registry_wins(tmp_path: Path, clean_env: Path) -> None:
