@@ -223,7 +223,12 @@ class Registry:
                                    stream=stream)
         if response.status_code != 401 or scopes is None or not same_origin(url, self.base):
             return response
-        retry_scopes = self.auth.on_unauthorized(response, scopes)
+        if self.auth.challenge is None and response.headers.get("WWW-Authenticate"):
+            # /v2/ was open but this repository is not: answer the challenge it gives
+            self.auth.set_challenge(response, self.base, http_allowed=self.http_allowed)
+            retry_scopes: tuple[str, ...] | None = scopes
+        else:
+            retry_scopes = self.auth.on_unauthorized(response, scopes)
         if retry_scopes is not None:
             response.close()
             response = self._send_once(method, url, scopes=retry_scopes, headers=headers,

@@ -401,3 +401,12 @@ def test_upload_location_downgrade_to_http_refused(layout: Layout) -> None:
     with pytest.raises(RegistryError, match="not https"):
         push_layout(layout, descriptor, f"{HOST}/app:v1", options=fake.options())
     assert not [r for r in fake.requests if r.url.host == "uploads.example"]
+
+
+def test_challenge_on_a_repository_when_the_ping_was_open() -> None:
+    fake = Fake(token_realm=REALM)
+    fake.store_image("app:v1", [b"a"])
+    fake.manifests["v1"] = fake.manifests["app:v1"]
+    fake.override[("GET", "ping")] = lambda r: httpx.Response(200, json={})
+    assert pull_manifest(f"{HOST}/app:v1", options=fake.options()).media_type.endswith("json")
+    assert [r.url.host for r in fake.requests].count("auth.example") == 1
