@@ -37,6 +37,11 @@ _DEFAULT_EXPIRY = 60.0
 _EXPIRY_MARGIN = 10.0
 
 
+def _now() -> float:
+    """The clock tokens expire by (a seam for tests)."""
+    return time.monotonic()
+
+
 def pull_scope(repository: str) -> str:
     return f"repository:{repository}:pull"
 
@@ -115,10 +120,10 @@ class Authenticator:
     def _token(self, scopes: tuple[str, ...]) -> str:
         with self._lock:
             cached = self._tokens.get(scopes)
-            if cached and cached[1] > time.monotonic():
+            if cached and cached[1] > _now():
                 return cached[0]
             token, lifetime = self._fetch_token(scopes)
-            expires = time.monotonic() + max(lifetime - _EXPIRY_MARGIN, 1.0)
+            expires = _now() + max(lifetime - _EXPIRY_MARGIN, 1.0)
             self._tokens[scopes] = (token, expires)
             return token
 

@@ -14,7 +14,16 @@ import pytest
 from hatch_krust.errors import AuthError, ImageError, RegistryError
 from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.layout import Layout
-from hatch_krust.registry import Credentials, fetch_blob, pull_image, pull_manifest, push_layout
+from hatch_krust.registry import (
+    Credentials,
+    auth,
+    fetch_blob,
+    pull_image,
+    pull_manifest,
+    push_layout,
+)
+from hatch_krust.registry.client import Registry
+from hatch_krust.registry.manifests import get_manifest
 from tests.infra.registry import random_image
 from tests.registry.fake import Fake, sha256
 
@@ -410,3 +419,22 @@ def test_challenge_on_a_repository_when_the_ping_was_open() -> None:
     fake.override[("GET", "ping")] = lambda r: httpx.Response(200, json={})
     assert pull_manifest(f"{HOST}/app:v1", options=fake.options()).media_type.endswith("json")
     assert [r.url.host for r in fake.requests].count("auth.example") == 1
+
+
+def test_tokens_are_cached_until_they_expire(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = Fake(token_realm=REALM)
+    fake.store_image("app:v1", [b"a"])
+    fake.manifests["v1"] = fake.manifests["app:v1"]
+    now = [1000.0]
+    monkeypatch.setattr(auth, "_now", lambda: now[0])
+    options = fake.options()
+    pull_manifest(f"{HOST}/app:v1", options=options)
+    pull_manifest(f"{HOST}/app:v1", options=options)  # new Registry: a new token
+    assert fake.tokens_issued == 2
+    with Registry(HOST, options) as registry:
+        get_manifest(registry, "app", "v1")
+        get_manifest(registry, "app", "v1")
+        assert fake.tokens_issued == 3  # cached within one connection
+        now[0] += 295  # expires_in is 300; refreshed shortly before
+        get_manifest(registry, "app", "v1")
+        assert fake.tokens_issued == 4
