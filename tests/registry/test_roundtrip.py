@@ -202,3 +202,24 @@ def test_inspect(anon_registry: RegistryServer, layout: Layout) -> None:
     assert result["digest"] == descriptor.digest
     assert result["config"]["architecture"] == "amd64"
     assert inspect(f"oci:{layout.root}:v1")["digest"] == descriptor.digest
+
+
+def test_progress_reports_every_blob_to_its_end(anon_registry: RegistryServer,
+                                                layout: Layout) -> None:
+    descriptor = random_image(layout, layers=3, size=3_000_000, tag="v1")
+    seen: dict[str, list[tuple[int, int]]] = {}
+
+    def progress(digest: str, done: int, total: int) -> None:
+        seen.setdefault(digest, []).append((done, total))
+
+    push_layout(layout, descriptor, f"{anon_registry.host}/progress/app:v1", progress=progress)
+    expected = {d["digest"]: d["size"] for d in layout.read_json(descriptor.digest)["layers"]}
+    for digest, size in expected.items():
+        calls = seen[digest]
+        assert calls[-1] == (size, size)
+        assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+        assert len(calls) > 2  # reported while streaming, not only at the end
+    again: dict[str, list[tuple[int, int]]] = {}
+    push_layout(layout, descriptor, f"{anon_registry.host}/progress/app:v1",
+                progress=lambda d, n, t: again.setdefault(d, []).append((n, t)))
+    assert all(calls == [(expected.get(d, calls[-1][1]),) * 2] for d, calls in again.items())
