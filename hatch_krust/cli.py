@@ -19,6 +19,11 @@ import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+# httpx imports its own command line (rich, click: ~0.1 s) when it is imported; this
+# process never runs it, and start-up is most of a push with nothing new to send.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 from hatch_krust.__about__ import __version__
 from hatch_krust.errors import KrustError
 from hatch_krust.oci.reference import Reference
