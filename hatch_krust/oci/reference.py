@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from hatch_krust.errors import ReferenceError_
 from hatch_krust.oci.digest import is_digest
 
-__all__ = ["DOCKER_HUB", "Reference", "parse_reference"]
+__all__ = ["DOCKER_HUB", "Reference", "check_repository", "parse_reference"]
 
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
@@ -139,6 +139,12 @@ def _split_tag(path: str, shown: str) -> tuple[str, str | None]:
         )
         raise ReferenceError_(message)
     return name, tag
+
+
+def check_repository(path: str) -> str:
+    """Return `path` if it is a valid repository name (`team/app`), else raise."""
+    _check_repository(path)
+    return path
 
 
 def _check_repository(path: str, shown: str | None = None) -> None:

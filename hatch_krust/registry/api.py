@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from hatch_krust.errors import ImageError
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
-from hatch_krust.oci.reference import Reference, parse_reference
+from hatch_krust.oci.reference import Reference, check_repository, parse_reference
 from hatch_krust.registry.client import Registry
 from hatch_krust.registry.endpoints import (
     LayoutSink,
@@ -79,6 +79,8 @@ def push_layout(
     """
     ref = _reference(dest)
     opts = _options(options, progress, insecure)
+    if mount_from is not None:
+        check_repository(mount_from)
     source = LayoutSource(layout, None, str(layout.root))
     manifest = source.manifest(root)
     with Registry(ref.api_host, opts) as registry:
@@ -115,6 +117,8 @@ def copy(
     repository; `mount_from` names another repository of the destination registry to
     mount from instead.
     """
+    if mount_from is not None:
+        check_repository(mount_from)
     source_loc = parse_location(src) if isinstance(src, str) else src
     dest_loc = parse_location(dst) if isinstance(dst, str) else dst
     opts = _options(options, progress, insecure)

@@ -116,7 +116,8 @@ class Upload:
         """POST a session (trying a mount first); None when the mount succeeded."""
         path = f"/v2/{self.repository}/blobs/uploads/"
         if self.mount_from:
-            query = f"?mount={quote(self.descriptor.digest, safe=':')}&from={self.mount_from}"
+            source = quote(self.mount_from, safe="/")
+            query = f"?mount={quote(self.descriptor.digest, safe=':')}&from={source}"
             try:
                 response = self.registry.request("POST", path + query, scopes=self.scopes)
             except (TransportFailure, HTTPError):

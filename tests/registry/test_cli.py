@@ -114,3 +114,10 @@ def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]
 def test_subcommands_are_registered() -> None:
     assert {"push", "copy", "inspect"} <= set(COMMANDS)
     assert main(["--version"]) == 0
+
+
+def test_mount_from_is_checked_by_grammar(layout: Layout) -> None:
+    random_image(layout, tag="v1")
+    done = run_cli("push", f"oci:{layout.root}:v1", "localhost:1/a", "--mount-from", "x&y=1")
+    assert done.returncode == 1
+    assert "repository part 'x&y=1'" in done.stderr
