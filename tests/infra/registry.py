@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import bcrypt
 import httpx
-import yaml
+import yaml  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -161,7 +161,7 @@ class TokenServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                token = outer.issue(user or "", query.get("scope", []))
+                token = outer.issue(user if isinstance(user, str) else "", query.get("scope", []))
                 body = json.dumps({"token": token, "expires_in": 300}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -223,6 +223,7 @@ class RegistryServer:
             config["http"]["tls"] = {"certificate": str(tls.cert), "key": str(tls.key)}
         if auth:
             config["auth"] = auth
+        self.token_server: TokenServer | None = None  # set for token-auth registries
         self.config_path = directory / "config.yml"
         directory.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(yaml.safe_dump(config))
@@ -308,7 +309,7 @@ def start_registry(directory: Path, kind: str = "anonymous",
     else:
         raise ValueError(kind)
     server = RegistryServer(directory / "registry", auth=auth, tls=tls)
-    server.token_server = token  # type: ignore[attr-defined]
+    server.token_server = token
     server.start()
     try:
         yield server

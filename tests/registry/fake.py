@@ -90,7 +90,7 @@ class Fake:
     def _authorized(self, request: httpx.Request) -> bool:
         if self.token_realm is None:
             return True
-        return request.headers.get("Authorization", "").startswith("Bearer tok")
+        return bool(request.headers.get("Authorization", "").startswith("Bearer tok"))
 
     def _challenge(self) -> httpx.Response:
         header = f'Bearer realm="{self.token_realm}",service="fake"'

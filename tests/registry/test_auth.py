@@ -128,7 +128,8 @@ def test_insecure_registry_skips_verification(basic_registry: RegistryServer, la
 
 def test_token_auth_push_and_anonymous_pull(token_registry: RegistryServer, layout: Layout,
                                             clean_env: Path) -> None:
-    token_server = token_registry.token_server  # type: ignore[attr-defined]
+    token_server = token_registry.token_server
+    assert token_server is not None
     docker_config(clean_env, token_registry.host, "alice", "wonderland")
     descriptor = random_image(layout, layers=3, tag="v1")
     dest = f"{token_registry.host}/tok/app:v1"
@@ -148,7 +149,8 @@ def test_token_auth_push_and_anonymous_pull(token_registry: RegistryServer, layo
 
 def test_token_auth_mount_asks_pull_on_source(token_registry: RegistryServer, layout: Layout,
                                               clean_env: Path) -> None:
-    token_server = token_registry.token_server  # type: ignore[attr-defined]
+    token_server = token_registry.token_server
+    assert token_server is not None
     docker_config(clean_env, token_registry.host, "alice", "wonderland")
     descriptor = random_image(layout, tag="v1")
     push_layout(layout, descriptor, f"{token_registry.host}/tok/src:v1")
