@@ -21,13 +21,14 @@ from hatch_krust.errors import AuthError, RegistryError
 from hatch_krust.registry.auth import Authenticator
 from hatch_krust.registry.credentials import lookup_credentials
 from hatch_krust.registry.options import Options
-from hatch_krust.registry.redact import redact_url
+from hatch_krust.registry.redact import install_log_redaction, redact_url
 from hatch_krust.registry.retry import RETRY_STATUSES, parse_retry_after
 from hatch_krust.registry.security import insecure_from_env, is_loopback, same_origin
 
 __all__ = ["Body", "HTTPError", "Registry", "TransportFailure", "is_transient", "raise_for_status"]
 
 log = logging.getLogger("hatch_krust.registry")
+install_log_redaction()
 
 # A request body: bytes, or a factory that yields fresh chunks each time it is called,
 # so the same request can be sent again after a 401 or a retry.

@@ -6,9 +6,10 @@ Registries put session state and pre-signed credentials in query strings (`_stat
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["SAFE_QUERY_KEYS", "redact_url"]
+__all__ = ["SAFE_QUERY_KEYS", "RedactingFilter", "install_log_redaction", "redact_url"]
 
 # Query keys whose values are harmless and useful when reading an error.
 SAFE_QUERY_KEYS = frozenset({"scope", "service", "mount", "from", "digest", "n", "last"})
@@ -27,3 +28,27 @@ def redact_url(url: object) -> str:
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
     ]
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe=":/"), ""))
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts URLs in the records of loggers we do not own (httpx logs each request URL)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_url(a) if type(a).__name__ == "URL" or _looks_like_url(a) else a
+                for a in record.args
+            )
+        return True
+
+
+def _looks_like_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+def install_log_redaction() -> None:
+    """Make sure httpx's and httpcore's request logs never show secrets (idempotent)."""
+    for name in ("httpx", "httpcore"):
+        target = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in target.filters):
+            target.addFilter(RedactingFilter())

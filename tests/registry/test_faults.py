@@ -438,3 +438,13 @@ def test_tokens_are_cached_until_they_expire(monkeypatch: pytest.MonkeyPatch) ->
         now[0] += 295  # expires_in is 300; refreshed shortly before
         get_manifest(registry, "app", "v1")
         assert fake.tokens_issued == 4
+
+
+def test_httpx_request_logs_are_redacted(layout: Layout, caplog: pytest.LogCaptureFixture) -> None:
+    fake = Fake(location_style="other-host")
+    descriptor = random_image(layout, layers=1, tag="v1")
+    with caplog.at_level("DEBUG"):
+        push_layout(layout, descriptor, f"{HOST}/app:v1", options=fake.options())
+    text = caplog.text
+    assert "uploads.example" in text  # the requests were logged ...
+    assert "S1GNATURE" not in text  # ... without the pre-signed query values
