@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
 import subprocess
 import sys
@@ -121,3 +123,26 @@ def test_mount_from_is_checked_by_grammar(layout: Layout) -> None:
     done = run_cli("push", f"oci:{layout.root}:v1", "localhost:1/a", "--mount-from", "x&y=1")
     assert done.returncode == 1
     assert "repository part 'x&y=1'" in done.stderr
+
+
+@pytest.mark.registry
+def test_wrong_password_through_the_cli(basic_registry: RegistryServer, layout: Layout,
+                                        tmp_path: Path) -> None:
+    assert basic_registry.tls is not None
+    auth = tmp_path / "auth.json"
+    secret = base64.b64encode(b"alice:n0t-the-password").decode()
+    auth.write_text(json.dumps({"auths": {basic_registry.host: {"auth": secret}}}))
+    random_image(layout, tag="v1")
+    env = {**os.environ, "SSL_CERT_FILE": str(basic_registry.tls.cert)}
+    done = subprocess.run(
+        [sys.executable, "-m", "hatch_krust", "push", "--authfile", str(auth),
+         f"oci:{layout.root}:v1", f"{basic_registry.host}/cli/denied:v1"],
+        capture_output=True, text=True, timeout=60, check=False, env=env,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    assert f"Unauthorized: registry {basic_registry.host} refused the credentials for user " \
+           f"'alice' from {auth}" in done.stderr
+    assert "n0t-the-password" not in done.stderr
+    assert secret not in done.stderr
