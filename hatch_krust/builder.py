@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hatchling.builders.config import BuilderConfig
 from hatchling.builders.plugin.interface import BuilderInterface
@@ -23,6 +22,9 @@ from hatch_krust.errors import KrustError
 from hatch_krust.pipeline import ExecutableInputs, build_executable, source_date_epoch
 from hatch_krust.project_image import build_image, facts_of
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
 __all__ = ["KrustBuilder", "KrustBuilderConfig"]
 
 OUTPUT_SUBDIR = "krust"
@@ -31,7 +33,9 @@ OUTPUT_SUBDIR = "krust"
 class KrustBuilderConfig(BuilderConfig):
     @cached_property
     def krust(self) -> KrustConfig:
-        return load_config(self.target_config, prefix=f"tool.hatch.build.targets.{self.plugin_name}")
+        return load_config(
+            self.target_config, prefix=f"tool.hatch.build.targets.{self.plugin_name}"
+        )
 
 
 class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
@@ -62,7 +66,9 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
 
     def build_image(self, directory: str, **build_data: Any) -> str:  # noqa: ARG002
         with self._reporting_errors(Path(directory) / OUTPUT_SUBDIR):
-            result = build_image(self._executable_inputs(directory), facts_of(self.metadata), self.app)
+            result = build_image(
+                self._executable_inputs(directory), facts_of(self.metadata), self.app
+            )
             self.app.display_success(f"Built image {result.index_digest} -> {result.archive}")
             if result.reference:
                 self.app.display(result.reference)  # the only stdout line: composes with $(...)

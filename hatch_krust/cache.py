@@ -11,16 +11,17 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hatch_krust.oci.canonical import canonical_json
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
 
 __all__ = ["CacheEntry", "ExecutableCache", "cache_key", "default_cache_dir"]
 
@@ -72,11 +73,11 @@ class ExecutableCache:
             record = {**meta, "executable": executable.name, "size": executable.stat().st_size}
             (staging / "meta.json").write_text(json.dumps(record, indent=2, sort_keys=True))
             try:
-                os.rename(staging, final)
+                staging.rename(final)
             except OSError:
                 if self.get(key) is None:  # a broken entry: replace it
                     shutil.rmtree(final, ignore_errors=True)
-                    os.rename(staging, final)
+                    staging.rename(final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         entry = self.get(key)

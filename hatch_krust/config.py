@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hatch_krust.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 __all__ = ["OPTIONS", "KrustConfig", "Option", "load_config", "user_config_path"]
 
@@ -46,49 +48,142 @@ class Option:
 
 # The documentation test reads this table; docs/configuration.md must list each key.
 OPTIONS: tuple[Option, ...] = (
-    Option("script", "KRUST_SCRIPT", "string", "the only script, or the one named like the project",
-           "Which `[project.scripts]` entry becomes the executable."),
-    Option("python", "KRUST_PYTHON", "string", "the interpreter running the build",
-           "The Python interpreter (path or command) to freeze with."),
-    Option("compress", "KRUST_COMPRESS", "boolean", "false",
-           "Compress inside the executable (smaller file, about 0.3 s slower start)."),
-    Option("hidden-imports", "KRUST_HIDDEN_IMPORTS", "array of strings", "[]",
-           "Modules PyInstaller cannot see imported (`--hidden-import`)."),
-    Option("exclude-modules", "KRUST_EXCLUDE_MODULES", "array of strings", "[]",
-           "Modules to leave out (`--exclude-module`)."),
-    Option("pyinstaller-args", "KRUST_PYINSTALLER_ARGS", "array of strings", "[]",
-           "Extra PyInstaller arguments, passed as they are."),
-    Option("freezer", "KRUST_FREEZER", "string", "\"pyinstaller\"",
-           "Which registered freezer makes the executable."),
-    Option("cache", "KRUST_CACHE", "boolean", "true",
-           "Reuse an executable built from the same inputs."),
-    Option("base-image", "KRUST_BASE_IMAGE", "string", "\"cgr.dev/chainguard/static:latest\"",
-           "The base: a registry reference, `scratch`, `oci:DIR[:TAG]` or `oci-archive:FILE[:TAG]`."),
-    Option("repository", "KRUST_REPO", "string", "none (build locally only)",
-           "Where to push. `KRUST_REPO` is a prefix: the project name is appended."),
-    Option("push", "KRUST_PUSH", "boolean", "true when a repository is known",
-           "Set false to keep the image local even when a repository is known."),
-    Option("tags", "KRUST_TAGS", "array of strings", "[\"latest\", \"{version}\"]",
-           "Tags to push; `{version}`, `{major}`, `{minor}`, `{micro}` are filled in."),
-    Option("platforms", "KRUST_PLATFORMS", "array of strings", "the build host's platform",
-           "Platforms of the image index, as `linux/amd64`, `linux/arm64`."),
-    Option("args", "KRUST_ARGS", "array of strings", "[]",
-           "The image's `Cmd`: default arguments after the executable."),
-    Option("env", "KRUST_ENV", "table of strings", "{}",
-           "Environment variables of the image, merged over the base's."),
-    Option("labels", "KRUST_LABELS", "table of strings", "{}",
-           "Image labels, merged over the base's."),
-    Option("user", "KRUST_USER", "string", "\"65532\"",
-           "The user (and optional group) the executable runs as."),
-    Option("workdir", "KRUST_WORKDIR", "string", "\"/\"", "The working directory."),
-    Option("ports", "KRUST_PORTS", "array of strings", "[]",
-           "Exposed ports, as `8080` or `8080/tcp`."),
-    Option("ca-certificates", "KRUST_CA_CERTIFICATES", "boolean or string", "true",
-           "`true`: ship certifi's CA bundle when the base has none; `false`; or a PEM file."),
-    Option("insecure-registries", "KRUST_INSECURE_REGISTRIES", "array of strings", "[]",
-           "Registries (host[:port]) that may be reached over plain http."),
-    Option("output-dir", "KRUST_OUTPUT_DIR", "string", "\"dist/krust\" under the project root",
-           "Where the wheel hook writes its outputs."),
+    Option(
+        "script",
+        "KRUST_SCRIPT",
+        "string",
+        "the only script, or the one named like the project",
+        "Which `[project.scripts]` entry becomes the executable.",
+    ),
+    Option(
+        "python",
+        "KRUST_PYTHON",
+        "string",
+        "the interpreter running the build",
+        "The Python interpreter (path or command) to freeze with.",
+    ),
+    Option(
+        "compress",
+        "KRUST_COMPRESS",
+        "boolean",
+        "false",
+        "Compress inside the executable (smaller file, about 0.3 s slower start).",
+    ),
+    Option(
+        "hidden-imports",
+        "KRUST_HIDDEN_IMPORTS",
+        "array of strings",
+        "[]",
+        "Modules PyInstaller cannot see imported (`--hidden-import`).",
+    ),
+    Option(
+        "exclude-modules",
+        "KRUST_EXCLUDE_MODULES",
+        "array of strings",
+        "[]",
+        "Modules to leave out (`--exclude-module`).",
+    ),
+    Option(
+        "pyinstaller-args",
+        "KRUST_PYINSTALLER_ARGS",
+        "array of strings",
+        "[]",
+        "Extra PyInstaller arguments, passed as they are.",
+    ),
+    Option(
+        "freezer",
+        "KRUST_FREEZER",
+        "string",
+        '"pyinstaller"',
+        "Which registered freezer makes the executable.",
+    ),
+    Option(
+        "cache", "KRUST_CACHE", "boolean", "true", "Reuse an executable built from the same inputs."
+    ),
+    Option(
+        "base-image",
+        "KRUST_BASE_IMAGE",
+        "string",
+        '"cgr.dev/chainguard/static:latest"',
+        "The base: a registry reference, `scratch`, `oci:DIR[:TAG]` or `oci-archive:FILE[:TAG]`.",
+    ),
+    Option(
+        "repository",
+        "KRUST_REPO",
+        "string",
+        "none (build locally only)",
+        "Where to push. `KRUST_REPO` is a prefix: the project name is appended.",
+    ),
+    Option(
+        "push",
+        "KRUST_PUSH",
+        "boolean",
+        "true when a repository is known",
+        "Set false to keep the image local even when a repository is known.",
+    ),
+    Option(
+        "tags",
+        "KRUST_TAGS",
+        "array of strings",
+        '["latest", "{version}"]',
+        "Tags to push; `{version}`, `{major}`, `{minor}`, `{micro}` are filled in.",
+    ),
+    Option(
+        "platforms",
+        "KRUST_PLATFORMS",
+        "array of strings",
+        "the build host's platform",
+        "Platforms of the image index, as `linux/amd64`, `linux/arm64`.",
+    ),
+    Option(
+        "args",
+        "KRUST_ARGS",
+        "array of strings",
+        "[]",
+        "The image's `Cmd`: default arguments after the executable.",
+    ),
+    Option(
+        "env",
+        "KRUST_ENV",
+        "table of strings",
+        "{}",
+        "Environment variables of the image, merged over the base's.",
+    ),
+    Option(
+        "labels", "KRUST_LABELS", "table of strings", "{}", "Image labels, merged over the base's."
+    ),
+    Option(
+        "user",
+        "KRUST_USER",
+        "string",
+        '"65532"',
+        "The user (and optional group) the executable runs as.",
+    ),
+    Option("workdir", "KRUST_WORKDIR", "string", '"/"', "The working directory."),
+    Option(
+        "ports", "KRUST_PORTS", "array of strings", "[]", "Exposed ports, as `8080` or `8080/tcp`."
+    ),
+    Option(
+        "ca-certificates",
+        "KRUST_CA_CERTIFICATES",
+        "boolean or string",
+        "true",
+        "`true`: ship certifi's CA bundle when the base has none; `false`; or a PEM file.",
+    ),
+    Option(
+        "insecure-registries",
+        "KRUST_INSECURE_REGISTRIES",
+        "array of strings",
+        "[]",
+        "Registries (host[:port]) that may be reached over plain http.",
+    ),
+    Option(
+        "output-dir",
+        "KRUST_OUTPUT_DIR",
+        "string",
+        '"dist/krust" under the project root',
+        "Where the wheel hook writes its outputs.",
+    ),
 )
 
 DEFAULT_BASE_IMAGE = "cgr.dev/chainguard/static:latest"
@@ -262,8 +357,14 @@ def _env_ca(value: str, where: str) -> bool | str:
 
 
 def _type_name(value: Any) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-             list: "an array", dict: "a table"}
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -280,11 +381,18 @@ def _check_tags(tags: tuple[str, ...], where: str) -> None:
         for name in _TAG_FIELDS:
             filled = filled.replace(name, "0")
         if "{" in filled or "}" in filled:
-            raise _fail(where, f"has an unknown field in tag {tag!r}",
-                        "tags may use {version}, {major}, {minor} and {micro}")
+            raise _fail(
+                where,
+                f"has an unknown field in tag {tag!r}",
+                "tags may use {version}, {major}, {minor} and {micro}",
+            )
         if not _TAG.match(filled):
-            raise _fail(where, f"has an invalid tag {tag!r}",
-                        "a tag is letters, digits, `_`, `.` and `-`, at most 128, not starting with `.` or `-`")
+            raise _fail(
+                where,
+                f"has an invalid tag {tag!r}",
+                "a tag is letters, digits, `_`, `.` and `-`, at most 128, "
+                "not starting with `.` or `-`",
+            )
 
 
 def load_config(
@@ -305,9 +413,14 @@ def load_config(
     known = {option.key for option in OPTIONS} | _HATCH_KEYS
     for key in table:
         if key not in known:
-            close = [o.key for o in OPTIONS if o.key.replace("-", "") == key.replace("-", "").replace("_", "")]
+            close = [
+                o.key
+                for o in OPTIONS
+                if o.key.replace("-", "") == key.replace("-", "").replace("_", "")
+            ]
             hint = f"did you mean `{close[0]}`?" if close else "see docs/configuration.md"
-            raise _fail(f"Field `{prefix}.{key}`", "is not a hatch-krust option", hint)
+            msg = f"Field `{prefix}.{key}`"
+            raise _fail(msg, "is not a hatch-krust option", hint)
     r = _Reader(table, env, prefix, user_defaults, user_path)
     by_key = {option.key: option for option in OPTIONS}
     values: dict[str, Any] = {}
@@ -324,12 +437,29 @@ class _Unset:
 
 
 _UNSET: Any = _Unset()
-_HATCH_KEYS = frozenset({
-    "directory", "include", "exclude", "packages", "only-include", "sources", "force-include",
-    "artifacts", "reproducible", "skip-excluded-dirs", "ignore-vcs", "only-packages",
-    "dev-mode-dirs", "versions", "dependencies", "require-runtime-dependencies",
-    "require-runtime-features", "hooks", "enable-by-default",
-})
+_HATCH_KEYS = frozenset(
+    {
+        "directory",
+        "include",
+        "exclude",
+        "packages",
+        "only-include",
+        "sources",
+        "force-include",
+        "artifacts",
+        "reproducible",
+        "skip-excluded-dirs",
+        "ignore-vcs",
+        "only-packages",
+        "dev-mode-dirs",
+        "versions",
+        "dependencies",
+        "require-runtime-dependencies",
+        "require-runtime-features",
+        "hooks",
+        "enable-by-default",
+    }
+)
 
 
 def _read_one(r: _Reader, option: Option, name: str) -> Any:
@@ -341,7 +471,7 @@ def _read_one(r: _Reader, option: Option, name: str) -> Any:
     if kind == "boolean":
         return r.get(option, _boolean, _env_boolean, _UNSET)
     if kind == "array of strings":
-        env_parser = _env_words if name == "pyinstaller_args" or name == "args" else _env_strings
+        env_parser = _env_words if name in {"pyinstaller_args", "args"} else _env_strings
         return r.get(option, _strings, env_parser, _UNSET)
     if kind == "table of strings":
         return r.get(option, _table, _env_table, _UNSET)
@@ -375,8 +505,12 @@ def _validate(config: KrustConfig, r: _Reader) -> None:
     _check_each(config.hidden_imports, _MODULE, where("hidden-imports"), "module name")
     _check_each(config.exclude_modules, _MODULE, where("exclude-modules"), "module name")
     _check_tags(config.tags, where("tags"))
-    _check_each(config.platforms, _PLATFORM, where("platforms"),
-                "platform (expected `linux/<architecture>[/<variant>]`, e.g. `linux/amd64`)")
+    _check_each(
+        config.platforms,
+        _PLATFORM,
+        where("platforms"),
+        "platform (expected `linux/<architecture>[/<variant>]`, e.g. `linux/amd64`)",
+    )
     _check_each(config.ports, _PORT, where("ports"), "port (expected `8080` or `8080/tcp`)")
     for key, _value in config.env:
         if not _ENV_NAME.match(key):
@@ -385,14 +519,17 @@ def _validate(config: KrustConfig, r: _Reader) -> None:
         if not key.strip():
             raise _fail(where("labels"), "has an empty label name")
     if not _USER.match(config.user):
-        raise _fail(where("user"), f"must be `USER` or `USER:GROUP` (names or ids), not {config.user!r}")
+        raise _fail(
+            where("user"), f"must be `USER` or `USER:GROUP` (names or ids), not {config.user!r}"
+        )
     if not config.workdir.startswith("/"):
         raise _fail(where("workdir"), f"must be an absolute path, not {config.workdir!r}")
-    if config.repository is not None and not re.match(
-        r"^[a-z0-9.:_/{}-]+$", config.repository
-    ):
-        raise _fail(where("repository"), f"is not a valid repository name: {config.repository!r}",
-                    "use lowercase `registry.example.com/team/app`")
+    if config.repository is not None and not re.match(r"^[a-z0-9.:_/{}-]+$", config.repository):
+        raise _fail(
+            where("repository"),
+            f"is not a valid repository name: {config.repository!r}",
+            "use lowercase `registry.example.com/team/app`",
+        )
 
 
 def _read_user_defaults(path: Path) -> dict[str, Any]:
@@ -411,6 +548,8 @@ def _read_user_defaults(path: Path) -> dict[str, Any]:
     allowed = {"base-image", "repository"}
     unknown = sorted(set(data) - allowed)
     if unknown:
-        message = f"Unknown key `{unknown[0]}` in {path}; only `base-image` and `repository` are read"
+        message = (
+            f"Unknown key `{unknown[0]}` in {path}; only `base-image` and `repository` are read"
+        )
         raise ConfigError(message)
     return {k: v for k, v in data.items() if k in allowed}

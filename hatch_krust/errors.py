@@ -41,7 +41,7 @@ class FreezeError(KrustError):
         self.output = output
 
 
-class ReferenceError_(KrustError, ValueError):  # noqa: N801 - avoid the builtin name
+class ReferenceError_(KrustError, ValueError):
     """An image reference does not follow the grammar."""
 
 

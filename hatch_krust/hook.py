@@ -28,7 +28,7 @@ __all__ = ["KrustBuildHook"]
 class KrustBuildHook(BuildHookInterface[BuilderConfig]):
     PLUGIN_NAME = "krust"
 
-    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:  # noqa: ARG002 - the interface's signature
         if self.target_name != "wheel" or version == "editable" or is_inner_wheel_build(os.environ):
             return
         table = {k: v for k, v in self.config.items() if k not in _HOOK_KEYS}
@@ -58,5 +58,11 @@ class KrustBuildHook(BuildHookInterface[BuilderConfig]):
             self.app.display_success(f"krust: pushed {result.reference}")
 
 
-_HOOK_KEYS = frozenset({"dependencies", "require-runtime-dependencies",
-                        "require-runtime-features", "enable-by-default"})
+_HOOK_KEYS = frozenset(
+    {
+        "dependencies",
+        "require-runtime-dependencies",
+        "require-runtime-features",
+        "enable-by-default",
+    }
+)

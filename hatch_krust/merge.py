@@ -8,8 +8,8 @@ result goes to the destination: pushed by digest and then tagged, or written as 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hatch_krust.errors import ImageError
 from hatch_krust.oci.layout import Layout
@@ -18,11 +18,17 @@ from hatch_krust.oci.reference import Reference
 from hatch_krust.registry.api import copy, push_layout
 from hatch_krust.registry.locations import LayoutLocation, parse_location
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 __all__ = ["merge"]
 
 
 def merge(
-    destination: str, sources: Sequence[str], *, tags: Sequence[str] = (),
+    destination: str,
+    sources: Sequence[str],
+    *,
+    tags: Sequence[str] = (),
     insecure: Sequence[str] = (),
 ) -> str:
     """Merge `sources` into `destination`; return `HOST/REPO@sha256:…` or `oci…@sha256:…`."""

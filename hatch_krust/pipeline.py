@@ -15,20 +15,20 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hatch_krust.__about__ import __version__
 from hatch_krust.cache import ExecutableCache, cache_key, default_cache_dir
 from hatch_krust.errors import ConfigError, KrustError
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 __all__ = [
     "BinaryResult",
     "ExecutableInputs",
-    "is_inner_wheel_build",
-    "wheel_fingerprint",
     "Reporter",
     "build_executable",
     "build_wheel",
@@ -36,13 +36,23 @@ __all__ = [
     "executable_name",
     "host_architecture",
     "install_atomically",
+    "is_inner_wheel_build",
     "resolve_script",
     "source_date_epoch",
+    "wheel_fingerprint",
 ]
 
 # uname -m -> the OCI architecture name
-_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
-                  "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
+_ARCHITECTURES = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv7l": "arm",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+}
 INNER_WHEEL_ENV = "HATCH_KRUST_INNER_WHEEL"
 
 
@@ -116,7 +126,7 @@ def resolve_script(
             return name, target
     message = (
         f"The project has several scripts ({listing}) and none is named like the project; "
-        "choose one with `script = \"NAME\"` in `[tool.hatch.build.targets.krust]` "
+        'choose one with `script = "NAME"` in `[tool.hatch.build.targets.krust]` '
         "or the environment variable `KRUST_SCRIPT`."
     )
     raise ConfigError(message)
@@ -227,42 +237,62 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
             reporter.display_waiting("Building the wheel with hatchling")
             wheel = build_wheel(inputs.root, work / "wheel")
         fingerprint = wheel_fingerprint(wheel)
-        key = cache_key({
-            "hatch-krust": __version__,
-            "wheel": fingerprint,
-            "script": [script, entry_point],
-            "interpreter": interpreter,
-            "freezer": [config.freezer, dict(freezing.FREEZER_PINS)],
-            "options": config.freeze_options(),
-            "epoch": inputs.epoch,
-            "architecture": arch,
-        })
+        key = cache_key(
+            {
+                "hatch-krust": __version__,
+                "wheel": fingerprint,
+                "script": [script, entry_point],
+                "interpreter": interpreter,
+                "freezer": [config.freezer, dict(freezing.FREEZER_PINS)],
+                "options": config.freeze_options(),
+                "epoch": inputs.epoch,
+                "architecture": arch,
+            }
+        )
         cache = ExecutableCache(default_cache_dir(inputs.env))
         with cache.lock(key):
             entry = cache.get(key) if config.cache else None
             if entry is not None:
-                reporter.display_info(f"Reusing the cached executable (inputs unchanged, key {key[:12]})")
+                reporter.display_info(
+                    f"Reusing the cached executable (inputs unchanged, key {key[:12]})"
+                )
                 source, meta, cached = entry.executable, entry.meta, True
             else:
                 request = freezing.FreezeRequest(
-                    wheel=wheel, dist_name=inputs.dist_name, version=inputs.version,
-                    script=script, entry_point=entry_point, python=interpreter["executable"],
-                    work_dir=work / "freeze", compress=config.compress,
-                    hidden_imports=config.hidden_imports, exclude_modules=config.exclude_modules,
-                    pyinstaller_args=config.pyinstaller_args, source_date_epoch=inputs.epoch,
-                    verbose=reporter.verbosity > 0, log=reporter.display_waiting,
+                    wheel=wheel,
+                    dist_name=inputs.dist_name,
+                    version=inputs.version,
+                    script=script,
+                    entry_point=entry_point,
+                    python=interpreter["executable"],
+                    work_dir=work / "freeze",
+                    compress=config.compress,
+                    hidden_imports=config.hidden_imports,
+                    exclude_modules=config.exclude_modules,
+                    pyinstaller_args=config.pyinstaller_args,
+                    source_date_epoch=inputs.epoch,
+                    verbose=reporter.verbosity > 0,
+                    log=reporter.display_waiting,
                 )
                 (work / "freeze").mkdir()
                 result = freezing.freeze(request, config.freezer)
-                meta = {"tools": result.tools, "distributions": result.distributions,
-                        "wheel": fingerprint, "key": key}
+                meta = {
+                    "tools": result.tools,
+                    "distributions": result.distributions,
+                    "wheel": fingerprint,
+                    "key": key,
+                }
                 entry = cache.put(key, result.executable, meta) if config.cache else None
                 source, cached = (entry.executable if entry else result.executable), False
         target = inputs.out_dir / executable_name(script, inputs.version, arch)
         install_atomically(source, target)
     return BinaryResult(
-        path=target, cached=cached, script=script, tools=dict(meta.get("tools", {})),
-        distributions=dict(meta.get("distributions", {})), wheel_sha256=fingerprint,
+        path=target,
+        cached=cached,
+        script=script,
+        tools=dict(meta.get("tools", {})),
+        distributions=dict(meta.get("distributions", {})),
+        wheel_sha256=fingerprint,
     )
 
 
@@ -283,4 +313,3 @@ def install_atomically(source: Path, target: Path, mode: int = 0o755) -> None:
 
 def is_inner_wheel_build(env: Mapping[str, str]) -> bool:
     return env.get(INNER_WHEEL_ENV) == "1"
-

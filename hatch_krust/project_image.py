@@ -13,10 +13,9 @@ import contextlib
 import json
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hatch_krust.errors import ConfigError, ImageError
 from hatch_krust.oci.assemble import BaseImage, ImageOptions, assemble
@@ -33,6 +32,9 @@ from hatch_krust.pipeline import (
 )
 from hatch_krust.provenance import git_state, image_annotations
 from hatch_krust.tags import render_tags, tag_safe
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
 
 __all__ = [
     "ImageResult",
@@ -118,7 +120,7 @@ def repository_name(template: str, project_name: str) -> str:
 def open_base(
     spec: str, platform: Platform, work: Path, insecure: tuple[str, ...], reporter: Reporter
 ) -> Iterator[tuple[BaseImage | None, str, str]]:
-    """(base, name, digest) for `scratch`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]` or a registry."""
+    """(base, name, digest) of `scratch`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, a registry."""
     from hatch_krust.registry.locations import LayoutLocation, parse_location
 
     if spec == "scratch":
@@ -127,7 +129,8 @@ def open_base(
     location = parse_location(spec)
     if isinstance(location, LayoutLocation):
         if not location.path.exists():
-            message = f"The base image {spec!r} does not exist: no such {'file' if location.archive else 'directory'} {location.path}"
+            kind = "file" if location.archive else "directory"
+            message = f"The base image {spec!r} does not exist: no such {kind} {location.path}"
             raise ImageError(message)
         with contextlib.ExitStack() as stack:
             if location.archive:
@@ -147,8 +150,13 @@ def open_base(
 
 
 def image_options(
-    config: Any, name: str, platform: Platform, epoch: int | None, annotations: dict[str, str],
-    base_name: str, base_digest: str,
+    config: Any,
+    name: str,
+    platform: Platform,
+    epoch: int | None,
+    annotations: dict[str, str],
+    base_name: str,
+    base_digest: str,
 ) -> ImageOptions:
     ca: bool | Path = config.ca_certificates
     if isinstance(ca, str):
@@ -160,13 +168,19 @@ def image_options(
             )
             raise ConfigError(message)
     return ImageOptions(
-        name=name, platform=platform, epoch=epoch,
+        name=name,
+        platform=platform,
+        epoch=epoch,
         args=tuple(config.args) if config.args else None,
-        env=dict(config.env), user=config.user,
+        env=dict(config.env),
+        user=config.user,
         workdir="" if config.workdir == "/" else config.workdir,
-        labels=dict(config.labels), exposed_ports=tuple(config.ports),
-        annotations=annotations, ca_certificates=ca,
-        base_name=base_name, base_digest=base_digest,
+        labels=dict(config.labels),
+        exposed_ports=tuple(config.ports),
+        annotations=annotations,
+        ca_certificates=ca,
+        base_name=base_name,
+        base_digest=base_digest,
     )
 
 
@@ -186,30 +200,50 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
     insecure = tuple(config.insecure_registries)
     with tempfile.TemporaryDirectory(prefix="hatch-krust-image-") as tmp:
         work = Path(tmp)
-        with open_base(config.base_image, platform, work, insecure, reporter) as (base, base_name, base_digest):
+        with open_base(config.base_image, platform, work, insecure, reporter) as (
+            base,
+            base_name,
+            base_digest,
+        ):
             binary = build_executable(replace(inputs, out_dir=work / "out"), reporter)
             reporter.display_waiting("Assembling the image")
             annotations = image_annotations(
-                name=inputs.dist_name, version=inputs.version, description=facts.description,
-                licenses=facts.licenses, urls=facts.urls, git=git_state(inputs.root),
+                name=inputs.dist_name,
+                version=inputs.version,
+                description=facts.description,
+                licenses=facts.licenses,
+                urls=facts.urls,
+                git=git_state(inputs.root),
                 epoch=inputs.epoch,
             )
             layout = Layout.create(work / "image")
-            options = image_options(config, binary.script, platform, inputs.epoch, annotations,
-                                    base_name, base_digest)
+            options = image_options(
+                config, binary.script, platform, inputs.epoch, annotations, base_name, base_digest
+            )
             index = assemble(base, binary.path, options, layout)
         image_name = f"{destination}:{tags[0]}" if destination else None
         layout.add_manifest(index, tag_safe(inputs.version), image_name=image_name)
         archive_tmp = work / "out" / f"{stem}.oci.tar"
         write_archive(layout, archive_tmp, epoch=inputs.epoch)
-        record = _record(inputs, binary.path, archive_tmp, layout, index, tags, base_name,
-                         base_digest, destination)
+        record = _record(
+            inputs,
+            binary.path,
+            archive_tmp,
+            layout,
+            index,
+            tags,
+            base_name,
+            base_digest,
+            destination,
+        )
         record_tmp = work / "out" / f"{stem}.build.json"
         record_tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
         outputs = {p: inputs.out_dir / p.name for p in (binary.path, archive_tmp, record_tmp)}
         for source, target in outputs.items():
             install_atomically(source, target, 0o755 if source == binary.path else 0o644)
-        reporter.display_info(f"Image {index.digest} ({platform}) written to {outputs[archive_tmp]}")
+        reporter.display_info(
+            f"Image {index.digest} ({platform}) written to {outputs[archive_tmp]}"
+        )
         reference = None
         if destination is not None:
             reference = _push(layout, index, destination, tags, insecure, base_name, reporter)
@@ -220,8 +254,12 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
             (work / "ref").write_text(reference + "\n")
             install_atomically(work / "ref", inputs.out_dir / f"{stem}.ref", 0o644)
     return ImageResult(
-        executable=outputs[binary.path], archive=outputs[archive_tmp], record=outputs[record_tmp],
-        index_digest=index.digest, reference=reference, record_data=record,
+        executable=outputs[binary.path],
+        archive=outputs[archive_tmp],
+        record=outputs[record_tmp],
+        index_digest=index.digest,
+        reference=reference,
+        record_data=record,
     )
 
 
@@ -246,8 +284,13 @@ def _destination(repository: str | None, dist_name: str) -> str:
 
 
 def _push(
-    layout: Layout, index: Descriptor, destination: str, tags: list[str],
-    insecure: tuple[str, ...], base_name: str, reporter: Reporter,
+    layout: Layout,
+    index: Descriptor,
+    destination: str,
+    tags: list[str],
+    insecure: tuple[str, ...],
+    base_name: str,
+    reporter: Reporter,
 ) -> str:
     from hatch_krust.oci.reference import parse_reference
     from hatch_krust.registry.api import push_layout
@@ -266,8 +309,15 @@ def _push(
 
 
 def _record(
-    inputs: ExecutableInputs, executable: Path, archive: Path, layout: Layout, index: Descriptor,
-    tags: list[str], base_name: str, base_digest: str, destination: str | None,
+    inputs: ExecutableInputs,
+    executable: Path,
+    archive: Path,
+    layout: Layout,
+    index: Descriptor,
+    tags: list[str],
+    base_name: str,
+    base_digest: str,
+    destination: str | None,
 ) -> dict[str, Any]:
     """The build record: what a pipeline needs to sign, deploy or audit this build."""
     platforms = [
@@ -281,10 +331,16 @@ def _record(
         "platforms": platforms,
         "tags": tags,
         "base": {"name": base_name or "scratch", "digest": base_digest or None},
-        "executable": {"name": executable.name, "sha256": sha256_file(executable),
-                       "size": executable.stat().st_size},
-        "archive": {"name": archive.name, "sha256": sha256_file(archive),
-                    "size": archive.stat().st_size},
+        "executable": {
+            "name": executable.name,
+            "sha256": sha256_file(executable),
+            "size": executable.stat().st_size,
+        },
+        "archive": {
+            "name": archive.name,
+            "sha256": sha256_file(archive),
+            "size": archive.stat().st_size,
+        },
         "repository": destination,
         "reference": None,
     }

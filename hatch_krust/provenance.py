@@ -6,9 +6,12 @@ Only facts about *this* project go here, so a base image's labels never pose as 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping
 from datetime import datetime, timezone
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
 
 __all__ = ["GitState", "git_state", "image_annotations", "rfc3339"]
 
@@ -22,8 +25,9 @@ class GitState:
 
 def _git(root: Path, *args: str) -> str:
     try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                              timeout=10, check=True)
+        done = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        )
     except (OSError, subprocess.SubprocessError):
         return ""
     return done.stdout.strip()

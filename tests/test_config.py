@@ -38,11 +38,20 @@ def test_every_option_is_a_field() -> None:
     ("table", "message"),
     [
         ({"script": 3}, f"Field `{PREFIX}.script` must be a string, not an integer"),
-        ({"compress": "yes"}, f"Field `{PREFIX}.compress` must be a boolean (true or false), not a string"),
+        (
+            {"compress": "yes"},
+            f"Field `{PREFIX}.compress` must be a boolean (true or false), not a string",
+        ),
         ({"tags": "latest"}, f"Field `{PREFIX}.tags` must be an array of strings, not a string"),
-        ({"hidden-imports": ["ok", 1]}, f"Field `{PREFIX}.hidden-imports` must be an array of strings; item #2 is an integer"),
+        (
+            {"hidden-imports": ["ok", 1]},
+            f"Field `{PREFIX}.hidden-imports` must be an array of strings; item #2 is an integer",
+        ),
         ({"env": {"A": 1}}, f"Field `{PREFIX}.env` must be a table of strings; `A` is an integer"),
-        ({"ca-certificates": 3}, f"Field `{PREFIX}.ca-certificates` must be true, false, or the path of a PEM bundle"),
+        (
+            {"ca-certificates": 3},
+            f"Field `{PREFIX}.ca-certificates` must be true, false, or the path of a PEM bundle",
+        ),
         ({"python": ""}, f"Field `{PREFIX}.python` must not be empty"),
     ],
 )
@@ -85,9 +94,14 @@ def test_hatch_keys_are_allowed() -> None:
 
 
 def test_environment_overrides_table() -> None:
-    env = {"KRUST_TAGS": "a, b", "KRUST_PUSH": "0", "KRUST_COMPRESS": "yes",
-           "KRUST_ENV": "A=1,B=x=y", "KRUST_PYINSTALLER_ARGS": "--log-level 'WARN'",
-           "KRUST_CA_CERTIFICATES": "/etc/my.pem"}
+    env = {
+        "KRUST_TAGS": "a, b",
+        "KRUST_PUSH": "0",
+        "KRUST_COMPRESS": "yes",
+        "KRUST_ENV": "A=1,B=x=y",
+        "KRUST_PYINSTALLER_ARGS": "--log-level 'WARN'",
+        "KRUST_CA_CERTIFICATES": "/etc/my.pem",
+    }
     config = load({"tags": ["z"], "push": True}, env)
     assert config.tags == ("a", "b")
     assert config.push is False
@@ -103,7 +117,7 @@ def test_environment_errors_name_the_variable() -> None:
     assert str(info.value) == (
         "Environment variable `KRUST_PUSH` must be one of 1, 0, true, false, yes, no (got 'maybe')"
     )
-    with pytest.raises(ConfigError, match="^Environment variable `KRUST_TAGS` has an invalid tag"):
+    with pytest.raises(ConfigError, match=r"^Environment variable `KRUST_TAGS` has an invalid tag"):
         load({}, {"KRUST_TAGS": "bad tag"})
 
 
@@ -127,7 +141,9 @@ def test_user_defaults_file(tmp_path: Path) -> None:
     env = {"XDG_CONFIG_HOME": str(tmp_path)}
     assert load_config({}, env=env).base_image == "scratch"
     path.write_text('tags = ["x"]\n')
-    with pytest.raises(ConfigError, match="Unknown key `tags` in .*only `base-image` and `repository`"):
+    with pytest.raises(
+        ConfigError, match=r"Unknown key `tags` in .*only `base-image` and `repository`"
+    ):
         load_config({}, env=env)
     path.write_text("not toml = = \n")
     with pytest.raises(ConfigError, match="Could not read user defaults"):

@@ -13,7 +13,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 def documented_options(text: str) -> dict[str, str]:
     """Heading `### \\`key\\`` -> the section's text."""
     sections = re.split(r"^### `([a-z-]+)`\s*$", text, flags=re.MULTILINE)
-    return dict(zip(sections[1::2], sections[2::2]))
+    return dict(zip(sections[1::2], sections[2::2], strict=False))
 
 
 def test_every_option_is_documented_with_its_variable() -> None:

@@ -37,7 +37,9 @@ def test_ambiguous_scripts_are_listed() -> None:
 def test_unknown_script_lists_available() -> None:
     with pytest.raises(ConfigError) as info:
         resolve_script({"b": "x:y", "a": "x:z"}, "proj", "c")
-    assert "names `c`, which is not in `[project.scripts]`. Available scripts: `a`, `b`." in str(info.value)
+    assert "names `c`, which is not in `[project.scripts]`. Available scripts: `a`, `b`." in str(
+        info.value
+    )
 
 
 def test_no_scripts() -> None:
@@ -101,7 +103,7 @@ def test_cache_concurrent_puts(tmp_path: Path) -> None:
             with cache.lock(key):
                 if cache.get(key) is None:
                     cache.put(key, exe, {})
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=put) for _ in range(8)]

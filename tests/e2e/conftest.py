@@ -21,8 +21,9 @@ def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh copy of the plugin's source, so installers never serve a stale build of it."""
     target = tmp_path_factory.mktemp("plugin") / "hatch-krust"
     target.mkdir()
-    shutil.copytree(REPO / "hatch_krust", target / "hatch_krust",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "hatch_krust", target / "hatch_krust", ignore=shutil.ignore_patterns("__pycache__")
+    )
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, target / name)
     return target
@@ -97,26 +98,43 @@ def build_env(cache_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def hatchling_build(project: Path, target: str, env: Mapping[str, str],
-                    python: str = sys.executable) -> subprocess.CompletedProcess[str]:
+def hatchling_build(
+    project: Path, target: str, env: Mapping[str, str], python: str = sys.executable
+) -> subprocess.CompletedProcess[str]:
     """`python -m hatchling build -t TARGET`, with the plugin installed in this environment."""
     return subprocess.run(
         [python, "-m", "hatchling", "build", "-t", target],
-        cwd=project, env=dict(env), capture_output=True, text=True, timeout=900, check=False,
+        cwd=project,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
 
 
-def hatch_build(project: Path, target: str, env: Mapping[str, str],
-                home: Path) -> subprocess.CompletedProcess[str]:
+def hatch_build(
+    project: Path, target: str, env: Mapping[str, str], home: Path
+) -> subprocess.CompletedProcess[str]:
     """The real user path: `hatch build -t TARGET` in its own isolated build environment."""
     env = dict(env)
-    env.update({"HATCH_DATA_DIR": str(home / "data"), "HATCH_CACHE_DIR": str(home / "cache"),
-                "HATCH_ENV_ACTIVE": ""})
+    env.update(
+        {
+            "HATCH_DATA_DIR": str(home / "data"),
+            "HATCH_CACHE_DIR": str(home / "cache"),
+            "HATCH_ENV_ACTIVE": "",
+        }
+    )
     env.pop("HATCH_ENV_ACTIVE")
     hatch = shutil.which("hatch", path=str(Path(sys.executable).parent)) or "hatch"
     return subprocess.run(
-        [hatch, "build", "-t", target], cwd=project, env=env,
-        capture_output=True, text=True, timeout=900, check=False,
+        [hatch, "build", "-t", target],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
 
 

@@ -55,8 +55,9 @@ def test_progress_is_reported_on_stderr(hello: dict[str, object]) -> None:
     assert "Traceback" not in result.stderr  # type: ignore[attr-defined]
 
 
-def test_two_clean_builds_are_identical(hello: dict[str, object], tmp_path: Path,
-                                        cache_dir: Path) -> None:
+def test_two_clean_builds_are_identical(
+    hello: dict[str, object], tmp_path: Path, cache_dir: Path
+) -> None:
     """The second build bypasses the cache, so it freezes again from scratch."""
     project = copy_example("hello", tmp_path)
     result = hatchling_build(project, "krust:binary", build_env(cache_dir, KRUST_CACHE="0"))
@@ -67,8 +68,9 @@ def test_two_clean_builds_are_identical(hello: dict[str, object], tmp_path: Path
     assert sha256(only_file(project / "dist" / "krust")) == sha256(exe)
 
 
-def test_cache_hit_then_invalidated_by_a_source_change(hello: dict[str, object],
-                                                       cache_dir: Path) -> None:
+def test_cache_hit_then_invalidated_by_a_source_change(
+    hello: dict[str, object], cache_dir: Path
+) -> None:
     project = hello["project"]
     assert isinstance(project, Path)
     again = hatchling_build(project, "krust:binary", build_env(cache_dir))
@@ -83,7 +85,7 @@ def test_cache_hit_then_invalidated_by_a_source_change(hello: dict[str, object],
     assert "running PyInstaller" in changed.stderr
 
 
-YAML_APP = '''
+YAML_APP = """
 import sys
 import importlib.metadata
 import yaml
@@ -91,17 +93,23 @@ import yaml
 def main():
     loader = yaml.CLoader  # the compiled loader: fails if the extension was not bundled
     data = yaml.load("answer: 42\\nitems: [a, b]", Loader=loader)
-    print("yaml", importlib.metadata.version("pyyaml"), yaml.__with_libyaml__, data["answer"], data["items"])
+    print("yaml", importlib.metadata.version("pyyaml"), yaml.__with_libyaml__,
+          data["answer"], data["items"])
     return 0
-'''
+"""
 
 
-def test_hatch_build_with_a_compiled_dependency(tmp_path: Path, plugin_dir: Path,
-                                                cache_dir: Path) -> None:
+def test_hatch_build_with_a_compiled_dependency(
+    tmp_path: Path, plugin_dir: Path, cache_dir: Path
+) -> None:
     """The real user path: hatch's own build environment, the plugin from `file://`."""
     project = write_project(
-        tmp_path, name="yaml-tool", version="2.0.0", dependencies=("pyyaml>=6",),
-        scripts={"yaml-tool": "yaml_tool.app:main"}, files={"yaml_tool/app.py": YAML_APP},
+        tmp_path,
+        name="yaml-tool",
+        version="2.0.0",
+        dependencies=("pyyaml>=6",),
+        scripts={"yaml-tool": "yaml_tool.app:main"},
+        files={"yaml_tool/app.py": YAML_APP},
         krust=f'dependencies = ["hatch-krust @ {plugin_dir.as_uri()}"]',
     )
     result = hatch_build(project, "krust:binary", build_env(cache_dir), tmp_path / "hatch-home")

@@ -14,29 +14,52 @@ from tests.e2e.test_image import PROBE_APP
 
 
 @pytest.mark.slow
-def test_python_m_build_wheel_gives_wheel_and_image(tmp_path: Path, plugin_dir: Path,
-                                                     cache_dir: Path) -> None:
+def test_python_m_build_wheel_gives_wheel_and_image(
+    tmp_path: Path, plugin_dir: Path, cache_dir: Path
+) -> None:
     project = write_project(
-        tmp_path, name="hooked-app", version="1.0.0", scripts={"hooked-app": "hooked_app.app:main"},
+        tmp_path,
+        name="hooked-app",
+        version="1.0.0",
+        scripts={"hooked-app": "hooked_app.app:main"},
         files={"hooked_app/app.py": PROBE_APP},
         requires=("hatchling", f"hatch-krust @ {plugin_dir.as_uri()}"),
     )
     pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text() + '\n[tool.hatch.build.targets.wheel.hooks.krust]\nbase-image = "scratch"\n')
+    pyproject.write_text(
+        pyproject.read_text()
+        + '\n[tool.hatch.build.targets.wheel.hooks.krust]\nbase-image = "scratch"\n'
+    )
     result = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "wheelhouse")],
-        cwd=project, env=build_env(cache_dir), capture_output=True, text=True, timeout=900,
+        cwd=project,
+        env=build_env(cache_dir),
+        capture_output=True,
+        text=True,
+        timeout=900,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert [p.name for p in (tmp_path / "wheelhouse").iterdir()] == ["hooked_app-1.0.0-py3-none-any.whl"]
+    assert [p.name for p in (tmp_path / "wheelhouse").iterdir()] == [
+        "hooked_app-1.0.0-py3-none-any.whl"
+    ]
     out = project / "dist" / "krust"  # under the project root, not the frontend's directory
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["hooked-app-1.0.0-linux-amd64", "hooked-app-1.0.0.build.json", "hooked-app-1.0.0.oci.tar"]
+    assert names == [
+        "hooked-app-1.0.0-linux-amd64",
+        "hooked-app-1.0.0.build.json",
+        "hooked-app-1.0.0.oci.tar",
+    ]
     record = json.loads((out / "hooked-app-1.0.0.build.json").read_text())
-    inspected = subprocess.run(["skopeo", "inspect", "--raw", f"oci-archive:{out / 'hooked-app-1.0.0.oci.tar'}"],
-                               capture_output=True, text=True, check=False)
-    assert json.loads(inspected.stdout)["manifests"][0]["digest"] == record["platforms"][0]["digest"]
+    inspected = subprocess.run(
+        ["skopeo", "inspect", "--raw", f"oci-archive:{out / 'hooked-app-1.0.0.oci.tar'}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (
+        json.loads(inspected.stdout)["manifests"][0]["digest"] == record["platforms"][0]["digest"]
+    )
 
 
 def test_clean_removes_dist_krust_and_nothing_else(tmp_path: Path, cache_dir: Path) -> None:
@@ -46,7 +69,11 @@ def test_clean_removes_dist_krust_and_nothing_else(tmp_path: Path, cache_dir: Pa
     (project / "dist" / "cleanme-0.1.0-py3-none-any.whl").write_text("keep me")
     result = subprocess.run(
         [sys.executable, "-m", "hatchling", "build", "-t", "krust", "--clean-only"],
-        cwd=project, env=build_env(cache_dir), capture_output=True, text=True, check=False,
+        cwd=project,
+        env=build_env(cache_dir),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert not (project / "dist" / "krust").exists()
@@ -55,9 +82,15 @@ def test_clean_removes_dist_krust_and_nothing_else(tmp_path: Path, cache_dir: Pa
 
 def test_binary_version_alone(tmp_path: Path, cache_dir: Path) -> None:
     """`-t krust:binary` writes only the executable (the image files belong to `image`)."""
-    project = write_project(tmp_path, name="probe-app", version="0.3.0",
-                            scripts={"probe-app": "probe_app.app:main"},
-                            files={"probe_app/app.py": PROBE_APP})
+    project = write_project(
+        tmp_path,
+        name="probe-app",
+        version="0.3.0",
+        scripts={"probe-app": "probe_app.app:main"},
+        files={"probe_app/app.py": PROBE_APP},
+    )
     result = hatchling_build(project, "krust:binary", build_env(cache_dir))
     assert result.returncode == 0, result.stderr
-    assert [p.name for p in (project / "dist" / "krust").iterdir()] == ["probe-app-0.3.0-linux-amd64"]
+    assert [p.name for p in (project / "dist" / "krust").iterdir()] == [
+        "probe-app-0.3.0-linux-amd64"
+    ]

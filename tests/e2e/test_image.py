@@ -21,7 +21,7 @@ from tests.infra.runtime import run_image
 
 pytestmark = [pytest.mark.slow, pytest.mark.runtime, pytest.mark.registry]
 
-PROBE_APP = '''
+PROBE_APP = """
 import getpass, json, os, ssl, sys, urllib.request
 
 def main():
@@ -40,19 +40,25 @@ def main():
         "env": {k: os.environ.get(k) for k in ("GREETING", "LANG", "PATH", "SSL_CERT_FILE")},
     }))
     return 0
-'''
+"""
 USERS = {"ci": "s3cret-pass"}
 
 
 def probe_project(root: Path, krust: str = "") -> Path:
     return write_project(
-        root, name="probe-app", version="0.3.0", scripts={"probe-app": "probe_app.app:main"},
-        files={"probe_app/app.py": PROBE_APP}, krust='base-image = "scratch"\n' + krust,
+        root,
+        name="probe-app",
+        version="0.3.0",
+        scripts={"probe-app": "probe_app.app:main"},
+        files={"probe_app/app.py": PROBE_APP},
+        krust='base-image = "scratch"\n' + krust,
     )
 
 
 def skopeo(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["skopeo", *args], capture_output=True, text=True, check=False, timeout=120)
+    return subprocess.run(
+        ["skopeo", *args], capture_output=True, text=True, check=False, timeout=120
+    )
 
 
 def unpack_archive(archive: Path, tmp: Path) -> Path:
@@ -108,7 +114,11 @@ def test_outputs_and_skopeo_reads_the_archive(scratch_image: dict[str, object]) 
     out = scratch_image["out"]
     assert isinstance(out, Path)
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["probe-app-0.3.0-linux-amd64", "probe-app-0.3.0.build.json", "probe-app-0.3.0.oci.tar"]
+    assert names == [
+        "probe-app-0.3.0-linux-amd64",
+        "probe-app-0.3.0.build.json",
+        "probe-app-0.3.0.oci.tar",
+    ]
     record = json.loads((out / "probe-app-0.3.0.build.json").read_text())
     raw = skopeo("inspect", "--raw", f"oci-archive:{out / 'probe-app-0.3.0.oci.tar'}")
     assert raw.returncode == 0, raw.stderr
@@ -159,8 +169,9 @@ def test_https_verifies_against_the_image_bundle(
     assert "CERTIFICATE_VERIFY_FAILED" in refused.stdout
 
 
-def test_two_clean_builds_give_the_same_index(scratch_image: dict[str, object], tmp_path: Path,
-                                              cache_dir: Path) -> None:
+def test_two_clean_builds_give_the_same_index(
+    scratch_image: dict[str, object], tmp_path: Path, cache_dir: Path
+) -> None:
     again = probe_project(tmp_path)
     result = hatchling_build(again, "krust", build_env(cache_dir))
     assert result.returncode == 0, result.stderr
@@ -170,11 +181,17 @@ def test_two_clean_builds_give_the_same_index(scratch_image: dict[str, object], 
     assert second["archive"]["sha256"] == first["archive"]["sha256"]
 
 
-def test_base_from_a_layout_merges_env_user_and_annotations(tmp_path: Path, cache_dir: Path) -> None:
+def test_base_from_a_layout_merges_env_user_and_annotations(
+    tmp_path: Path, cache_dir: Path
+) -> None:
     base = make_umoci_base(tmp_path / "base")
     project = probe_project(tmp_path / "p")
-    env = build_env(cache_dir, KRUST_BASE_IMAGE=f"oci:{base}:{BASE_TAG}", KRUST_ENV="GREETING=hi",
-                    KRUST_USER="app")
+    env = build_env(
+        cache_dir,
+        KRUST_BASE_IMAGE=f"oci:{base}:{BASE_TAG}",
+        KRUST_ENV="GREETING=hi",
+        KRUST_USER="app",
+    )
     result = hatchling_build(project, "krust", env)
     assert result.returncode == 0, result.stderr
     archive = project / "dist" / "krust" / "probe-app-0.3.0.oci.tar"
@@ -187,7 +204,9 @@ def test_base_from_a_layout_merges_env_user_and_annotations(tmp_path: Path, cach
     assert manifest["annotations"]["org.opencontainers.image.base.digest"] == base_digest
     assert manifest["annotations"]["org.opencontainers.image.base.name"] == f"oci:{base}:{BASE_TAG}"
     base_manifest = json.loads((base / "blobs" / "sha256" / base_digest.split(":")[1]).read_text())
-    assert [lay["digest"] for lay in manifest["layers"][:-1]] == [lay["digest"] for lay in base_manifest["layers"]]
+    assert [lay["digest"] for lay in manifest["layers"][:-1]] == [
+        lay["digest"] for lay in base_manifest["layers"]
+    ]
     seen = run_json(layout, tmp_path)
     assert (seen["uid"], seen["user"], seen["cwd"]) == (1000, "app", "/srv")
     env_seen = seen["env"]
@@ -209,8 +228,9 @@ def docker_config(directory: Path, host: str, user: str, password: str) -> Path:
     return directory
 
 
-def test_push_with_token_auth_prints_the_digest(token_registry: object, tmp_path: Path,
-                                                cache_dir: Path) -> None:
+def test_push_with_token_auth_prints_the_digest(
+    token_registry: object, tmp_path: Path, cache_dir: Path
+) -> None:
     host = token_registry.host  # type: ignore[attr-defined]
     project = probe_project(tmp_path / "p")
     config = docker_config(tmp_path / "docker", host, "ci", USERS["ci"])
@@ -225,12 +245,23 @@ def test_push_with_token_auth_prints_the_digest(token_registry: object, tmp_path
     creds = f"ci:{USERS['ci']}"
     seen = skopeo("inspect", "--tls-verify=false", "--creds", creds, f"docker://{reference}")
     assert seen.returncode == 0, seen.stderr
-    tags = skopeo("list-tags", "--tls-verify=false", "--creds", creds, f"docker://{host}/team/probe-app")
+    tags = skopeo(
+        "list-tags", "--tls-verify=false", "--creds", creds, f"docker://{host}/team/probe-app"
+    )
     assert sorted(json.loads(tags.stdout)["Tags"]) == ["0.3.0", "latest"]
     for tag in ("latest", "0.3.0"):
-        raw = skopeo("inspect", "--raw", "--tls-verify=false", "--creds", creds,
-                     f"docker://{host}/team/probe-app:{tag}")
-        assert "sha256:" + __import__("hashlib").sha256(raw.stdout.encode()).hexdigest() == reference.split("@")[1]
+        raw = skopeo(
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--creds",
+            creds,
+            f"docker://{host}/team/probe-app:{tag}",
+        )
+        assert (
+            "sha256:" + __import__("hashlib").sha256(raw.stdout.encode()).hexdigest()
+            == reference.split("@")[1]
+        )
     assert "s3cret" not in result.stderr
 
     mark = token_registry.mark()  # type: ignore[attr-defined]
@@ -241,8 +272,9 @@ def test_push_with_token_auth_prints_the_digest(token_registry: object, tmp_path
     assert uploads == []
 
 
-def test_wrong_password_is_a_clear_error(token_registry: object, tmp_path: Path,
-                                         cache_dir: Path) -> None:
+def test_wrong_password_is_a_clear_error(
+    token_registry: object, tmp_path: Path, cache_dir: Path
+) -> None:
     host = token_registry.host  # type: ignore[attr-defined]
     project = probe_project(tmp_path / "p")
     config = docker_config(tmp_path / "docker", host, "ci", "wrong-horse-battery")
@@ -263,13 +295,18 @@ def test_wrong_password_is_a_clear_error(token_registry: object, tmp_path: Path,
         ({"KRUST_TAGS": "bad tag"}, "Environment variable `KRUST_TAGS` has an invalid tag"),
         ({"KRUST_PLATFORMS": "linux/s390x"}, "PyInstaller does not cross-build"),
         ({"KRUST_ENV": "1X=2"}, "Environment variable `KRUST_ENV` has an invalid variable name"),
-        ({"KRUST_LABELS": "novalue"}, "Environment variable `KRUST_LABELS` must be comma-separated KEY=VALUE"),
+        (
+            {"KRUST_LABELS": "novalue"},
+            "Environment variable `KRUST_LABELS` must be comma-separated KEY=VALUE",
+        ),
         ({"KRUST_USER": "a b"}, "Environment variable `KRUST_USER` must be `USER` or `USER:GROUP`"),
         ({"KRUST_BASE_IMAGE": "oci:/nonexistent/base"}, "does not exist"),
         ({"KRUST_BASE_IMAGE": "127.0.0.1:9/none/base:1"}, "127.0.0.1:9"),
     ],
 )
-def test_bad_image_input(env: dict[str, str], fragment: str, tmp_path: Path, cache_dir: Path) -> None:
+def test_bad_image_input(
+    env: dict[str, str], fragment: str, tmp_path: Path, cache_dir: Path
+) -> None:
     project = probe_project(tmp_path / "p")
     result = hatchling_build(project, "krust", build_env(cache_dir, **env))
     output = result.stdout + result.stderr
@@ -285,15 +322,18 @@ def anon_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         yield server
 
 
-def test_registry_base_layers_are_mounted_into_the_target(anon_registry: object, tmp_path: Path,
-                                                          cache_dir: Path) -> None:
+def test_registry_base_layers_are_mounted_into_the_target(
+    anon_registry: object, tmp_path: Path, cache_dir: Path
+) -> None:
     host = anon_registry.host  # type: ignore[attr-defined]
     base = make_umoci_base(tmp_path / "base")
-    pushed = skopeo("copy", "--dest-tls-verify=false", f"oci:{base}:{BASE_TAG}",
-                    f"docker://{host}/bases/app:1")
+    pushed = skopeo(
+        "copy", "--dest-tls-verify=false", f"oci:{base}:{BASE_TAG}", f"docker://{host}/bases/app:1"
+    )
     assert pushed.returncode == 0, pushed.stderr
-    base_manifest = json.loads(skopeo("inspect", "--raw", "--tls-verify=false",
-                                      f"docker://{host}/bases/app:1").stdout)
+    base_manifest = json.loads(
+        skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{host}/bases/app:1").stdout
+    )
     project = probe_project(tmp_path / "p")
     mark = anon_registry.mark()  # type: ignore[attr-defined]
     env = build_env(cache_dir, KRUST_BASE_IMAGE=f"{host}/bases/app:1", KRUST_REPO=f"{host}/team")
@@ -302,16 +342,29 @@ def test_registry_base_layers_are_mounted_into_the_target(anon_registry: object,
     reference = result.stdout.strip()
     log = anon_registry.requests_since(mark)  # type: ignore[attr-defined]
     base_layer = base_manifest["layers"][0]["digest"]
-    assert any("mount=" + base_layer in line and "from=bases%2Fapp" in line.replace("/", "%2F")
-               for line in log), log
-    manifest = json.loads(skopeo("inspect", "--raw", "--tls-verify=false",
-                                 f"docker://{host}/team/probe-app:latest").stdout)
+    assert any(
+        "mount=" + base_layer in line and "from=bases%2Fapp" in line.replace("/", "%2F")
+        for line in log
+    ), log
+    manifest = json.loads(
+        skopeo(
+            "inspect", "--raw", "--tls-verify=false", f"docker://{host}/team/probe-app:latest"
+        ).stdout
+    )
     assert "manifests" in manifest  # an index
-    platform_manifest = json.loads(skopeo(
-        "inspect", "--raw", "--tls-verify=false",
-        f"docker://{host}/team/probe-app@{manifest['manifests'][0]['digest']}").stdout)
+    platform_manifest = json.loads(
+        skopeo(
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            f"docker://{host}/team/probe-app@{manifest['manifests'][0]['digest']}",
+        ).stdout
+    )
     assert platform_manifest["layers"][0]["digest"] == base_layer
-    assert platform_manifest["annotations"]["org.opencontainers.image.base.name"] == f"{host}/bases/app:1"
+    assert (
+        platform_manifest["annotations"]["org.opencontainers.image.base.name"]
+        == f"{host}/bases/app:1"
+    )
     record = json.loads((project / "dist" / "krust" / "probe-app-0.3.0.build.json").read_text())
     assert record["reference"] == reference
     assert record["base"]["name"] == f"{host}/bases/app:1"
@@ -319,14 +372,22 @@ def test_registry_base_layers_are_mounted_into_the_target(anon_registry: object,
     assert blob.returncode == 0, blob.stderr
 
 
-def test_base_without_the_platform_is_refused(anon_registry: object, tmp_path: Path,
-                                              cache_dir: Path) -> None:
+def test_base_without_the_platform_is_refused(
+    anon_registry: object, tmp_path: Path, cache_dir: Path
+) -> None:
     host = anon_registry.host  # type: ignore[attr-defined]
     base = make_umoci_base(tmp_path / "base")
-    subprocess.run(["umoci", "config", "--image", f"{base}:{BASE_TAG}", "--architecture", "s390x"],
-                   check=True, capture_output=True)
-    pushed = skopeo("copy", "--dest-tls-verify=false", f"oci:{base}:{BASE_TAG}",
-                    f"docker://{host}/bases/s390x-only:1")
+    subprocess.run(
+        ["umoci", "config", "--image", f"{base}:{BASE_TAG}", "--architecture", "s390x"],
+        check=True,
+        capture_output=True,
+    )
+    pushed = skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        f"oci:{base}:{BASE_TAG}",
+        f"docker://{host}/bases/s390x-only:1",
+    )
     assert pushed.returncode == 0, pushed.stderr
     project = probe_project(tmp_path / "p")
     for spec in (f"{host}/bases/s390x-only:1", f"oci:{base}:{BASE_TAG}"):
@@ -340,8 +401,9 @@ def test_base_without_the_platform_is_refused(anon_registry: object, tmp_path: P
 def test_base_that_does_not_exist(anon_registry: object, tmp_path: Path, cache_dir: Path) -> None:
     host = anon_registry.host  # type: ignore[attr-defined]
     project = probe_project(tmp_path / "p")
-    result = hatchling_build(project, "krust",
-                             build_env(cache_dir, KRUST_BASE_IMAGE=f"{host}/nothing/here:1"))
+    result = hatchling_build(
+        project, "krust", build_env(cache_dir, KRUST_BASE_IMAGE=f"{host}/nothing/here:1")
+    )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr, result.stderr
     assert f"{host}/nothing/here" in result.stderr, result.stderr

@@ -34,8 +34,9 @@ def krust_table() -> dict[str, Any]:
 
 
 def skopeo(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["skopeo", *args], capture_output=True, text=True, check=False,
-                          timeout=120)
+    return subprocess.run(
+        ["skopeo", *args], capture_output=True, text=True, check=False, timeout=120
+    )
 
 
 def free_port() -> int:
@@ -49,8 +50,10 @@ def wait_for_port(port: int, container: RunningContainer, deadline: float = 60.0
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if container.process.poll() is not None:
-            pytest.fail(f"the service exited with {container.process.returncode} before "
-                        f"listening:\n{container.output()}")
+            pytest.fail(
+                f"the service exited with {container.process.returncode} before "
+                f"listening:\n{container.output()}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
@@ -98,18 +101,20 @@ def test_the_image_config_carries_env_labels_and_ports(web_layout: Path) -> None
 
 @pytest.mark.slow
 @pytest.mark.runtime
-def test_the_service_answers_healthz_and_stops_on_sigterm(web_layout: Path,
-                                                          tmp_path: Path) -> None:
+def test_the_service_answers_healthz_and_stops_on_sigterm(web_layout: Path, tmp_path: Path) -> None:
     port = free_port()  # the image says 8080; like `docker run -e PORT=…`, the test picks one
-    with start_image(web_layout, "run", tmp_path, host_network=True,
-                     env={"PORT": str(port)}) as container:
+    with start_image(
+        web_layout, "run", tmp_path, host_network=True, env={"PORT": str(port)}
+    ) as container:
         wait_for_port(port, container)
         status, body = get(f"http://127.0.0.1:{port}/healthz")
         assert (status, body) == (200, b"ok\n"), container.output()
         status, body = get(f"http://127.0.0.1:{port}/")
         assert status == 200
-        assert json.loads(body) == {"greeting": krust_table()["env"]["GREETING"],
-                                    "version": "0.1.0"}
+        assert json.loads(body) == {
+            "greeting": krust_table()["env"]["GREETING"],
+            "version": "0.1.0",
+        }
         container.signal("TERM")  # what `docker stop` and Kubernetes send first
         try:
             code = container.process.wait(timeout=20)

@@ -11,7 +11,7 @@ BASE_TAG = "base"
 
 
 def make_umoci_base(root: Path) -> Path:
-    """An OCI layout at `root` tagged `base`: a passwd with `app`, Env, User, a label, WorkingDir."""
+    """An OCI layout at `root`, tag `base`: a passwd with `app`, Env, User, a label, WorkingDir."""
     passwd = root.parent / f"{root.name}-passwd"
     passwd.write_text("root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n")
     image = f"{root}:{BASE_TAG}"
