@@ -81,8 +81,9 @@ def run_image(
 
     The container runs with the image's own entrypoint, user, env and working directory.
     """
-    bundle = _prepare_bundle(layout_dir, tag, tmp_path, timeout=timeout, args=args,
-                             host_network=host_network, env=env)
+    bundle = _prepare_bundle(
+        layout_dir, tag, tmp_path, timeout=timeout, args=args, host_network=host_network, env=env
+    )
     container = f"krust-test-{uuid.uuid4().hex[:12]}"
     try:
         return subprocess.run(
@@ -115,8 +116,9 @@ class RunningContainer:
 
     def signal(self, name: str) -> None:
         """`runc kill` the container's init process with signal `name` (e.g. TERM)."""
-        subprocess.run(["runc", "kill", self.name, name], capture_output=True, check=False,
-                       timeout=30)
+        subprocess.run(
+            ["runc", "kill", self.name, name], capture_output=True, check=False, timeout=30
+        )
 
 
 @contextmanager
@@ -135,14 +137,17 @@ def start_image(
     On exit the container is killed (if still running), waited for and deleted, and its
     bundle removed, whatever the test did.
     """
-    bundle = _prepare_bundle(layout_dir, tag, tmp_path, timeout=timeout, args=args,
-                             host_network=host_network, env=env)
+    bundle = _prepare_bundle(
+        layout_dir, tag, tmp_path, timeout=timeout, args=args, host_network=host_network, env=env
+    )
     name = f"krust-test-{uuid.uuid4().hex[:12]}"
     stdout_path, stderr_path = bundle.with_suffix(".out"), bundle.with_suffix(".err")
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
         process = subprocess.Popen(
             ["runc", "run", "--bundle", str(bundle), name],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
         )
     running = RunningContainer(name, process, stdout_path, stderr_path)
     try:
