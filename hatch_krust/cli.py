@@ -223,6 +223,29 @@ def inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- merge ----------------------------------------------------------------------------------
+
+
+def _merge_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("destination", metavar="DST",
+                        help="registry reference, oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
+    parser.add_argument("sources", metavar="SRC", nargs="+",
+                        help="per-platform images or indexes (registry references or layouts)")
+    parser.add_argument("--tag", action="append", default=[], metavar="TAG",
+                        help="also apply this tag (repeatable)")
+    _registry_options(parser)
+
+
+@command("merge", "join per-platform images built on different machines into one index",
+         _merge_arguments)
+def merge(args: argparse.Namespace) -> int:
+    from hatch_krust.merge import merge as merge_images
+
+    _say(args, f"Merging {len(args.sources)} images into {args.destination}")
+    print(merge_images(args.destination, args.sources, tags=args.tag, options=_options(args)))
+    return 0
+
+
 # -- entry point ----------------------------------------------------------------------------
 
 

@@ -21,6 +21,8 @@ from hatch_krust.registry.locations import LayoutLocation, parse_location
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from hatch_krust.registry.options import Options
+
 __all__ = ["merge"]
 
 
@@ -29,7 +31,7 @@ def merge(
     sources: Sequence[str],
     *,
     tags: Sequence[str] = (),
-    insecure: Sequence[str] = (),
+    options: Options | None = None,
 ) -> str:
     """Merge `sources` into `destination`; return `HOST/REPO@sha256:…` or `oci…@sha256:…`."""
     if len(sources) < 2:
@@ -41,12 +43,12 @@ def merge(
         roots = []
         for number, source in enumerate(sources):
             tag = f"source-{number}"
-            copy(source, LayoutLocation(layout.root, tag, archive=False), insecure=insecure)
+            copy(source, LayoutLocation(layout.root, tag, archive=False), options=options)
             roots.append(layout.resolve(tag))
         merged = merge_indexes(layout, roots)
         if isinstance(dest, Reference):
-            digest = push_layout(layout, merged, dest, tags, insecure=insecure)
+            digest = push_layout(layout, merged, dest, tags, options=options)
             return f"{dest.name}@{digest}"
         layout.add_manifest(merged, "merged")
-        copy(LayoutLocation(layout.root, "merged", archive=False), dest)
+        copy(LayoutLocation(layout.root, "merged", archive=False), dest, tags=tags, options=options)
         return f"{dest}@{merged.digest}"

@@ -1,0 +1,127 @@
+"""`hatch-krust merge`: per-platform images from a CI matrix joined into one index."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hatch_krust.oci.descriptor import Platform
+from hatch_krust.oci.layout import Layout, write_archive
+from tests.infra.registry import RegistryServer, random_index, start_registry
+
+pytestmark = pytest.mark.registry
+
+AMD64 = Platform("linux", "amd64")
+ARM64 = Platform("linux", "arm64", "v8")
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    with start_registry(tmp_path_factory.mktemp("merge-registry"), "anonymous") as server:
+        yield server
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hatch_krust", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def archive_of(tmp: Path, name: str, platform: Platform) -> Path:
+    layout = Layout.create(tmp / name)
+    random_index(layout, [platform], tag="latest")
+    write_archive(layout, tmp / f"{name}.tar")
+    return tmp / f"{name}.tar"
+
+
+def skopeo_raw(ref: str) -> dict[str, object]:
+    done = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false", ref],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+def test_merge_two_registry_images_into_one_index(registry: RegistryServer, tmp_path: Path) -> None:
+    repo = f"{registry.host}/app"
+    for name, platform in (("amd64", AMD64), ("arm64", ARM64)):
+        pushed = cli(
+            "push", f"oci-archive:{archive_of(tmp_path, name, platform)}", f"{repo}:{name}"
+        )
+        assert pushed.returncode == 0, pushed.stderr
+    merged = cli("merge", f"{repo}:multi", f"{repo}:amd64", f"{repo}:arm64", "--tag", "1.0")
+    assert merged.returncode == 0, merged.stderr
+    reference = merged.stdout.strip()
+    assert reference.startswith(f"{repo}@sha256:") and len(merged.stdout.splitlines()) == 1
+    index = skopeo_raw(f"docker://{repo}:multi")
+    platforms = sorted(
+        "/".join(
+            filter(
+                None,
+                (
+                    m["platform"]["os"],
+                    m["platform"]["architecture"],  # type: ignore[index]
+                    m["platform"].get("variant"),
+                ),
+            )
+        )  # type: ignore[index]
+        for m in index["manifests"]  # type: ignore[attr-defined]
+    )
+    assert platforms == ["linux/amd64", "linux/arm64/v8"]
+    assert skopeo_raw(f"docker://{repo}:1.0") == index
+    for arch in ("amd64", "arm64"):
+        seen = subprocess.run(
+            [
+                "skopeo",
+                "inspect",
+                "--tls-verify=false",
+                "--override-arch",
+                arch,
+                f"docker://{repo}:multi",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert json.loads(seen.stdout)["Architecture"] == arch
+
+
+def test_merge_archives_into_an_archive(tmp_path: Path) -> None:
+    first = archive_of(tmp_path, "a", AMD64)
+    second = archive_of(tmp_path, "b", ARM64)
+    out = tmp_path / "merged.tar"
+    merged = cli(
+        "merge", f"oci-archive:{out}:multi", f"oci-archive:{first}", f"oci-archive:{second}"
+    )
+    assert merged.returncode == 0, merged.stderr
+    index = skopeo_raw(f"oci-archive:{out}:multi")
+    assert len(index["manifests"]) == 2  # type: ignore[arg-type]
+
+
+def test_merge_refuses_the_same_platform_twice(tmp_path: Path) -> None:
+    first = archive_of(tmp_path, "a", AMD64)
+    second = archive_of(tmp_path, "b", AMD64)
+    out = tmp_path / "merged.tar"
+    merged = cli("merge", f"oci-archive:{out}", f"oci-archive:{first}", f"oci-archive:{second}")
+    assert merged.returncode == 1
+    assert "Traceback" not in merged.stderr
+    assert "linux/amd64 appears twice" in merged.stderr, merged.stderr
+    assert merged.stdout == ""
+    assert not out.exists()
+
+
+def test_merge_needs_two_sources(tmp_path: Path) -> None:
+    merged = cli("merge", f"oci-archive:{tmp_path / 'x.tar'}", f"oci-archive:{tmp_path / 'a.tar'}")
+    assert merged.returncode == 1
+    assert "at least two sources" in merged.stderr
