@@ -95,7 +95,7 @@ def do_freeze(wheel: Path, python: str, work_dir: Path, **options: object) -> Fr
 def _frozen(python: str, wheel: Path, factory: pytest.TempPathFactory, name: str) -> Frozen:
     reason = python_usable(python)
     if reason:
-        pytest.skip(reason)
+        pytest.fail(reason)
     return do_freeze(wheel, python, factory.mktemp(name))
 
 

@@ -14,7 +14,6 @@ from hatch_krust.freeze import FreezeRequest, freeze
 from hatch_krust.freeze.environment import (
     create_environment,
     failing_requirement,
-    find_uv,
     installer_env,
     normalise_records,
     resolve_python,
@@ -44,7 +43,6 @@ def no_deps(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
-@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
 def test_missing_dependency_with_uv_names_it(needs_missing: Path, tmp_path: Path) -> None:
     with pytest.raises(FreezeError) as caught:
         create_environment(PYTHON, tmp_path / "env", [str(needs_missing)], installer_args=NO_INDEX)
@@ -73,7 +71,6 @@ def test_missing_dependency_with_pip_names_it(needs_missing: Path, tmp_path: Pat
     assert "No matching distribution found for krust-missing-dep>=1" in caught.value.output
 
 
-@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
 def test_environment_records_distributions_and_tools(no_deps: Path, tmp_path: Path) -> None:
     env = create_environment(PYTHON, tmp_path / "env", [str(no_deps)], installer_args=NO_INDEX)
     assert env.distributions == {"krust-no-deps": "0.1.0"}
@@ -85,7 +82,6 @@ def test_environment_records_distributions_and_tools(no_deps: Path, tmp_path: Pa
     assert (tool_env["SOURCE_DATE_EPOCH"], tool_env["PYTHONHASHSEED"]) == ("123", "0")
 
 
-@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
 @pytest.mark.parametrize("use_uv", [True, False])
 def test_missing_direct_reference_is_named(tmp_path: Path, use_uv: bool) -> None:
     missing = (tmp_path / "no-such-dir" / "ghostlib").as_uri()
@@ -194,7 +190,6 @@ def test_metadata_loses_build_paths_and_times(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
 def test_freeze_reports_the_missing_dependency(
     needs_missing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

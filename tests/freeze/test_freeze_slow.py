@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import shutil
 import subprocess
 import tarfile
@@ -39,7 +38,7 @@ EXPECTED = {
     "version": "1.2.3",
     "yaml": {"answer": 42, "list": [1, 2]},
 }
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="chroot and mount need root")
+needs_root = pytest.mark.runtime  # root is checked once for the session (tests/conftest.py)
 
 
 def sha256(path: Path) -> str:
@@ -102,7 +101,7 @@ def test_two_builds_are_byte_identical(
     frozen_pyenv: Frozen, demo_wheel: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     if python_usable(PYENV_PYTHON):
-        pytest.skip("no pyenv Python")
+        pytest.fail("no pyenv Python; set KRUST_TEST_PYENV_PYTHON")
     # The wheel lies elsewhere too, as in a second clean build (its path must not leak in).
     work = tmp_path_factory.mktemp("freeze-again")
     wheel = Path(shutil.copy2(demo_wheel, work / demo_wheel.name))
@@ -116,7 +115,7 @@ def test_without_uv_pip_builds_the_environment(
 ) -> None:
     """uv is a dependency, but a missing uv binary must fall back to venv + pip, not fail."""
     if python_usable(DEBIAN_PYTHON):
-        pytest.skip(f"{DEBIAN_PYTHON} is not installed")
+        pytest.fail(f"{DEBIAN_PYTHON} is not installed; run scripts/test.sh")
     monkeypatch.setattr(environment, "find_uv", lambda: None)
     frozen = do_freeze(demo_wheel, DEBIAN_PYTHON, tmp_path / "work")
     assert "pip" in frozen.result.distributions

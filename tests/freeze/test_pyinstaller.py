@@ -67,7 +67,6 @@ FAKE_PYINSTALLER = {
 }
 
 
-@pytest.mark.skipif(find_uv() is None, reason="uv is not installed")
 def test_missing_hook_point_fails_loudly(tmp_path: Path) -> None:
     """A PyInstaller without process_collected_binary must stop the build, naming its version."""
     root = tmp_path / "env"

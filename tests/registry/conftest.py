@@ -14,10 +14,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-needs_registry = pytest.mark.skipif(
-    shutil.which("docker-registry") is None, reason="Debian's docker-registry is not installed"
-)
-needs_skopeo = pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed")
+needs_registry = pytest.mark.registry  # the tools are required: tests/conftest.py
+needs_skopeo = pytest.mark.registry
 
 USERS = {"alice": "wonderland", "bob": "builder"}
 
@@ -39,7 +37,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def anon_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
     if shutil.which("docker-registry") is None:
-        pytest.skip("Debian's docker-registry is not installed")
+        pytest.fail("Debian's docker-registry is not installed; run scripts/test.sh")
     with start_registry(tmp_path_factory.mktemp("anon"), "anonymous") as server:
         yield server
 
@@ -47,7 +45,7 @@ def anon_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry
 @pytest.fixture(scope="session")
 def basic_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
     if shutil.which("docker-registry") is None:
-        pytest.skip("Debian's docker-registry is not installed")
+        pytest.fail("Debian's docker-registry is not installed; run scripts/test.sh")
     with start_registry(tmp_path_factory.mktemp("basic"), "basic", USERS) as server:
         yield server
 
@@ -55,7 +53,7 @@ def basic_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registr
 @pytest.fixture(scope="session")
 def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
     if shutil.which("docker-registry") is None:
-        pytest.skip("Debian's docker-registry is not installed")
+        pytest.fail("Debian's docker-registry is not installed; run scripts/test.sh")
     with start_registry(tmp_path_factory.mktemp("token"), "token", USERS) as server:
         yield server
 

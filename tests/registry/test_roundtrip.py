@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
 
 pytestmark = [
     pytest.mark.registry,
-    pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed"),
 ]
 
 
