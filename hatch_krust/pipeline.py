@@ -203,6 +203,8 @@ class BinaryResult:
     tools: dict[str, str] = field(default_factory=dict)
     distributions: dict[str, str] = field(default_factory=dict)
     wheel_sha256: str = ""
+    # What is inside the executable (FreezeResult.bundle), from the freeze or the cache
+    bundle: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,8 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                 "options": config.freeze_options(),
                 "epoch": inputs.epoch,
                 "architecture": arch,
+                # entries made before the bill-of-materials facts were recorded lack them
+                "bundle-format": 1,
             }
         )
         cache = ExecutableCache(default_cache_dir(inputs.env))
@@ -279,6 +283,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                 meta = {
                     "tools": result.tools,
                     "distributions": result.distributions,
+                    "bundle": result.bundle,
                     "wheel": fingerprint,
                     "key": key,
                 }
@@ -293,6 +298,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
         tools=dict(meta.get("tools", {})),
         distributions=dict(meta.get("distributions", {})),
         wheel_sha256=fingerprint,
+        bundle=dict(meta.get("bundle", {})),
     )
 
 

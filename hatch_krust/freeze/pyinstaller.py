@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 from hatch_krust.errors import FreezeError
 from hatch_krust.freeze._process import ToolFailed, run_tool, stage_failed, tail
 from hatch_krust.freeze._runners import runner_script
+from hatch_krust.freeze.bundle import collect_bundle
 from hatch_krust.freeze.elf import verify_static
 from hatch_krust.freeze.environment import create_environment
 from hatch_krust.freeze.launcher import parse_entry_point, write_launcher
 from hatch_krust.freeze.spec import FreezeResult, hookimpl
-from hatch_krust.freeze.staticx import run_staticx
+from hatch_krust.freeze.staticx import run_staticx, staticx_report
 from hatch_krust.freeze.wheelfile import WheelContents, read_wheel
 
 if TYPE_CHECKING:
@@ -73,7 +74,11 @@ class PyInstallerFreezer:
         request.log("verifying the executable is static")
         verify_static(executable)
         tools = {"freezer": self.name, **env.tools}
-        return FreezeResult(executable, tools=tools, distributions=dict(env.distributions))
+        build_dir = request.work_dir / "pyinstaller" / "build" / request.script
+        bundle = collect_bundle(env.root, env.python, build_dir, staticx_report(request))
+        return FreezeResult(
+            executable, tools=tools, distributions=dict(env.distributions), bundle=bundle
+        )
 
 
 def requirements(pins: Mapping[str, str]) -> list[str]:

@@ -9,7 +9,7 @@ that satisfies `Freezer`, registered under the `hatch_krust.freezers` entry-poin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
@@ -58,6 +58,10 @@ class FreezeResult:
     tools: dict[str, str] = field(default_factory=dict)
     # Distributions installed in the freeze environment: {name: version}
     distributions: dict[str, str] = field(default_factory=dict)
+    # What is inside the executable, for the bill of materials (JSON-able; see
+    # hatch_krust.freeze.bundle): {"distributions": [...], "python": {...}, "native": [...]}.
+    # Empty when the freezer does not know.
+    bundle: dict[str, Any] = field(default_factory=dict)
 
 
 class Freezer(Protocol):

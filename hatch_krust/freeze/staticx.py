@@ -13,7 +13,12 @@ if TYPE_CHECKING:
     from hatch_krust.freeze.environment import FreezeEnvironment
     from hatch_krust.freeze.spec import FreezeRequest
 
-__all__ = ["run_staticx"]
+__all__ = ["run_staticx", "staticx_report"]
+
+
+def staticx_report(request: FreezeRequest) -> Path:
+    """Where the staticx runner lists the libraries it added (for the bill of materials)."""
+    return request.work_dir / "static" / "libraries.json"
 
 
 def run_staticx(env: FreezeEnvironment, request: FreezeRequest, program: Path) -> Path:
@@ -29,6 +34,7 @@ def run_staticx(env: FreezeEnvironment, request: FreezeRequest, program: Path) -
     args += [str(program), str(output)]
     tool_env = env.tool_env(request.source_date_epoch)
     tool_env["TMPDIR"] = str(_tmp_dir(request))
+    tool_env["KRUST_STATICX_REPORT"] = str(staticx_report(request))
     try:
         run_tool(args, env=tool_env, cwd=request.work_dir, verbose=request.verbose)
     except ToolFailed as exc:
