@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import itertools
 import os
 import platform
@@ -217,6 +218,42 @@ def startup(executables: dict[str, Path], runs: int) -> dict[str, list[float]]:
     return times
 
 
+def code_state() -> tuple[str, str, bool]:
+    """(HEAD commit, digest of hatch_krust/**/*.py, uncommitted changes there?) of the code
+    under test: the package is installed editable, so edits made while the script runs
+    change what is measured."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "hatch_krust").rglob("*.py")):
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    git = ["git", "-C", str(REPO)]
+    head = (
+        subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        or "unknown"
+    )
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--", "hatch_krust"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return head, digest.hexdigest()[:12], bool(dirty)
+
+
+def code_note(before: tuple[str, str, bool], after: tuple[str, str, bool]) -> str:
+    head, tree, dirty = before
+    note = f"Code under test: commit {head}" + (
+        " plus uncommitted changes in hatch_krust/" if dirty else ""
+    )
+    if tree != after[1]:
+        note += (
+            f"; WARNING: hatch_krust/ changed during the run ({tree} -> {after[1]}), "
+            "so rounds may have measured different code"
+        )
+    return note + "."
+
+
 def machine() -> str:
     model = "unknown CPU"
     try:
@@ -272,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     args.start_load = os.getloadavg()[0]  # other work on the machine shows up here
+    args.code_before = code_state()
     if args.runs < 1 or args.startup_runs < 1:
         parser.error("--runs and --startup-runs must be at least 1")
     python = shutil.which(args.python) or args.python
@@ -320,7 +358,6 @@ def measure(args: argparse.Namespace, python: str, extra_python: str | None, tmp
     krust_build(project, tmp / "cache-0", python)  # the entry from round 1 is there
     hits = [krust_build(project, tmp / "cache-0", python) for _ in range(max(args.runs, 5))]
 
-    log(f"start-up: {args.startup_runs} runs of each executable")
     krust_exe = hits[-1].executable
     if krust_exe is None:
         raise BenchError("the krust build wrote no executable")
@@ -345,6 +382,7 @@ def measure(args: argparse.Namespace, python: str, extra_python: str | None, tmp
         out = run([str(exe), "--version"], cwd=tmp)
         if "1.2.3" not in out:
             raise BenchError(f"{exe} --version printed {out!r}")
+    log(f"start-up: {args.startup_runs} runs of each executable")
     starts = startup(exes, args.startup_runs)
 
     report(
@@ -383,8 +421,9 @@ def report(
         f"Machine: {machine()}; 1-min load average {args.start_load:.2f} at the start, "
         f"{os.getloadavg()[0]:.2f} at the end. Interpreter frozen: {python} "
         f"(Python {tool_version(python)}); uv's and pip's caches warm (one untimed build "
-        f"of each first). {args.runs} timed round(s), medians.\n"
+        f"of each first). {args.runs} timed round(s), medians."
     )
+    print(f"{code_note(args.code_before, code_state())}\n")
     print("| measurement | hatch-krust | by hand | ratio | goal |")
     print("| --- | --- | --- | --- | --- |")
     print(
@@ -430,6 +469,11 @@ def report(
             cells.append(f"{med([r.stages[hand_stage] for r in runs]):.2f}" if hand_stage else "-")
         print(f"| {krust_stage} | {' | '.join(cells)} |")
     print(f"| total | {med(k):.2f} | {med(hp):.2f} | {med(hu):.2f} |")
+    misses = sum(1 for r in hits if "running PyInstaller" in r.stages)
+    print(
+        f"\nThe {len(hits)} nothing-changed rebuilds reused the cache "
+        + ("every time." if not misses else f"except {misses} time(s): WARNING, a cache miss.")
+    )
     if extra_python and cold_extra:
         e = [r.seconds for r in cold_extra]
         stages = ", ".join(

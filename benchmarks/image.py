@@ -16,12 +16,14 @@ through tests/infra/registry.py):
     base `scratch`): hatch-krust cold (empty `KRUST_CACHE_DIR`, a repository the
     registry has never seen) against the same work by hand (venv + pip install,
     `pyinstaller --onefile`, `staticx`, the image assembled with `umoci init/new/insert/
-    config`, pushed with `skopeo copy --dest-tls-verify=false`); goal at most 1.2x. Then
+    config`, pushed with `skopeo copy --dest-tls-verify=false`); goal at most 1.2x. The
+    by-hand recipe runs twice per round, with pip and with uv (hatch-krust's installer),
+    so that the installer's share can be told apart from hatch-krust's own. Then
     hatch-krust again with nothing changed (executable cache hit, every blob already
     in the registry), whole process; goal under 3 s.
 
-Why: issue 4, "Size and speed". Both sides use warm package caches (uv's for hatch-krust,
-pip's by hand): one untimed build of each precedes the timed rounds. Ratios are
+Why: issue 4, "Size and speed". Both sides use warm package caches (uv's and pip's): one
+untimed build of each kind precedes the timed rounds. Ratios are
 printed, never asserted. Both sides freeze with `--python` (Debian's /usr/bin/python3 by
 default), because staticx refuses a pyenv-built Python's output when run by hand.
 
@@ -34,6 +36,7 @@ import argparse
 import contextlib
 import datetime
 import gzip
+import hashlib
 import json
 import os
 import platform
@@ -156,8 +159,10 @@ def certifi_bundle(venv: Path) -> Path:
     return Path(out.strip())
 
 
-def by_hand(project: Path, work: Path, python: str, registry: str, repo: str) -> HandRun:
-    """venv + pip, pyinstaller, staticx, umoci init/new/insert/config, skopeo copy."""
+def by_hand(
+    project: Path, work: Path, python: str, registry: str, repo: str, installer: str = "pip"
+) -> HandRun:
+    """venv + pip (or uv), pyinstaller, staticx, umoci init/new/insert/config, skopeo copy."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     (work / "launcher.py").write_text(LAUNCHER)
@@ -173,13 +178,19 @@ def by_hand(project: Path, work: Path, python: str, registry: str, repo: str) ->
         stages[name] = now - mark
         mark = now
 
-    run([python, "-m", "venv", str(venv)], cwd=work, env=env)
-    run(
-        [str(venv / "bin" / "pip"), "install", "-q", str(project), "certifi", *PINS],
-        cwd=work,
-        env=env,
-    )
-    stage("venv + pip install")
+    if installer == "pip":
+        run([python, "-m", "venv", str(venv)], cwd=work, env=env)
+        run(
+            [str(venv / "bin" / "pip"), "install", "-q", str(project), "certifi", *PINS],
+            cwd=work,
+            env=env,
+        )
+    else:
+        uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"
+        run([uv, "venv", "-q", "--python", python, str(venv)], cwd=work, env=env)
+        pip = [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python")]
+        run([*pip, str(project), "certifi", *PINS], cwd=work, env=env)
+    stage("venv + install")
     run(
         [
             str(venv / "bin" / "pyinstaller"),
@@ -436,6 +447,42 @@ def archive_size(archive: Path, into: Path) -> Size:
 # -- report ----------------------------------------------------------------------------------
 
 
+def code_state() -> tuple[str, str, bool]:
+    """(HEAD commit, digest of hatch_krust/**/*.py, uncommitted changes there?) of the code
+    under test: the package is installed editable, so edits made while the script runs
+    change what is measured."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "hatch_krust").rglob("*.py")):
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    git = ["git", "-C", str(REPO)]
+    head = (
+        subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        or "unknown"
+    )
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--", "hatch_krust"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return head, digest.hexdigest()[:12], bool(dirty)
+
+
+def code_note(before: tuple[str, str, bool], after: tuple[str, str, bool]) -> str:
+    head, tree, dirty = before
+    note = f"Code under test: commit {head}" + (
+        " plus uncommitted changes in hatch_krust/" if dirty else ""
+    )
+    if tree != after[1]:
+        note += (
+            f"; WARNING: hatch_krust/ changed during the run ({tree} -> {after[1]}), "
+            "so rounds may have measured different code"
+        )
+    return note + "."
+
+
 def machine() -> str:
     model = "unknown CPU"
     with contextlib.suppress(OSError):
@@ -486,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     args.start_load = os.getloadavg()[0]  # other work on the machine shows up here
+    args.code_before = code_state()
     if args.runs < 1 or args.nochange_runs < 1:
         parser.error("--runs and --nochange-runs must be at least 1")
     for tool in ("umoci", "skopeo", "docker-registry"):
@@ -508,16 +556,22 @@ def measure(args: argparse.Namespace, python: str, tmp: Path) -> int:
     shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("dist", "build", "*.pyc"))
     cold: list[KrustRun] = []
     hand: list[HandRun] = []
+    hand_uv: list[HandRun] = []
     with start_registry(tmp / "registry", "anonymous") as registry:
         host = registry.host
         log(f"registry at {host}; warm-up (untimed): one build of each to warm uv's/pip's caches")
         krust_image(project, tmp / "cache-warm", f"{host}/warm-krust", python)
         by_hand(project, tmp / "hand-warm", python, host, "warm-hand")
+        by_hand(project, tmp / "hand-warm-uv", python, host, "warm-hand-uv", "uv")
         for i in range(args.runs):
             log(f"round {i + 1}/{args.runs}: hatch-krust cold, build + push")
             cold.append(krust_image(project, tmp / f"cache-{i}", f"{host}/krust-{i}", python))
-            log(f"round {i + 1}/{args.runs}: by hand, build + push")
+            log(f"round {i + 1}/{args.runs}: by hand (pip), build + push")
             hand.append(by_hand(project, tmp / f"hand-{i}", python, host, f"hand-{i}"))
+            log(f"round {i + 1}/{args.runs}: by hand (uv), build + push")
+            hand_uv.append(
+                by_hand(project, tmp / f"hand-uv-{i}", python, host, f"hand-uv-{i}", "uv")
+            )
         log("nothing changed: rebuild + push into the repository of round 1")
         same = []
         requests: list[str] = []
@@ -537,6 +591,7 @@ def measure(args: argparse.Namespace, python: str, tmp: Path) -> int:
 
     k = [r.seconds for r in cold]
     h = [r.seconds for r in hand]
+    hu = [r.seconds for r in hand_uv]
     s = [r.seconds for r in same]
     print(f"## Image benchmark, {started:%Y-%m-%d %H:%M} UTC\n")
     print(
@@ -544,8 +599,9 @@ def measure(args: argparse.Namespace, python: str, tmp: Path) -> int:
         f"{os.getloadavg()[0]:.2f} at the end. Interpreter frozen: {python}. Registry: Debian's "
         f"docker-registry on loopback (http). uv's and pip's caches warm (one untimed build "
         f"of each first). {args.runs} cold round(s), {args.nochange_runs} nothing-changed "
-        "run(s); medians.\n"
+        "run(s); medians."
     )
+    print(f"{code_note(args.code_before, code_state())}\n")
     print("### Size of the hello image\n")
     print("| image | compressed (pulled) | uncompressed (unpacked layers) | layers |")
     print("| --- | --- | --- | --- |")
@@ -582,11 +638,23 @@ def measure(args: argparse.Namespace, python: str, tmp: Path) -> int:
     print("\n### Build and push, end to end\n")
     print("| measurement | hatch-krust | by hand | ratio | goal |")
     print("| --- | --- | --- | --- | --- |")
-    print(f"| cold build + push | {spread(k)} | {spread(h)} | {med(k) / med(h):.2f}x | ≤ 1.2x |")
+    print(
+        f"| cold build + push, by hand with pip | {spread(k)} | {spread(h)} | "
+        f"{med(k) / med(h):.2f}x | ≤ 1.2x |"
+    )
+    print(
+        f"| cold build + push, by hand with uv | {spread(k)} | {spread(hu)} | "
+        f"{med(k) / med(hu):.2f}x | ≤ 1.2x |"
+    )
     print(
         f"| nothing changed, build + push (whole process) | {spread(s)} | {spread(h)} "
         f"(no cache by hand) | {med(s) / med(h):.2f}x | < 3 s |"
     )
+    misses = sum(
+        1 for r in same if not any("Reusing the cached executable" in t for _, t in r.timeline)
+    )
+    if misses:
+        print(f"\nWARNING: {misses} of the nothing-changed runs did not reuse the cache.")
     same_digest = "the same digest every time" if len(refs) == 1 else f"DIFFERENT digests {refs}"
     uploads = [r for r in requests if r.split(" ", 1)[0] in {"POST", "PATCH", "PUT"}]
     print(
@@ -595,10 +663,9 @@ def measure(args: argparse.Namespace, python: str, tmp: Path) -> int:
         f"{len(uploads)} of them writes: {', '.join(uploads) or 'none'}.\n"
     )
     print("Requests of that run: " + "; ".join(requests) + "\n")
-    print(
-        "By-hand stages (medians, s): "
-        + ", ".join(f"{name} {med([r.stages[name] for r in hand]):.2f}" for name in hand[0].stages)
-    )
+    for label, runs in (("pip", hand), ("uv", hand_uv)):
+        stages = ", ".join(f"{n} {med([r.stages[n] for r in runs]):.2f}" for n in runs[0].stages)
+        print(f"By-hand stages with {label} (medians, s): {stages}")
     print("\nhatch-krust cold build + push, last round, stderr timeline:\n")
     print(timeline_text(cold[-1]))
     print("\nhatch-krust nothing-changed build + push, last run, stderr timeline:\n")
