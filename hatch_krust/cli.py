@@ -246,6 +246,43 @@ def merge(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- verify and sbom -------------------------------------------------------------------------
+
+
+def _verify_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("reference", metavar="REF",
+                        help="registry reference host/repo[:tag|@digest]")
+    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
+                        help="check only this platform's image of an index")
+    _registry_options(parser)
+
+
+@command("verify", "check an image's attached SBOM and provenance against the image itself",
+         _verify_arguments)
+def verify(args: argparse.Namespace) -> int:
+    from hatch_krust.attest.verify import verify as verify_image
+
+    options = replace(_options(args), progress=None)
+    for report in verify_image(args.reference, platform=args.platform, options=options):
+        where = f"{report.digest} ({report.platform})" if report.platform else report.digest
+        _say(args, f"{where}: {', '.join(report.attachments)}")
+        for check in report.checks:
+            _say(args, f"  ok: {check}")
+    print(f"verified {args.reference}")
+    return 0
+
+
+@command("sbom", "print the SBOM attached to an image", _verify_arguments)
+def sbom(args: argparse.Namespace) -> int:
+    from hatch_krust.attest.verify import attached_sbom
+
+    options = replace(_options(args), progress=None)
+    document = attached_sbom(args.reference, platform=args.platform, options=options)
+    sys.stdout.write(document.decode("utf-8", errors="replace"))
+    sys.stdout.flush()
+    return 0
+
+
 # -- entry point ----------------------------------------------------------------------------
 
 

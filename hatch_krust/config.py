@@ -178,6 +178,13 @@ OPTIONS: tuple[Option, ...] = (
         "Registries (host[:port]) that may be reached over plain http.",
     ),
     Option(
+        "sbom",
+        "KRUST_SBOM",
+        "string or false",
+        '"cyclonedx"',
+        "The SBOM written and attached with the image: `cyclonedx`, `spdx`, or `false`.",
+    ),
+    Option(
         "output-dir",
         "KRUST_OUTPUT_DIR",
         "string",
@@ -220,6 +227,7 @@ class KrustConfig:
     ports: tuple[str, ...] = ()
     ca_certificates: bool | str = True
     insecure_registries: tuple[str, ...] = ()
+    sbom: str | None = "cyclonedx"
     output_dir: str | None = None
 
     def freeze_options(self) -> dict[str, Any]:
@@ -356,6 +364,34 @@ def _env_ca(value: str, where: str) -> bool | str:
     return _ca(value, where)
 
 
+_SBOM_FORMATS = ("cyclonedx", "spdx")
+
+
+def _sbom(value: Any, where: str) -> str | None:
+    if value is False:
+        return None
+    if isinstance(value, str) and value.strip().lower() in _SBOM_FORMATS:
+        return value.strip().lower()
+    raise _fail(where, f'must be "cyclonedx", "spdx" or false, not {value!r}')
+
+
+def _env_sbom(value: str, where: str) -> str | None:
+    lowered = value.strip().lower()
+    if lowered in _FALSE - {""}:
+        return None
+    return _sbom(lowered, where)
+
+
+# option kind -> (read from TOML, read from the environment); arrays and the repository
+# are read by their own rules in _read_one
+_READERS: dict[str, tuple[Callable[[Any, str], Any], Callable[[str, str], Any]]] = {
+    "string": (_string, _string),
+    "boolean": (_boolean, _env_boolean),
+    "table of strings": (_table, _env_table),
+    "string or false": (_sbom, _env_sbom),
+}
+
+
 def _type_name(value: Any) -> str:
     names = {
         bool: "a boolean",
@@ -463,19 +499,13 @@ _HATCH_KEYS = frozenset(
 
 
 def _read_one(r: _Reader, option: Option, name: str) -> Any:
-    kind = option.kind
     if name == "repository":
         return _read_repository(r, option)
-    if kind == "string":
-        return r.get(option, _string, _string, _UNSET)
-    if kind == "boolean":
-        return r.get(option, _boolean, _env_boolean, _UNSET)
-    if kind == "array of strings":
+    if option.kind == "array of strings":
         env_parser = _env_words if name in {"pyinstaller_args", "args"} else _env_strings
         return r.get(option, _strings, env_parser, _UNSET)
-    if kind == "table of strings":
-        return r.get(option, _table, _env_table, _UNSET)
-    return r.get(option, _ca, _env_ca, _UNSET)
+    from_toml, from_env = _READERS.get(option.kind, (_ca, _env_ca))
+    return r.get(option, from_toml, from_env, _UNSET)
 
 
 def _read_repository(r: _Reader, option: Option) -> str | None:

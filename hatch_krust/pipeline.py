@@ -205,6 +205,8 @@ class BinaryResult:
     wheel_sha256: str = ""
     # What is inside the executable (FreezeResult.bundle), from the freeze or the cache
     bundle: dict[str, Any] = field(default_factory=dict)
+    wheel_name: str = ""  # the wheel file the executable was made from, and its sha256
+    wheel_file_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
             reporter.display_waiting("Building the wheel with hatchling")
             wheel = build_wheel(inputs.root, work / "wheel")
         fingerprint = wheel_fingerprint(wheel)
+        wheel_file_sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
         key = cache_key(
             {
                 "hatch-krust": __version__,
@@ -299,6 +302,8 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
         distributions=dict(meta.get("distributions", {})),
         wheel_sha256=fingerprint,
         bundle=dict(meta.get("bundle", {})),
+        wheel_name=wheel.name,
+        wheel_file_sha256=wheel_file_sha256,
     )
 
 

@@ -10,6 +10,7 @@ manifest is in.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import tempfile
@@ -35,6 +36,9 @@ from hatch_krust.tags import render_tags, tag_safe
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
+
+    from hatch_krust.attest import Document
+    from hatch_krust.pipeline import BinaryResult
 
 __all__ = [
     "ImageResult",
@@ -236,9 +240,21 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
             base_digest,
             destination,
         )
+        subject = platforms_of(layout, index)[0][1]
+        docs = _attestations(inputs, facts, binary, layout, subject, platform, destination)
+        record["attestations"] = [
+            {"kind": d.kind, "artifactType": d.artifact_type, "file": d.filename,
+             "sha256": hashlib.sha256(d.data).hexdigest()}
+            for d in docs
+        ]
         record_tmp = work / "out" / f"{stem}.build.json"
         record_tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-        outputs = {p: inputs.out_dir / p.name for p in (binary.path, archive_tmp, record_tmp)}
+        doc_paths = []
+        for doc in docs:
+            doc_paths.append(work / "out" / doc.filename)
+            doc_paths[-1].write_bytes(doc.data)
+        produced = (binary.path, archive_tmp, record_tmp, *doc_paths)
+        outputs = {p: inputs.out_dir / p.name for p in produced}
         for source, target in outputs.items():
             install_atomically(source, target, 0o755 if source == binary.path else 0o644)
         reporter.display_info(
@@ -247,6 +263,7 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
         reference = None
         if destination is not None:
             reference = _push(layout, index, destination, tags, insecure, base_name, reporter)
+            _attach(destination, subject, docs, inputs.epoch, insecure, reporter)
             record["reference"] = reference
             record_path = outputs[record_tmp]
             (work / "record").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
@@ -344,3 +361,80 @@ def _record(
         "repository": destination,
         "reference": None,
     }
+
+
+def _attestations(
+    inputs: ExecutableInputs,
+    facts: ProjectFacts,
+    binary: BinaryResult,
+    layout: Layout,
+    subject: Descriptor,
+    platform: Platform,
+    destination: str | None,
+) -> list[Document]:
+    """The SBOM (per the `sbom` option) and the provenance of the platform image `subject`."""
+    import dataclasses
+
+    from hatch_krust.__about__ import __version__
+    from hatch_krust.attest import BuildFacts, documents
+    from hatch_krust.oci.assemble import APP_DIR, BASE_DIGEST, BASE_NAME
+
+    config = inputs.config
+    manifest = layout.read_json(subject.digest)
+    annotations = manifest.get("annotations") or {}
+    git = git_state(inputs.root)
+    options = {
+        k.replace("_", "-"): list(v) if isinstance(v, tuple) else v
+        for k, v in dataclasses.asdict(config).items()
+    }
+    build = BuildFacts(
+        name=inputs.dist_name,
+        version=inputs.version,
+        script=binary.script,
+        executable_path=f"{APP_DIR}/{binary.script}",
+        executable_sha256=sha256_file(binary.path).removeprefix("sha256:"),
+        executable_size=binary.path.stat().st_size,
+        platform=str(platform),
+        epoch=inputs.epoch,
+        builder_version=__version__,
+        licenses=facts.licenses,
+        description=facts.description,
+        bundle=binary.bundle,
+        tools=binary.tools,
+        wheel_name=binary.wheel_name,
+        wheel_sha256=binary.wheel_file_sha256,
+        base_name=str(annotations.get(BASE_NAME, "")),
+        base_digest=str(annotations.get(BASE_DIGEST, "")),
+        git_revision=git.revision,
+        git_dirty=git.dirty,
+        git_remote=git.remote,
+        options=options,
+        image_name=destination or inputs.dist_name,
+        manifest_digest=subject.digest,
+    )
+    stem = f"{repository_name('{name}', inputs.dist_name)}-{inputs.version}"
+    return documents(build, config.sbom, stem)
+
+
+def _attach(
+    destination: str,
+    subject: Descriptor,
+    docs: list[Document],
+    epoch: int | None,
+    insecure: tuple[str, ...],
+    reporter: Reporter,
+) -> None:
+    """Push the SBOM and provenance as referrers of the platform image (after the image)."""
+    from hatch_krust.attest import attach
+    from hatch_krust.oci.reference import parse_reference
+    from hatch_krust.provenance import rfc3339
+    from hatch_krust.registry.options import Options
+
+    if not docs:
+        return
+    dest = parse_reference(destination)
+    options = Options(insecure=frozenset(insecure))
+    results = attach(dest, subject, docs, created=rfc3339(epoch), options=options)
+    how = "referrers API" if all(r.api for r in results) else f"tag {results[0].fallback_tag}"
+    kinds = " and ".join(d.kind for d in docs)
+    reporter.display_info(f"Attached the {kinds} to {subject.digest} ({how})")

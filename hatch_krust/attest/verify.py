@@ -1,0 +1,337 @@
+"""`hatch-krust verify` and `hatch-krust sbom`: read an image's attachments and check them.
+
+For each platform image of REF: list its referrers (API or fallback tag), keep the SBOMs
+and provenance statements, and check that
+- each attachment's manifest names this image as its `subject` (an index entry can lie);
+- the executable digest each document records is the digest of the executable in the
+  image's layers (the layers are streamed and the file hashed; nothing is unpacked);
+- the base digest the documents record equals the image's
+  `org.opencontainers.image.base.digest` annotation (both absent for `scratch`).
+Every problem is collected, so one run names them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from hatch_krust.attest.facts import (
+    ATTESTATION_TYPES,
+    BASE_DIGEST,
+    CYCLONEDX,
+    EXECUTABLE_PROPERTY,
+    INTOTO,
+    SPDX,
+)
+from hatch_krust.errors import ImageError, KrustError
+from hatch_krust.oci.mediatypes import MANIFEST_TYPES
+
+if TYPE_CHECKING:
+    from hatch_krust.oci.descriptor import Descriptor
+    from hatch_krust.oci.reference import Reference
+    from hatch_krust.registry.client import Registry
+    from hatch_krust.registry.manifests import Manifest
+    from hatch_krust.registry.options import Options
+
+__all__ = ["ImageReport", "VerificationError", "attached_sbom", "verify"]
+
+_MAX_DOCUMENT = 64 << 20
+_KINDS = {CYCLONEDX: "CycloneDX SBOM", SPDX: "SPDX SBOM", INTOTO: "provenance"}
+_LAYER_SUFFIXES = (".tar", ".tar+gzip", ".tar.gzip", "rootfs.diff.tar.gzip")
+
+
+class VerificationError(KrustError):
+    """The image and its attachments do not agree; the message lists every problem."""
+
+
+@dataclass
+class ImageReport:
+    """What was checked for one platform image, and what was wrong."""
+
+    digest: str
+    platform: str
+    attachments: list[str] = field(default_factory=list)  # "<kind> <digest>"
+    checks: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Image:
+    """One platform image being verified, with its executable digests hashed on demand."""
+
+    registry: Registry
+    repository: str
+    manifest: Manifest
+    config: dict[str, Any]
+    hashed: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def base_digest(self) -> str:
+        return str((self.manifest.document.get("annotations") or {}).get(BASE_DIGEST, ""))
+
+    @property
+    def entrypoint(self) -> str:
+        entry = (self.config.get("config") or {}).get("Entrypoint") or [""]
+        return str(entry[0])
+
+    def executable(self, path: str) -> str | None:
+        if path not in self.hashed:
+            self.hashed[path] = _hash_in_layers(self, path)
+        return self.hashed[path]
+
+
+def _open(ref: Reference | str, options: Options | None) -> tuple[Reference, Registry]:
+    from hatch_krust.oci.reference import parse_reference
+    from hatch_krust.registry.client import Registry
+
+    reference = ref if not isinstance(ref, str) else parse_reference(ref)
+    return reference, Registry(reference.api_host, options)
+
+
+def _images(
+    registry: Registry, reference: Reference, platform: str | None
+) -> list[tuple[str, Manifest]]:
+    """(platform, manifest) of each image REF names (one, or every entry of an index)."""
+    from hatch_krust.registry.manifests import get_manifest, select_platform
+
+    root = get_manifest(registry, reference.repository, reference.identifier)
+    if not root.is_index:
+        return [("", root)]
+    if platform is not None:
+        entry = select_platform(root, platform, str(reference))
+        return [(str(entry.platform), get_manifest(registry, reference.repository, entry.digest))]
+    return [
+        (str(d.platform or ""), get_manifest(registry, reference.repository, d.digest))
+        for d in root.children()
+        if d.media_type in MANIFEST_TYPES
+    ]
+
+
+def verify(
+    ref: Reference | str, *, platform: str | None = None, options: Options | None = None
+) -> list[ImageReport]:
+    """Check every platform image of `ref` (see the module docstring); raise on problems."""
+    reference, registry = _open(ref, options)
+    with registry:
+        reports = [
+            _verify_image(registry, reference.repository, manifest, name)
+            for name, manifest in _images(registry, reference, platform)
+        ]
+    problems = [f"{r.digest}: {p}" for r in reports for p in r.problems]
+    if problems:
+        message = f"Verification of {reference} failed:\n" + "\n".join(
+            f"  - {p}" for p in problems
+        )
+        raise VerificationError(message)
+    return reports
+
+
+def _verify_image(
+    registry: Registry, repository: str, manifest: Manifest, platform: str
+) -> ImageReport:
+    from hatch_krust.registry.referrers import list_referrers
+
+    report = ImageReport(manifest.digest, platform)
+    image = _Image(registry, repository, manifest, _read_json(registry, repository,
+                                                              manifest.children()[0]))
+    found = [d for d in list_referrers(registry, repository, manifest.digest)
+             if d.artifact_type in ATTESTATION_TYPES]
+    if not any(d.artifact_type in (CYCLONEDX, SPDX) for d in found):
+        report.problems.append("no SBOM is attached to this image")
+    if not any(d.artifact_type == INTOTO for d in found):
+        report.problems.append("no provenance is attached to this image")
+    for descriptor in found:
+        kind = f"{_KINDS[descriptor.artifact_type]} {descriptor.digest[:19]}"
+        report.attachments.append(kind)
+        document = _attachment(image, descriptor, kind, report)
+        if document is not None:
+            _check_document(image, descriptor.artifact_type, document, kind, report)
+    return report
+
+
+def _attachment(
+    image: _Image, descriptor: Descriptor, kind: str, report: ImageReport
+) -> dict[str, Any] | None:
+    """The attachment's document, once its manifest is shown to be about this image."""
+    from hatch_krust.registry.manifests import get_manifest
+
+    artifact = get_manifest(image.registry, image.repository, descriptor.digest)
+    subject = str((artifact.document.get("subject") or {}).get("digest", ""))
+    if subject != image.manifest.digest:
+        report.problems.append(
+            f"the {kind} is listed as a referrer of this image, but its subject is "
+            f"{subject or 'missing'}: it was attached to another image"
+        )
+        return None
+    report.checks.append(f"{kind}: subject is this image")
+    layers = [d for d in artifact.children()[1:] if d.media_type == descriptor.artifact_type]
+    if not layers:
+        report.problems.append(f"the {kind} has no {descriptor.artifact_type} layer")
+        return None
+    return _read_json(image.registry, image.repository, layers[0])
+
+
+def _check_document(
+    image: _Image, artifact_type: str, document: dict[str, Any], kind: str, report: ImageReport
+) -> None:
+    path, digest, base, manifest = _recorded(artifact_type, document)
+    path = path or image.entrypoint
+    actual = image.executable(path)
+    if actual is None:
+        report.problems.append(f"the {kind} names the executable {path}, which is not in the image")
+    elif digest != actual:
+        report.problems.append(
+            f"the {kind} records executable sha256:{digest or '(none)'} but {path} in the "
+            f"image's layers is sha256:{actual}: the executable was changed after the build"
+        )
+    else:
+        report.checks.append(f"{kind}: executable {path} is sha256:{actual}")
+    if base is not None and base != image.base_digest:
+        report.problems.append(
+            f"the {kind} records base image {base or '(none)'} but the image's "
+            f"{BASE_DIGEST} annotation is {image.base_digest or '(none)'}"
+        )
+    elif base is not None:
+        report.checks.append(f"{kind}: base digest {base or '(scratch)'} matches")
+    if manifest is not None and manifest != image.manifest.digest:
+        report.problems.append(
+            f"the {kind} was made for image {manifest}, not this image"
+        )
+
+
+def _recorded(
+    artifact_type: str, document: dict[str, Any]
+) -> tuple[str, str, str | None, str | None]:
+    """(executable path, hex digest, base digest or None, manifest digest or None)."""
+    if artifact_type == CYCLONEDX:
+        from hatch_krust.attest.cyclonedx import executable_sha256
+
+        path, digest = executable_sha256(document)
+        properties = (document.get("metadata") or {}).get("component", {}).get("properties", [])
+        values = {p.get("name"): p.get("value") for p in properties if isinstance(p, dict)}
+        return path, digest, str(values.get("hatch-krust:image:base:digest") or ""), None
+    if artifact_type == SPDX:
+        return (*_spdx_executable(document), None, None)
+    from hatch_krust.attest.slsa import recorded_digests
+
+    recorded = recorded_digests(document)
+    return (
+        recorded.get("executable_path", ""),
+        recorded.get("executable", ""),
+        recorded.get("base", ""),
+        recorded.get("manifest"),
+    )
+
+
+def _spdx_executable(document: dict[str, Any]) -> tuple[str, str]:
+    for package in document.get("packages") or []:
+        if isinstance(package, dict) and package.get("SPDXID") == "SPDXRef-Executable":
+            digest = next(
+                (c.get("checksumValue", "") for c in package.get("checksums", [])
+                 if c.get("algorithm") == "SHA256"),
+                "",
+            )
+            path = next(
+                (t.split("=", 1)[1] for t in package.get("attributionTexts", [])
+                 if t.startswith(EXECUTABLE_PROPERTY + "=")),
+                "",
+            )
+            return path, str(digest)
+    return "", ""
+
+
+def _read_blob(registry: Registry, repository: str, descriptor: Descriptor) -> bytes:
+    from hatch_krust.registry.blobs import CHUNK, RemoteBlob, VerifyingReader
+
+    if descriptor.size > _MAX_DOCUMENT:
+        message = f"Blob {descriptor.digest} is larger than 64 MiB; refused"
+        raise ImageError(message)
+    where = f"{registry.host}/{repository}"
+    with RemoteBlob(registry, repository, descriptor).open() as chunks:
+        reader = VerifyingReader(chunks, descriptor, where)
+        return b"".join(iter(lambda: reader.read(CHUNK), b""))
+
+
+def _read_json(registry: Registry, repository: str, descriptor: Descriptor) -> dict[str, Any]:
+    data = _read_blob(registry, repository, descriptor)
+    try:
+        document = json.loads(data)
+    except ValueError:
+        message = f"Blob {descriptor.digest} in {repository} is not valid JSON"
+        raise ImageError(message) from None
+    if not isinstance(document, dict):
+        message = f"Blob {descriptor.digest} in {repository} is not a JSON object"
+        raise ImageError(message)
+    return document
+
+
+def _hash_in_layers(image: _Image, path: str) -> str | None:
+    """The sha256 of `path` as the image's layers leave it (top layer first), or None."""
+    from hatch_krust.registry.blobs import CHUNK, RemoteBlob, VerifyingReader
+
+    wanted = path.lstrip("/")
+    where = f"{image.registry.host}/{image.repository}"
+    for layer in reversed(image.manifest.children()[1:]):
+        if not layer.media_type.endswith(_LAYER_SUFFIXES):
+            continue
+        with RemoteBlob(image.registry, image.repository, layer).open() as chunks:
+            reader = io.BufferedReader(VerifyingReader(chunks, layer, where), CHUNK)
+            digest = _hash_member(reader, wanted)
+            while reader.read(CHUNK):  # to the end, so the layer's own digest is checked
+                pass
+        if digest is not None:
+            return digest or None
+    return None
+
+
+def _hash_member(stream: BinaryIO, wanted: str) -> str | None:
+    """hex sha256 of member `wanted`; "" when the layer deletes it; None when absent."""
+    parent, _, base = wanted.rpartition("/")
+    whiteout = f"{parent}/.wh.{base}" if parent else f".wh.{base}"
+    with tarfile.open(fileobj=stream, mode="r|*") as tar:
+        for member in tar:
+            name = member.name.removeprefix("./").lstrip("/")
+            if name == whiteout:
+                return ""
+            if name != wanted or not member.isfile():
+                continue
+            extracted = tar.extractfile(member)
+            if extracted is None:
+                return None
+            digest = hashlib.sha256()
+            while chunk := extracted.read(1 << 20):
+                digest.update(chunk)
+            return digest.hexdigest()
+    return None
+
+
+def attached_sbom(
+    ref: Reference | str, *, platform: str | None = None, options: Options | None = None
+) -> bytes:
+    """The SBOM attached to `ref`'s image (an index must have one platform, or `platform`)."""
+    reference, registry = _open(ref, options)
+    with registry:
+        images = _images(registry, reference, platform)
+        if len(images) != 1:
+            offered = ", ".join(name for name, _ in images) or "none"
+            message = f"{reference} has several platform images ({offered}); pass --platform"
+            raise ImageError(message)
+        manifest = images[0][1]
+        from hatch_krust.registry.manifests import get_manifest
+        from hatch_krust.registry.referrers import list_referrers
+
+        for descriptor in list_referrers(registry, reference.repository, manifest.digest):
+            if descriptor.artifact_type not in (CYCLONEDX, SPDX):
+                continue
+            artifact = get_manifest(registry, reference.repository, descriptor.digest)
+            if (artifact.document.get("subject") or {}).get("digest") != manifest.digest:
+                continue
+            for layer in artifact.children()[1:]:
+                if layer.media_type == descriptor.artifact_type:
+                    return _read_blob(registry, reference.repository, layer)
+    message = f"No SBOM is attached to {reference} ({manifest.digest})"
+    raise ImageError(message)
