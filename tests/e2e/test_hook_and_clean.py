@@ -48,7 +48,9 @@ def test_python_m_build_wheel_gives_wheel_and_image(
     assert names == [
         "hooked-app-1.0.0-linux-amd64",
         "hooked-app-1.0.0.build.json",
+        "hooked-app-1.0.0.cdx.json",  # the SBOM (tests/attest)
         "hooked-app-1.0.0.oci.tar",
+        "hooked-app-1.0.0.provenance.json",
     ]
     record = json.loads((out / "hooked-app-1.0.0.build.json").read_text())
     inspected = subprocess.run(

@@ -117,7 +117,9 @@ def test_outputs_and_skopeo_reads_the_archive(scratch_image: dict[str, object]) 
     assert names == [
         "probe-app-0.3.0-linux-amd64",
         "probe-app-0.3.0.build.json",
+        "probe-app-0.3.0.cdx.json",  # the SBOM (tests/attest)
         "probe-app-0.3.0.oci.tar",
+        "probe-app-0.3.0.provenance.json",
     ]
     record = json.loads((out / "probe-app-0.3.0.build.json").read_text())
     raw = skopeo("inspect", "--raw", f"oci-archive:{out / 'probe-app-0.3.0.oci.tar'}")
@@ -248,7 +250,10 @@ def test_push_with_token_auth_prints_the_digest(
     tags = skopeo(
         "list-tags", "--tls-verify=false", "--creds", creds, f"docker://{host}/team/probe-app"
     )
-    assert sorted(json.loads(tags.stdout)["Tags"]) == ["0.3.0", "latest"]
+    listed = sorted(json.loads(tags.stdout)["Tags"])
+    # plus the referrers fallback tag holding the SBOM and provenance (tests/attest)
+    assert [t for t in listed if not t.startswith("sha256-")] == ["0.3.0", "latest"]
+    assert len(listed) == 3, listed
     for tag in ("latest", "0.3.0"):
         raw = skopeo(
             "inspect",
