@@ -92,7 +92,7 @@ def installer_env() -> dict[str, str]:
 def find_uv() -> str | None:
     """The uv executable: the one from the `uv` package first, then PATH."""
     try:
-        import uv  # noqa: PLC0415 - optional at run time; PATH is the fallback
+        import uv
 
         return str(uv.find_uv_bin())
     except (ImportError, FileNotFoundError):

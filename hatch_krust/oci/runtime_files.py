@@ -123,7 +123,7 @@ def ca_bundle_source(option: bool | Path) -> Path | None:
     if option is False:
         return None
     if option is True:
-        import certifi  # noqa: PLC0415 - only needed when a bundle is shipped
+        import certifi
 
         return Path(certifi.where())
     try:

@@ -197,8 +197,8 @@ def _layout_sink(
 
 @contextlib.contextmanager
 def _temporary_dir() -> Iterator[Any]:
-    import tempfile  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
+    import tempfile
+    from pathlib import Path
 
     with tempfile.TemporaryDirectory(prefix="krust-copy-") as tmp:
         yield Path(tmp) / "layout"
@@ -319,7 +319,7 @@ def inspect(
 
 
 def _read_config(source: Source, manifest: Manifest) -> Any:
-    from hatch_krust.registry.blobs import CHUNK, VerifyingReader  # noqa: PLC0415
+    from hatch_krust.registry.blobs import CHUNK, VerifyingReader
 
     descriptor = manifest.children()[0]
     if descriptor.size > 4 << 20:

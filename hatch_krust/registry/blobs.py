@@ -99,7 +99,7 @@ def _get_blob(registry: Registry, repository: str, descriptor: Descriptor,
 
 
 def _iter_response(response: httpx.Response, host: str) -> Iterator[bytes]:
-    import httpx  # noqa: PLC0415 - only needed when streaming
+    import httpx
 
     try:
         if response.is_stream_consumed:  # already read (in-memory transports)
@@ -220,7 +220,7 @@ def upload_blob(
     progress: Progress | None = None,
 ) -> str:
     """Make sure the repository has the blob; returns "exists", "mounted" or "uploaded"."""
-    from hatch_krust.registry.upload import Upload  # noqa: PLC0415 - avoids an import cycle
+    from hatch_krust.registry.upload import Upload
 
     outcome: list[str] = []
 

@@ -29,9 +29,9 @@ EXIT_NO_HOOK = 3
 def needs_fix(path: Path) -> bool:
     """True when staticx would refuse the binary: any RUNPATH, or an RPATH not below $ORIGIN."""
     # pyelftools comes with staticx; imported here so the hook check needs only PyInstaller.
-    from elftools.common.exceptions import ELFError  # noqa: PLC0415
-    from elftools.elf.dynamic import DynamicSection  # noqa: PLC0415
-    from elftools.elf.elffile import ELFFile  # noqa: PLC0415
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.elffile import ELFFile
 
     try:
         with path.open("rb") as stream:
@@ -94,7 +94,7 @@ def main(argv: list[str]) -> None:
     if len(argv) < 2 or argv[1] != "--":
         sys.exit("usage: pyinstaller_run.py COPY_DIR -- PYINSTALLER_ARGS...")
     install_hook(Path(argv[0]))
-    from PyInstaller.__main__ import run  # noqa: PLC0415 - only after the hook is in place
+    from PyInstaller.__main__ import run
 
     run(argv[2:])
 
