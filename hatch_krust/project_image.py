@@ -263,7 +263,9 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
         reference = None
         if destination is not None:
             reference = _push(layout, index, destination, tags, insecure, base_name, reporter)
-            _attach(destination, subject, docs, inputs.epoch, insecure, reporter)
+            attached = _attach(reference, subject, docs, inputs.epoch, insecure, reporter)
+            for entry, where in zip(record["attestations"], attached, strict=True):
+                entry.update(where)
             record["reference"] = reference
             record_path = outputs[record_tmp]
             (work / "record").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
@@ -417,24 +419,39 @@ def _attestations(
 
 
 def _attach(
-    destination: str,
+    reference: str,
     subject: Descriptor,
     docs: list[Document],
     epoch: int | None,
     insecure: tuple[str, ...],
     reporter: Reporter,
-) -> None:
-    """Push the SBOM and provenance as referrers of the platform image (after the image)."""
+) -> list[dict[str, str]]:
+    """Push the SBOM and provenance as referrers of the platform image (after the image).
+
+    Returns, per document, the artifact's digest and where it is listed (for the record).
+    """
     from hatch_krust.attest import attach
+    from hatch_krust.errors import RegistryError
     from hatch_krust.oci.reference import parse_reference
     from hatch_krust.provenance import rfc3339
     from hatch_krust.registry.options import Options
 
     if not docs:
-        return
-    dest = parse_reference(destination)
+        return []
+    dest = parse_reference(reference)
     options = Options(insecure=frozenset(insecure))
-    results = attach(dest, subject, docs, created=rfc3339(epoch), options=options)
+    try:
+        results = attach(dest, subject, docs, created=rfc3339(epoch), options=options)
+    except RegistryError as exc:
+        message = (
+            f"The image was pushed as {reference}, but attaching its SBOM and provenance to "
+            f"{subject.digest} failed: {exc}"
+        )
+        raise RegistryError(message, exc.status) from exc
     how = "referrers API" if all(r.api for r in results) else f"tag {results[0].fallback_tag}"
     kinds = " and ".join(d.kind for d in docs)
     reporter.display_info(f"Attached the {kinds} to {subject.digest} ({how})")
+    return [
+        {"digest": r.digest, "listedBy": "referrers-api" if r.api else f"tag:{r.fallback_tag}"}
+        for r in results
+    ]

@@ -3,6 +3,7 @@ referrers API), the API on a fake that has one, and `hatch-krust verify` / `sbom
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,11 @@ def test_push_writes_the_fallback_tag_once(pushed: Built, registry: RegistryServ
         assert artifact["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
         assert entry["annotations"]["org.opencontainers.image.created"]
     assert "Attached the sbom and provenance" in pushed.stderr
+    record = json.loads(pushed.file(".build.json").read_text())
+    assert {a["digest"] for a in record["attestations"]} == {e["digest"] for e in entries}
+    assert {a["listedBy"] for a in record["attestations"]} == {
+        f"tag:{fallback_tag(subject.digest)}"
+    }
 
     mark = registry.mark()
     again = build(yaml_project(tmp_path, base_layout), cache_dir,
