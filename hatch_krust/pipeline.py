@@ -163,6 +163,17 @@ def wheel_fingerprint(wheel: Path) -> str:
     return digest.hexdigest()
 
 
+def freezer_code_digest() -> str:
+    """A change to how we freeze (our own freeze/ code) must not reuse old executables."""
+    from hatch_krust import freeze as freezing
+
+    digest = hashlib.sha256()
+    package = Path(freezing.__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def interpreter_identity(python: str) -> dict[str, Any]:
     """What identifies the freezing interpreter; also checks that it runs at all."""
     found = shutil.which(python) if os.sep not in python else python
@@ -248,7 +259,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                 "wheel": fingerprint,
                 "script": [script, entry_point],
                 "interpreter": interpreter,
-                "freezer": [config.freezer, dict(freezing.FREEZER_PINS)],
+                "freezer": [config.freezer, dict(freezing.FREEZER_PINS), freezer_code_digest()],
                 "options": config.freeze_options(),
                 "epoch": inputs.epoch,
                 "architecture": arch,

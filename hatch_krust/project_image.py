@@ -314,7 +314,7 @@ def _push(
     from hatch_krust.oci.reference import parse_reference
     from hatch_krust.registry.api import push_layout
 
-    dest = parse_reference(destination)
+    dest = replace(parse_reference(destination), tag=None)  # tags come only from `tags`
     mount_from = None
     if base_name and not base_name.startswith(("oci:", "oci-archive:")):
         base = parse_reference(base_name)

@@ -31,6 +31,8 @@ def run_staticx(env: FreezeEnvironment, request: FreezeRequest, program: Path) -
         args += ["--loglevel", "INFO"]
     if not request.compress:
         args.append("--no-compress")
+    for library in extra_libraries():
+        args += ["-l", str(library)]
     args += [str(program), str(output)]
     tool_env = env.tool_env(request.source_date_epoch)
     tool_env["TMPDIR"] = str(_tmp_dir(request))
@@ -43,6 +45,33 @@ def run_staticx(env: FreezeEnvironment, request: FreezeRequest, program: Path) -
         raise stage_failed(stage, exc, hint) from None
     output.chmod(0o755)  # staticx leaves its temporary file's 0700
     return output
+
+
+def extra_libraries() -> list[Path]:
+    """Libraries glibc loads at run time with dlopen, which staticx cannot see in the ELF.
+
+    glibc's `pthread_exit` (and thread cancellation, used when Python stops daemon threads
+    at exit) dlopens `libgcc_s.so.1` for stack unwinding; without it a frozen server dies
+    on exit with "libgcc_s.so.1 must be installed for pthread_exit to work".
+    """
+    from pathlib import Path
+
+    found = []
+    for directory in _library_dirs():
+        candidate = Path(directory) / "libgcc_s.so.1"
+        if candidate.is_file():
+            found.append(candidate.resolve())
+            break
+    return found
+
+
+def _library_dirs() -> list[str]:
+    """The dynamic loader's search path for this machine's architecture (multiarch first)."""
+    import sysconfig
+
+    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+    dirs = [f"/lib/{multiarch}", f"/usr/lib/{multiarch}"] if multiarch else []
+    return [*dirs, "/lib64", "/usr/lib64", "/lib", "/usr/lib"]
 
 
 def _tmp_dir(request: FreezeRequest) -> Path:

@@ -120,3 +120,31 @@ def test_hatch_build_with_a_compiled_dependency(
     assert run.returncode == 0, run.stderr
     words = run.stdout.split()
     assert words[0] == "yaml" and words[2] == "True" and words[3] == "42", run.stdout
+
+
+THREAD_APP = '''
+import threading, time
+
+def spin():
+    while True:  # wakes up after the interpreter is finalized: Python then ends the thread
+        time.sleep(0.001)
+
+def main():
+    for _ in range(4):
+        threading.Thread(target=spin, daemon=True).start()
+    time.sleep(0.05)
+    print("exiting with a daemon thread alive")
+    return 0
+'''
+
+
+def test_exit_with_a_daemon_thread_in_an_empty_root(tmp_path: Path, cache_dir: Path) -> None:
+    """Python ends daemon threads with pthread_exit, for which glibc dlopens libgcc_s.so.1;
+    without it the process dies at exit. The executable must carry the library."""
+    project = write_project(tmp_path, name="threads", scripts={"threads": "threads.app:main"},
+                            files={"threads/app.py": THREAD_APP})
+    result = hatchling_build(project, "krust:binary", build_env(cache_dir))
+    assert result.returncode == 0, result.stderr
+    run = run_in_chroot(only_file(project / "dist" / "krust"), [], tmp_path / "root")
+    assert "libgcc_s" not in run.stderr, run.stderr
+    assert (run.returncode, run.stdout.strip()) == (0, "exiting with a daemon thread alive")
