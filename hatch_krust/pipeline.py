@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from hatch_krust.__about__ import __version__
 from hatch_krust.cache import ExecutableCache, cache_key, default_cache_dir
 from hatch_krust.errors import ConfigError, KrustError
+from hatch_krust.resolution import declared_requirements, resolve_requirements
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -252,11 +253,20 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
             reporter.display_waiting("Building the wheel with hatchling")
             wheel = build_wheel(inputs.root, work / "wheel")
         fingerprint = wheel_fingerprint(wheel)
+        resolved = resolve_requirements(
+            declared_requirements(wheel), freezing.FREEZER_PINS, interpreter["executable"]
+        )
+        if resolved is None:
+            reporter.display_info(
+                "Could not resolve the dependencies now (offline?); the cache is keyed on the "
+                "declared requirements"
+            )
         wheel_file_sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
         key = cache_key(
             {
                 "hatch-krust": __version__,
                 "wheel": fingerprint,
+                "resolved": resolved,
                 "script": [script, entry_point],
                 "interpreter": interpreter,
                 "freezer": [config.freezer, dict(freezing.FREEZER_PINS), freezer_code_digest()],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -122,7 +124,7 @@ def test_hatch_build_with_a_compiled_dependency(
     assert words[0] == "yaml" and words[2] == "True" and words[3] == "42", run.stdout
 
 
-THREAD_APP = '''
+THREAD_APP = """
 import threading, time
 
 def spin():
@@ -135,16 +137,73 @@ def main():
     time.sleep(0.05)
     print("exiting with a daemon thread alive")
     return 0
-'''
+"""
 
 
 def test_exit_with_a_daemon_thread_in_an_empty_root(tmp_path: Path, cache_dir: Path) -> None:
     """Python ends daemon threads with pthread_exit, for which glibc dlopens libgcc_s.so.1;
     without it the process dies at exit. The executable must carry the library."""
-    project = write_project(tmp_path, name="threads", scripts={"threads": "threads.app:main"},
-                            files={"threads/app.py": THREAD_APP})
+    project = write_project(
+        tmp_path,
+        name="threads",
+        scripts={"threads": "threads.app:main"},
+        files={"threads/app.py": THREAD_APP},
+    )
     result = hatchling_build(project, "krust:binary", build_env(cache_dir))
     assert result.returncode == 0, result.stderr
     run = run_in_chroot(only_file(project / "dist" / "krust"), [], tmp_path / "root")
     assert "libgcc_s" not in run.stderr, run.stderr
     assert (run.returncode, run.stdout.strip()) == (0, "exiting with a daemon thread alive")
+
+
+def local_wheel(root: Path, version: str, wheels: Path) -> None:
+    """A tiny dependency, published only to a local find-links directory."""
+    project = write_project(
+        root / version,
+        name="krust-test-localdep",
+        version=version,
+        files={"krust_test_localdep/__init__.py": f'VERSION = "{version}"\n'},
+    )
+    built = subprocess.run(
+        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(wheels)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+
+
+DEP_APP = """
+import krust_test_localdep
+
+def main():
+    print("dependency", krust_test_localdep.VERSION)
+"""
+
+
+def test_a_new_release_of_a_dependency_invalidates_the_cache(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    wheels = tmp_path / "wheels"
+    local_wheel(tmp_path / "dep", "1.0", wheels)
+    project = write_project(
+        tmp_path,
+        name="uses-dep",
+        scripts={"uses-dep": "uses_dep.app:main"},
+        dependencies=("krust-test-localdep>=1",),
+        files={"uses_dep/app.py": DEP_APP},
+    )
+    env = build_env(cache_dir, UV_FIND_LINKS=str(wheels))
+    first = hatchling_build(project, "krust:binary", env)
+    assert first.returncode == 0, first.stderr
+    assert "running PyInstaller" in first.stderr
+    again = hatchling_build(project, "krust:binary", env)
+    assert "running PyInstaller" not in again.stderr, again.stderr
+
+    local_wheel(tmp_path / "dep", "1.1", wheels)  # a new release inside the declared range
+    newer = hatchling_build(project, "krust:binary", env)
+    assert newer.returncode == 0, newer.stderr
+    assert "running PyInstaller" in newer.stderr
+    run = run_in_chroot(only_file(project / "dist" / "krust"), [], tmp_path / "root")
+    assert run.stdout.strip() == "dependency 1.1", run.stdout + run.stderr
