@@ -413,3 +413,17 @@ def test_base_that_does_not_exist(anon_registry: object, tmp_path: Path, cache_d
     assert "Traceback" not in result.stderr, result.stderr
     assert f"{host}/nothing/here" in result.stderr, result.stderr
     assert not (project / "dist" / "krust").exists()
+
+
+def test_only_the_configured_tags_are_pushed(
+    anon_registry: object, tmp_path: Path, cache_dir: Path
+) -> None:
+    host = anon_registry.host  # type: ignore[attr-defined]
+    project = probe_project(tmp_path / "p")
+    env = build_env(
+        cache_dir, KRUST_REPO=f"{host}/onlytags", KRUST_TAGS="{major}.{minor},{version}"
+    )
+    result = hatchling_build(project, "krust", env)
+    assert result.returncode == 0, result.stderr
+    tags = skopeo("list-tags", "--tls-verify=false", f"docker://{host}/onlytags/probe-app")
+    assert sorted(json.loads(tags.stdout)["Tags"]) == ["0.3", "0.3.0"]
