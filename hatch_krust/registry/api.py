@@ -83,9 +83,8 @@ def push_layout(
         check_repository(mount_from)
     source = LayoutSource(layout, None, str(layout.root))
     manifest = source.manifest(root)
-    with Registry(ref.api_host, opts) as registry:
-        sink = RegistrySink(registry, ref.repository, mount_from=mount_from,
-                            progress=opts.progress)
+    with Registry(ref.api_host, opts, ref.repository) as registry:
+        sink = RegistrySink(registry, ref.repository, mount_from=mount_from, progress=opts.progress)
         transfer(source, sink, manifest, _tags(ref, tags, manifest))
     return manifest.digest
 
@@ -128,8 +127,13 @@ def copy(
         if platform is not None and root.is_index:
             root = source.manifest(select_platform(root, platform, source.name))
         sink, tags_out, finish = _open_sink(
-            stack, dest_loc, options=opts, source_registry=source_registry,
-            source_location=source_loc, root=root, tags=tags,
+            stack,
+            dest_loc,
+            options=opts,
+            source_registry=source_registry,
+            source_location=source_loc,
+            root=root,
+            tags=tags,
         )
         if mount_from and isinstance(sink, RegistrySink):
             sink.mount_from = mount_from
@@ -142,7 +146,7 @@ def _open_source(
     stack: contextlib.ExitStack, location: Location, options: Options
 ) -> tuple[Source, Registry | None]:
     if isinstance(location, Reference):
-        registry = stack.enter_context(Registry(location.api_host, options))
+        registry = stack.enter_context(Registry(location.api_host, options, location.repository))
         return RegistrySource(registry, location.repository, location.identifier), registry
     if location.archive:
         layout = stack.enter_context(open_archive(location.path))
@@ -168,9 +172,12 @@ def _open_sink(
             assert isinstance(source_location, Reference)
             mount_from = source_location.repository
         else:
-            registry = stack.enter_context(Registry(location.api_host, options))
-        sink = RegistrySink(registry, location.repository, mount_from=mount_from,
-                            progress=options.progress)
+            registry = stack.enter_context(
+                Registry(location.api_host, options, location.repository)
+            )
+        sink = RegistrySink(
+            registry, location.repository, mount_from=mount_from, progress=options.progress
+        )
         return sink, _tags(location, tags, root), lambda: None
     return _layout_sink(stack, location, options, source_registry, tags)
 
@@ -185,13 +192,15 @@ def _layout_sink(
     names = [*([location.tag] if location.tag else []), *tags]
     if not location.archive:
         layout = Layout.create(location.path)
-        sink = LayoutSink(layout, jobs=options.jobs, progress=options.progress,
-                          registry=source_registry)
+        sink = LayoutSink(
+            layout, jobs=options.jobs, progress=options.progress, registry=source_registry
+        )
         return sink, names, lambda: None
     tmp = stack.enter_context(_temporary_dir())
     layout = Layout.create(tmp)
-    sink = LayoutSink(layout, jobs=options.jobs, progress=options.progress,
-                      registry=source_registry)
+    sink = LayoutSink(
+        layout, jobs=options.jobs, progress=options.progress, registry=source_registry
+    )
     return sink, names, lambda: write_archive(layout, location.path)
 
 
@@ -213,7 +222,9 @@ def pull_manifest(
 ) -> Manifest:
     """The manifest (or index) `ref` names, verified; with `platform`, an index is resolved."""
     reference = _reference(ref)
-    with Registry(reference.api_host, _options(options, None, insecure)) as registry:
+    with Registry(
+        reference.api_host, _options(options, None, insecure), reference.repository
+    ) as registry:
         manifest = get_manifest(registry, reference.repository, reference.identifier)
         if platform is not None and manifest.is_index:
             entry = select_platform(manifest, platform, str(reference))
@@ -250,7 +261,7 @@ def pull_image(
     """
     reference = _reference(ref)
     opts = _options(options, progress, insecure)
-    with Registry(reference.api_host, opts) as registry:
+    with Registry(reference.api_host, opts, reference.repository) as registry:
         source = RegistrySource(registry, reference.repository, reference.identifier)
         index: Manifest | None = None
         manifest = source.root()
@@ -285,7 +296,7 @@ def fetch_blob(
     """Download one blob of `ref`'s repository into `layout`, streamed and verified."""
     reference = _reference(ref)
     opts = _options(options, progress, insecure)
-    with Registry(reference.api_host, opts) as registry:
+    with Registry(reference.api_host, opts, reference.repository) as registry:
         source = RegistrySource(registry, reference.repository, reference.identifier)
         LayoutSink(layout, jobs=1, progress=opts.progress, registry=registry).put_blobs(
             source, [descriptor]

@@ -68,7 +68,8 @@ class HTTPError(RegistryError):
 class Registry:
     """A connection to one registry host (`host[:port]` as in a Reference's api_host)."""
 
-    def __init__(self, host: str, options: Options | None = None) -> None:
+    def __init__(self, host: str, options: Options | None = None, repository: str = "") -> None:
+        """`repository` picks the most specific `auths` entry (`host/namespace`) when given."""
         self.host = host
         self.options = options or Options()
         insecure = insecure_from_env(self.options.insecure)
@@ -87,7 +88,7 @@ class Registry:
         )
         credentials = self.options.credentials
         if credentials is None:
-            credentials = lookup_credentials(host, env=self.options.env)
+            credentials = lookup_credentials(host, repository, env=self.options.env)
         self.auth = Authenticator(host, self.client, credentials, self.options)
         self._pinged = False
         self._lock = threading.Lock()
@@ -123,8 +124,7 @@ class Registry:
             return self._send_retrying("GET", f"{self.base}/v2/", scopes=None)
         url = f"https://{self.host}/v2/"
         try:
-            return self._send_once("GET", url, scopes=None, headers={}, content=None,
-                                   stream=False)
+            return self._send_once("GET", url, scopes=None, headers={}, content=None, stream=False)
         except httpx.TransportError as exc:
             if "CERTIFICATE_VERIFY_FAILED" in str(exc):
                 raise TransportFailure(self.host, "GET", url, exc) from exc
@@ -156,10 +156,12 @@ class Registry:
         self.ping()
         url = self.url(url)
         if not retry:
-            return self._send_mapped(method, url, scopes=scopes, headers=headers or {},
-                                     content=content, stream=stream)
-        return self._send_retrying(method, url, scopes=scopes, headers=headers, content=content,
-                                   stream=stream)
+            return self._send_mapped(
+                method, url, scopes=scopes, headers=headers or {}, content=content, stream=stream
+            )
+        return self._send_retrying(
+            method, url, scopes=scopes, headers=headers, content=content, stream=stream
+        )
 
     def _send_retrying(
         self,
@@ -175,8 +177,14 @@ class Registry:
         while True:
             attempt += 1
             try:
-                response = self._send_mapped(method, url, scopes=scopes, headers=headers or {},
-                                             content=content, stream=stream)
+                response = self._send_mapped(
+                    method,
+                    url,
+                    scopes=scopes,
+                    headers=headers or {},
+                    content=content,
+                    stream=stream,
+                )
             except RegistryError as exc:
                 wait = policy.delay(attempt)
                 if not is_transient(exc) or not policy.allows(attempt, started, wait):
@@ -189,8 +197,9 @@ class Registry:
             wait = policy.delay(attempt, parse_retry_after(response.headers.get("Retry-After")))
             if not policy.allows(attempt, started, wait):
                 return response
-            log.info("%s %s: %s; retrying in %.1f s", method, redact_url(url),
-                     response.status_code, wait)
+            log.info(
+                "%s %s: %s; retrying in %.1f s", method, redact_url(url), response.status_code, wait
+            )
             response.close()
             time.sleep(wait)
 
@@ -205,8 +214,9 @@ class Registry:
         stream: bool,
     ) -> httpx.Response:
         try:
-            return self._send_authenticated(method, url, scopes=scopes, headers=headers,
-                                            content=content, stream=stream)
+            return self._send_authenticated(
+                method, url, scopes=scopes, headers=headers, content=content, stream=stream
+            )
         except httpx.TransportError as exc:
             raise TransportFailure(self.host, method, url, exc) from exc
 
@@ -220,8 +230,9 @@ class Registry:
         content: Body,
         stream: bool,
     ) -> httpx.Response:
-        response = self._send_once(method, url, scopes=scopes, headers=headers, content=content,
-                                   stream=stream)
+        response = self._send_once(
+            method, url, scopes=scopes, headers=headers, content=content, stream=stream
+        )
         if response.status_code != 401 or scopes is None or not same_origin(url, self.base):
             return response
         if self.auth.challenge is None and response.headers.get("WWW-Authenticate"):
@@ -232,8 +243,9 @@ class Registry:
             retry_scopes = self.auth.on_unauthorized(response, scopes)
         if retry_scopes is not None:
             response.close()
-            response = self._send_once(method, url, scopes=retry_scopes, headers=headers,
-                                       content=content, stream=stream)
+            response = self._send_once(
+                method, url, scopes=retry_scopes, headers=headers, content=content, stream=stream
+            )
         if response.status_code == 401:
             response.close()
             raise AuthError(self._unauthorized(method, url), 401)
@@ -273,8 +285,7 @@ class Registry:
                 if authorization:
                     request_headers["Authorization"] = authorization
             body = content() if callable(content) else content
-            request = self.client.build_request(method, url, headers=request_headers,
-                                                content=body)
+            request = self.client.build_request(method, url, headers=request_headers, content=body)
             response = self.client.send(request, stream=stream)
             if response.status_code not in _REDIRECTS or method not in ("GET", "HEAD"):
                 return response

@@ -69,6 +69,26 @@ def test_basic_with_registry_auth_file(basic_registry: RegistryServer, layout: L
 
 
 @pytest.mark.usefixtures("trust")
+def test_repository_specific_auths_entry_wins(basic_registry: RegistryServer, layout: Layout,
+                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    """podman lets `auths` keys name a namespace; the most specific one is used."""
+    auth_file = tmp_path / "auth.json"
+    good = base64.b64encode(b"bob:builder").decode()
+    bad = base64.b64encode(b"bob:WRONG").decode()
+    auth_file.write_text(json.dumps({"auths": {
+        basic_registry.host: {"auth": bad},
+        f"{basic_registry.host}/team": {"auth": good},
+    }}))
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", str(auth_file))
+    descriptor = random_image(layout, tag="v1")
+    assert push_layout(layout, descriptor, f"{basic_registry.host}/team/app:v1") \
+        == descriptor.digest
+    with pytest.raises(AuthError, match="refused the credentials"):
+        push_layout(layout, descriptor, f"{basic_registry.host}/other/app:v1")
+
+
+@pytest.mark.usefixtures("trust")
 def test_basic_with_credential_helper(basic_registry: RegistryServer, layout: Layout,
                                       tmp_path: Path, clean_env: Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
