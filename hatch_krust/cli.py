@@ -209,10 +209,12 @@ def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
 def inspect(args: argparse.Namespace) -> int:
     options = replace(_options(args), progress=None)
     result = api.inspect(args.reference, platform=args.platform,
-                         config=not args.raw, options=options)
-    if args.raw:
-        document = result["manifest"]
-    elif args.config:
+                         config=not args.raw, raw=args.raw, options=options)
+    if args.raw:  # the exact bytes: `sha256sum` of this output is the digest
+        sys.stdout.buffer.write(result["raw"])
+        sys.stdout.buffer.flush()
+        return 0
+    if args.config:
         if "config" not in result:
             message = f"{args.reference} is an index; pass --platform to pick an image"
             raise KrustError(message)

@@ -308,10 +308,14 @@ def inspect(
     *,
     platform: Platform | str | None = None,
     config: bool = True,
+    raw: bool = False,
     insecure: Sequence[str] = (),
     options: Options | None = None,
 ) -> dict[str, Any]:
-    """What `location` holds: its digest, media type, manifest, and (for an image) config."""
+    """What `location` holds: its digest, media type, manifest, and (for an image) config.
+
+    With `raw`, `out["raw"]` holds the manifest's exact bytes (their SHA-256 is the digest).
+    """
     loc = parse_location(location) if isinstance(location, str) else location
     opts = _options(options, None, insecure)
     with contextlib.ExitStack() as stack:
@@ -324,6 +328,8 @@ def inspect(
             "mediaType": manifest.media_type,
             "manifest": manifest.document,
         }
+        if raw:
+            out["raw"] = manifest.data
         if config and not manifest.is_index:
             out["config"] = _read_config(source, manifest)
     return out
