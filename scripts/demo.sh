@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c "import ensurepip, venv" 2>/dev/null; then
+  # Debian's own python3 ships venv separately; a pyenv Python has it built in.
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >&2
+fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q -e . 2>&1 | grep -v "^WARNING: Location" >&2 || true
 .venv/bin/python -c "import hatch_krust" # fail loudly if the install did not work
