@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import tempfile
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -202,6 +203,9 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
     destination = _destination(config.repository, inputs.dist_name) if push else None
     stem = f"{repository_name('{name}', inputs.dist_name)}-{inputs.version}"
     insecure = tuple(config.insecure_registries)
+    # Without hatch's `reproducible`, the image says when it was built (the executable's
+    # cache key keeps `inputs.epoch`, None, so it is still reused).
+    image_epoch = inputs.epoch if inputs.epoch is not None else int(time.time())
     with tempfile.TemporaryDirectory(prefix="hatch-krust-image-") as tmp:
         work = Path(tmp)
         with open_base(config.base_image, platform, work, insecure, reporter) as (
@@ -218,17 +222,17 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
                 licenses=facts.licenses,
                 urls=facts.urls,
                 git=git_state(inputs.root),
-                epoch=inputs.epoch,
+                epoch=image_epoch,
             )
             layout = Layout.create(work / "image")
             options = image_options(
-                config, binary.script, platform, inputs.epoch, annotations, base_name, base_digest
+                config, binary.script, platform, image_epoch, annotations, base_name, base_digest
             )
             index = assemble(base, binary.path, options, layout)
         image_name = f"{destination}:{tags[0]}" if destination else None
         layout.add_manifest(index, tag_safe(inputs.version), image_name=image_name)
         archive_tmp = work / "out" / f"{stem}.oci.tar"
-        write_archive(layout, archive_tmp, epoch=inputs.epoch)
+        write_archive(layout, archive_tmp, epoch=image_epoch)
         record = _record(
             inputs,
             binary.path,
