@@ -33,18 +33,18 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import itertools
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from common import code_note, code_state, log, med, spread
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "hello"
@@ -218,41 +218,6 @@ def startup(executables: dict[str, Path], runs: int) -> dict[str, list[float]]:
     return times
 
 
-def code_state() -> tuple[str, str, bool]:
-    """(HEAD commit, digest of hatch_krust/**/*.py, uncommitted changes there?) of the code
-    under test: the package is installed editable, so edits made while the script runs
-    change what is measured."""
-    digest = hashlib.sha256()
-    for path in sorted((REPO / "hatch_krust").rglob("*.py")):
-        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
-    git = ["git", "-C", str(REPO)]
-    head = (
-        subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-        or "unknown"
-    )
-    dirty = subprocess.run(
-        [*git, "status", "--porcelain", "--", "hatch_krust"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    return head, digest.hexdigest()[:12], bool(dirty)
-
-
-def code_note(before: tuple[str, str, bool], after: tuple[str, str, bool]) -> str:
-    head, tree, dirty = before
-    note = f"Code under test: commit {head}" + (
-        " plus uncommitted changes in hatch_krust/" if dirty else ""
-    )
-    if tree != after[1]:
-        note += (
-            f"; WARNING: hatch_krust/ changed during the run ({tree} -> {after[1]}), "
-            "so rounds may have measured different code"
-        )
-    return note + "."
-
 
 def machine() -> str:
     model = "unknown CPU"
@@ -265,15 +230,6 @@ def machine() -> str:
         pass
     return f"{platform.machine()}, {model}, {os.cpu_count()} cores, Linux {platform.release()}"
 
-
-def med(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def spread(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.2f} s"
-    return f"{med(values):.2f} s (min {min(values):.2f}, max {max(values):.2f})"
 
 
 def mib(path: Path) -> str:
@@ -325,9 +281,6 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def measure(args: argparse.Namespace, python: str, extra_python: str | None, tmp: Path) -> int:
