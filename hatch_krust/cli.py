@@ -248,6 +248,57 @@ def merge(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- resolve / apply ------------------------------------------------------------------------
+
+
+def _resolve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-f", "--filename", action="append", required=True, metavar="FILE_OR_DIR",
+        help="a YAML file, a directory of *.yaml/*.yml files, or - for stdin (repeatable)",
+    )
+    parser.add_argument("-R", "--recursive", action="store_true",
+                        help="also read the YAML files of the directories' subdirectories")
+    parser.add_argument("-j", "--jobs", type=_positive, default=None, metavar="N",
+                        help="projects built at once (default: the cores, at most 4)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no build progress on stderr (a failed build's last lines are "
+                        "still shown)")
+
+
+def _apply_arguments(parser: argparse.ArgumentParser) -> None:
+    _resolve_arguments(parser)
+    parser.add_argument("kubectl_args", nargs="*", metavar="-- KUBECTL_ARG",
+                        help="passed to `kubectl apply -f -` (put them after --)")
+
+
+@command("resolve", "build the krust://PATH images in Kubernetes YAML, print it with their "
+         "pushed digests", _resolve_arguments)
+def resolve(args: argparse.Namespace) -> int:
+    from hatch_krust.resolve import resolve as resolve_yaml
+
+    text = resolve_yaml(args.filename, recursive=args.recursive, jobs=args.jobs,
+                        quiet=args.quiet)
+    out = getattr(sys.stdout, "buffer", None)
+    if out is not None:
+        sys.stdout.flush()
+        out.write(text.encode("utf-8"))
+        out.flush()
+    else:  # pragma: no cover - a replaced stdout without bytes
+        sys.stdout.write(text)
+    return 0
+
+
+@command("apply", "resolve, then pipe the YAML into `kubectl apply -f -`", _apply_arguments)
+def apply(args: argparse.Namespace) -> int:
+    from hatch_krust.resolve import apply as apply_yaml
+
+    status = apply_yaml(args.filename, args.kubectl_args, recursive=args.recursive,
+                        jobs=args.jobs, quiet=args.quiet)
+    if status != 0:
+        print(f"hatch-krust: error: kubectl apply exited with status {status}", file=sys.stderr)
+    return status
+
+
 # -- verify and sbom -------------------------------------------------------------------------
 
 
