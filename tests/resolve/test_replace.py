@@ -5,6 +5,7 @@ to the original documents with exactly the `krust://` values swapped."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -156,3 +157,54 @@ def test_files_are_joined_as_documents() -> None:
     assert join_files(["a: 1", "b: 2"]) == "a: 1\n---\nb: 2"  # a missing newline is added
     assert join_files(["a: 1\n", "---\nb: 2\n"]) == "a: 1\n---\nb: 2\n"  # no empty document
     assert join_files(["a: 1\n", "", "c: 3\n"]) == "a: 1\n---\n---\nc: 3\n"
+
+
+class AnyTagLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """Safe loading that keeps going past tags it does not know (`!!python/name:` in
+    mkdocs.yml, `!Ref` in CloudFormation), as their text."""
+
+
+AnyTagLoader.add_multi_constructor("", lambda _loader, suffix, _node: f"<{suffix}>")
+
+REPO = Path(__file__).resolve().parents[2]
+REAL_YAML = sorted(
+    p
+    for pattern in ("*.yml", "*.yaml", ".github/**/*.yml", "examples/**/*.yaml", "docs/**/*.yml")
+    for p in REPO.glob(pattern)
+    if ".venv" not in p.parts
+)
+
+
+@pytest.mark.parametrize("path", REAL_YAML, ids=lambda p: str(p.relative_to(REPO)))
+def test_references_planted_in_real_yaml(path: Path) -> None:
+    """Every value scalar of the repository's own YAML (workflows, mkdocs.yml, the
+    Kubernetes example) that PyYAML's scanner places on one line becomes a reference in
+    its own quoting style; the scanner must agree with PyYAML on all of them."""
+    text = path.read_text(encoding="utf-8")
+    spans = []
+    previous = None
+    for token in yaml.scan(text):
+        if (
+            isinstance(token, yaml.ScalarToken)
+            and isinstance(
+                previous,
+                (
+                    yaml.ValueToken,
+                    yaml.BlockEntryToken,
+                    yaml.FlowEntryToken,
+                    yaml.FlowSequenceStartToken,
+                ),
+            )
+            and token.style in (None, "'", '"')
+            and token.start_mark.line == token.end_mark.line
+        ):
+            quote = 1 if token.style else 0
+            spans.append((token.start_mark.index + quote, token.end_mark.index - quote))
+        previous = token
+    planted = text
+    for i, (start, end) in enumerate(sorted(spans, reverse=True)):
+        planted = planted[:start] + f"krust://p{i}" + planted[end:]
+    assert len(find_references(planted)) == len(spans) > 0
+    assert list(yaml.load_all(resolve_text(planted), AnyTagLoader)) == [
+        swap(d) for d in yaml.load_all(planted, AnyTagLoader)
+    ]
