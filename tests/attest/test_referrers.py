@@ -196,3 +196,16 @@ def test_verify_fails_when_an_sbom_is_listed_for_the_wrong_subject(
     with Registry(registry.host, Options()) as client:
         listed = list_referrers(client, REPO, ours.digest)
     assert wrong.manifest.digest in [d.digest for d in listed]
+
+
+def test_an_spdx_build_verifies_and_prints_its_sbom(
+    registry: RegistryServer, base_layout: Path, cache_dir: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], built: Built,
+) -> None:
+    spdx = build(yaml_project(tmp_path, base_layout), cache_dir, KRUST_SBOM="spdx",
+                 KRUST_REPO=f"{registry.host}/spdx")
+    reference = spdx.stdout.strip()
+    assert main(["verify", reference]) == 0, capsys.readouterr().err
+    assert "SPDX SBOM" in capsys.readouterr().err
+    assert main(["sbom", reference, "--platform", "linux/amd64"]) == 0
+    assert capsys.readouterr().out.encode() == spdx.file(".spdx.json").read_bytes()
