@@ -7,8 +7,9 @@ whole (submodules and data files) and the distribution metadata is copied, so th
 
 from __future__ import annotations
 
+import subprocess
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hatch_krust.errors import FreezeError
 from hatch_krust.freeze._process import ToolFailed, run_tool, stage_failed, tail
@@ -74,11 +75,23 @@ class PyInstallerFreezer:
         request.log("verifying the executable is static")
         verify_static(executable)
         tools = {"freezer": self.name, **env.tools}
-        build_dir = request.work_dir / "pyinstaller" / "build" / request.script
-        bundle = collect_bundle(env.root, env.python, build_dir, staticx_report(request))
+        bundle = _bundle(env, request)
         return FreezeResult(
             executable, tools=tools, distributions=dict(env.distributions), bundle=bundle
         )
+
+
+def _bundle(env: FreezeEnvironment, request: FreezeRequest) -> dict[str, Any]:
+    """What went into the executable (for the SBOM), from PyInstaller's and staticx's records."""
+    builds = request.work_dir / "pyinstaller" / "build"
+    build_dir = builds / request.script
+    if not (build_dir / "PKG-00.toc").is_file():  # `--name` in pyinstaller-args
+        build_dir = next((p.parent for p in sorted(builds.glob("*/PKG-00.toc"))), build_dir)
+    try:
+        return collect_bundle(env.root, env.python, build_dir, staticx_report(request))
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        message = f"Reading what PyInstaller and staticx packed (for the SBOM) failed: {exc}"
+        raise FreezeError(message) from exc
 
 
 def requirements(pins: Mapping[str, str]) -> list[str]:
