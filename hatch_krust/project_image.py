@@ -245,7 +245,10 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
             destination,
         )
         subject = platforms_of(layout, index)[0][1]
-        docs = _attestations(inputs, facts, binary, layout, subject, platform, destination)
+        docs = _attestations(
+            replace(inputs, epoch=image_epoch), facts, binary, layout, subject, platform,
+            destination,
+        )
         record["attestations"] = [
             {"kind": d.kind, "artifactType": d.artifact_type, "file": d.filename,
              "sha256": hashlib.sha256(d.data).hexdigest()}
@@ -267,7 +270,7 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
         reference = None
         if destination is not None:
             reference = _push(layout, index, destination, tags, insecure, base_name, reporter)
-            attached = _attach(reference, subject, docs, inputs.epoch, insecure, reporter)
+            attached = _attach(reference, subject, docs, image_epoch, insecure, reporter)
             for entry, where in zip(record["attestations"], attached, strict=True):
                 entry.update(where)
             record["reference"] = reference
