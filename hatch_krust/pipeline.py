@@ -273,8 +273,6 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                 "options": config.freeze_options(),
                 "epoch": inputs.epoch,
                 "architecture": arch,
-                # entries made before the bill-of-materials facts were recorded lack them
-                "bundle-format": 1,
             }
         )
         cache = ExecutableCache(default_cache_dir(inputs.env))

@@ -218,11 +218,11 @@ def _package_versions(query: str, packages: list[str]) -> dict[str, dict[str, st
 
 
 def native_library(
-    path: str, bundled_by: str, packages: dict[str, dict[str, str]]
+    path: str, bundled_by: str, packages: dict[str, dict[str, str]], name: str = ""
 ) -> dict[str, Any]:
     real = Path(os.path.realpath(path))
     entry: dict[str, Any] = {
-        "name": Path(path).name,
+        "name": name or Path(path).name,
         "path": path,
         "sha256": _file_sha256(real) if real.is_file() else "",
         "bundled_by": bundled_by,
@@ -276,16 +276,17 @@ def collect_bundle(
         dist_paths.add(os.path.realpath(dist_info))
     runtime = python_runtime(env_python, sources)
     prefix = os.path.realpath(runtime["origin"]["prefix"])
-    system = sorted(
-        s
-        for s, typecode in sources.items()
+    # (path PyInstaller took it from, name it packed it as) of the system's libraries
+    system = sorted({
+        (source, Path(dest).name)
+        for dest, source, typecode in read_toc(build_dir / "PKG-00.toc")
         if typecode in ("BINARY", "EXTENSION")
-        and not s.startswith(prefix + os.sep)
-        and not any(s.startswith(d + os.sep) for d in dist_paths)
-    )
+        and not os.path.realpath(source).startswith(prefix + os.sep)
+        and not any(os.path.realpath(source).startswith(d + os.sep) for d in dist_paths)
+    })
     staticx_libs = _staticx_libraries(staticx_report)
-    packages = debian_packages([*system, *staticx_libs])
-    native = [native_library(p, "pyinstaller", packages) for p in system]
+    packages = debian_packages([*(source for source, _ in system), *staticx_libs])
+    native = [native_library(p, "pyinstaller", packages, name) for p, name in system]
     native += [native_library(p, "staticx", packages) for p in staticx_libs]
     return {
         "distributions": distributions,
