@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import build_env, hatchling_build, write_project
+from tests.e2e.conftest import build_env, copy_example, hatch_build, hatchling_build, write_project
 from tests.infra.images import BASE_TAG, make_umoci_base
 from tests.infra.registry import TLSFiles, make_tls, start_registry
 from tests.infra.runtime import run_image
@@ -428,3 +428,29 @@ def test_only_the_configured_tags_are_pushed(
     tags = skopeo("list-tags", "--tls-verify=false", f"docker://{host}/onlytags/probe-app")
     pushed = [t for t in json.loads(tags.stdout)["Tags"] if not t.startswith("sha256-")]
     assert sorted(pushed) == ["0.3", "0.3.0"]  # sha256-… is the SBOM's referrers tag
+
+
+def test_hello_with_hatch_build_on_scratch(
+    tmp_path: Path, plugin_dir: Path, cache_dir: Path
+) -> None:
+    """The user path for the example: `hatch build -t krust`, the plugin from `file://`."""
+    project = copy_example("hello", tmp_path)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'dependencies = ["hatch-krust"]',
+            f'dependencies = ["hatch-krust @ {plugin_dir.as_uri()}"]',
+        )
+    )
+    result = hatch_build(project, "krust", build_env(cache_dir), tmp_path / "hatch-home")
+    assert result.returncode == 0, result.stdout + result.stderr
+    archive = project / "dist" / "krust" / "hello-1.2.3.oci.tar"
+    config = skopeo("inspect", "--config", f"oci-archive:{archive}")
+    assert config.returncode == 0, config.stderr
+    assert json.loads(config.stdout)["config"]["User"] == "65532"
+    layout = unpack_archive(archive, tmp_path)
+    run = run_image(layout, "run", tmp_path, args=["--name", "runc"])
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[0] == "Hello from a static executable! (hello, runc)"
+    version = run_image(layout, "run", tmp_path, args=["--version"])
+    assert version.stdout.strip() == "hello, version 1.2.3"
