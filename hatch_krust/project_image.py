@@ -396,6 +396,7 @@ def _attestations(
         k.replace("_", "-"): list(v) if isinstance(v, tuple) else v
         for k, v in dataclasses.asdict(config).items()
     }
+    options["sbom"] = config.sbom or False  # as the user writes it: `sbom = false`
     build = BuildFacts(
         name=inputs.dist_name,
         version=inputs.version,

@@ -140,17 +140,29 @@ def _verify_image(
                                                               manifest.children()[0]))
     found = [d for d in list_referrers(registry, repository, manifest.digest)
              if d.artifact_type in ATTESTATION_TYPES]
-    if not any(d.artifact_type in (CYCLONEDX, SPDX) for d in found):
-        report.problems.append("no SBOM is attached to this image")
-    if not any(d.artifact_type == INTOTO for d in found):
-        report.problems.append("no provenance is attached to this image")
+    sbom_disabled = False
     for descriptor in found:
         kind = f"{_KINDS[descriptor.artifact_type]} {descriptor.digest[:19]}"
         report.attachments.append(kind)
         document = _attachment(image, descriptor, kind, report)
         if document is not None:
             _check_document(image, descriptor.artifact_type, document, kind, report)
+            sbom_disabled |= descriptor.artifact_type == INTOTO and _sbom_disabled(document)
+    if not any(d.artifact_type in (CYCLONEDX, SPDX) for d in found):
+        if sbom_disabled:  # the build said so in its provenance: not a missing attachment
+            report.checks.append("no SBOM: the build ran with `sbom = false`")
+        else:
+            report.problems.append("no SBOM is attached to this image")
+    if not any(d.artifact_type == INTOTO for d in found):
+        report.problems.append("no provenance is attached to this image")
     return report
+
+
+def _sbom_disabled(statement: dict[str, Any]) -> bool:
+    """True when the provenance's recorded options turned the SBOM off."""
+    build = statement.get("predicate", {}).get("buildDefinition", {})
+    options = build.get("externalParameters", {}).get("options", {})
+    return isinstance(options, dict) and "sbom" in options and options["sbom"] in (False, None)
 
 
 def _attachment(

@@ -42,9 +42,9 @@ def fallback_index(host: str, subject: str) -> dict[str, object]:
     return pull_manifest(f"{host}/{REPO}:{fallback_tag(subject)}").document
 
 
-def test_push_writes_the_fallback_tag_once(pushed: Built, registry: RegistryServer,
-                                          base_layout: Path, cache_dir: Path,
-                                          tmp_path: Path) -> None:
+def test_push_writes_the_fallback_tag_once(
+    pushed: Built, registry: RegistryServer, base_layout: Path, cache_dir: Path, tmp_path: Path
+) -> None:
     reference = pushed.stdout.strip()
     assert reference.startswith(f"{registry.host}/{REPO}@sha256:"), pushed.stdout
     assert len(pushed.stdout.splitlines()) == 1
@@ -67,8 +67,9 @@ def test_push_writes_the_fallback_tag_once(pushed: Built, registry: RegistryServ
     }
 
     mark = registry.mark()
-    again = build(yaml_project(tmp_path, base_layout), cache_dir,
-                  KRUST_REPO=f"{registry.host}/team")
+    again = build(
+        yaml_project(tmp_path, base_layout), cache_dir, KRUST_REPO=f"{registry.host}/team"
+    )
     assert again.stdout == pushed.stdout
     assert fallback_index(registry.host, subject.digest) == index  # no duplicates
     log = registry.requests_since(mark)
@@ -81,8 +82,9 @@ def test_push_writes_the_fallback_tag_once(pushed: Built, registry: RegistryServ
 def test_referrers_api_is_used_when_the_registry_has_it() -> None:
     fake = ReferrersFake()
     image, _ = fake.store_image("app/x:1", [b"layer"])
-    subject = Descriptor("application/vnd.oci.image.manifest.v1+json", image,
-                         len(fake.manifests[image][0]))
+    subject = Descriptor(
+        "application/vnd.oci.image.manifest.v1+json", image, len(fake.manifests[image][0])
+    )
     sbom = b'{"bomFormat": "CycloneDX"}'
     with Registry(fake.host, fake.options()) as registry:
         artifact = artifact_manifest(subject, CYCLONEDX, sbom)
@@ -103,8 +105,9 @@ def test_fallback_when_the_registry_sends_oci_subject_but_has_no_api() -> None:
     fake = ReferrersFake()
     fake.override[("GET", "referrers")] = lambda _r: __import__("httpx").Response(404)
     image, _ = fake.store_image("app/x:1", [b"layer"])
-    subject = Descriptor("application/vnd.oci.image.manifest.v1+json", image,
-                         len(fake.manifests[image][0]))
+    subject = Descriptor(
+        "application/vnd.oci.image.manifest.v1+json", image, len(fake.manifests[image][0])
+    )
     with Registry(fake.host, fake.options()) as registry:
         result = push_referrer(registry, "app/x", artifact_manifest(subject, INTOTO, b"{}"))
     assert not result.api and result.fallback_tag == fallback_tag(image)
@@ -139,13 +142,19 @@ def _replace_executable(pushed: Built, tmp_path: Path, host: str) -> Descriptor:
 def _documents(pushed: Built) -> list[Document]:
     return [
         Document("sbom", CYCLONEDX, f"{STEM}.cdx.json", pushed.file(".cdx.json").read_bytes()),
-        Document("provenance", INTOTO, f"{STEM}.provenance.json",
-                 pushed.file(".provenance.json").read_bytes()),
+        Document(
+            "provenance",
+            INTOTO,
+            f"{STEM}.provenance.json",
+            pushed.file(".provenance.json").read_bytes(),
+        ),
     ]
 
 
 def test_verify_fails_when_the_executable_layer_is_replaced(
-    pushed: Built, registry: RegistryServer, tmp_path: Path,
+    pushed: Built,
+    registry: RegistryServer,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     tag_ref = f"{registry.host}/{REPO}:latest"
@@ -165,7 +174,9 @@ def test_verify_fails_when_the_executable_layer_is_replaced(
 
 
 def test_verify_fails_when_an_sbom_is_listed_for_the_wrong_subject(
-    pushed: Built, registry: RegistryServer, tmp_path: Path,
+    pushed: Built,
+    registry: RegistryServer,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """An index entry (the fallback tag is writable by anyone who can push) that points at
@@ -174,8 +185,9 @@ def test_verify_fails_when_an_sbom_is_listed_for_the_wrong_subject(
     ours = platform_manifest(reference)
     other = Layout.create(tmp_path / "other")
     (tmp_path / NAME).write_bytes(b"other")
-    index = assemble(None, tmp_path / NAME,
-                     ImageOptions(name=NAME, platform=Platform("linux", "amd64")), other)
+    index = assemble(
+        None, tmp_path / NAME, ImageOptions(name=NAME, platform=Platform("linux", "amd64")), other
+    )
     push_layout(other, index, f"{registry.host}/{REPO}:other")
     theirs = platform_manifest(f"{registry.host}/{REPO}:other")
     wrong = artifact_manifest(theirs, CYCLONEDX, pushed.file(".cdx.json").read_bytes())
@@ -199,13 +211,42 @@ def test_verify_fails_when_an_sbom_is_listed_for_the_wrong_subject(
 
 
 def test_an_spdx_build_verifies_and_prints_its_sbom(
-    registry: RegistryServer, base_layout: Path, cache_dir: Path, tmp_path: Path,
-    capsys: pytest.CaptureFixture[str], built: Built,
+    registry: RegistryServer,
+    base_layout: Path,
+    cache_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    built: Built,
 ) -> None:
-    spdx = build(yaml_project(tmp_path, base_layout), cache_dir, KRUST_SBOM="spdx",
-                 KRUST_REPO=f"{registry.host}/spdx")
+    spdx = build(
+        yaml_project(tmp_path, base_layout),
+        cache_dir,
+        KRUST_SBOM="spdx",
+        KRUST_REPO=f"{registry.host}/spdx",
+    )
     reference = spdx.stdout.strip()
     assert main(["verify", reference]) == 0, capsys.readouterr().err
     assert "SPDX SBOM" in capsys.readouterr().err
     assert main(["sbom", reference, "--platform", "linux/amd64"]) == 0
     assert capsys.readouterr().out.encode() == spdx.file(".spdx.json").read_bytes()
+
+
+def test_verify_accepts_a_build_that_turned_the_sbom_off(
+    registry: RegistryServer,
+    base_layout: Path,
+    cache_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    built: Built,
+) -> None:
+    """`sbom = false` is recorded in the provenance; verify then needs no SBOM, but still
+    fails an image whose provenance is missing too."""
+    plain = build(
+        yaml_project(tmp_path, base_layout),
+        cache_dir,
+        KRUST_SBOM="false",
+        KRUST_REPO=f"{registry.host}/nosbom",
+    )
+    reference = plain.stdout.strip()
+    assert main(["verify", reference]) == 0, capsys.readouterr().err
+    assert "no SBOM: the build ran with `sbom = false`" in capsys.readouterr().err
