@@ -55,6 +55,7 @@ def test_progress_is_reported_on_stderr(hello: dict[str, object]) -> None:
     assert "running PyInstaller" in result.stderr  # type: ignore[attr-defined]
     assert "Built static executable" in result.stderr  # type: ignore[attr-defined]
     assert "Traceback" not in result.stderr  # type: ignore[attr-defined]
+    assert "INFO: PyInstaller:" not in result.stderr  # type: ignore[attr-defined]  # quiet without -v
 
 
 def test_two_clean_builds_are_identical(
@@ -207,3 +208,45 @@ def test_a_new_release_of_a_dependency_invalidates_the_cache(
     assert "running PyInstaller" in newer.stderr
     run = run_in_chroot(only_file(project / "dist" / "krust"), [], tmp_path / "root")
     assert run.stdout.strip() == "dependency 1.1", run.stdout + run.stderr
+
+
+TINY_APP = """
+def main():
+    print("tiny")
+"""
+
+
+def test_two_builds_at_once_freeze_once_and_verbose_shows_the_freezer(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    """Two concurrent builds of the same inputs: one freezes, the other waits for the cache
+    entry and reuses it. With `-v` (HATCH_VERBOSE) PyInstaller's own log is shown."""
+    projects = [
+        write_project(
+            tmp_path / str(i),
+            name="tiny-app",
+            scripts={"tiny-app": "tiny_app.app:main"},
+            files={"tiny_app/app.py": TINY_APP},
+        )
+        for i in range(2)
+    ]
+    env = build_env(cache_dir, HATCH_VERBOSE="1")
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-m", "hatchling", "build", "-t", "krust:binary"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for project in projects
+    ]
+    outputs = [process.communicate(timeout=600) for process in running]
+    assert [process.returncode for process in running] == [0, 0], outputs
+    froze = [err for _out, err in outputs if "running PyInstaller" in err]
+    reused = [err for _out, err in outputs if "Reusing the cached executable" in err]
+    assert (len(froze), len(reused)) == (1, 1), outputs
+    assert "INFO: PyInstaller:" in froze[0]  # the freezer's own output, shown with -v
+    digests = {sha256(only_file(project / "dist" / "krust")) for project in projects}
+    assert len(digests) == 1
