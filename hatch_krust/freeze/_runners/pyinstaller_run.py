@@ -5,6 +5,12 @@ refuses such input. PyInstaller passes every binary it packs through
 `process_collected_binary` (strip, cache); wrapping it to return a copy without the
 RUNPATH fixes all of them, including bootstrap modules that never appear in the spec.
 
+The same wrapper undoes `--strip` where it breaks a library: binutils `strip` on a
+library that auditwheel's patchelf rewrote (numpy's `numpy.libs/libscipy_openblas*.so`)
+can leave a PT_LOAD segment whose offset and address disagree modulo the page size, which
+the dynamic loader refuses at run time ("ELF load command address/offset not
+page-aligned"). Such a binary is packed unstripped.
+
 Usage: python pyinstaller_run.py COPY_DIR -- PYINSTALLER_ARGS...
 """
 
@@ -24,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 EXIT_NO_HOOK = 3
+_PAGE_SIZE = 4096
 
 
 def needs_fix(path: Path) -> bool:
@@ -38,6 +45,25 @@ def needs_fix(path: Path) -> bool:
             for section in ELFFile(stream).iter_sections():
                 if isinstance(section, DynamicSection):
                     return any(_dangerous(tag) for tag in section.iter_tags())
+    except (ELFError, OSError):
+        return False
+    return False
+
+
+def misaligned(path: Path) -> bool:
+    """True when a PT_LOAD segment's address and file offset disagree modulo its alignment
+    or the page size, which glibc's loader refuses."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        with path.open("rb") as stream:
+            for segment in ELFFile(stream).iter_segments():
+                if segment["p_type"] != "PT_LOAD":
+                    continue
+                delta = segment["p_vaddr"] - segment["p_offset"]
+                if delta % _PAGE_SIZE or delta % max(segment["p_align"], 1):
+                    return True
     except (ELFError, OSError):
         return False
     return False
@@ -84,7 +110,16 @@ def install_hook(copy_dir: Path) -> None:
     original = _hook_point()
 
     def process_collected_binary(src_name: str, dest_name: str, *args: Any, **kwargs: Any) -> str:
-        return without_runpath(original(src_name, dest_name, *args, **kwargs), copy_dir)
+        processed = original(src_name, dest_name, *args, **kwargs)
+        if (
+            kwargs.get("use_strip")
+            and processed != src_name
+            and misaligned(Path(processed))
+            and not misaligned(Path(src_name))
+        ):
+            sys.stderr.write(f"hatch-krust: not stripping {src_name}: strip misaligns it\n")
+            processed = original(src_name, dest_name, *args, **{**kwargs, "use_strip": False})
+        return without_runpath(processed, copy_dir)
 
     utils.process_collected_binary = process_collected_binary
     api.process_collected_binary = process_collected_binary
