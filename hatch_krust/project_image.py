@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hatch_krust.cache import default_cache_dir
 from hatch_krust.errors import ConfigError, ImageError
 from hatch_krust.oci.assemble import BaseImage, ImageOptions, assemble
 from hatch_krust.oci.descriptor import Descriptor, Platform
@@ -123,7 +124,7 @@ def repository_name(template: str, project_name: str) -> str:
 
 @contextlib.contextmanager
 def open_base(
-    spec: str, platform: Platform, work: Path, insecure: tuple[str, ...], reporter: Reporter
+    spec: str, platform: Platform, cache_root: Path, insecure: tuple[str, ...], reporter: Reporter
 ) -> Iterator[tuple[BaseImage | None, str, str]]:
     """(base, name, digest) of `scratch`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, a registry."""
     from hatch_krust.registry.locations import LayoutLocation, parse_location
@@ -145,13 +146,13 @@ def open_base(
             descriptor = layout.resolve(location.tag)
             yield BaseImage(layout, descriptor), spec, descriptor.digest
         return
-    from hatch_krust.registry.api import pull_image
+    from hatch_krust.base_cache import pull_base
 
     reporter.display_waiting(f"Pulling base image {location} ({platform})")
-    layout = Layout.create(work / "base")
-    pulled = pull_image(location, layout, platform=str(platform), tag="base", insecure=insecure)
-    base_digest = pulled.index.digest if pulled.index is not None else pulled.manifest.digest
-    yield BaseImage.from_layout(layout, "base"), str(location), base_digest
+    base = pull_base(location, platform, cache_root, insecure)
+    if base.from_cache:
+        reporter.display_info(f"Base image {location} served from the cache (pinned by digest)")
+    yield base.image, str(location), base.base_digest
 
 
 def image_options(
@@ -208,7 +209,9 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
     image_epoch = inputs.epoch if inputs.epoch is not None else int(time.time())
     with tempfile.TemporaryDirectory(prefix="hatch-krust-image-") as tmp:
         work = Path(tmp)
-        with open_base(config.base_image, platform, work, insecure, reporter) as (
+        with open_base(
+            config.base_image, platform, default_cache_dir(inputs.env), insecure, reporter
+        ) as (
             base,
             base_name,
             base_digest,
@@ -246,12 +249,21 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
         )
         subject = platforms_of(layout, index)[0][1]
         docs = _attestations(
-            replace(inputs, epoch=image_epoch), facts, binary, layout, subject, platform,
+            replace(inputs, epoch=image_epoch),
+            facts,
+            binary,
+            layout,
+            subject,
+            platform,
             destination,
         )
         record["attestations"] = [
-            {"kind": d.kind, "artifactType": d.artifact_type, "file": d.filename,
-             "sha256": hashlib.sha256(d.data).hexdigest()}
+            {
+                "kind": d.kind,
+                "artifactType": d.artifact_type,
+                "file": d.filename,
+                "sha256": hashlib.sha256(d.data).hexdigest(),
+            }
             for d in docs
         ]
         record_tmp = work / "out" / f"{stem}.build.json"

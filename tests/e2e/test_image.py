@@ -454,3 +454,38 @@ def test_hello_with_hatch_build_on_scratch(
     assert run.stdout.splitlines()[0] == "Hello from a static executable! (hello, runc)"
     version = run_image(layout, "run", tmp_path, args=["--version"])
     assert version.stdout.strip() == "hello, version 1.2.3"
+
+
+def test_a_base_pinned_by_digest_is_served_from_the_cache_offline(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    base = make_umoci_base(tmp_path / "base")
+    project = probe_project(tmp_path / "p")
+    with start_registry(tmp_path / "registry", "anonymous") as server:
+        pushed = skopeo(
+            "copy",
+            "--dest-tls-verify=false",
+            f"oci:{base}:{BASE_TAG}",
+            f"docker://{server.host}/bases/pinned:1",
+        )
+        assert pushed.returncode == 0, pushed.stderr
+        digest = skopeo(
+            "inspect",
+            "--tls-verify=false",
+            "--format",
+            "{{.Digest}}",
+            f"docker://{server.host}/bases/pinned:1",
+        ).stdout.strip()
+        pinned = f"{server.host}/bases/pinned@{digest}"
+        first = hatchling_build(project, "krust", build_env(cache_dir, KRUST_BASE_IMAGE=pinned))
+        assert first.returncode == 0, first.stderr
+        assert "served from the cache" not in first.stderr
+    # The registry is gone: a pinned base needs no network once it is cached.
+    record = project / "dist" / "krust" / "probe-app-0.3.0.build.json"
+    before = json.loads(record.read_text())
+    again = hatchling_build(project, "krust", build_env(cache_dir, KRUST_BASE_IMAGE=pinned))
+    assert again.returncode == 0, again.stderr
+    assert "served from the cache" in again.stderr
+    after = json.loads(record.read_text())
+    assert after["index"] == before["index"]
+    assert after["base"] == {"name": pinned, "digest": digest}
