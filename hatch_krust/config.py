@@ -557,7 +557,7 @@ def _validate(config: KrustConfig, r: _Reader) -> None:
     if config.repository is not None and not re.match(r"^[a-z0-9.:_/{}-]+$", config.repository):
         raise _fail(
             where("repository"),
-            f"is not a valid repository name: {config.repository!r}",
+            f"is not a valid repository name: {config.repository.removesuffix('/{name}')!r}",
             "use lowercase `registry.example.com/team/app`",
         )
 

@@ -280,6 +280,9 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
             f"Image {index.digest} ({platform}) written to {outputs[archive_tmp]}"
         )
         reference = None
+        # A `.ref` names the push of the build beside it: one from an earlier build (pushed
+        # before, local now, or a push that fails below) must not outlive that build.
+        (inputs.out_dir / f"{stem}.ref").unlink(missing_ok=True)
         if destination is not None:
             reference = _push(layout, index, destination, tags, insecure, base_name, reporter)
             attached = _attach(reference, subject, docs, image_epoch, insecure, reporter)
