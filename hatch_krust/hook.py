@@ -3,8 +3,9 @@
 the wheel just built.
 
 PEP 517 frontends build in temporary directories, so the outputs go to `dist/krust/`
-under the project root (option `output-dir`), not beside the wheel. Editable builds are
-skipped: they hold no code to freeze.
+under the project root (option `output-dir`), not beside the wheel. The options of
+`[tool.hatch.build.targets.krust]` apply, with the hook's own table taking precedence.
+Editable builds are skipped: they hold no code to freeze.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from hatchling.builders.config import BuilderConfig
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-from hatch_krust.config import load_config
+from hatch_krust.config import OPTIONS, load_config
 from hatch_krust.errors import KrustError
 from hatch_krust.pipeline import ExecutableInputs, is_inner_wheel_build, source_date_epoch
 from hatch_krust.project_image import build_image, facts_of
@@ -31,10 +32,9 @@ class KrustBuildHook(BuildHookInterface[BuilderConfig]):
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:  # noqa: ARG002 - the interface's signature
         if self.target_name != "wheel" or version == "editable" or is_inner_wheel_build(os.environ):
             return
-        table = {k: v for k, v in self.config.items() if k not in _HOOK_KEYS}
         prefix = "tool.hatch.build.targets.wheel.hooks.krust"
         try:
-            config = load_config(table, prefix=prefix)
+            config = load_config(self._table(), prefix=prefix)
             out_dir = Path(config.output_dir or "dist/krust")
             if not out_dir.is_absolute():
                 out_dir = Path(self.root) / out_dir
@@ -56,6 +56,18 @@ class KrustBuildHook(BuildHookInterface[BuilderConfig]):
         self.app.display_success(f"krust: image {result.index_digest} -> {result.archive}")
         if result.reference:
             self.app.display_success(f"krust: pushed {result.reference}")
+
+    def _table(self) -> dict[str, Any]:
+        """The hook's table over the krust target's: the options documented for
+        `[tool.hatch.build.targets.krust]` apply to the hook too, unless it sets its own."""
+        target = self.metadata.hatch.build_targets.get("krust") or {}
+        shared: dict[str, Any] = {}
+        if isinstance(target, dict) and target:
+            load_config(target, prefix="tool.hatch.build.targets.krust")  # its own names in errors
+            keys = {option.key for option in OPTIONS}
+            shared = {k: v for k, v in target.items() if k in keys}
+        hook = {k: v for k, v in self.config.items() if k not in _HOOK_KEYS}
+        return {**shared, **hook}
 
 
 _HOOK_KEYS = frozenset(
