@@ -106,8 +106,14 @@ def resolve_script(
     listing = ", ".join(f"`{name}`" for name in sorted(scripts)) or "none"
     if configured is not None:
         if configured not in scripts:
+            from_env = os.environ.get("KRUST_SCRIPT", "").strip() == configured
+            where = (
+                "Environment variable `KRUST_SCRIPT`"
+                if from_env
+                else "Field `tool.hatch.build.targets.krust.script`"
+            )
             message = (
-                f"Field `tool.hatch.build.targets.krust.script` names `{configured}`, which is not "
+                f"{where} names `{configured}`, which is not "
                 f"in `[project.scripts]`. Available scripts: {listing}."
             )
             raise ConfigError(message)
@@ -115,7 +121,8 @@ def resolve_script(
     if not scripts:
         message = (
             "The project has no `[project.scripts]` entry, so there is nothing to turn into an "
-            'executable. Add one, for example `[project.scripts]\nmy-app = "my_app.cli:main"`.'
+            "executable (`[project.gui-scripts]` and other entry points are not used). Add one, "
+            'for example `[project.scripts]\nmy-app = "my_app.cli:main"`.'
         )
         raise ConfigError(message)
     if len(scripts) == 1:

@@ -1,0 +1,30 @@
+"""Which script to freeze: messages that point at where the user's mistake is."""
+
+from __future__ import annotations
+
+import pytest
+
+from hatch_krust.errors import ConfigError
+from hatch_krust.pipeline import resolve_script
+
+
+def test_a_wrong_krust_script_variable_is_named_as_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KRUST_SCRIPT", "nope")
+    with pytest.raises(ConfigError) as caught:
+        resolve_script({"b1": "b1:main"}, "b1", "nope")
+    assert str(caught.value).startswith("Environment variable `KRUST_SCRIPT` names `nope`")
+
+
+def test_a_wrong_script_field_is_named_as_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KRUST_SCRIPT", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        resolve_script({"b1": "b1:main"}, "b1", "nope")
+    assert str(caught.value).startswith("Field `tool.hatch.build.targets.krust.script` names")
+
+
+def test_gui_scripts_are_said_not_to_count() -> None:
+    with pytest.raises(ConfigError) as caught:
+        resolve_script({}, "g1", None)
+    assert "`[project.gui-scripts]`" in str(caught.value)
