@@ -201,6 +201,14 @@ def interpreter_identity(python: str) -> dict[str, Any]:
             [found, "-I", "-c", probe], capture_output=True, text=True, check=True, timeout=60
         ).stdout
         info: dict[str, Any] = json.loads(out)
+    except subprocess.CalledProcessError as exc:
+        lines = [line.strip() for line in (exc.stderr or "").splitlines() if line.strip()]
+        said = " … ".join(dict.fromkeys(lines[:1] + lines[-1:]))[:300]
+        message = (
+            f"The interpreter `{python}` (option `python` / `KRUST_PYTHON`) could not be run as "
+            f"Python: exit status {exc.returncode}" + (f": {said}" if said else "")
+        )
+        raise ConfigError(message) from None
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         message = f"The interpreter `{python}` could not be run as Python: {exc}"
         raise ConfigError(message) from None

@@ -23,6 +23,21 @@ CASES = {
 }
 
 
+def test_an_interpreter_that_fails_says_why(tmp_path: Path, cache_dir: Path) -> None:
+    """It used to print Python's `Command '[…the probe…]' returned non-zero exit status 3`."""
+    fake = tmp_path / "python-broken"
+    fake.write_text("#!/bin/sh\necho 'boom: broken interpreter' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    project = write_project(
+        tmp_path, name="oops", scripts={"oops": "oops:main"}, krust='base-image = "scratch"'
+    )
+    result = hatchling_build(project, "krust", build_env(cache_dir, KRUST_PYTHON=str(fake)))
+    assert result.returncode == 1
+    assert "could not be run as Python: exit status 3: boom: broken interpreter" in result.stderr
+    assert "sysconfig" not in result.stderr
+    assert not (project / "dist" / "krust").exists()
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_is_one_clear_message(case: str, tmp_path: Path, cache_dir: Path) -> None:
     env, krust, expected = CASES[case]
