@@ -147,9 +147,22 @@ def open_base(
             yield BaseImage(layout, descriptor), spec, descriptor.digest
         return
     from hatch_krust.base_cache import pull_base
+    from hatch_krust.config import DEFAULT_BASE_IMAGE
+    from hatch_krust.errors import RegistryError
+    from hatch_krust.registry.client import TransportFailure
 
     reporter.display_waiting(f"Pulling base image {location} ({platform})")
-    base = pull_base(location, platform, cache_root, insecure)
+    try:
+        base = pull_base(location, platform, cache_root, insecure)
+    except TransportFailure as exc:
+        if spec != DEFAULT_BASE_IMAGE:
+            raise
+        message = (
+            f"{exc}. {spec} is the default base image and needs internet access: set "
+            '`base-image = "scratch"` (or KRUST_BASE_IMAGE=scratch), a local `oci:DIR` '
+            "layout or a registry you can reach"
+        )
+        raise RegistryError(message) from None
     if base.from_cache:
         reporter.display_info(f"Base image {location} served from the cache (pinned by digest)")
     yield base.image, str(location), base.base_digest

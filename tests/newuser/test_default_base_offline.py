@@ -1,0 +1,48 @@
+"""The README's first snippet leaves the base at its default, cgr.dev/chainguard/static,
+which needs the internet. Offline, the message now says what to do about it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import hatch_krust.base_cache
+from hatch_krust.config import DEFAULT_BASE_IMAGE
+from hatch_krust.errors import RegistryError
+from hatch_krust.oci.descriptor import Platform
+from hatch_krust.project_image import open_base
+from hatch_krust.registry.client import TransportFailure
+
+
+class Quiet:
+    def display_waiting(self, message: str) -> None:
+        pass
+
+    def display_info(self, message: str) -> None:
+        pass
+
+
+def unreachable(location: Any, *args: Any) -> Any:
+    error = httpx.ConnectError("[Errno -2] Name or service not known")
+    host = str(location).split("/", 1)[0]
+    raise TransportFailure(host, "GET", f"https://{host}/v2/", error)
+
+
+@pytest.mark.parametrize("spec", [DEFAULT_BASE_IMAGE, "registry.example/team/base:1"])
+def test_an_unreachable_base(
+    spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hatch_krust.base_cache, "pull_base", unreachable)
+    platform = Platform(os="linux", architecture="amd64")
+    with (
+        pytest.raises(RegistryError) as caught,
+        open_base(spec, platform, tmp_path, (), Quiet()),  # type: ignore[arg-type]
+    ):
+        pass
+    message = str(caught.value)
+    assert message.startswith("Cannot talk to registry")
+    hint = 'is the default base image and needs internet access: set `base-image = "scratch"`'
+    assert (hint in message) == (spec == DEFAULT_BASE_IMAGE)
