@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import tempfile
 import time
@@ -177,15 +178,7 @@ def image_options(
     base_name: str,
     base_digest: str,
 ) -> ImageOptions:
-    ca: bool | Path = config.ca_certificates
-    if isinstance(ca, str):
-        ca = Path(ca)
-        if not ca.is_file():
-            message = (
-                f"Field `tool.hatch.build.targets.krust.ca-certificates` names {str(ca)!r}, "
-                "which is not a file; give the path of a PEM bundle, true or false"
-            )
-            raise ConfigError(message)
+    ca = ca_certificates(config)
     return ImageOptions(
         name=name,
         platform=platform,
@@ -203,9 +196,30 @@ def image_options(
     )
 
 
+def ca_certificates(config: Any) -> bool | Path:
+    """The `ca-certificates` option, a named file checked to exist."""
+    ca: bool | str = config.ca_certificates
+    if not isinstance(ca, str):
+        return ca
+    if not Path(ca).is_file():
+        from_env = os.environ.get("KRUST_CA_CERTIFICATES", "").strip() == ca
+        where = (
+            "Environment variable `KRUST_CA_CERTIFICATES`"
+            if from_env
+            else "Field `tool.hatch.build.targets.krust.ca-certificates`"
+        )
+        message = (
+            f"{where} names {ca!r}, which is not a file; give the path of a PEM bundle, "
+            "true or false"
+        )
+        raise ConfigError(message)
+    return Path(ca)
+
+
 def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporter) -> ImageResult:
     config = inputs.config
     platform = check_platforms(config.platforms)
+    ca_certificates(config)  # before the freeze, not minutes after it
     tags = render_tags(config.tags, inputs.version)
     push = config.push if config.push is not None else config.repository is not None
     if push and config.repository is None:

@@ -19,6 +19,12 @@ CASES = {
         "`KRUST_REPO` is not a valid repository name: 'Registry.Example/Team';",
     ),
     "option-typo": ({}, 'base_image = "scratch"', "did you mean `base-image`?"),
+    # checked with the configuration (it used to come after the freeze, named as the field)
+    "ca-missing": (
+        {"KRUST_CA_CERTIFICATES": "/nonexistent.pem"},
+        "",
+        "`KRUST_CA_CERTIFICATES` names '/nonexistent.pem', which is not a file",
+    ),
     "no-python2": ({"KRUST_PYTHON": "/nonexistent/python2"}, "", "`/nonexistent/python2`"),
 }
 
@@ -50,6 +56,7 @@ def test_bad_input_is_one_clear_message(case: str, tmp_path: Path, cache_dir: Pa
     )
     result = hatchling_build(project, "krust", build_env(cache_dir, **env))
     assert result.returncode == 1, result.stderr
+    assert "Building the wheel" not in result.stderr  # found before any work is done
     assert expected in result.stderr
     assert "{name}" not in result.stderr
     assert "Traceback" not in result.stderr
