@@ -56,6 +56,14 @@ class KrustBuildHook(BuildHookInterface[BuilderConfig]):
         self.app.display_success(f"krust: image {result.index_digest} -> {result.archive}")
         if result.reference:
             self.app.display_success(f"krust: pushed {result.reference}")
+        if not Path(config.output_dir or "dist/krust").is_absolute() and _from_sdist(self.root):
+            self.app.display_warning(
+                f"krust: this wheel is built from an unpacked sdist, so the outputs are in "
+                f"{out_dir}, which a frontend (`python -m build` without --wheel, pip) deletes "
+                "when it is done. Build the wheel from the project directory "
+                "(`python -m build --wheel`) or set an absolute `output-dir` "
+                "(KRUST_OUTPUT_DIR) to keep them."
+            )
 
     def _table(self) -> dict[str, Any]:
         """The hook's table over the krust target's: the options documented for
@@ -68,6 +76,11 @@ class KrustBuildHook(BuildHookInterface[BuilderConfig]):
             shared = {k: v for k, v in target.items() if k in keys}
         hook = {k: v for k, v in self.config.items() if k not in _HOOK_KEYS}
         return {**shared, **hook}
+
+
+def _from_sdist(root: str) -> bool:
+    """An unpacked sdist has PKG-INFO at its root; a project checkout does not."""
+    return (Path(root) / "PKG-INFO").is_file()
 
 
 _HOOK_KEYS = frozenset(

@@ -5,6 +5,7 @@ with `base-image = "scratch"` there had its hook pull cgr.dev/chainguard/static,
 
 from __future__ import annotations
 
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,27 @@ def test_a_typo_in_the_target_table_is_named_there(tmp_path: Path, cache_dir: Pa
         result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_wheel_built_from_an_sdist_warns_that_its_outputs_go_away(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    """`python -m build` builds the wheel from the unpacked sdist in a temporary directory:
+    the hook's `dist/krust` there is deleted with it, silently, before this warning."""
+    project = hooked(tmp_path / "src", 'base-image = "scratch"', "")
+    sdist = hatchling_build(project, "sdist", build_env(cache_dir))
+    assert sdist.returncode == 0, sdist.stderr
+    with tarfile.open(next((project / "dist").glob("*.tar.gz"))) as archive:
+        archive.extractall(tmp_path / "unpacked", filter="data")
+    unpacked = next((tmp_path / "unpacked").iterdir())
+    result = hatchling_build(unpacked, "wheel", build_env(cache_dir))
+    assert result.returncode == 0, result.stderr
+    assert "built from an unpacked sdist" in result.stderr
+    assert "python -m build --wheel" in result.stderr
+
+    keep = tmp_path / "kept"
+    again = hatchling_build(unpacked, "wheel", build_env(cache_dir, KRUST_OUTPUT_DIR=str(keep)))
+    assert again.returncode == 0, again.stderr
+    assert "built from an unpacked sdist" not in again.stderr
+    assert (keep / "hooky-0.1.0.oci.tar").is_file()
