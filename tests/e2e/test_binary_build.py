@@ -250,3 +250,43 @@ def test_two_builds_at_once_freeze_once_and_verbose_shows_the_freezer(
     assert "INFO: PyInstaller:" in froze[0]  # the freezer's own output, shown with -v
     digests = {sha256(only_file(project / "dist" / "krust")) for project in projects}
     assert len(digests) == 1
+
+
+HTTPS_APP = """
+import sys, urllib.request
+
+def main():
+    print("argv0", sys.argv[0])
+    try:
+        with urllib.request.urlopen(sys.argv[1], timeout=10) as response:
+            print("fetched", response.status)
+    except Exception as exc:
+        print("failed", type(exc).__name__, exc)
+        return 3
+    return 0
+"""
+
+
+def test_https_on_a_host_that_keeps_its_ca_bundle_elsewhere(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    """Built on Debian, run on an Alpine-like root (bundle at /etc/ssl/cert.pem only):
+    the executable finds that bundle; and argv[0] is the path that was run."""
+    from tests.e2e.test_image import serve_https
+
+    project = write_project(
+        tmp_path,
+        name="fetcher",
+        scripts={"fetcher": "fetcher.app:main"},
+        files={"fetcher/app.py": HTTPS_APP},
+    )
+    result = hatchling_build(project, "krust:binary", build_env(cache_dir))
+    assert result.returncode == 0, result.stderr
+    exe = only_file(project / "dist" / "krust")
+    with serve_https(tmp_path / "tls") as (url, tls):
+        alpine = run_in_chroot(
+            exe, [url], tmp_path / "alpine", files={"/etc/ssl/cert.pem": tls.cert}
+        )
+        bare = run_in_chroot(exe, [url], tmp_path / "bare")
+    assert alpine.stdout.splitlines() == [f"argv0 /{exe.name}", "fetched 200"], alpine
+    assert bare.returncode == 3 and "CERTIFICATE_VERIFY_FAILED" in bare.stdout, bare

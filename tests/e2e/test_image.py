@@ -4,6 +4,7 @@ to a real registry with token auth, and the bad inputs that must stop it cleanly
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import ssl
 import subprocess
@@ -76,10 +77,10 @@ def run_json(layout: Path, tmp: Path, args: list[str] | None = None) -> dict[str
     return json.loads(run.stdout)  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="module")
-def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, TLSFiles]]:
+@contextlib.contextmanager
+def serve_https(directory: Path) -> Iterator[tuple[str, TLSFiles]]:
     """An HTTPS server on loopback with a certificate from a CA only the test knows."""
-    tls = make_tls(tmp_path_factory.mktemp("tls"))
+    tls = make_tls(directory)
 
     class Hello(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -98,8 +99,16 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"https://127.0.0.1:{server.server_address[1]}/", tls
-    server.shutdown()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}/", tls
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, TLSFiles]]:
+    with serve_https(tmp_path_factory.mktemp("tls")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +160,10 @@ def test_scratch_image_runs_as_nonroot_with_certificates(
 
 
 def test_https_verifies_against_the_image_bundle(
-    tls_server: tuple[str, TLSFiles], tmp_path: Path, cache_dir: Path
+    tls_server: tuple[str, TLSFiles],
+    tmp_path: Path,
+    cache_dir: Path,
+    scratch_image: dict[str, object],  # built first: its executable is in the cache
 ) -> None:
     url, tls = tls_server
     trusting = probe_project(tmp_path / "trusting", f'ca-certificates = "{tls.cert}"')

@@ -165,9 +165,15 @@ def start_image(
 
 
 def run_in_chroot(
-    executable: Path, args: list[str], tmp_path: Path, *, timeout: float = _TIMEOUT
+    executable: Path,
+    args: list[str],
+    tmp_path: Path,
+    *,
+    timeout: float = _TIMEOUT,
+    files: dict[str, Path] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `executable` in an empty root: only itself, a mounted /proc and a 1777 /tmp.
+    """Run `executable` in an empty root: only itself, a mounted /proc and a 1777 /tmp
+    (plus `files`, absolute paths in the root -> their sources, to stand in for a host).
 
     If it runs here it needs nothing from the host. /proc is always unmounted afterwards.
     """
@@ -175,6 +181,10 @@ def run_in_chroot(
     (root / "proc").mkdir(parents=True)
     (root / "tmp").mkdir()
     (root / "tmp").chmod(0o1777)
+    for inside, source in (files or {}).items():
+        placed = root / inside.lstrip("/")
+        placed.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, placed)
     target = root / executable.name
     shutil.copy2(executable, target)
     target.chmod(0o755)
