@@ -35,7 +35,7 @@ from hatch_krust.pipeline import (
     install_atomically,
 )
 from hatch_krust.provenance import git_state, image_annotations
-from hatch_krust.tags import render_tags, tag_safe
+from hatch_krust.tags import release_only_templates, render_tags, tag_safe
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -216,11 +216,19 @@ def ca_certificates(config: Any) -> bool | Path:
     return Path(ca)
 
 
-def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporter) -> ImageResult:
+def _plan(
+    inputs: ExecutableInputs, reporter: Reporter
+) -> tuple[Platform, list[str], str | None]:
+    """Every check that needs no work done: (platform, tags, push destination or None)."""
     config = inputs.config
     platform = check_platforms(config.platforms)
     ca_certificates(config)  # before the freeze, not minutes after it
     tags = render_tags(config.tags, inputs.version)
+    skipped = release_only_templates(config.tags, inputs.version)
+    if skipped:
+        reporter.display_info(
+            f"Not a release ({inputs.version}): skipping the tags {', '.join(skipped)}"
+        )
     push = config.push if config.push is not None else config.repository is not None
     if push and config.repository is None:
         message = (
@@ -229,6 +237,12 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
         )
         raise ConfigError(message)
     destination = _destination(config.repository, inputs.dist_name) if push else None
+    return platform, tags, destination
+
+
+def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporter) -> ImageResult:
+    config = inputs.config
+    platform, tags, destination = _plan(inputs, reporter)
     stem = f"{repository_name('{name}', inputs.dist_name)}-{inputs.version}"
     insecure = tuple(config.insecure_registries)
     # Without hatch's `reproducible`, the image says when it was built (the executable's
