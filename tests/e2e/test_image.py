@@ -311,6 +311,7 @@ def test_wrong_password_is_a_clear_error(
         ({"KRUST_REPO": "UPPER.case/x"}, "repository"),
         ({"KRUST_TAGS": "bad tag"}, "Environment variable `KRUST_TAGS` has an invalid tag"),
         ({"KRUST_PLATFORMS": "linux/s390x"}, "PyInstaller does not cross-build"),
+        ({"KRUST_PLATFORMS": "linux/x86_64"}, "did you mean `linux/amd64`?"),
         ({"KRUST_ENV": "1X=2"}, "Environment variable `KRUST_ENV` has an invalid variable name"),
         (
             {"KRUST_LABELS": "novalue"},
