@@ -410,6 +410,28 @@ def _check_each(items: tuple[str, ...], pattern: re.Pattern[str], where: str, wh
             raise _fail(where, f"has an invalid {what}: {item!r}")
 
 
+# `uname -m` names people write by habit -> the names OCI platforms use.
+_UNAME_NAMES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armv7l": "arm"}
+
+
+def _check_platforms(platforms: tuple[str, ...], where: str) -> None:
+    for text in platforms:
+        arch = text.split("/")[1] if text.count("/") >= 1 else ""
+        if arch in _UNAME_NAMES:
+            raise _fail(
+                where,
+                f"has an invalid platform {text!r}",
+                f"OCI calls this architecture `{_UNAME_NAMES[arch]}`: "
+                f"did you mean `linux/{_UNAME_NAMES[arch]}`?",
+            )
+    _check_each(
+        platforms,
+        _PLATFORM,
+        where,
+        "platform (expected `linux/<architecture>[/<variant>]`, e.g. `linux/amd64`)",
+    )
+
+
 def _check_tags(tags: tuple[str, ...], where: str) -> None:
     """A tag template is valid when it is a valid tag with its fields filled in."""
     for tag in tags:
@@ -535,12 +557,7 @@ def _validate(config: KrustConfig, r: _Reader) -> None:
     _check_each(config.hidden_imports, _MODULE, where("hidden-imports"), "module name")
     _check_each(config.exclude_modules, _MODULE, where("exclude-modules"), "module name")
     _check_tags(config.tags, where("tags"))
-    _check_each(
-        config.platforms,
-        _PLATFORM,
-        where("platforms"),
-        "platform (expected `linux/<architecture>[/<variant>]`, e.g. `linux/amd64`)",
-    )
+    _check_platforms(config.platforms, where("platforms"))
     _check_each(config.ports, _PORT, where("ports"), "port (expected `8080` or `8080/tcp`)")
     for key, _value in config.env:
         if not _ENV_NAME.match(key):

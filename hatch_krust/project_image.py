@@ -102,22 +102,11 @@ def _same_platform(a: Platform, b: Platform) -> bool:
     return a.os == b.os and a.architecture == b.architecture and av == bv
 
 
-# `uname -m` names people write by habit -> the names OCI platforms use.
-_UNAME_NAMES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armv7l": "arm"}
-
-
 def check_platforms(requested: tuple[str, ...]) -> Platform:
     """PyInstaller cannot cross-build: only the host's platform can be frozen here."""
     host = host_platform()
     for text in requested:
         wanted = parse_platform(text)
-        if wanted.architecture in _UNAME_NAMES:
-            oci = _UNAME_NAMES[wanted.architecture]
-            message = (
-                f"Invalid platform {text!r}: OCI names this architecture `{oci}`; "
-                f"did you mean `linux/{oci}`?"
-            )
-            raise ConfigError(message)
         if not _same_platform(wanted, host):
             message = (
                 f"This host can only build {host}, not {wanted}: PyInstaller does not "
