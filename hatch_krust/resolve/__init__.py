@@ -1,0 +1,152 @@
+"""`hatch-krust resolve` and `apply`: Kubernetes YAML with `krust://PATH` image references.
+
+Like `ko resolve`: every scalar whose whole value is `krust://PATH` names a project
+directory (relative to the current directory, with a `pyproject.toml`). Each distinct
+project is built once with `python -m hatchling build -t krust` (which pushes it when a
+repository is known and prints `HOST/REPO@sha256:…`), and the YAML is printed with each
+reference replaced by that digest reference.
+
+The replacement is done on the text, not by re-serialising YAML, so comments, order,
+quoting and document separators stay byte-for-byte as they were (`scan.py`). Which files
+are read is `sources.py`; the projects the references name, `projects.py`; the pool of
+builds, `builds.py`. This module joins them into the two commands.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hatch_krust.errors import KrustError
+from hatch_krust.resolve.builds import build_all, build_project, default_jobs, stderr_line
+from hatch_krust.resolve.projects import Project, projects_of, push_problem
+from hatch_krust.resolve.scan import (
+    SCHEME,
+    Occurrence,
+    find_references,
+    join_files,
+    replace_references,
+)
+from hatch_krust.resolve.sources import YamlFile, collect_files, read_files
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+__all__ = [
+    "SCHEME",
+    "Occurrence",
+    "Project",
+    "YamlFile",
+    "apply",
+    "build_project",
+    "collect_files",
+    "default_jobs",
+    "find_references",
+    "join_files",
+    "push_problem",
+    "read_files",
+    "replace_references",
+    "resolve",
+]
+
+
+def resolve(
+    sources: Sequence[str],
+    *,
+    recursive: bool = False,
+    jobs: int | None = None,
+    quiet: bool = False,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    python: str = sys.executable,
+    stdin: Callable[[], bytes] | None = None,
+) -> str:
+    """The YAML of `sources` with every `krust://PATH` replaced by its pushed reference.
+
+    Everything is checked and built before anything is returned: on any error a
+    KrustError, and no partial YAML.
+    """
+    env = dict(os.environ if env is None else env)
+    cwd = Path.cwd() if cwd is None else cwd
+    files = read_files(collect_files(sources, recursive=recursive, cwd=cwd), stdin, cwd)
+    by_path = projects_of(files, cwd)
+    projects = list({id(p): p for p in by_path.values()}.values())
+    if projects:
+        no_push = [(p, why) for p in projects if (why := push_problem(p.directory, env))]
+        if no_push:
+            lines = "\n".join(
+                f"  {SCHEME}{p.label} ({', '.join(p.places)}): {why}" for p, why in no_push
+            )
+            message = (
+                "set KRUST_REPO=<registry>/<prefix> so resolve can push; these projects "
+                f"would be built but not pushed:\n{lines}"
+            )
+            raise KrustError(message)
+        progress = None if quiet else stderr_line
+        if progress is not None:
+            names = ", ".join(SCHEME + p.label for p in projects)
+            progress(f"Building {len(projects)} project(s): {names}\n")
+        built = build_all(
+            projects, env, jobs=jobs or default_jobs(), python=python, progress=progress
+        )
+    else:
+        built = {}
+    images = {path: built[project.directory] for path, project in by_path.items()}
+    return join_files([replace_references(f.text, f.occurrences, images) for f in files])
+
+
+def kubectl_missing_message(sources: Sequence[str], recursive: bool) -> str:
+    flags = " ".join(f"-f {shlex.quote(s)}" for s in sources) + (" -R" if recursive else "")
+    return (
+        "kubectl is not on PATH; run "
+        f"`hatch-krust resolve {flags} | kubectl apply -f -` where kubectl is installed"
+    )
+
+
+def apply(
+    sources: Sequence[str],
+    kubectl_args: Sequence[str] = (),
+    *,
+    recursive: bool = False,
+    jobs: int | None = None,
+    quiet: bool = False,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    python: str = sys.executable,
+    stdin: Callable[[], bytes] | None = None,
+) -> int:
+    """Resolve, then `kubectl apply -f - KUBECTL_ARGS` with the YAML on its stdin.
+
+    kubectl is looked for first, so nothing is built when it is missing. Returns
+    kubectl's exit status; its output goes where ours does.
+    """
+    import shutil
+
+    env = dict(os.environ if env is None else env)
+    kubectl = shutil.which("kubectl", path=env.get("PATH", os.defpath))
+    if kubectl is None:
+        raise KrustError(kubectl_missing_message(sources, recursive))
+    text = resolve(
+        sources,
+        recursive=recursive,
+        jobs=jobs,
+        quiet=quiet,
+        env=env,
+        cwd=cwd,
+        python=python,
+        stdin=stdin,
+    )
+    if not quiet:
+        stderr_line(f"Running kubectl apply -f - {shlex.join(kubectl_args)}".rstrip())
+    done = subprocess.run(
+        [kubectl, "apply", "-f", "-", *kubectl_args],
+        input=text.encode("utf-8"),
+        env=env,
+        cwd=cwd,
+        check=False,
+    )
+    return done.returncode
