@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,21 @@ from hatch_krust.freeze import FreezeRequest, FreezeResult, freeze
 
 PROJECT = Path(__file__).parent / "project"
 EPOCH = 1_700_000_000
-PYENV_PYTHON = os.environ.get("KRUST_TEST_PYENV_PYTHON", "/root/.pyenv/versions/3.11.7/bin/python3")
+
+
+def _pyenv_python() -> str:
+    """A pyenv-built interpreter: the one under this test run's venv when it is pyenv's
+    (the machines' default), else the newest in ~/.pyenv; KRUST_TEST_PYENV_PYTHON wins."""
+    if os.environ.get("KRUST_TEST_PYENV_PYTHON"):
+        return os.environ["KRUST_TEST_PYENV_PYTHON"]
+    base = Path(sys.base_prefix) / "bin" / "python3"
+    if ".pyenv" in base.parts and base.exists():
+        return str(base)
+    found = sorted(Path.home().glob(".pyenv/versions/3.*/bin/python3"))
+    return str(found[-1]) if found else "/root/.pyenv/versions/3.11.7/bin/python3"
+
+
+PYENV_PYTHON = _pyenv_python()
 DEBIAN_PYTHON = os.environ.get("KRUST_TEST_SYSTEM_PYTHON", "/usr/bin/python3")
 
 
