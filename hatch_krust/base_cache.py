@@ -9,19 +9,17 @@ are downloaded. A lock file serialises writers of the layout's `index.json`.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hatch_krust.cache import file_lock
 from hatch_krust.oci.assemble import BaseImage
 from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.layout import Layout
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
     from hatch_krust.oci.descriptor import Platform
@@ -44,7 +42,7 @@ def pull_base(
 
     root = cache_root / "bases"
     key = hashlib.sha256(f"{reference}|{platform}".encode()).hexdigest()[:32]
-    with _locked(cache_root):
+    with file_lock(cache_root / "bases.lock"):
         layout = Layout.create(root)
         record = root / "refs" / f"{key}.json"
         if reference.digest:
@@ -72,13 +70,3 @@ def _from_record(layout: Layout, record: Path) -> CachedBase | None:
         return None
     return CachedBase(BaseImage(layout, descriptor), str(data["base"]), from_cache=True)
 
-
-@contextlib.contextmanager
-def _locked(cache_root: Path) -> Iterator[None]:
-    cache_root.mkdir(parents=True, exist_ok=True)
-    with (cache_root / "bases.lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

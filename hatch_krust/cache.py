@@ -8,6 +8,7 @@ for the first and then reuse its result instead of freezing twice.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -23,7 +24,7 @@ from hatch_krust.oci.canonical import canonical_json
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-__all__ = ["CacheEntry", "ExecutableCache", "cache_key", "default_cache_dir"]
+__all__ = ["CacheEntry", "ExecutableCache", "cache_key", "default_cache_dir", "file_lock"]
 
 
 def default_cache_dir(env: Mapping[str, str]) -> Path:
@@ -86,13 +87,18 @@ class ExecutableCache:
             raise OSError(message)
         return entry
 
-    @contextmanager
-    def lock(self, key: str) -> Iterator[None]:
+    def lock(self, key: str) -> contextlib.AbstractContextManager[None]:
         """Hold an exclusive lock on `key` while checking and filling it."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / f"{key[:16]}.lock").open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return file_lock(self.root / f"{key[:16]}.lock")
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive `flock` on `path` (created if missing), shared by processes and threads."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import tarfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -28,6 +27,7 @@ from hatch_krust.attest.facts import (
     SPDX,
 )
 from hatch_krust.errors import ImageError, KrustError
+from hatch_krust.oci.canonical import json_object
 from hatch_krust.oci.mediatypes import MANIFEST_TYPES
 
 if TYPE_CHECKING:
@@ -270,15 +270,7 @@ def _read_blob(registry: Registry, repository: str, descriptor: Descriptor) -> b
 
 def _read_json(registry: Registry, repository: str, descriptor: Descriptor) -> dict[str, Any]:
     data = _read_blob(registry, repository, descriptor)
-    try:
-        document = json.loads(data)
-    except ValueError:
-        message = f"Blob {descriptor.digest} in {repository} is not valid JSON"
-        raise ImageError(message) from None
-    if not isinstance(document, dict):
-        message = f"Blob {descriptor.digest} in {repository} is not a JSON object"
-        raise ImageError(message)
-    return document
+    return json_object(data, f"Blob {descriptor.digest} in {repository}")
 
 
 def _hash_in_layers(image: _Image, path: str) -> str | None:

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from hatch_krust.errors import ImageError
-from hatch_krust.oci.canonical import canonical_json
+from hatch_krust.oci.canonical import canonical_json, json_object
 from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.digest import check_digest
 from hatch_krust.oci.mediatypes import INDEX_TYPES, MANIFEST_TYPES, OCI_INDEX
@@ -113,15 +113,7 @@ class Layout:
 
     def read_json(self, digest: str) -> dict[str, Any]:
         """Read and parse a JSON blob (manifest, index, config)."""
-        try:
-            document = json.loads(self.read_blob(digest))
-        except ValueError:
-            message = f"Blob {digest} in {self.root} is not valid JSON"
-            raise ImageError(message) from None
-        if not isinstance(document, dict):
-            message = f"Blob {digest} in {self.root} is not a JSON object"
-            raise ImageError(message)
-        return document
+        return json_object(self.read_blob(digest), f"Blob {digest} in {self.root}")
 
     def write_blob(self, data: bytes) -> str:
         """Store `data` and return its sha256 digest; a no-op if the blob is already there."""

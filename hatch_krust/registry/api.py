@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hatch_krust.errors import ImageError
+from hatch_krust.oci.canonical import json_object
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
 from hatch_krust.oci.reference import Reference, check_repository, parse_reference
 from hatch_krust.registry.client import Registry
@@ -345,8 +346,4 @@ def _read_config(source: Source, manifest: Manifest) -> Any:
     with source.blob(descriptor).open() as chunks:
         reader = VerifyingReader(chunks, descriptor, source.name)
         data = b"".join(iter(lambda: reader.read(CHUNK), b""))
-    try:
-        return json.loads(data)
-    except ValueError:
-        message = f"The config of {source.name} is not valid JSON"
-        raise ImageError(message) from None
+    return json_object(data, f"The config of {source.name}")

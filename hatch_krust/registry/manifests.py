@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from hatch_krust.errors import ImageError, RegistryError
+from hatch_krust.oci.canonical import json_object
 from hatch_krust.oci.descriptor import Descriptor, Platform
 from hatch_krust.oci.mediatypes import (
     ALL_MANIFEST_TYPES,
@@ -87,14 +87,7 @@ def parse_manifest(
             f"(got {digest})"
         )
         raise ImageError(message)
-    try:
-        document = json.loads(data)
-    except ValueError:
-        message = f"The manifest of {where} is not valid JSON"
-        raise ImageError(message) from None
-    if not isinstance(document, dict):
-        message = f"The manifest of {where} is not a JSON object"
-        raise ImageError(message)
+    document = json_object(data, f"The manifest of {where}")
     media_type = _media_type(document, content_type.split(";", 1)[0].strip(), where)
     _check_shape(document, media_type, where)
     return Manifest(Descriptor(media_type, digest, len(data)), data, document)
