@@ -34,7 +34,7 @@ from hatch_krust.pipeline import (
     host_architecture,
     install_atomically,
 )
-from hatch_krust.provenance import git_state, image_annotations
+from hatch_krust.provenance import GitState, git_state, image_annotations
 from hatch_krust.tags import release_only_templates, render_tags, tag_safe
 
 if TYPE_CHECKING:
@@ -259,13 +259,14 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
         ):
             binary = build_executable(replace(inputs, out_dir=work / "out"), reporter)
             reporter.display_waiting("Assembling the image")
+            git = git_state(inputs.root)  # one look at the checkout: annotations and provenance
             annotations = image_annotations(
                 name=inputs.dist_name,
                 version=inputs.version,
                 description=facts.description,
                 licenses=facts.licenses,
                 urls=facts.urls,
-                git=git_state(inputs.root),
+                git=git,
                 epoch=image_epoch,
             )
             layout = Layout.create(work / "image")
@@ -292,6 +293,7 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
         docs = _attestations(
             replace(inputs, epoch=image_epoch),
             facts,
+            git,
             binary,
             layout,
             subject,
@@ -431,6 +433,7 @@ def _record(
 def _attestations(
     inputs: ExecutableInputs,
     facts: ProjectFacts,
+    git: GitState,
     binary: BinaryResult,
     layout: Layout,
     subject: Descriptor,
@@ -447,7 +450,6 @@ def _attestations(
     config = inputs.config
     manifest = layout.read_json(subject.digest)
     annotations = manifest.get("annotations") or {}
-    git = git_state(inputs.root)
     options = {
         k.replace("_", "-"): list(v) if isinstance(v, tuple) else v
         for k, v in dataclasses.asdict(config).items()
