@@ -60,3 +60,14 @@ def spread(values: list[float]) -> str:
     if len(values) == 1:
         return f"{values[0]:.2f} s"
     return f"{med(values):.2f} s (min {min(values):.2f}, max {max(values):.2f})"
+
+
+def pyinstaller_by_hand(venv: Path) -> list[str]:
+    """PyInstaller as a user would run it for examples/hello, with hatch-krust's choices:
+    stripped, and the metadata and data file collected so `--version` and the greeting work."""
+    return [
+        str(venv / "bin" / "pyinstaller"),
+        "--onefile", "--strip", "--noconfirm", "--clean", "--log-level", "WARN",
+        "--copy-metadata", "hello", "--collect-data", "hello", "--name", "hello",
+        "launcher.py",
+    ]  # fmt: skip

@@ -44,7 +44,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import code_note, code_state, log, med, spread
+from common import code_note, code_state, log, med, pyinstaller_by_hand, spread
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "hello"
@@ -172,26 +172,7 @@ def by_hand(project: Path, work: Path, python: str, installer: str) -> HandRun:
     mark = time.perf_counter()
     # The same output choices as hatch-krust's defaults: stripped, staticx uncompressed;
     # --copy-metadata/--collect-data so `--version` and the data file work.
-    run(
-        [
-            str(venv / "bin" / "pyinstaller"),
-            "--onefile",
-            "--strip",
-            "--noconfirm",
-            "--clean",
-            "--log-level",
-            "WARN",
-            "--copy-metadata",
-            "hello",
-            "--collect-data",
-            "hello",
-            "--name",
-            "hello",
-            "launcher.py",
-        ],
-        cwd=work,
-        env=env,
-    )
+    run(pyinstaller_by_hand(venv), cwd=work, env=env)
     stages["pyinstaller"] = time.perf_counter() - mark
     mark = time.perf_counter()
     onefile = work / "dist" / "hello"

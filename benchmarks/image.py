@@ -54,7 +54,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "hello"
 sys.path.insert(0, str(REPO))  # tests/infra/registry.py runs the loopback registries
 
-from common import code_note, code_state, log, med, spread  # noqa: E402 - benchmarks/ is the script's directory
+from common import code_note, code_state, log, med, pyinstaller_by_hand, spread  # noqa: E402 - benchmarks/ is the script's directory
 
 from tests.infra.registry import RegistryServer, make_tls, start_registry  # noqa: E402
 
@@ -198,26 +198,7 @@ def by_hand(
         pip = [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python")]
         run([*pip, str(project), "certifi", *PINS], cwd=work, env=env)
     stage("venv + install")
-    run(
-        [
-            str(venv / "bin" / "pyinstaller"),
-            "--onefile",
-            "--strip",
-            "--noconfirm",
-            "--clean",
-            "--log-level",
-            "WARN",
-            "--copy-metadata",
-            "hello",
-            "--collect-data",
-            "hello",
-            "--name",
-            "hello",
-            "launcher.py",
-        ],
-        cwd=work,
-        env=env,
-    )
+    run(pyinstaller_by_hand(venv), cwd=work, env=env)
     stage("pyinstaller")
     exe = work / "dist" / "hello-static"
     run(
