@@ -241,7 +241,7 @@ def _merge_arguments(parser: argparse.ArgumentParser) -> None:
 @command("merge", "join per-platform images built on different machines into one index",
          _merge_arguments)
 def merge(args: argparse.Namespace) -> int:
-    from hatch_krust.merge import merge as merge_images
+    from hatch_krust.registry.api import merge as merge_images
 
     _say(args, f"Merging {len(args.sources)} images into {args.destination}")
     print(merge_images(args.destination, args.sources, tags=args.tag, options=_options(args)))

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from hatch_krust.cache import ExecutableCache, cache_key, default_cache_dir
-from hatch_krust.errors import ConfigError
-from hatch_krust.pipeline import (
+from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_dir
+from hatch_krust.build.executable import (
     executable_name,
     install_atomically,
     interpreter_identity,
     resolve_script,
     source_date_epoch,
 )
+from hatch_krust.errors import ConfigError
 
 
 def test_single_script_is_the_default() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hatch_krust.build.tags import release_only_templates, render_tags, tag_safe
 from hatch_krust.errors import ConfigError
-from hatch_krust.tags import release_only_templates, render_tags, tag_safe
 
 TEMPLATES = ("latest", "{major}", "{major}.{minor}", "{version}")
 

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from hatch_krust.attest.facts import BUILD_TYPE, BUILDER_ID, BuildFacts
-from hatch_krust.provenance import rfc3339
+from hatch_krust.oci.annotations import rfc3339
 
 __all__ = ["STATEMENT_TYPE", "provenance_statement", "recorded_digests"]
 

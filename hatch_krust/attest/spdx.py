@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from hatch_krust.attest.facts import EXECUTABLE_PROPERTY, BuildFacts, content_uuid, normalise_name
-from hatch_krust.provenance import rfc3339
+from hatch_krust.oci.annotations import rfc3339
 
 __all__ = ["spdx_sbom"]
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hatch_krust.errors import ImageError
 from hatch_krust.oci.canonical import json_object
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
+from hatch_krust.oci.merge import merge_indexes
 from hatch_krust.oci.reference import Reference, check_repository, parse_reference
 from hatch_krust.registry.client import Registry
 from hatch_krust.registry.endpoints import (
@@ -39,6 +42,7 @@ __all__ = [
     "copy",
     "fetch_blob",
     "inspect",
+    "merge",
     "pull_image",
     "pull_manifest",
     "push_layout",
@@ -347,3 +351,38 @@ def _read_config(source: Source, manifest: Manifest) -> Any:
         reader = VerifyingReader(chunks, descriptor, source.name)
         data = b"".join(iter(lambda: reader.read(CHUNK), b""))
     return json_object(data, f"The config of {source.name}")
+
+
+def merge(
+    destination: str,
+    sources: Sequence[str],
+    *,
+    tags: Sequence[str] = (),
+    options: Options | None = None,
+) -> str:
+    """Join per-platform images built on different machines into one index at
+    `destination`.
+
+    Each source is copied into one temporary layout, its platforms are joined by
+    `oci.merge.merge_indexes`, and the result is pushed by digest and then tagged, or
+    written as a layout.
+
+    Merge `sources` into `destination`; return `HOST/REPO@sha256:…` or `oci…@sha256:…`."""
+    if len(sources) < 2:
+        message = "merge needs at least two sources (one per platform) to join"
+        raise ImageError(message)
+    dest = parse_location(destination)
+    with tempfile.TemporaryDirectory(prefix="krust-merge-") as tmp:
+        layout = Layout.create(Path(tmp) / "layout")
+        roots = []
+        for number, source in enumerate(sources):
+            tag = f"source-{number}"
+            copy(source, LayoutLocation(layout.root, tag, archive=False), options=options)
+            roots.append(layout.resolve(tag))
+        merged = merge_indexes(layout, roots)
+        if isinstance(dest, Reference):
+            digest = push_layout(layout, merged, dest, tags, options=options)
+            return f"{dest.name}@{digest}"
+        layout.add_manifest(merged, "merged")
+        copy(LayoutLocation(layout.root, "merged", archive=False), dest, tags=tags, options=options)
+        return f"{dest}@{merged.digest}"

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-import hatch_krust.base_cache
+import hatch_krust.build.bases
+from hatch_krust.build.image import open_base
 from hatch_krust.config import DEFAULT_BASE_IMAGE
 from hatch_krust.errors import RegistryError
 from hatch_krust.oci.descriptor import Platform
-from hatch_krust.project_image import open_base
 from hatch_krust.registry.client import TransportFailure
 
 
@@ -35,7 +35,7 @@ def unreachable(location: Any, *args: Any) -> Any:
 def test_an_unreachable_base(
     spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hatch_krust.base_cache, "pull_base", unreachable)
+    monkeypatch.setattr(hatch_krust.build.bases, "pull_base", unreachable)
     platform = Platform(os="linux", architecture="amd64")
     with (
         pytest.raises(RegistryError) as caught,

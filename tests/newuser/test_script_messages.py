@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hatch_krust.build.executable import resolve_script
 from hatch_krust.errors import ConfigError
-from hatch_krust.pipeline import resolve_script
 
 
 def test_a_wrong_krust_script_variable_is_named_as_the_variable(

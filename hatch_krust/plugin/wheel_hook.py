@@ -18,10 +18,10 @@ from typing import Any
 from hatchling.builders.config import BuilderConfig
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
+from hatch_krust.build.executable import ExecutableInputs, is_inner_wheel_build, source_date_epoch
+from hatch_krust.build.image import build_image, facts_of
 from hatch_krust.config import OPTIONS, load_config
 from hatch_krust.errors import KrustError
-from hatch_krust.pipeline import ExecutableInputs, is_inner_wheel_build, source_date_epoch
-from hatch_krust.project_image import build_image, facts_of
 
 __all__ = ["KrustBuildHook"]
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hatch_krust.__about__ import __version__
-from hatch_krust.cache import ExecutableCache, cache_key, default_cache_dir
+from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_dir
 from hatch_krust.errors import ConfigError, KrustError
-from hatch_krust.resolution import declared_requirements, resolve_requirements
+from hatch_krust.freeze.dependencies import declared_requirements, resolve_requirements
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -1,19 +1,17 @@
-"""Where the image came from: OCI annotations from project metadata and its git checkout.
+"""The project's git checkout: its commit, whether the tree differs, and a public remote URL.
 
-Only facts about *this* project go here, so a base image's labels never pose as ours.
+Read once per image build; the annotations and the provenance both take it from here.
 """
 
 from __future__ import annotations
 
 import subprocess
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from pathlib import Path
 
-__all__ = ["GitState", "git_state", "image_annotations", "rfc3339"]
+__all__ = ["GitState", "git_state"]
 
 
 class GitState:
@@ -53,33 +51,3 @@ def _public_url(remote: str) -> str:
     if "@" in remote.split("/")[2]:
         remote = "https://" + remote.split("@", 1)[1]
     return remote.removesuffix(".git")
-
-
-def rfc3339(epoch: int | None) -> str:
-    return datetime.fromtimestamp(epoch or 0, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def image_annotations(
-    *,
-    name: str,
-    version: str,
-    description: str,
-    licenses: str,
-    urls: Mapping[str, str],
-    git: GitState,
-    epoch: int | None,
-) -> dict[str, str]:
-    lowered = {k.lower(): v for k, v in urls.items()}
-    url = lowered.get("homepage") or lowered.get("documentation") or ""
-    source = lowered.get("source") or lowered.get("repository") or git.remote
-    annotations = {
-        "org.opencontainers.image.title": name,
-        "org.opencontainers.image.version": version,
-        "org.opencontainers.image.created": rfc3339(epoch),
-        "org.opencontainers.image.description": description,
-        "org.opencontainers.image.licenses": licenses,
-        "org.opencontainers.image.url": url,
-        "org.opencontainers.image.source": source,
-        "org.opencontainers.image.revision": git.revision,
-    }
-    return {k: v for k, v in annotations.items() if v}

@@ -13,13 +13,13 @@ if TYPE_CHECKING:
 
 @hookimpl
 def hatch_register_builder() -> type[BuilderInterface]:  # type: ignore[type-arg]
-    from hatch_krust.builder import KrustBuilder
+    from hatch_krust.plugin.builder import KrustBuilder
 
     return KrustBuilder
 
 
 @hookimpl
 def hatch_register_build_hook() -> type[BuildHookInterface]:  # type: ignore[type-arg]
-    from hatch_krust.hook import KrustBuildHook
+    from hatch_krust.plugin.wheel_hook import KrustBuildHook
 
     return KrustBuildHook

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hatch_krust.cache import file_lock
+from hatch_krust.build.cache import file_lock
 from hatch_krust.oci.assemble import BaseImage
 from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.layout import Layout

@@ -20,28 +20,29 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.cache import default_cache_dir
+from hatch_krust.build.cache import default_cache_dir
 from hatch_krust.errors import ConfigError, ImageError
 from hatch_krust.oci.assemble import BaseImage, ImageOptions, assemble
 from hatch_krust.oci.descriptor import Descriptor, Platform
 from hatch_krust.oci.digest import sha256_file
 from hatch_krust.oci.image import platforms_of
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
-from hatch_krust.pipeline import (
+from hatch_krust.build.executable import (
     ExecutableInputs,
     Reporter,
     build_executable,
     host_architecture,
     install_atomically,
 )
-from hatch_krust.provenance import GitState, git_state, image_annotations
-from hatch_krust.tags import release_only_templates, render_tags, tag_safe
+from hatch_krust.build.git import GitState, git_state
+from hatch_krust.oci.annotations import image_annotations
+from hatch_krust.build.tags import release_only_templates, render_tags, tag_safe
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from hatch_krust.attest import Document
-    from hatch_krust.pipeline import BinaryResult
+    from hatch_krust.build.executable import BinaryResult
 
 __all__ = [
     "ImageResult",
@@ -147,7 +148,7 @@ def open_base(
             descriptor = layout.resolve(location.tag)
             yield BaseImage(layout, descriptor), spec, descriptor.digest
         return
-    from hatch_krust.base_cache import pull_base
+    from hatch_krust.build.bases import pull_base
     from hatch_krust.config import DEFAULT_BASE_IMAGE
     from hatch_krust.errors import RegistryError
     from hatch_krust.registry.client import TransportFailure
@@ -266,7 +267,8 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
                 description=facts.description,
                 licenses=facts.licenses,
                 urls=facts.urls,
-                git=git,
+                revision=git.revision,
+                remote=git.remote,
                 epoch=image_epoch,
             )
             layout = Layout.create(work / "image")
@@ -499,7 +501,7 @@ def _attach(
     from hatch_krust.attest import attach
     from hatch_krust.errors import RegistryError
     from hatch_krust.oci.reference import parse_reference
-    from hatch_krust.provenance import rfc3339
+    from hatch_krust.oci.annotations import rfc3339
     from hatch_krust.registry.options import Options
 
     if not docs:

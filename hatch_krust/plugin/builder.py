@@ -1,7 +1,7 @@
 """KrustBuilder: the `krust` build target (`hatch build -t krust[:binary|image]`).
 
 It only wires configuration into the pipeline and turns our errors into one clear
-message and a non-zero exit; the work lives in `hatch_krust.pipeline`.
+message and a non-zero exit; the work lives in `hatch_krust.build.executable`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from hatchling.builders.config import BuilderConfig
 from hatchling.builders.plugin.interface import BuilderInterface
 from hatchling.plugin.manager import PluginManager
 
+from hatch_krust.build.executable import ExecutableInputs, build_executable, source_date_epoch
+from hatch_krust.build.image import build_image, facts_of
 from hatch_krust.config import KrustConfig, load_config
 from hatch_krust.errors import KrustError
-from hatch_krust.pipeline import ExecutableInputs, build_executable, source_date_epoch
-from hatch_krust.project_image import build_image, facts_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
