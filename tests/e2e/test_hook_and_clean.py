@@ -82,6 +82,7 @@ def test_clean_removes_dist_krust_and_nothing_else(tmp_path: Path, cache_dir: Pa
     assert (project / "dist" / "cleanme-0.1.0-py3-none-any.whl").read_text() == "keep me"
 
 
+@pytest.mark.slow
 def test_binary_version_alone(tmp_path: Path, cache_dir: Path) -> None:
     """`-t krust:binary` writes only the executable (the image files belong to `image`)."""
     project = write_project(
