@@ -58,11 +58,6 @@ def test_no_credential_survives(remote: str) -> None:
     assert "user" not in public
 
 
-@pytest.mark.xfail(
-    reason="build/git.py splits the authority at its first @, so the part of a password "
-    "after an unencoded @ stays; fix: take the host after the last @ of the authority",
-    strict=True,
-)
 def test_a_password_with_an_at_sign_is_dropped_whole() -> None:
     assert _public_url("https://user:p@ss@github.com/o/r.git") == "https://github.com/o/r"
 
