@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform as host
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from hatch_krust.__about__ import __version__
 from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_dir
 from hatch_krust.errors import ConfigError, KrustError
 from hatch_krust.freeze.dependencies import declared_requirements, resolve_requirements
+from hatch_krust.oci.platform import Platform
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -35,7 +35,6 @@ __all__ = [
     "build_wheel",
     "check_host",
     "executable_name",
-    "host_architecture",
     "install_atomically",
     "is_inner_wheel_build",
     "resolve_script",
@@ -43,17 +42,6 @@ __all__ = [
     "wheel_fingerprint",
 ]
 
-# uname -m -> the OCI architecture name
-_ARCHITECTURES = {
-    "x86_64": "amd64",
-    "amd64": "amd64",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-    "armv7l": "arm",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-}
 INNER_WHEEL_ENV = "HATCH_KRUST_INNER_WHEEL"
 
 
@@ -76,11 +64,6 @@ def check_host() -> None:
             f"is {sys.platform!r}. Build inside a Linux container or on a Linux CI runner."
         )
         raise KrustError(message)
-
-
-def host_architecture() -> str:
-    machine = host.machine().lower()
-    return _ARCHITECTURES.get(machine, machine)
 
 
 def source_date_epoch(reproducible: bool, env: Mapping[str, str]) -> int | None:
@@ -259,7 +242,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
     config = inputs.config
     script, entry_point = resolve_script(inputs.scripts, inputs.dist_name, config.script)
     interpreter = interpreter_identity(config.python)
-    arch = host_architecture()
+    arch = Platform.host().architecture
     with tempfile.TemporaryDirectory(prefix="hatch-krust-") as tmp:
         work = Path(tmp)
         if inputs.wheel is not None:
