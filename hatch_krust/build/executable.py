@@ -165,46 +165,6 @@ def freezer_code_digest() -> str:
     return digest.hexdigest()
 
 
-def interpreter_identity(python: str) -> dict[str, Any]:
-    """What identifies the freezing interpreter; also checks that it runs at all."""
-    found = shutil.which(python) if os.sep not in python else python
-    if not found or not Path(found).exists():
-        message = (
-            f"The interpreter `{python}` (option `python` / `KRUST_PYTHON`) was not found. "
-            "Give a path to a Python 3.9+ executable or a command on PATH."
-        )
-        raise ConfigError(message)
-    probe = (
-        "import json, sys, sysconfig; print(json.dumps({'version': sys.version, "
-        "'executable': sys.executable, 'prefix': sys.base_prefix, "
-        "'hexversion': sys.hexversion, 'ldlibrary': sysconfig.get_config_var('LDLIBRARY')}))"
-    )
-    try:
-        out = subprocess.run(
-            [found, "-I", "-c", probe], capture_output=True, text=True, check=True, timeout=60
-        ).stdout
-        info: dict[str, Any] = json.loads(out)
-    except subprocess.CalledProcessError as exc:
-        lines = [line.strip() for line in (exc.stderr or "").splitlines() if line.strip()]
-        said = " … ".join(dict.fromkeys(lines[:1] + lines[-1:]))[:300]
-        message = (
-            f"The interpreter `{python}` (option `python` / `KRUST_PYTHON`) could not be run as "
-            f"Python: exit status {exc.returncode}" + (f": {said}" if said else "")
-        )
-        raise ConfigError(message) from None
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        message = f"The interpreter `{python}` could not be run as Python: {exc}"
-        raise ConfigError(message) from None
-    if int(info["hexversion"]) < 0x03090000:
-        message = f"The interpreter `{python}` is Python {info['version'].split()[0]}; 3.9+ needed"
-        raise ConfigError(message)
-    real = Path(info["executable"]).resolve()
-    stat = real.stat()
-    info["executable"] = str(real)
-    info["binary"] = f"{stat.st_size}:{int(stat.st_mtime)}"
-    return info
-
-
 @dataclass(frozen=True)
 class BinaryResult:
     path: Path
@@ -241,7 +201,8 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
     check_host()
     config = inputs.config
     script, entry_point = resolve_script(inputs.scripts, inputs.dist_name, config.script)
-    interpreter = interpreter_identity(config.python)
+    interpreter = freezing.probe_interpreter(config.python)
+    freezer = freezing.find_freezer(config.freezer)
     arch = Platform.host().architecture
     with tempfile.TemporaryDirectory(prefix="hatch-krust-") as tmp:
         work = Path(tmp)
@@ -252,7 +213,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
             wheel = build_wheel(inputs.root, work / "wheel")
         fingerprint = wheel_fingerprint(wheel)
         resolved = resolve_requirements(
-            declared_requirements(wheel), freezing.FREEZER_PINS, interpreter["executable"]
+            declared_requirements(wheel), freezer.pins, str(interpreter.executable)
         )
         if resolved is None:
             reporter.display_info(
@@ -266,8 +227,8 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                 "wheel": fingerprint,
                 "resolved": resolved,
                 "script": [script, entry_point],
-                "interpreter": interpreter,
-                "freezer": [config.freezer, dict(freezing.FREEZER_PINS), freezer_code_digest()],
+                "interpreter": interpreter.identity(),
+                "freezer": [config.freezer, dict(freezer.pins), freezer_code_digest()],
                 "options": config.freeze_options(),
                 "epoch": inputs.epoch,
                 "architecture": arch,
@@ -288,18 +249,19 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                     version=inputs.version,
                     script=script,
                     entry_point=entry_point,
-                    python=interpreter["executable"],
+                    python=str(interpreter.executable),
+                    interpreter=interpreter,
                     work_dir=work / "freeze",
                     compress=config.compress,
                     hidden_imports=config.hidden_imports,
                     exclude_modules=config.exclude_modules,
-                    pyinstaller_args=config.pyinstaller_args,
+                    freezer_args=config.pyinstaller_args,
                     source_date_epoch=inputs.epoch,
                     verbose=reporter.verbosity > 0,
                     log=reporter.display_waiting,
                 )
                 (work / "freeze").mkdir()
-                result = freezing.freeze(request, config.freezer)
+                result = freezing.freeze(request, freezer)
                 meta = {
                     "tools": result.tools,
                     "distributions": result.distributions,

@@ -37,9 +37,7 @@ def test_parse_and_print_round_trip(text: str, expected: Platform) -> None:
 def test_bad_platforms_are_named(text: str) -> None:
     with pytest.raises(ImageError) as caught:
         Platform.parse(text)
-    assert str(caught.value) == (
-        f"Invalid platform {text!r}: expected os/arch or os/arch/variant"
-    )
+    assert str(caught.value) == (f"Invalid platform {text!r}: expected os/arch or os/arch/variant")
 
 
 def test_json_round_trip_and_omitted_fields() -> None:
@@ -66,8 +64,12 @@ def test_malformed_feature_list_is_an_image_error() -> None:
 
 def test_descriptors_carry_the_same_type() -> None:
     assert descriptor.Platform is Platform
-    data = {"mediaType": "x", "digest": "sha256:" + "0" * 64, "size": 1, "platform": {
-        "os": "linux", "architecture": "arm", "variant": "v7"}}
+    data = {
+        "mediaType": "x",
+        "digest": "sha256:" + "0" * 64,
+        "size": 1,
+        "platform": {"os": "linux", "architecture": "arm", "variant": "v7"},
+    }
     assert descriptor.Descriptor.from_json(data).platform == Platform.parse("linux/arm/v7")
 
 
