@@ -82,10 +82,10 @@ class Platform:
     def from_json(cls, data: Mapping[str, Any]) -> Platform:
         """From a descriptor's `platform` object or the top level of an image config."""
         return cls(
-            os=str(data.get("os", "")),
-            architecture=str(data.get("architecture", "")),
-            variant=str(data.get("variant", "")),
-            os_version=str(data.get("os.version", "")),
+            os=_string(data.get("os"), "os"),
+            architecture=_string(data.get("architecture"), "architecture"),
+            variant=_string(data.get("variant"), "variant"),
+            os_version=_string(data.get("os.version"), "os.version"),
             os_features=_strings(data.get("os.features"), "os.features"),
             features=_strings(data.get("features"), "features"),
         )
@@ -142,6 +142,15 @@ class Platform:
         if _DEFAULT_VARIANTS.get(architecture) == variant:
             variant = ""
         return replace(self, architecture=architecture, variant=variant)
+
+
+def _string(value: object, field: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        message = f"The platform's `{field}` must be a string, not {value!r:.80}"
+        raise ImageError(message)
+    return value
 
 
 def _strings(value: object, field: str) -> tuple[str, ...]:

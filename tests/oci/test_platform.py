@@ -57,9 +57,24 @@ def test_json_round_trip_and_omitted_fields() -> None:
     assert Platform.from_json({"os": "linux", "architecture": "arm64", "rootfs": {}}) == ARM64
 
 
-def test_malformed_feature_list_is_an_image_error() -> None:
-    with pytest.raises(ImageError, match=r"platform's `os\.features` must be a list of strings"):
-        Platform.from_json({"os": "linux", "architecture": "amd64", "os.features": "win32k"})
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("os.features", "win32k", "The platform's `os.features` must be a list of strings"),
+        ("features", [1], "The platform's `features` must be a list of strings"),
+        ("architecture", ["amd64"], "The platform's `architecture` must be a string, not ['amd"),
+        ("variant", 8, "The platform's `variant` must be a string, not 8"),
+    ],
+)
+def test_malformed_fields_are_image_errors(field: str, value: object, expected: str) -> None:
+    with pytest.raises(ImageError) as caught:
+        Platform.from_json({"os": "linux", "architecture": "amd64", field: value})
+    assert str(caught.value).startswith(expected)
+
+
+def test_null_fields_are_absent() -> None:
+    data = {"os": "linux", "architecture": "arm64", "variant": None, "os.features": None}
+    assert Platform.from_json(data) == ARM64
 
 
 def test_descriptors_carry_the_same_type() -> None:
