@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform as host
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from hatch_krust.__about__ import __version__
 from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_dir
 from hatch_krust.errors import ConfigError, KrustError
 from hatch_krust.freeze.dependencies import declared_requirements, resolve_requirements
+from hatch_krust.oci.platform import Platform
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -35,7 +35,6 @@ __all__ = [
     "build_wheel",
     "check_host",
     "executable_name",
-    "host_architecture",
     "install_atomically",
     "is_inner_wheel_build",
     "resolve_script",
@@ -43,17 +42,6 @@ __all__ = [
     "wheel_fingerprint",
 ]
 
-# uname -m -> the OCI architecture name
-_ARCHITECTURES = {
-    "x86_64": "amd64",
-    "amd64": "amd64",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-    "armv7l": "arm",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-}
 INNER_WHEEL_ENV = "HATCH_KRUST_INNER_WHEEL"
 
 
@@ -76,11 +64,6 @@ def check_host() -> None:
             f"is {sys.platform!r}. Build inside a Linux container or on a Linux CI runner."
         )
         raise KrustError(message)
-
-
-def host_architecture() -> str:
-    machine = host.machine().lower()
-    return _ARCHITECTURES.get(machine, machine)
 
 
 def source_date_epoch(reproducible: bool, env: Mapping[str, str]) -> int | None:
@@ -182,46 +165,6 @@ def freezer_code_digest() -> str:
     return digest.hexdigest()
 
 
-def interpreter_identity(python: str) -> dict[str, Any]:
-    """What identifies the freezing interpreter; also checks that it runs at all."""
-    found = shutil.which(python) if os.sep not in python else python
-    if not found or not Path(found).exists():
-        message = (
-            f"The interpreter `{python}` (option `python` / `KRUST_PYTHON`) was not found. "
-            "Give a path to a Python 3.9+ executable or a command on PATH."
-        )
-        raise ConfigError(message)
-    probe = (
-        "import json, sys, sysconfig; print(json.dumps({'version': sys.version, "
-        "'executable': sys.executable, 'prefix': sys.base_prefix, "
-        "'hexversion': sys.hexversion, 'ldlibrary': sysconfig.get_config_var('LDLIBRARY')}))"
-    )
-    try:
-        out = subprocess.run(
-            [found, "-I", "-c", probe], capture_output=True, text=True, check=True, timeout=60
-        ).stdout
-        info: dict[str, Any] = json.loads(out)
-    except subprocess.CalledProcessError as exc:
-        lines = [line.strip() for line in (exc.stderr or "").splitlines() if line.strip()]
-        said = " … ".join(dict.fromkeys(lines[:1] + lines[-1:]))[:300]
-        message = (
-            f"The interpreter `{python}` (option `python` / `KRUST_PYTHON`) could not be run as "
-            f"Python: exit status {exc.returncode}" + (f": {said}" if said else "")
-        )
-        raise ConfigError(message) from None
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        message = f"The interpreter `{python}` could not be run as Python: {exc}"
-        raise ConfigError(message) from None
-    if int(info["hexversion"]) < 0x03090000:
-        message = f"The interpreter `{python}` is Python {info['version'].split()[0]}; 3.9+ needed"
-        raise ConfigError(message)
-    real = Path(info["executable"]).resolve()
-    stat = real.stat()
-    info["executable"] = str(real)
-    info["binary"] = f"{stat.st_size}:{int(stat.st_mtime)}"
-    return info
-
-
 @dataclass(frozen=True)
 class BinaryResult:
     path: Path
@@ -258,8 +201,9 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
     check_host()
     config = inputs.config
     script, entry_point = resolve_script(inputs.scripts, inputs.dist_name, config.script)
-    interpreter = interpreter_identity(config.python)
-    arch = host_architecture()
+    interpreter = freezing.probe_interpreter(config.python)
+    freezer = freezing.find_freezer(config.freezer)
+    arch = Platform.host().architecture
     with tempfile.TemporaryDirectory(prefix="hatch-krust-") as tmp:
         work = Path(tmp)
         if inputs.wheel is not None:
@@ -269,7 +213,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
             wheel = build_wheel(inputs.root, work / "wheel")
         fingerprint = wheel_fingerprint(wheel)
         resolved = resolve_requirements(
-            declared_requirements(wheel), freezing.FREEZER_PINS, interpreter["executable"]
+            declared_requirements(wheel), freezer.pins, str(interpreter.executable)
         )
         if resolved is None:
             reporter.display_info(
@@ -283,8 +227,8 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                 "wheel": fingerprint,
                 "resolved": resolved,
                 "script": [script, entry_point],
-                "interpreter": interpreter,
-                "freezer": [config.freezer, dict(freezing.FREEZER_PINS), freezer_code_digest()],
+                "interpreter": interpreter.identity(),
+                "freezer": [config.freezer, dict(freezer.pins), freezer_code_digest()],
                 "options": config.freeze_options(),
                 "epoch": inputs.epoch,
                 "architecture": arch,
@@ -305,18 +249,19 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                     version=inputs.version,
                     script=script,
                     entry_point=entry_point,
-                    python=interpreter["executable"],
+                    python=str(interpreter.executable),
+                    interpreter=interpreter,
                     work_dir=work / "freeze",
                     compress=config.compress,
                     hidden_imports=config.hidden_imports,
                     exclude_modules=config.exclude_modules,
-                    pyinstaller_args=config.pyinstaller_args,
+                    freezer_args=config.pyinstaller_args,
                     source_date_epoch=inputs.epoch,
                     verbose=reporter.verbosity > 0,
                     log=reporter.display_waiting,
                 )
                 (work / "freeze").mkdir()
-                result = freezing.freeze(request, config.freezer)
+                result = freezing.freeze(request, freezer)
                 meta = {
                     "tools": result.tools,
                     "distributions": result.distributions,

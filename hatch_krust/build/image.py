@@ -31,7 +31,6 @@ from hatch_krust.build.executable import (
     ExecutableInputs,
     Reporter,
     build_executable,
-    host_architecture,
     install_atomically,
 )
 from hatch_krust.build.git import GitState, git_state
@@ -49,8 +48,6 @@ __all__ = [
     "ProjectFacts",
     "build_image",
     "facts_of",
-    "host_platform",
-    "parse_platform",
 ]
 
 
@@ -83,32 +80,12 @@ def facts_of(metadata: Any) -> ProjectFacts:
     )
 
 
-def host_platform() -> Platform:
-    arch = host_architecture()
-    return Platform("linux", arch, "v8" if arch == "arm64" else "")
-
-
-def parse_platform(text: str) -> Platform:
-    parts = text.split("/")
-    if len(parts) not in (2, 3) or parts[0] != "linux" or not all(parts):
-        message = f"Invalid platform {text!r}: expected linux/<architecture>[/<variant>]"
-        raise ConfigError(message)
-    return Platform(parts[0], parts[1], parts[2] if len(parts) == 3 else "")
-
-
-def _same_platform(a: Platform, b: Platform) -> bool:
-    variant = {("arm64", ""): "v8"}
-    av = a.variant or variant.get((a.architecture, ""), "")
-    bv = b.variant or variant.get((b.architecture, ""), "")
-    return a.os == b.os and a.architecture == b.architecture and av == bv
-
-
 def check_platforms(requested: tuple[str, ...]) -> Platform:
     """PyInstaller cannot cross-build: only the host's platform can be frozen here."""
-    host = host_platform()
+    host = Platform.host()
     for text in requested:
-        wanted = parse_platform(text)
-        if not _same_platform(wanted, host):
+        wanted = Platform.parse(text)
+        if not host.satisfies(wanted):
             message = (
                 f"This host can only build {host}, not {wanted}: PyInstaller does not "
                 f"cross-build. Build on a {wanted} machine (for example a CI runner of that "

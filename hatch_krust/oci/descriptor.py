@@ -1,4 +1,8 @@
-"""The OCI content descriptor: what every manifest, index and layout points with."""
+"""The OCI content descriptor: what every manifest, index and layout points with.
+
+`Platform` lives in `hatch_krust.oci.platform`; it is re-exported here because descriptors
+carry one.
+"""
 
 from __future__ import annotations
 
@@ -6,36 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hatch_krust.oci.digest import check_digest
+from hatch_krust.oci.platform import Platform
 
 __all__ = ["Descriptor", "Platform"]
-
-
-@dataclass(frozen=True)
-class Platform:
-    os: str
-    architecture: str
-    variant: str = ""
-    os_version: str = ""
-
-    def to_json(self) -> dict[str, str]:
-        out = {"architecture": self.architecture, "os": self.os}
-        if self.os_version:
-            out["os.version"] = self.os_version
-        if self.variant:
-            out["variant"] = self.variant
-        return out
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Platform:
-        return cls(
-            os=str(data.get("os", "")),
-            architecture=str(data.get("architecture", "")),
-            variant=str(data.get("variant", "")),
-            os_version=str(data.get("os.version", "")),
-        )
-
-    def __str__(self) -> str:
-        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,6 @@ __all__ = [
     "RunConfig",
     "created_timestamp",
     "load_image",
-    "platform_matches",
     "platforms_of",
     "write_config",
     "write_index",
@@ -238,16 +237,6 @@ class ResolvedImage:
     media_types: MediaTypes
 
 
-def platform_matches(have: Platform, want: Platform) -> bool:
-    """Same OS and architecture; the variant must match only when `want` names one."""
-    if (have.os, have.architecture) != (want.os, want.architecture):
-        return False
-    if not want.variant:
-        return True
-    defaults = {"arm64": "v8"}
-    return (have.variant or defaults.get(have.architecture, "")) == want.variant
-
-
 def platforms_of(layout: Layout, descriptor: Descriptor) -> list[tuple[Platform, Descriptor]]:
     """The platform manifests an entry offers: (platform, manifest descriptor) pairs."""
     if descriptor.media_type in MANIFEST_TYPES:
@@ -272,10 +261,10 @@ def load_image(layout: Layout, descriptor: Descriptor, platform: Platform) -> Re
     """The image for `platform` behind a layout entry; ImageError naming what it offers."""
     offered = platforms_of(layout, descriptor)
     for have, entry in offered:
-        if platform_matches(have, platform):
+        if have.satisfies(platform):
             manifest = Manifest.from_json(layout.read_json(entry.digest), entry.media_type)
             config = ImageConfig.from_json(layout.read_json(manifest.config.digest))
-            if not platform_matches(config.platform, platform):
+            if not config.platform.satisfies(platform):
                 message = (
                     f"Manifest {entry.digest} says {have} but its config says {config.platform}"
                 )
