@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,14 +57,18 @@ class DockerDaemon:
     def docker(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "DOCKER_HOST": f"unix://{self.socket}"}
         env["DOCKER_CONFIG"] = str(self.directory / "client")  # no user config, no credentials
-        return subprocess.run(
+        done = subprocess.run(
             [engine_binary("docker"), *args],
             env=env,
             capture_output=True,
             text=True,
-            check=check,
+            check=False,
             timeout=_TIMEOUT,
         )
+        if check and done.returncode != 0:
+            message = f"docker {' '.join(args)} failed ({done.returncode}): {done.stderr[-3000:]}"
+            raise AssertionError(message)
+        return done
 
 
 @contextlib.contextmanager
@@ -128,6 +133,8 @@ class Podman:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
+        # podman refuses a run root longer than 50 characters: pytest's are longer.
+        self.runroot = Path(tempfile.mkdtemp(prefix="krust-podman-", dir="/tmp"))
         self.conf = directory / "containers.conf"
         self.conf.write_text(
             '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n'
@@ -138,14 +145,19 @@ class Podman:
         command = [
             engine_binary("podman"),
             "--root", str(self.directory / "root"),
-            "--runroot", str(self.directory / "run"),
+            "--runroot", str(self.runroot),
             "--tmpdir", str(self.directory / "tmp"),
             *args,
         ]  # fmt: skip
-        return subprocess.run(
-            command, env=env, capture_output=True, text=True, check=check, timeout=_TIMEOUT
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, check=False, timeout=_TIMEOUT
         )
+        if check and done.returncode != 0:
+            message = f"podman {' '.join(args)} failed ({done.returncode}): {done.stderr[-3000:]}"
+            raise AssertionError(message)
+        return done
 
     def reset(self) -> None:
-        """Remove what podman stored (its overlay mounts included)."""
+        """Remove what podman stored (its overlay mounts included) and its run root."""
         self("system", "reset", "--force", check=False)
+        shutil.rmtree(self.runroot, ignore_errors=True)
