@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from hatch_krust.build.cache import default_cache_dir
 from hatch_krust.errors import ConfigError, ImageError
+from hatch_krust.oci.archive_names import image_name
 from hatch_krust.oci.assemble import BaseImage, ImageOptions, assemble
 from hatch_krust.oci.descriptor import Descriptor, Platform
 from hatch_krust.oci.digest import sha256_file
@@ -253,8 +254,9 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
                 config, binary.script, platform, image_epoch, annotations, base_name, base_digest
             )
             index = assemble(base, binary.path, options, layout)
-        image_name = f"{destination}:{tags[0]}" if destination else None
-        layout.add_manifest(index, tag_safe(inputs.version), image_name=image_name)
+        version_tag = tag_safe(inputs.version)
+        name = image_name(destination, repository_name("{name}", inputs.dist_name), version_tag)
+        layout.add_manifest(index, version_tag, image_name=name)
         archive_tmp = work / "out" / f"{stem}.oci.tar"
         write_archive(layout, archive_tmp, epoch=image_epoch)
         record = _record(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from hatch_krust.errors import ImageError
+from hatch_krust.oci.archive_names import INDEX_ANNOTATION, archive_documents, index_behind
 from hatch_krust.oci.canonical import canonical_json, json_object
 from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.digest import check_digest
@@ -177,8 +179,8 @@ class Layout:
         """The entry named `tag` (ref.name annotation); None = the only entry."""
         entries = self.descriptors()
         if tag is None:
-            if len(entries) == 1:
-                return entries[0]
+            if len({e.annotations.get(INDEX_ANNOTATION, e.digest) for e in entries}) == 1:
+                return index_behind(self, entries[0])
             names = sorted(d.annotations.get(REF_NAME, "<untagged>") for d in entries)
             message = (
                 f"The OCI layout {self.root} has {len(entries)} images; name one with :TAG"
@@ -187,7 +189,7 @@ class Layout:
             raise ImageError(message)
         for descriptor in entries:
             if descriptor.annotations.get(REF_NAME) == tag:
-                return descriptor
+                return index_behind(self, descriptor)
         names = sorted(d.annotations[REF_NAME] for d in entries if REF_NAME in d.annotations)
         message = (
             f"The OCI layout {self.root} has no image tagged {tag!r}"
@@ -339,14 +341,11 @@ def write_archive(layout: Layout, path: Path, *, epoch: int | None = None) -> No
     """
     mtime = _default_epoch() if epoch is None else epoch
     digests = sorted(reachable_blobs(layout))
-    members: list[tuple[str, Path | None]] = [("blobs", None)]
+    members: list[tuple[str, Path | bytes | None]] = [("blobs", None)]
     algorithms = sorted({"sha256"} | {d.split(":", 1)[0] for d in digests})
     members += [(f"blobs/{a}", None) for a in algorithms]
     members += [(f"blobs/{d.replace(':', '/')}", layout.blob_path(d)) for d in digests]
-    members += [
-        ("index.json", layout.root / "index.json"),
-        ("oci-layout", layout.root / "oci-layout"),
-    ]
+    members += [*archive_documents(layout).items(), ("oci-layout", layout.root / "oci-layout")]
     with (
         atomic_writer(path) as out,
         tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar,
@@ -355,7 +354,9 @@ def write_archive(layout: Layout, path: Path, *, epoch: int | None = None) -> No
             _add_member(tar, name, source, mtime)
 
 
-def _add_member(tar: tarfile.TarFile, name: str, source: Path | None, mtime: int) -> None:
+def _add_member(
+    tar: tarfile.TarFile, name: str, source: Path | bytes | None, mtime: int
+) -> None:
     info = tarfile.TarInfo(name)
     info.mtime = mtime
     info.uid = info.gid = 0
@@ -366,6 +367,10 @@ def _add_member(tar: tarfile.TarFile, name: str, source: Path | None, mtime: int
         tar.addfile(info)
         return
     info.mode = 0o644
+    if isinstance(source, bytes):
+        info.size = len(source)
+        tar.addfile(info, io.BytesIO(source))
+        return
     info.size = source.stat().st_size
     with source.open("rb") as f:
         tar.addfile(info, f)

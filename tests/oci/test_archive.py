@@ -162,7 +162,8 @@ def test_skopeo_copies_our_layout_and_we_read_its_copy(tmp_path: Path, small_exe
 
 @needs_skopeo
 def test_full_image_name_for_docker_load(tmp_path: Path, small_executable: Path):
-    """`io.containerd.image.name` carries the full name; skopeo still finds the tag."""
+    """`io.containerd.image.name` carries the full name; skopeo still finds the tag, and
+    gets the platform manifest that the archive lists (tests/oci/test_archive_names.py)."""
     layout = Layout.create(tmp_path / "img")
     index = assemble(None, small_executable, ImageOptions("hello", PLATFORM), layout)
     layout.add_manifest(index, "1.0", image_name="example.org/team/hello:1.0")
@@ -177,4 +178,5 @@ def test_full_image_name_for_docker_load(tmp_path: Path, small_executable: Path)
         check=True,
         capture_output=True,
     )
-    assert out.stdout == layout.read_blob(index.digest)
+    (platform_manifest,) = layout.read_json(index.digest)["manifests"]
+    assert out.stdout == layout.read_blob(platform_manifest["digest"])
