@@ -11,7 +11,9 @@ from typing import Any
 
 from hatch_krust.errors import ImageError
 
-__all__ = ["canonical_json", "json_object"]
+__all__ = ["MAX_DOCUMENT", "canonical_json", "json_object"]
+
+MAX_DOCUMENT = 4 << 20  # manifests, indexes, configs, index.json: never more than 4 MiB
 
 
 def canonical_json(document: Any) -> bytes:
@@ -22,7 +24,7 @@ def json_object(data: bytes, what: str) -> dict[str, Any]:
     """Parse `data` as a JSON object; ImageError names `what` ("The manifest of X", …)."""
     try:
         document = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # bad UTF-8 or JSON; nesting deeper than Python's stack
         message = f"{what} is not valid JSON"
         raise ImageError(message) from None
     if not isinstance(document, dict):
