@@ -334,6 +334,7 @@ def open_archive(path: Path) -> Iterator[Layout]:
 
 _ARCHIVE_ERRORS = (OSError, EOFError, tarfile.TarError, zlib.error, lzma.LZMAError)
 _MAX_MEMBERS = 20_000
+_DOCUMENT_TYPES = INDEX_TYPES | MANIFEST_TYPES
 
 
 def _members(tar: tarfile.TarFile, archive: Path) -> dict[str, tarfile.TarInfo]:
@@ -373,6 +374,9 @@ def _read_archive(
         member = members.get(name)
         if member is None:
             return False  # left out: whoever needs it says it is missing
+        if descriptor.media_type in _DOCUMENT_TYPES and descriptor.size > MAX_DOCUMENT:
+            message = f"The OCI archive {archive} declares a {descriptor.size}-byte {name}; refused"
+            raise ImageError(message)
         if member.size != descriptor.size:
             message = (
                 f"The OCI archive {archive} holds {name} of {member.size} bytes, but its"
