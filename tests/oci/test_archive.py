@@ -240,9 +240,7 @@ def test_unreferenced_members_are_never_written(tmp_path: Path, small_executable
 
 
 def _layer_member(layout: Layout) -> tuple[str, bytes]:
-    digest = next(
-        d for d in reachable_blobs(layout) if layout.blob_path(d).stat().st_size > 1000
-    )
+    digest = next(d for d in reachable_blobs(layout) if layout.blob_path(d).stat().st_size > 1000)
     return f"blobs/{digest.replace(':', '/')}", layout.blob_path(digest).read_bytes()
 
 
