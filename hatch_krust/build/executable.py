@@ -292,7 +292,9 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
         )
         cache = ExecutableCache(default_cache_dir(inputs.env))
         with cache.lock(key):
-            entry = cache.get(key) if config.cache else None
+            entry, problem = cache.lookup(key) if config.cache else (None, "")
+            if problem:
+                reporter.display_info(f"Warning: {problem}")
             if entry is not None:
                 reporter.display_info(
                     f"Reusing the cached executable (inputs unchanged, key {key[:12]})"

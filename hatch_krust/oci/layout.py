@@ -106,6 +106,19 @@ class Layout:
             message = f"Blob {digest} is missing from the OCI layout {self.root}"
             raise ImageError(message) from None
 
+    def verify_blob(self, descriptor: Descriptor) -> bool:
+        """True if the blob is there with exactly the descriptor's size and digest."""
+        algorithm, expected = descriptor.digest.split(":", 1)
+        hasher, size = hashlib.new(algorithm), 0
+        try:
+            with self.blob_path(descriptor.digest).open("rb") as f:
+                while (chunk := f.read(_CHUNK)) and size <= descriptor.size:
+                    size += len(chunk)
+                    hasher.update(chunk)
+        except OSError:
+            return False
+        return size == descriptor.size and hasher.hexdigest() == expected
+
     def read_blob(self, digest: str, limit: int = MAX_DOCUMENT) -> bytes:
         """Read a small blob (a JSON document) whole, verifying its digest; at most `limit`
         bytes are read, so a huge blob costs no memory."""
