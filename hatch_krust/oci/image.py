@@ -225,6 +225,9 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], media_type: str = "") -> Manifest:
+        if not isinstance(data.get("config"), dict):
+            message = "Malformed image manifest: it has no `config` object"
+            raise ImageError(message)
         try:
             return cls(
                 media_type=str(data.get("mediaType") or media_type),
