@@ -521,7 +521,8 @@ def reachable_blobs(layout: Layout) -> set[str]:
 
 
 def _children(layout: Layout, descriptor: Descriptor) -> list[Descriptor]:
-    where = f"The {descriptor.media_type.rpartition('.')[2] or 'document'} {descriptor.digest}"
+    kind = "index" if descriptor.media_type in INDEX_TYPES else "manifest"
+    where = f"The {kind} {descriptor.digest} in {layout.root}"
     if descriptor.media_type in INDEX_TYPES:
         return descriptor_list(layout.read_json(descriptor.digest, where), "manifests", where)
     if descriptor.media_type in MANIFEST_TYPES:
