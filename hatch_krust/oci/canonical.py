@@ -24,8 +24,11 @@ def json_object(data: bytes, what: str) -> dict[str, Any]:
     """Parse `data` as a JSON object; ImageError names `what` ("The manifest of X", …)."""
     try:
         document = json.loads(data)
-    except (ValueError, RecursionError):  # bad UTF-8 or JSON; nesting deeper than Python's stack
+    except ValueError:  # not JSON, or not UTF-8/16/32
         message = f"{what} is not valid JSON"
+        raise ImageError(message) from None
+    except RecursionError:
+        message = f"{what} nests JSON arrays or objects too deeply to read"
         raise ImageError(message) from None
     if not isinstance(document, dict):
         message = f"{what} is not a JSON object"

@@ -58,7 +58,7 @@ def good_config(**changes: Any) -> dict[str, Any]:
         (b"\xff\xfe\xfa not utf-8", "is not valid JSON"),
         (b"{not json", "is not valid JSON"),
         (b'["a", "list"]', "is not a JSON object"),
-        (b"[" * 50_000, "is not valid JSON"),
+        (b"[" * 50_000, "nests JSON arrays or objects too deeply"),
         (json.dumps(good_config(rootfs=[])).encode(), "`rootfs` is list, not an object"),
         (json.dumps(good_config(config={"Env": "A=1"})).encode(), "`config.Env` is str"),
         (json.dumps(good_config(config={"Env": [1]})).encode(), "`config.Env` is not a list of"),
