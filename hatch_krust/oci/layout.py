@@ -400,7 +400,7 @@ def _read_archive(
             layout.write_blob_from(source, descriptor.digest, descriptor.size)
         return True
 
-    offsets = {m.name: m.offset_data for m in members.values()}
+    offsets = {name: member.offset_data for name, member in members.items()}
 
     def order(descriptor: Descriptor) -> int:  # in archive order: no rewinding a gzip stream
         return offsets.get("blobs/" + descriptor.digest.replace(":", "/", 1), -1)
