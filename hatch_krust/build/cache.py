@@ -72,6 +72,9 @@ class ExecutableCache:
         name = meta.get("executable") if isinstance(meta, dict) else None
         if not isinstance(meta, dict) or not _plain_name(name):
             return None, f"The cache entry {entry} has an unusable meta.json; freezing again"
+        if not isinstance(meta.get("sha256"), str):
+            problem = f"The cache entry {entry} records no digest (an older hatch-krust)"
+            return None, f"{problem}; freezing again"
         executable = entry / str(name)
         digest = _digest_of(executable, meta.get("size"))
         if digest is None or digest != meta.get("sha256"):
