@@ -85,8 +85,8 @@ class Descriptor:
         if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_SIZE:
             _bad(f"{digest} has an invalid size {str(size)[:40]!r}")
         platform = data.get("platform")
-        if platform is not None and not _string_map(platform):
-            _bad(f"{digest} has a `platform` that is not an object of strings")
+        if platform is not None and not _platform_ok(platform):
+            _bad(f"{digest} has a `platform` that is not an OCI platform object")
         return cls(
             media_type=_string(data, "mediaType"),
             digest=digest,
@@ -119,6 +119,18 @@ def _string(data: dict[str, Any], key: str, *, required: bool = False) -> str:
 def _string_map(value: object) -> bool:
     return isinstance(value, dict) and all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
+
+
+def _platform_ok(value: object) -> bool:
+    """An object whose os/architecture/variant/os.version are strings and whose
+    os.features/features are lists of strings (other keys are ignored)."""
+    if not isinstance(value, dict):
+        return False
+    strings = [value.get(k) for k in ("os", "architecture", "variant", "os.version")]
+    lists = [value.get(k) for k in ("os.features", "features")]
+    return all(v is None or isinstance(v, str) for v in strings) and all(
+        v is None or (isinstance(v, list) and all(isinstance(i, str) for i in v)) for v in lists
     )
 
 

@@ -43,6 +43,8 @@ def layout_with(root: Path, entries: list[Any]) -> Layout:
         ({**GOOD, "digest": "sha256:../../etc"}, "invalid digest"),
         ({**GOOD, "mediaType": {"x": 1}}, "`mediaType` is dict"),
         ({**GOOD, "platform": ["linux"]}, "`platform`"),
+        ({**GOOD, "platform": {"os": "linux", "architecture": 64}}, "`platform`"),
+        ({**GOOD, "platform": {"os": "windows", "os.features": "win32k"}}, "`platform`"),
     ],
 )
 def test_malformed_entries_are_one_image_error(tmp_path: Path, entry: Any, problem: str):
@@ -79,6 +81,11 @@ def test_from_json_errors_are_image_errors_and_value_errors():
         Descriptor.from_json({**GOOD, "size": "abc"})
     assert isinstance(caught.value, ImageError)
     assert isinstance(caught.value, ValueError)
+
+
+def test_platform_feature_lists_are_accepted():
+    platform = {"os": "windows", "architecture": "amd64", "os.features": ["win32k"]}
+    assert Descriptor.from_json({**GOOD, "platform": platform}).platform is not None
 
 
 def test_a_urls_string_is_not_split_into_characters():
