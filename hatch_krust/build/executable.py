@@ -7,10 +7,8 @@ wire them. See docs/architecture.md for the picture.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -236,7 +234,9 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
         )
         cache = ExecutableCache(default_cache_dir(inputs.env))
         with cache.lock(key):
-            entry = cache.get(key) if config.cache else None
+            entry, problem = cache.lookup(key) if config.cache else (None, "")
+            if problem:
+                reporter.display_info(f"Warning: {problem}")
             if entry is not None:
                 reporter.display_info(
                     f"Reusing the cached executable (inputs unchanged, key {key[:12]})"

@@ -21,13 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hatch_krust.build.cache import default_cache_dir
-from hatch_krust.errors import ConfigError, ImageError
-from hatch_krust.oci.archive_names import image_name
-from hatch_krust.oci.assemble import BaseImage, ImageOptions, assemble
-from hatch_krust.oci.descriptor import Descriptor, Platform
-from hatch_krust.oci.digest import sha256_file
-from hatch_krust.oci.image import platforms_of
-from hatch_krust.oci.layout import Layout, open_archive, write_archive
 from hatch_krust.build.executable import (
     ExecutableInputs,
     Reporter,
@@ -35,8 +28,15 @@ from hatch_krust.build.executable import (
     install_atomically,
 )
 from hatch_krust.build.git import GitState, git_state
-from hatch_krust.oci.annotations import image_annotations
 from hatch_krust.build.tags import release_only_templates, render_tags, tag_safe
+from hatch_krust.errors import ConfigError, ImageError
+from hatch_krust.oci.annotations import image_annotations
+from hatch_krust.oci.archive_names import image_name
+from hatch_krust.oci.assemble import BaseImage, ImageOptions, assemble
+from hatch_krust.oci.descriptor import Descriptor, Platform
+from hatch_krust.oci.digest import sha256_file
+from hatch_krust.oci.image import platforms_of
+from hatch_krust.oci.layout import Layout, open_archive, write_archive
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -479,8 +479,8 @@ def _attach(
     """
     from hatch_krust.attest import attach
     from hatch_krust.errors import RegistryError
-    from hatch_krust.oci.reference import parse_reference
     from hatch_krust.oci.annotations import rfc3339
+    from hatch_krust.oci.reference import parse_reference
     from hatch_krust.registry.options import Options
 
     if not docs:

@@ -14,12 +14,12 @@ index. The working layout keeps the index in its `index.json`: only the archive 
 
 from __future__ import annotations
 
-import platform as host
 from typing import TYPE_CHECKING, Any
 
 from hatch_krust.oci.canonical import canonical_json
 from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.mediatypes import INDEX_TYPES, MANIFEST_TYPES
+from hatch_krust.oci.platform import Platform
 
 if TYPE_CHECKING:
     from hatch_krust.oci.layout import Layout
@@ -34,7 +34,6 @@ __all__ = [
 REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_IMAGE_NAME = "io.containerd.image.name"
 INDEX_ANNOTATION = "dev.hatch-krust.image.index"
-_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
 def image_name(repository: str | None, name: str, tag: str) -> str:
@@ -93,7 +92,7 @@ def _docker_documents(layout: Layout, named: list[tuple[str, Descriptor]]) -> di
     the first). Paths point into the OCI blobs, as `docker save` writes them since 25;
     the engine decompresses gzip layers itself.
     """
-    arch = _ARCHITECTURES.get(host.machine().lower(), host.machine().lower())
+    arch = Platform.host().architecture
     chosen: dict[str, Descriptor] = {}
     for name, manifest in sorted(named, key=lambda item: _architecture(item[1]) != arch):
         chosen.setdefault(name, manifest)
