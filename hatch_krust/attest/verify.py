@@ -26,7 +26,7 @@ from hatch_krust.attest.facts import (
     INTOTO,
     SPDX,
 )
-from hatch_krust.errors import ImageError, KrustError
+from hatch_krust.errors import ImageError, VerificationError
 from hatch_krust.oci.canonical import json_object
 from hatch_krust.oci.mediatypes import MANIFEST_TYPES
 
@@ -42,10 +42,6 @@ __all__ = ["ImageReport", "VerificationError", "attached_sbom", "verify"]
 _MAX_DOCUMENT = 64 << 20
 _KINDS = {CYCLONEDX: "CycloneDX SBOM", SPDX: "SPDX SBOM", INTOTO: "provenance"}
 _LAYER_SUFFIXES = (".tar", ".tar+gzip", ".tar.gzip", "rootfs.diff.tar.gzip")
-
-
-class VerificationError(KrustError):
-    """The image and its attachments do not agree; the message lists every problem."""
 
 
 @dataclass

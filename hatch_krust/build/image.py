@@ -151,7 +151,7 @@ def open_base(
     from hatch_krust.build.bases import pull_base
     from hatch_krust.config import DEFAULT_BASE_IMAGE
     from hatch_krust.errors import RegistryError
-    from hatch_krust.registry.client import TransportFailure
+    from hatch_krust.errors import TransportFailure
 
     reporter.display_waiting(f"Pulling base image {location} ({platform})")
     try:
@@ -350,14 +350,14 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
 
 
 def _destination(repository: str | None, dist_name: str) -> str:
-    from hatch_krust.errors import ReferenceError_
+    from hatch_krust.errors import InvalidReference
     from hatch_krust.oci.reference import parse_reference
 
     assert repository is not None
     name = repository_name(repository, dist_name)
     try:
         ref = parse_reference(name)
-    except ReferenceError_ as exc:
+    except InvalidReference as exc:
         message = f"Invalid repository {name!r} (option `repository` / `KRUST_REPO`): {exc}"
         raise ConfigError(message) from None
     if ":" in name.rsplit("/", 1)[-1] or "@" in name:

@@ -21,6 +21,7 @@ from hatch_krust.registry.client import (
     TransportFailure,
     is_transient,
     raise_for_status,
+    transport_failure,
 )
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def _iter_response(response: httpx.Response, host: str) -> Iterator[bytes]:
         # raw bytes: a Content-Encoding must not change what the digest is checked against
         yield from response.iter_raw(CHUNK)
     except httpx.TransportError as exc:
-        raise TransportFailure(host, "GET", str(response.request.url), exc) from exc
+        raise transport_failure(host, "GET", str(response.request.url), exc) from exc
 
 
 class VerifyingReader(io.RawIOBase):

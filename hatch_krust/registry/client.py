@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from hatch_krust.errors import AuthError, RegistryError
+from hatch_krust.errors import AuthError, HTTPError, RegistryError, TransportFailure
 from hatch_krust.registry.auth import Authenticator
 from hatch_krust.registry.credentials import lookup_credentials
 from hatch_krust.registry.options import Options
@@ -25,7 +25,15 @@ from hatch_krust.registry.redact import install_log_redaction, redact_url
 from hatch_krust.registry.retry import RETRY_STATUSES, parse_retry_after
 from hatch_krust.registry.security import insecure_from_env, is_loopback, same_origin
 
-__all__ = ["Body", "HTTPError", "Registry", "TransportFailure", "is_transient", "raise_for_status"]
+__all__ = [
+    "Body",
+    "HTTPError",
+    "Registry",
+    "TransportFailure",
+    "is_transient",
+    "raise_for_status",
+    "transport_failure",
+]
 
 log = logging.getLogger("hatch_krust.registry")
 install_log_redaction()
@@ -39,30 +47,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _TEMPORARY_CODES = frozenset({"BLOB_UPLOAD_INVALID", "TOOMANYREQUESTS", "UNKNOWN", "UNAVAILABLE"})
 
-
-class HTTPError(RegistryError):
-    """A registry answered with an unexpected status; the message is already redacted."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str,
-        url: str,
-        status: int,
-        codes: tuple[str, ...] = (),
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, status)
-        self.method = method
-        self.url = url
-        self.codes = codes
-        self.retry_after = retry_after
-
-    @property
-    def is_temporary(self) -> bool:
-        """True when trying again later may succeed."""
-        return self.status in RETRY_STATUSES or bool(_TEMPORARY_CODES & set(self.codes))
 
 
 class Registry:
@@ -127,7 +111,7 @@ class Registry:
             return self._send_once("GET", url, scopes=None, headers={}, content=None, stream=False)
         except httpx.TransportError as exc:
             if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-                raise TransportFailure(self.host, "GET", url, exc) from exc
+                raise transport_failure(self.host, "GET", url, exc) from exc
             log.debug("https failed for %s, using plain http", self.host)
         self.base = f"http://{self.host}"
         return self._send_retrying("GET", f"{self.base}/v2/", scopes=None)
@@ -218,7 +202,7 @@ class Registry:
                 method, url, scopes=scopes, headers=headers, content=content, stream=stream
             )
         except httpx.TransportError as exc:
-            raise TransportFailure(self.host, method, url, exc) from exc
+            raise transport_failure(self.host, method, url, exc) from exc
 
     def _send_authenticated(
         self,
@@ -302,29 +286,27 @@ class Registry:
         raise RegistryError(message)
 
 
-class TransportFailure(RegistryError):
-    """The connection failed (refused, reset, timed out); usually worth a retry."""
-
-    def __init__(self, host: str, method: str, url: str, exc: httpx.TransportError) -> None:
-        kind = type(exc).__name__
-        detail = str(exc).strip()[:200] or kind
-        hint = ""
-        if "CERTIFICATE_VERIFY_FAILED" in detail:
-            hint = (
-                ". The registry's TLS certificate is not trusted: point SSL_CERT_FILE at its "
-                "CA bundle, or list the host in KRUST_INSECURE_REGISTRIES if it is a test registry"
-            )
-        super().__init__(
-            f"Cannot talk to registry {host} ({method} {redact_url(url)}): {kind}: {detail}{hint}"
+def transport_failure(
+    host: str, method: str, url: str, exc: httpx.TransportError
+) -> TransportFailure:
+    """The TransportFailure for `exc`, redacted, with a hint where one helps."""
+    kind = type(exc).__name__
+    detail = str(exc).strip()[:200] or kind
+    hint = ""
+    if "CERTIFICATE_VERIFY_FAILED" in detail:
+        hint = (
+            ". The registry's TLS certificate is not trusted: point SSL_CERT_FILE at its "
+            "CA bundle, or list the host in KRUST_INSECURE_REGISTRIES if it is a test registry"
         )
-        self.temporary = not hint
+    message = f"Cannot talk to registry {host} ({method} {redact_url(url)}): {kind}: {detail}{hint}"
+    return TransportFailure(message, temporary=not hint)
 
 
 def is_transient(exc: RegistryError) -> bool:
     """True when the same request may succeed if tried again later."""
     if isinstance(exc, TransportFailure):
         return exc.temporary
-    return isinstance(exc, HTTPError) and exc.is_temporary
+    return isinstance(exc, HTTPError) and exc.temporary
 
 
 def raise_for_status(
@@ -354,6 +336,7 @@ def raise_for_status(
         status=response.status_code,
         codes=codes,
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        temporary=response.status_code in RETRY_STATUSES or bool(_TEMPORARY_CODES & set(codes)),
     )
 
 
