@@ -20,6 +20,7 @@ requires it to derive from KrustError and to be named in this tree.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -38,11 +39,36 @@ __all__ = [
     "ToolFailed",
     "TransportFailure",
     "VerificationError",
+    "redact_userinfo",
 ]
+
+# `[scheme://]user[:password]@` at the start of a word, unless what follows the `@` is a
+# digest (`repo@sha256:…` is a reference, not a login).
+_USERINFO = re.compile(
+    r"""(?:^|(?<=[\s'"(<\[=,`]))((?:[A-Z_][A-Z0-9_]*=)?(?:[A-Za-z][A-Za-z0-9+.-]*://)?)"""
+    r"""[^\s/@'"`]+@"""
+    r"(?![A-Za-z0-9]+(?:[+._-][A-Za-z0-9]+)*:[0-9A-Fa-f]{32,})"
+)
+
+
+def redact_userinfo(text: str) -> str:
+    """`text` with every `user:password@` before a host replaced by `***@`.
+
+    Users type credentials into references (`alice:pw@host/repo`, `https://u:p@host`,
+    `docker://u:p@host/repo`) and repository settings; no message may echo them.
+    KrustError applies it to every message, so callers need it only for other output.
+    """
+    return _USERINFO.sub(r"\1***@", text)
 
 
 class KrustError(Exception):
-    """Base class: the message is complete and safe to print as it is."""
+    """Base class: the message is complete and safe to print as it is.
+
+    Text arguments lose any `user:password@` (see `redact_userinfo`), whoever raised it.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact_userinfo(a) if isinstance(a, str) else a for a in args))
 
 
 class ConfigError(KrustError, ValueError):

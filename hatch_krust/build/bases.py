@@ -38,7 +38,7 @@ class CachedBase:
 def pull_base(
     reference: Reference, platform: Platform, cache_root: Path, insecure: tuple[str, ...]
 ) -> CachedBase:
-    from hatch_krust.registry.api import pull_image
+    from hatch_krust.registry.api import Options, pull_image
 
     root = cache_root / "bases"
     key = hashlib.sha256(f"{reference}|{platform}".encode()).hexdigest()[:32]
@@ -49,7 +49,8 @@ def pull_base(
             cached = _from_record(layout, record)
             if cached is not None:
                 return cached
-        pulled = pull_image(reference, layout, platform=str(platform), tag=key, insecure=insecure)
+        options = Options(insecure=frozenset(insecure))
+        pulled = pull_image(reference, layout, platform=str(platform), tag=key, options=options)
         descriptor = layout.resolve(key)
         base_digest = pulled.index.digest if pulled.index is not None else pulled.manifest.digest
         record.parent.mkdir(parents=True, exist_ok=True)

@@ -129,7 +129,7 @@ def open_base(
     spec: str, platform: Platform, cache_root: Path, insecure: tuple[str, ...], reporter: Reporter
 ) -> Iterator[tuple[BaseImage | None, str, str]]:
     """(base, name, digest) of `scratch`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, a registry."""
-    from hatch_krust.registry.locations import LayoutLocation, parse_location
+    from hatch_krust.registry.api import LayoutLocation, parse_location
 
     if spec == "scratch":
         yield None, "", ""
@@ -379,7 +379,7 @@ def _push(
     reporter: Reporter,
 ) -> str:
     from hatch_krust.oci.reference import parse_reference
-    from hatch_krust.registry.api import push_layout
+    from hatch_krust.registry.api import Options, push_layout
 
     dest = replace(parse_reference(destination), tag=None)  # tags come only from `tags`
     mount_from = None
@@ -388,7 +388,8 @@ def _push(
         if base.registry == dest.registry and base.repository != dest.repository:
             mount_from = base.repository
     reporter.display_waiting(f"Pushing to {destination} (tags: {', '.join(tags)})")
-    digest = push_layout(layout, index, dest, tags, insecure=insecure, mount_from=mount_from)
+    options = Options(insecure=frozenset(insecure))
+    digest = push_layout(layout, index, dest, tags, mount_from=mount_from, options=options)
     reference = f"{dest.name}@{digest}"
     reporter.display_success(f"Pushed {reference}")
     return reference
@@ -502,7 +503,7 @@ def _attach(
     from hatch_krust.errors import RegistryError
     from hatch_krust.oci.reference import parse_reference
     from hatch_krust.oci.annotations import rfc3339
-    from hatch_krust.registry.options import Options
+    from hatch_krust.registry.api import Options
 
     if not docs:
         return []
