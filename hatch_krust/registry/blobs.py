@@ -11,18 +11,15 @@ import contextlib
 import hashlib
 import io
 import logging
-import time
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from hatch_krust.errors import AuthError, ImageError, RegistryError
 from hatch_krust.registry.auth import pull_scope, push_scope
 from hatch_krust.registry.client import (
-    HTTPError,
-    TransportFailure,
-    is_transient,
     raise_for_status,
     transport_failure,
 )
+from hatch_krust.registry.retry import retrying
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -195,20 +192,7 @@ def blob_exists(registry: Registry, repository: str, digest: str, scope: str) ->
 
 def retry_sequence(registry: Registry, step: Callable[[], None], doing: str) -> None:
     """Run `step` again from the start after a transient failure, within the policy."""
-    policy, started, attempt = registry.options.retry, time.monotonic(), 0
-    while True:
-        attempt += 1
-        try:
-            step()
-        except (TransportFailure, HTTPError) as exc:
-            temporary = is_transient(exc)
-            wait = policy.delay(attempt, getattr(exc, "retry_after", None))
-            if not temporary or not policy.allows(attempt, started, wait):
-                raise
-            log.info("%s failed (%s); retrying in %.1f s", doing, exc, wait)
-            time.sleep(wait)
-        else:
-            return
+    retrying(step, registry.options.retry, doing, registry.closed.wait)
 
 
 def upload_blob(
