@@ -54,3 +54,38 @@ def test_every_exception_lives_in_errors() -> None:
         if cls.__module__ != "hatch_krust.errors"
     ]
     assert elsewhere == []
+
+
+SECRET = "s3cr3tpw"
+
+
+def test_redact_userinfo_hides_every_login_form() -> None:
+    digest = "sha256:" + "a" * 64
+    cases = {
+        f"Invalid image reference 'alice:{SECRET}@host/repo:tag'":
+            "Invalid image reference '***@host/repo:tag'",
+        f"GET https://user:{SECRET}@h.io/v2/": "GET https://***@h.io/v2/",
+        f"docker://user:{SECRET}@host:5000/repo": "docker://***@host:5000/repo",
+        f"KRUST_REPO=user:{SECRET}@host/x is bad": "KRUST_REPO=***@host/x is bad",
+        f'repository = "u:{SECRET}@h/r"': 'repository = "***@h/r"',
+        f"alpine@{digest} and ghcr.io/a/b@{digest}": f"alpine@{digest} and ghcr.io/a/b@{digest}",
+    }
+    for text, expected in cases.items():
+        assert errors.redact_userinfo(text) == expected
+
+
+def test_every_krust_error_message_is_redacted() -> None:
+    error = errors.ConfigError(f"`repository` = 'bob:{SECRET}@ghcr.io/acme/app' is invalid")
+    assert SECRET not in str(error)
+    assert SECRET not in repr(error)
+    assert "ghcr.io/acme/app" in str(error)
+
+
+def test_a_reference_with_a_login_says_how_to_log_in() -> None:
+    import pytest
+
+    from hatch_krust.oci.reference import parse_reference
+
+    with pytest.raises(errors.InvalidReference, match="skopeo login") as caught:
+        parse_reference(f"alice:{SECRET}@ghcr.io/acme/app:1")
+    assert SECRET not in str(caught.value)

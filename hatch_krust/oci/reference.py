@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from hatch_krust.errors import InvalidReference
+from hatch_krust.errors import InvalidReference, redact_userinfo
 from hatch_krust.oci.digest import is_digest
 
 __all__ = ["DOCKER_HUB", "Reference", "check_repository", "parse_reference"]
@@ -90,6 +90,13 @@ def parse_reference(text: str) -> Reference:
         msg = f"Invalid image reference {text[:200]!r}: it contains whitespace"
         raise InvalidReference(msg)
     shown = text[:200]
+    if redact_userinfo(text) != text and not text.rpartition("@")[2].startswith("sha256:"):
+        message = (
+            f"Invalid image reference {shown!r}: a reference cannot carry a user name or "
+            "password before the host; log in with `skopeo login HOST` or "
+            "`docker login HOST` instead"
+        )
+        raise InvalidReference(message)  # KrustError redacts the userinfo it quotes
     rest, digest = _split_digest(text, shown)
     registry, path = _split_registry(rest)
     path, tag = _split_tag(path, shown)

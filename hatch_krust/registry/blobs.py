@@ -148,8 +148,8 @@ class VerifyingReader(io.RawIOBase):
                 msg
             )
         self._hash.update(chunk)
-        if self._progress is not None:
-            self._progress(self._size)
+        if self._progress is not None and self._size < self._descriptor.size:
+            self._progress(self._size)  # complete is reported once verified (_check)
 
     def _check(self) -> None:
         digest = f"{self._hash.name}:{self._hash.hexdigest()}"
@@ -161,6 +161,8 @@ class VerifyingReader(io.RawIOBase):
             raise ImageError(
                 msg
             )
+        if self._progress is not None:
+            self._progress(self._size)
 
 
 def download_blob(registry: Registry, repository: str, descriptor: Descriptor,
