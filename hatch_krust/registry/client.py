@@ -164,6 +164,8 @@ class Registry:
         if self.closed.is_set():
             message = f"The connection to registry {self.host} was closed (interrupted)"
             raise RegistryError(message)
+        # Blob bodies (uploads, streamed blob GETs) keep the long per-read timeout; all
+        # else is a small document with `document_timeout` per read and in total.
         bulk = callable(flow.content) or (stream and "/blobs/sha256:" in url)
         try:
             response = self._follow(method, url, headers, flow, bulk=bulk)
