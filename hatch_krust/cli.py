@@ -29,8 +29,7 @@ from hatch_krust.__about__ import __version__
 from hatch_krust.errors import KrustError
 from hatch_krust.oci.reference import Reference
 from hatch_krust.registry import api
-from hatch_krust.registry.locations import LayoutLocation, Location, parse_location
-from hatch_krust.registry.options import Options
+from hatch_krust.registry.api import LayoutLocation, Location, Options, parse_location
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -1,32 +1,76 @@
-"""Every error hatch-krust raises on purpose.
+"""Every error hatch-krust raises on purpose, in one tree (as httpx's `_exceptions.py`).
 
     KrustError                      anything the user can act on; printed without a traceback
     ├── ConfigError (ValueError)    a bad option; the message names its TOML path or variable
     ├── FreezeError                 the executable could not be made (names the stage)
-    ├── ReferenceError_             a malformed image reference
+    │   └── ToolFailed              a freezing tool exited non-zero (callers name the stage)
+    ├── InvalidReference (ValueError)  a malformed image reference or digest
     ├── ImageError                  an image/layout that is malformed or lacks a platform
+    │   └── DescriptorError (ValueError)  a descriptor in an untrusted document is misshapen
+    ├── VerificationError           an image and its attached SBOM/provenance disagree
+    ├── BuildFailed                 a project built by `resolve` failed (quotes its stderr)
     └── RegistryError               a registry said no, or could not be reached
-        └── AuthError               credentials were missing, wrong or not allowed
+        ├── AuthError               credentials were missing, wrong or not allowed
+        ├── HTTPError               an unexpected HTTP status (with the registry's codes)
+        └── TransportFailure        the connection failed (DNS, refused, reset, timed out)
 
 Messages say what is wrong and how to fix it, and never contain a secret: they are
-shown to the user as they are.
+shown to the user as they are. A test walks every exception class in hatch_krust and
+requires it to derive from KrustError and to be named in this tree.
 """
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 __all__ = [
     "AuthError",
+    "BuildFailed",
     "ConfigError",
+    "DescriptorError",
     "FreezeError",
+    "HTTPError",
     "ImageError",
+    "InvalidReference",
     "KrustError",
-    "ReferenceError_",
     "RegistryError",
+    "ToolFailed",
+    "TransportFailure",
+    "VerificationError",
+    "redact_userinfo",
 ]
+
+# `[scheme://]user[:password]@` at the start of a word, unless what follows the `@` is a
+# digest (`repo@sha256:…` is a reference, not a login).
+_USERINFO = re.compile(
+    r"""(?:^|(?<=[\s'"(<\[=,`]))((?:[A-Z_][A-Z0-9_]*=)?(?:[A-Za-z][A-Za-z0-9+.-]*://)?)"""
+    r"""[^\s/@'"`]+@"""
+    r"(?![A-Za-z0-9]+(?:[+._-][A-Za-z0-9]+)*:[0-9A-Fa-f]{32,})"
+)
+
+
+def redact_userinfo(text: str) -> str:
+    """`text` with every `user:password@` before a host replaced by `***@`.
+
+    Users type credentials into references (`alice:pw@host/repo`, `https://u:p@host`,
+    `docker://u:p@host/repo`) and repository settings; no message may echo them.
+    KrustError applies it to every message, so callers need it only for other output.
+    """
+    return _USERINFO.sub(r"\1***@", text)
 
 
 class KrustError(Exception):
-    """Base class: the message is complete and safe to print as it is."""
+    """Base class: the message is complete and safe to print as it is.
+
+    Text arguments lose any `user:password@` (see `redact_userinfo`), whoever raised it.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact_userinfo(a) if isinstance(a, str) else a for a in args))
 
 
 class ConfigError(KrustError, ValueError):
@@ -41,12 +85,34 @@ class FreezeError(KrustError):
         self.output = output
 
 
-class ReferenceError_(KrustError, ValueError):
-    """An image reference does not follow the grammar."""
+class ToolFailed(FreezeError):
+    """A tool exited non-zero; callers turn this into a FreezeError that names their stage."""
+
+    def __init__(self, args: Sequence[str], returncode: int, output: str) -> None:
+        super().__init__(f"{args[0]} exited with status {returncode}", output)
+        self.args_ = tuple(args)
+        self.returncode = returncode
+
+
+class InvalidReference(KrustError, ValueError):
+    """An image reference or digest does not follow the grammar."""
 
 
 class ImageError(KrustError):
     """An image, index or layout is malformed or does not have what was asked for."""
+
+
+class DescriptorError(ImageError, ValueError):
+    """A descriptor in an untrusted document has the wrong shape (also a ValueError, so
+    parsers that wrap ValueErrors add their own context)."""
+
+
+class VerificationError(KrustError):
+    """The image and its attachments do not agree; the message lists every problem."""
+
+
+class BuildFailed(KrustError):
+    """One project's build under `resolve` failed; the message quotes its last lines."""
 
 
 class RegistryError(KrustError):
@@ -59,3 +125,43 @@ class RegistryError(KrustError):
 
 class AuthError(RegistryError):
     """Credentials were missing, rejected, or would have gone to the wrong host."""
+
+
+class HTTPError(RegistryError):
+    """A registry answered with an unexpected status; the message is already redacted.
+
+    `temporary` says whether trying again later may succeed (408/429/5xx, or an OCI
+    error code such as TOOMANYREQUESTS).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status: int,
+        codes: tuple[str, ...] = (),
+        retry_after: float | None = None,
+        temporary: bool = False,
+    ) -> None:
+        super().__init__(message, status)
+        self.method = method
+        self.url = url
+        self.codes = codes
+        self.retry_after = retry_after
+        self.temporary = temporary
+
+    @property
+    def is_temporary(self) -> bool:
+        """True when trying again later may succeed."""
+        return self.temporary
+
+
+class TransportFailure(RegistryError):
+    """The connection failed; `temporary` is False when retrying cannot help (an unknown
+    host, a refused connection, an untrusted certificate)."""
+
+    def __init__(self, message: str, *, temporary: bool = True) -> None:
+        super().__init__(message)
+        self.temporary = temporary

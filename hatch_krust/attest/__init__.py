@@ -21,8 +21,7 @@ if TYPE_CHECKING:
 
     from hatch_krust.oci.descriptor import Descriptor
     from hatch_krust.oci.reference import Reference
-    from hatch_krust.registry.options import Options
-    from hatch_krust.registry.referrers import ReferrersResult
+    from hatch_krust.registry.api import Options, ReferrersResult
 
 __all__ = ["SBOM_FORMATS", "BuildFacts", "Document", "attach", "documents"]
 
@@ -71,16 +70,14 @@ def attach(
     options: Options | None = None,
 ) -> list[ReferrersResult]:
     """Push each document as an artifact whose subject is `subject`, in `reference`'s repo."""
-    from hatch_krust.registry.client import Registry
-    from hatch_krust.registry.referrers import artifact_manifest, push_referrer
+    from hatch_krust.registry.api import Repository
 
     results = []
-    with Registry(reference.api_host, options) as registry:
+    with Repository(reference, options) as repo:
         for doc in docs:
             annotations = {_CREATED: created} if created else {}
-            artifact = artifact_manifest(
+            results.append(repo.attach(
                 subject, doc.artifact_type, doc.data, annotations=annotations,
                 layer_annotations={_TITLE: doc.filename},
-            )
-            results.append(push_referrer(registry, reference.repository, artifact))
+            ))
     return results

@@ -13,7 +13,6 @@ Every problem is collected, so one run names them all.
 from __future__ import annotations
 
 import hashlib
-import io
 import tarfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -26,26 +25,20 @@ from hatch_krust.attest.facts import (
     INTOTO,
     SPDX,
 )
-from hatch_krust.errors import ImageError, KrustError
+from hatch_krust.errors import ImageError, VerificationError
 from hatch_krust.oci.canonical import json_object
 from hatch_krust.oci.mediatypes import MANIFEST_TYPES
 
 if TYPE_CHECKING:
     from hatch_krust.oci.descriptor import Descriptor
     from hatch_krust.oci.reference import Reference
-    from hatch_krust.registry.client import Registry
-    from hatch_krust.registry.manifests import Manifest
-    from hatch_krust.registry.options import Options
+    from hatch_krust.registry.api import Manifest, Options, Repository
 
 __all__ = ["ImageReport", "VerificationError", "attached_sbom", "verify"]
 
 _MAX_DOCUMENT = 64 << 20
 _KINDS = {CYCLONEDX: "CycloneDX SBOM", SPDX: "SPDX SBOM", INTOTO: "provenance"}
 _LAYER_SUFFIXES = (".tar", ".tar+gzip", ".tar.gzip", "rootfs.diff.tar.gzip")
-
-
-class VerificationError(KrustError):
-    """The image and its attachments do not agree; the message lists every problem."""
 
 
 @dataclass
@@ -63,8 +56,7 @@ class ImageReport:
 class _Image:
     """One platform image being verified, with its executable digests hashed on demand."""
 
-    registry: Registry
-    repository: str
+    repo: Repository
     manifest: Manifest
     config: dict[str, Any]
     hashed: dict[str, str | None] = field(default_factory=dict)
@@ -84,28 +76,26 @@ class _Image:
         return self.hashed[path]
 
 
-def _open(ref: Reference | str, options: Options | None) -> tuple[Reference, Registry]:
+def _open(ref: Reference | str, options: Options | None) -> tuple[Reference, Repository]:
     from hatch_krust.oci.reference import parse_reference
-    from hatch_krust.registry.client import Registry
+    from hatch_krust.registry.api import Repository
 
     reference = ref if not isinstance(ref, str) else parse_reference(ref)
-    return reference, Registry(reference.api_host, options)
+    return reference, Repository(reference, options)
 
 
-def _images(
-    registry: Registry, reference: Reference, platform: str | None
-) -> list[tuple[str, Manifest]]:
+def _images(repo: Repository, platform: str | None) -> list[tuple[str, Manifest]]:
     """(platform, manifest) of each image REF names (one, or every entry of an index)."""
-    from hatch_krust.registry.manifests import get_manifest, select_platform
+    from hatch_krust.registry.api import select_platform
 
-    root = get_manifest(registry, reference.repository, reference.identifier)
+    root = repo.manifest(repo.reference.identifier)
     if not root.is_index:
         return [("", root)]
     if platform is not None:
-        entry = select_platform(root, platform, str(reference))
-        return [(str(entry.platform), get_manifest(registry, reference.repository, entry.digest))]
+        entry = select_platform(root, platform, str(repo.reference))
+        return [(str(entry.platform), repo.manifest(entry.digest))]
     return [
-        (str(d.platform or ""), get_manifest(registry, reference.repository, d.digest))
+        (str(d.platform or ""), repo.manifest(d.digest))
         for d in root.children()
         if d.media_type in MANIFEST_TYPES
     ]
@@ -115,11 +105,10 @@ def verify(
     ref: Reference | str, *, platform: str | None = None, options: Options | None = None
 ) -> list[ImageReport]:
     """Check every platform image of `ref` (see the module docstring); raise on problems."""
-    reference, registry = _open(ref, options)
-    with registry:
+    reference, repo = _open(ref, options)
+    with repo:
         reports = [
-            _verify_image(registry, reference.repository, manifest, name)
-            for name, manifest in _images(registry, reference, platform)
+            _verify_image(repo, manifest, name) for name, manifest in _images(repo, platform)
         ]
     problems = [f"{r.digest}: {p}" for r in reports for p in r.problems]
     if problems:
@@ -130,16 +119,10 @@ def verify(
     return reports
 
 
-def _verify_image(
-    registry: Registry, repository: str, manifest: Manifest, platform: str
-) -> ImageReport:
-    from hatch_krust.registry.referrers import list_referrers
-
+def _verify_image(repo: Repository, manifest: Manifest, platform: str) -> ImageReport:
     report = ImageReport(manifest.digest, platform)
-    image = _Image(registry, repository, manifest, _read_json(registry, repository,
-                                                              manifest.children()[0]))
-    found = [d for d in list_referrers(registry, repository, manifest.digest)
-             if d.artifact_type in ATTESTATION_TYPES]
+    image = _Image(repo, manifest, _read_json(repo, manifest.children()[0]))
+    found = [d for d in repo.referrers(manifest.digest) if d.artifact_type in ATTESTATION_TYPES]
     sbom_disabled = False
     for descriptor in found:
         kind = f"{_KINDS[descriptor.artifact_type]} {descriptor.digest[:19]}"
@@ -169,9 +152,7 @@ def _attachment(
     image: _Image, descriptor: Descriptor, kind: str, report: ImageReport
 ) -> dict[str, Any] | None:
     """The attachment's document, once its manifest is shown to be about this image."""
-    from hatch_krust.registry.manifests import get_manifest
-
-    artifact = get_manifest(image.registry, image.repository, descriptor.digest)
+    artifact = image.repo.manifest(descriptor.digest)
     subject = str((artifact.document.get("subject") or {}).get("digest", ""))
     if subject != image.manifest.digest:
         report.problems.append(
@@ -184,7 +165,7 @@ def _attachment(
     if not layers:
         report.problems.append(f"the {kind} has no {descriptor.artifact_type} layer")
         return None
-    return _read_json(image.registry, image.repository, layers[0])
+    return _read_json(image.repo, layers[0])
 
 
 def _check_document(
@@ -256,36 +237,20 @@ def _spdx_executable(document: dict[str, Any]) -> tuple[str, str]:
     return "", ""
 
 
-def _read_blob(registry: Registry, repository: str, descriptor: Descriptor) -> bytes:
-    from hatch_krust.registry.blobs import CHUNK, RemoteBlob, VerifyingReader
-
-    if descriptor.size > _MAX_DOCUMENT:
-        message = f"Blob {descriptor.digest} is larger than 64 MiB; refused"
-        raise ImageError(message)
-    where = f"{registry.host}/{repository}"
-    with RemoteBlob(registry, repository, descriptor).open() as chunks:
-        reader = VerifyingReader(chunks, descriptor, where)
-        return b"".join(iter(lambda: reader.read(CHUNK), b""))
-
-
-def _read_json(registry: Registry, repository: str, descriptor: Descriptor) -> dict[str, Any]:
-    data = _read_blob(registry, repository, descriptor)
-    return json_object(data, f"Blob {descriptor.digest} in {repository}")
+def _read_json(repo: Repository, descriptor: Descriptor) -> dict[str, Any]:
+    data = repo.read_blob(descriptor, _MAX_DOCUMENT)
+    return json_object(data, f"Blob {descriptor.digest} in {repo.name}")
 
 
 def _hash_in_layers(image: _Image, path: str) -> str | None:
     """The sha256 of `path` as the image's layers leave it (top layer first), or None."""
-    from hatch_krust.registry.blobs import CHUNK, RemoteBlob, VerifyingReader
-
     wanted = path.lstrip("/")
-    where = f"{image.registry.host}/{image.repository}"
     for layer in reversed(image.manifest.children()[1:]):
         if not layer.media_type.endswith(_LAYER_SUFFIXES):
             continue
-        with RemoteBlob(image.registry, image.repository, layer).open() as chunks:
-            reader = io.BufferedReader(VerifyingReader(chunks, layer, where), CHUNK)
+        with image.repo.open_blob(layer) as reader:
             digest = _hash_member(reader, wanted)
-            while reader.read(CHUNK):  # to the end, so the layer's own digest is checked
+            while reader.read(1 << 20):  # to the end, so the layer's own digest is checked
                 pass
         if digest is not None:
             return digest or None
@@ -317,25 +282,22 @@ def attached_sbom(
     ref: Reference | str, *, platform: str | None = None, options: Options | None = None
 ) -> bytes:
     """The SBOM attached to `ref`'s image (an index must have one platform, or `platform`)."""
-    reference, registry = _open(ref, options)
-    with registry:
-        images = _images(registry, reference, platform)
+    reference, repo = _open(ref, options)
+    with repo:
+        images = _images(repo, platform)
         if len(images) != 1:
             offered = ", ".join(name for name, _ in images) or "none"
             message = f"{reference} has several platform images ({offered}); pass --platform"
             raise ImageError(message)
         manifest = images[0][1]
-        from hatch_krust.registry.manifests import get_manifest
-        from hatch_krust.registry.referrers import list_referrers
-
-        for descriptor in list_referrers(registry, reference.repository, manifest.digest):
+        for descriptor in repo.referrers(manifest.digest):
             if descriptor.artifact_type not in (CYCLONEDX, SPDX):
                 continue
-            artifact = get_manifest(registry, reference.repository, descriptor.digest)
+            artifact = repo.manifest(descriptor.digest)
             if (artifact.document.get("subject") or {}).get("digest") != manifest.digest:
                 continue
             for layer in artifact.children()[1:]:
                 if layer.media_type == descriptor.artifact_type:
-                    return _read_blob(registry, reference.repository, layer)
+                    return repo.read_blob(layer, _MAX_DOCUMENT)
     message = f"No SBOM is attached to {reference} ({manifest.digest})"
     raise ImageError(message)

@@ -49,7 +49,7 @@ def record_path(cache_root: Path, reference: Reference, platform: Platform) -> t
 def pull_base(
     reference: Reference, platform: Platform, cache_root: Path, insecure: tuple[str, ...]
 ) -> CachedBase:
-    from hatch_krust.registry.api import pull_image
+    from hatch_krust.registry.api import Options, pull_image
 
     key, record = record_path(cache_root, reference, platform)
     warning = ""
@@ -59,7 +59,8 @@ def pull_base(
             cached, warning = _from_record(layout, record)
             if cached is not None:
                 return cached
-        pulled = pull_image(reference, layout, platform=str(platform), tag=key, insecure=insecure)
+        options = Options(insecure=frozenset(insecure))
+        pulled = pull_image(reference, layout, platform=str(platform), tag=key, options=options)
         descriptor = layout.resolve(key)
         base_digest = pulled.index.digest if pulled.index is not None else pulled.manifest.digest
         record.parent.mkdir(parents=True, exist_ok=True)

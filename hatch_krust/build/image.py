@@ -107,7 +107,7 @@ def open_base(
     spec: str, platform: Platform, cache_root: Path, insecure: tuple[str, ...], reporter: Reporter
 ) -> Iterator[tuple[BaseImage | None, str, str]]:
     """(base, name, digest) of `scratch`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, a registry."""
-    from hatch_krust.registry.locations import LayoutLocation, parse_location
+    from hatch_krust.registry.api import LayoutLocation, parse_location
 
     if spec == "scratch":
         yield None, "", ""
@@ -128,8 +128,7 @@ def open_base(
         return
     from hatch_krust.build.bases import pull_base
     from hatch_krust.config import DEFAULT_BASE_IMAGE
-    from hatch_krust.errors import RegistryError
-    from hatch_krust.registry.client import TransportFailure
+    from hatch_krust.errors import RegistryError, TransportFailure
 
     reporter.display_waiting(f"Pulling base image {location} ({platform})")
     try:
@@ -329,14 +328,14 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
 
 
 def _destination(repository: str | None, dist_name: str) -> str:
-    from hatch_krust.errors import ReferenceError_
+    from hatch_krust.errors import InvalidReference
     from hatch_krust.oci.reference import parse_reference
 
     assert repository is not None
     name = repository_name(repository, dist_name)
     try:
         ref = parse_reference(name)
-    except ReferenceError_ as exc:
+    except InvalidReference as exc:
         message = f"Invalid repository {name!r} (option `repository` / `KRUST_REPO`): {exc}"
         raise ConfigError(message) from None
     if ":" in name.rsplit("/", 1)[-1] or "@" in name:
@@ -358,7 +357,7 @@ def _push(
     reporter: Reporter,
 ) -> str:
     from hatch_krust.oci.reference import parse_reference
-    from hatch_krust.registry.api import push_layout
+    from hatch_krust.registry.api import Options, push_layout
 
     dest = replace(parse_reference(destination), tag=None)  # tags come only from `tags`
     mount_from = None
@@ -367,7 +366,8 @@ def _push(
         if base.registry == dest.registry and base.repository != dest.repository:
             mount_from = base.repository
     reporter.display_waiting(f"Pushing to {destination} (tags: {', '.join(tags)})")
-    digest = push_layout(layout, index, dest, tags, insecure=insecure, mount_from=mount_from)
+    options = Options(insecure=frozenset(insecure))
+    digest = push_layout(layout, index, dest, tags, mount_from=mount_from, options=options)
     reference = f"{dest.name}@{digest}"
     reporter.display_success(f"Pushed {reference}")
     return reference
@@ -481,7 +481,7 @@ def _attach(
     from hatch_krust.errors import RegistryError
     from hatch_krust.oci.annotations import rfc3339
     from hatch_krust.oci.reference import parse_reference
-    from hatch_krust.registry.options import Options
+    from hatch_krust.registry.api import Options
 
     if not docs:
         return []

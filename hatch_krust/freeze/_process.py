@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-from hatch_krust.errors import FreezeError
+from hatch_krust.errors import FreezeError, ToolFailed
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -17,15 +17,6 @@ __all__ = ["ToolFailed", "installer_env", "run_tool", "stage_failed", "tail"]
 
 TAIL_LINES = 25
 
-
-class ToolFailed(Exception):
-    """A tool exited non-zero; callers turn this into a FreezeError that names their stage."""
-
-    def __init__(self, args: Sequence[str], returncode: int, output: str) -> None:
-        super().__init__(f"{args[0]} exited with status {returncode}")
-        self.args_ = tuple(args)
-        self.returncode = returncode
-        self.output = output
 
 
 def installer_env() -> dict[str, str]:

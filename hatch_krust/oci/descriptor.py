@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from hatch_krust.errors import ImageError
+from hatch_krust.errors import DescriptorError, ImageError
 from hatch_krust.oci.digest import check_digest, is_digest
 from hatch_krust.oci.platform import Platform
 
@@ -73,10 +73,6 @@ class Descriptor:
             artifact_type=_string(data, "artifactType"),
             urls=_urls(data, digest),
         )
-
-
-class DescriptorError(ImageError, ValueError):
-    """A descriptor in an untrusted document has the wrong shape."""
 
 
 def _bad(problem: str) -> NoReturn:

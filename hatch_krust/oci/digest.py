@@ -6,7 +6,7 @@ import hashlib
 import re
 from typing import TYPE_CHECKING
 
-from hatch_krust.errors import ReferenceError_
+from hatch_krust.errors import InvalidReference
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -23,10 +23,10 @@ def is_digest(value: str) -> bool:
 
 
 def check_digest(value: str) -> str:
-    """Return `value` if it is a valid digest, else raise ReferenceError_."""
+    """Return `value` if it is a valid digest, else raise InvalidReference."""
     if not is_digest(value):
         message = f"Invalid digest {value[:80]!r}: expected sha256:<64 lowercase hex digits>"
-        raise ReferenceError_(message)
+        raise InvalidReference(message)
     return value
 
 

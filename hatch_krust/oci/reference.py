@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from hatch_krust.errors import ReferenceError_
+from hatch_krust.errors import InvalidReference, redact_userinfo
 from hatch_krust.oci.digest import is_digest
 
 __all__ = ["DOCKER_HUB", "Reference", "check_repository", "parse_reference"]
@@ -83,13 +83,20 @@ class Reference:
 
 
 def parse_reference(text: str) -> Reference:
-    """Parse `[host[:port]/]repo[:tag][@digest]`; raise ReferenceError_ naming the fault."""
+    """Parse `[host[:port]/]repo[:tag][@digest]`; raise InvalidReference naming the fault."""
     if not isinstance(text, str) or not text.strip():
-        raise ReferenceError_("Invalid image reference '': it is empty")
+        raise InvalidReference("Invalid image reference '': it is empty")
     if text != text.strip() or any(c.isspace() for c in text):
         msg = f"Invalid image reference {text[:200]!r}: it contains whitespace"
-        raise ReferenceError_(msg)
+        raise InvalidReference(msg)
     shown = text[:200]
+    if redact_userinfo(text) != text and not text.rpartition("@")[2].startswith("sha256:"):
+        message = (
+            f"Invalid image reference {shown!r}: a reference cannot carry a user name or "
+            "password before the host; log in with `skopeo login HOST` or "
+            "`docker login HOST` instead"
+        )
+        raise InvalidReference(message)  # KrustError redacts the userinfo it quotes
     rest, digest = _split_digest(text, shown)
     registry, path = _split_registry(rest)
     path, tag = _split_tag(path, shown)
@@ -98,7 +105,7 @@ def parse_reference(text: str) -> Reference:
     _check_repository(path, shown)
     if len(f"{registry}/{path}") > _MAX_NAME:
         message = f"Invalid image reference {shown!r}: the name is longer than {_MAX_NAME}"
-        raise ReferenceError_(message)
+        raise InvalidReference(message)
     if tag is None and digest is None:
         tag = "latest"
     return Reference(registry=registry, repository=path, tag=tag, digest=digest)
@@ -113,7 +120,7 @@ def _split_digest(text: str, shown: str) -> tuple[str, str | None]:
             f"Invalid image reference {shown!r}: the digest after '@' must be "
             "sha256:<64 lowercase hex digits>"
         )
-        raise ReferenceError_(message)
+        raise InvalidReference(message)
     return rest, digest
 
 
@@ -122,7 +129,7 @@ def _split_registry(text: str) -> tuple[str, str]:
     if sep and ("." in first or ":" in first or first == "localhost"):
         if not _DOMAIN.match(first):
             message = f"Invalid image reference {text[:200]!r}: bad registry host {first!r}"
-            raise ReferenceError_(message)
+            raise InvalidReference(message)
         host = first.lower()
         return (DOCKER_HUB if host in _HUB_ALIASES else host), remainder
     return DOCKER_HUB, text
@@ -137,7 +144,7 @@ def _split_tag(path: str, shown: str) -> tuple[str, str | None]:
             f"Invalid image reference {shown!r}: tag {tag[:130]!r} must be 1-128 of "
             "letters, digits, '_', '.', '-' and not start with '.' or '-'"
         )
-        raise ReferenceError_(message)
+        raise InvalidReference(message)
     return name, tag
 
 
@@ -151,26 +158,26 @@ def _check_repository(path: str, shown: str | None = None) -> None:
     shown = path if shown is None else shown
     if not path:
         msg = f"Invalid image reference {shown!r}: the repository is empty"
-        raise ReferenceError_(msg)
+        raise InvalidReference(msg)
     if path != path.lower():
         message = f"Invalid image reference {shown!r}: the repository must be lowercase"
-        raise ReferenceError_(message)
+        raise InvalidReference(message)
     for component in path.split("/"):
         if not _COMPONENT.match(component):
             message = (
                 f"Invalid image reference {shown!r}: repository part {component[:80]!r} must "
                 "be lowercase letters and digits separated by '.', '_', '__' or '-'"
             )
-            raise ReferenceError_(message)
+            raise InvalidReference(message)
 
 
 def _check_tag(tag: str) -> None:
     if not _TAG.match(tag):
         message = f"Invalid tag {tag[:130]!r}: 1-128 of letters, digits, '_', '.', '-'"
-        raise ReferenceError_(message)
+        raise InvalidReference(message)
 
 
 def _check_digest(digest: str) -> None:
     if not is_digest(digest):
         message = f"Invalid digest {digest[:80]!r}: expected sha256:<64 lowercase hex digits>"
-        raise ReferenceError_(message)
+        raise InvalidReference(message)

@@ -1,36 +1,56 @@
 """The registry module: push, pull and copy OCI images over the distribution API (httpx).
 
-It knows nothing about Python projects. Entry points (see docs/registry.md):
-`push_layout`, `copy`, `pull_manifest`, `pull_image`, `fetch_blob`, `inspect`.
+It knows nothing about Python projects. Public modules: this package and
+`hatch_krust.registry.api` (everything below is re-exported from there); code outside
+`registry/` imports nothing else from it. Every other module of the package (auth,
+blobs, challenge, client, credentials, endpoints, locations, manifests, options,
+redact, referrers, repository, retry, security, upload) is private: it may change
+without notice, and the import-rule test refuses imports of it from outside.
+See docs/registry.md.
 """
 
 from __future__ import annotations
 
 from hatch_krust.registry.api import (
+    Credentials,
+    LayoutLocation,
+    Location,
+    Manifest,
+    Options,
+    Progress,
     PulledImage,
+    ReferrersResult,
+    Repository,
+    RetryPolicy,
     copy,
     fetch_blob,
     inspect,
+    merge,
+    parse_location,
     pull_image,
     pull_manifest,
     push_layout,
+    select_platform,
 )
-from hatch_krust.registry.credentials import Credentials
-from hatch_krust.registry.manifests import Manifest
-from hatch_krust.registry.options import Options, Progress
-from hatch_krust.registry.retry import RetryPolicy
 
 __all__ = [
     "Credentials",
+    "LayoutLocation",
+    "Location",
     "Manifest",
     "Options",
     "Progress",
     "PulledImage",
+    "ReferrersResult",
+    "Repository",
     "RetryPolicy",
     "copy",
     "fetch_blob",
     "inspect",
+    "merge",
+    "parse_location",
     "pull_image",
     "pull_manifest",
     "push_layout",
+    "select_platform",
 ]

@@ -1,6 +1,10 @@
-"""The public entry points: push a layout, copy between locations, pull manifests and images.
+"""The registry module's public surface: everything outside `registry/` imports from
+here (or from `hatch_krust.registry`), never from the other modules of the package.
 
-Each call opens its own connections and closes them; everything else is in `Options`.
+Whole-image operations (`push_layout`, `copy`, `merge`, `pull_manifest`, `pull_image`,
+`fetch_blob`, `inspect`) open their own connections and close them; `Repository` is one
+open repository for callers that read or attach piece by piece (`attest/`). Every knob
+is in `Options`; every failure is a `KrustError` (see `hatch_krust.errors`).
 """
 
 from __future__ import annotations
@@ -13,12 +17,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.errors import ImageError
+from hatch_krust.errors import (
+    AuthError,
+    HTTPError,
+    ImageError,
+    InvalidReference,
+    RegistryError,
+    TransportFailure,
+    redact_userinfo,
+)
 from hatch_krust.oci.canonical import json_object
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
 from hatch_krust.oci.merge import merge_indexes
 from hatch_krust.oci.reference import Reference, check_repository, parse_reference
 from hatch_krust.registry.client import Registry
+from hatch_krust.registry.credentials import Credentials
 from hatch_krust.registry.endpoints import (
     LayoutSink,
     LayoutSource,
@@ -31,6 +44,9 @@ from hatch_krust.registry.endpoints import (
 from hatch_krust.registry.locations import LayoutLocation, Location, parse_location
 from hatch_krust.registry.manifests import Manifest, get_manifest, select_platform
 from hatch_krust.registry.options import Options, Progress
+from hatch_krust.registry.referrers import ReferrersResult
+from hatch_krust.registry.repository import Repository
+from hatch_krust.registry.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -38,26 +54,32 @@ if TYPE_CHECKING:
     from hatch_krust.oci.descriptor import Descriptor, Platform
 
 __all__ = [
+    "AuthError",
+    "Credentials",
+    "HTTPError",
+    "InvalidReference",
+    "LayoutLocation",
+    "Location",
+    "Manifest",
+    "Options",
+    "Progress",
     "PulledImage",
+    "ReferrersResult",
+    "RegistryError",
+    "Repository",
+    "RetryPolicy",
+    "TransportFailure",
     "copy",
     "fetch_blob",
     "inspect",
     "merge",
+    "parse_location",
     "pull_image",
     "pull_manifest",
     "push_layout",
+    "redact_userinfo",
+    "select_platform",
 ]
-
-
-def _options(
-    options: Options | None, progress: Progress | None, insecure: Sequence[str]
-) -> Options:
-    options = options or Options()
-    if progress is not None:
-        options = dataclasses.replace(options, progress=progress)
-    if insecure:
-        options = dataclasses.replace(options, insecure=options.insecure | frozenset(insecure))
-    return options
 
 
 def _reference(ref: Reference | str) -> Reference:
@@ -70,8 +92,6 @@ def push_layout(
     dest: Reference | str,
     tags: Sequence[str] = (),
     *,
-    progress: Progress | None = None,
-    insecure: Sequence[str] = (),
     mount_from: str | None = None,
     options: Options | None = None,
 ) -> str:
@@ -83,7 +103,7 @@ def push_layout(
     blob or manifest fails.
     """
     ref = _reference(dest)
-    opts = _options(options, progress, insecure)
+    opts = options or Options()
     if mount_from is not None:
         check_repository(mount_from)
     source = LayoutSource(layout, None, str(layout.root))
@@ -108,8 +128,6 @@ def copy(
     platform: Platform | str | None = None,
     tags: Sequence[str] = (),
     mount_from: str | None = None,
-    progress: Progress | None = None,
-    insecure: Sequence[str] = (),
     options: Options | None = None,
 ) -> str:
     """Copy an image or index between registries and OCI layouts; return its digest.
@@ -125,7 +143,7 @@ def copy(
         check_repository(mount_from)
     source_loc = parse_location(src) if isinstance(src, str) else src
     dest_loc = parse_location(dst) if isinstance(dst, str) else dst
-    opts = _options(options, progress, insecure)
+    opts = options or Options()
     with contextlib.ExitStack() as stack:
         source, source_registry = _open_source(stack, source_loc, opts)
         root = source.root()
@@ -222,14 +240,11 @@ def pull_manifest(
     ref: Reference | str,
     platform: Platform | str | None = None,
     *,
-    insecure: Sequence[str] = (),
     options: Options | None = None,
 ) -> Manifest:
     """The manifest (or index) `ref` names, verified; with `platform`, an index is resolved."""
     reference = _reference(ref)
-    with Registry(
-        reference.api_host, _options(options, None, insecure), reference.repository
-    ) as registry:
+    with Registry(reference.api_host, options, reference.repository) as registry:
         manifest = get_manifest(registry, reference.repository, reference.identifier)
         if platform is not None and manifest.is_index:
             entry = select_platform(manifest, platform, str(reference))
@@ -254,8 +269,6 @@ def pull_image(
     platform: Platform | str = "linux/amd64",
     tag: str | None = None,
     layers: bool = True,
-    progress: Progress | None = None,
-    insecure: Sequence[str] = (),
     options: Options | None = None,
 ) -> PulledImage:
     """Fetch one platform's image into `layout` (index → manifest → config → layers).
@@ -265,7 +278,7 @@ def pull_image(
     `index.json` under `tag` (untagged when None).
     """
     reference = _reference(ref)
-    opts = _options(options, progress, insecure)
+    opts = options or Options()
     with Registry(reference.api_host, opts, reference.repository) as registry:
         source = RegistrySource(registry, reference.repository, reference.identifier)
         index: Manifest | None = None
@@ -294,13 +307,11 @@ def fetch_blob(
     descriptor: Descriptor,
     layout: Layout,
     *,
-    progress: Progress | None = None,
-    insecure: Sequence[str] = (),
     options: Options | None = None,
 ) -> None:
     """Download one blob of `ref`'s repository into `layout`, streamed and verified."""
     reference = _reference(ref)
-    opts = _options(options, progress, insecure)
+    opts = options or Options()
     with Registry(reference.api_host, opts, reference.repository) as registry:
         source = RegistrySource(registry, reference.repository, reference.identifier)
         LayoutSink(layout, jobs=1, progress=opts.progress, registry=registry).put_blobs(
@@ -314,7 +325,6 @@ def inspect(
     platform: Platform | str | None = None,
     config: bool = True,
     raw: bool = False,
-    insecure: Sequence[str] = (),
     options: Options | None = None,
 ) -> dict[str, Any]:
     """What `location` holds: its digest, media type, manifest, and (for an image) config.
@@ -322,7 +332,7 @@ def inspect(
     With `raw`, `out["raw"]` holds the manifest's exact bytes (their SHA-256 is the digest).
     """
     loc = parse_location(location) if isinstance(location, str) else location
-    opts = _options(options, None, insecure)
+    opts = options or Options()
     with contextlib.ExitStack() as stack:
         source, _ = _open_source(stack, loc, opts)
         manifest = source.root()

@@ -1,5 +1,9 @@
 """Answering a registry's auth challenge: Basic, or Bearer tokens cached per scope set.
 
+`ChallengeFlow` is the httpx.Auth flow every request of the module goes through: it adds
+the `Authorization` header for the request's scopes (only on the registry's own origin)
+and answers one 401 with a fresh token or the challenge it names.
+
 Bearer flow (the Docker token spec): the `/v2/` ping returns a challenge with `realm`
 and `service`; we ask the realm for a token covering the scopes a request needs (push
 scope first, because some registries read only the first), with Basic credentials, an
@@ -15,26 +19,33 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from hatch_krust.errors import AuthError
+from hatch_krust.errors import AuthError, RegistryError
+from hatch_krust.registry.bodies import read_capped
 from hatch_krust.registry.challenge import Challenge, parse_challenges, pick_challenge
 from hatch_krust.registry.redact import redact_url
-from hatch_krust.registry.security import check_realm, host_of
+from hatch_krust.registry.security import check_realm, host_of, same_origin
 
 if TYPE_CHECKING:
     from hatch_krust.registry.credentials import Credentials
     from hatch_krust.registry.options import Options
 
-__all__ = ["Authenticator", "pull_scope", "push_scope"]
+__all__ = ["Authenticator", "Body", "ChallengeFlow", "pull_scope", "push_scope"]
+
+# A request body: bytes, or a factory that yields fresh chunks each time it is called,
+# so the same request can be sent again after a 401 or a retry.
+Body = bytes | Callable[[], Iterable[bytes]] | None
 
 log = logging.getLogger("hatch_krust.registry")
 
 _MAX_TOKEN_BODY = 1 << 20
 _DEFAULT_EXPIRY = 60.0
 _EXPIRY_MARGIN = 10.0
+_MAX_CHALLENGE_BODY = 64 << 10  # a 401 with more than this is not answered (httpx reads it)
 
 
 def _now() -> float:
@@ -115,6 +126,18 @@ class Authenticator:
         # The scope the registry names goes first; it may read only the first one.
         return extra + scopes
 
+    def answer(
+        self, response: httpx.Response, scopes: tuple[str, ...], base: str, *, http_allowed: bool
+    ) -> tuple[str, ...] | None:
+        """Scopes to send the request again with after this 401, or None."""
+        if self.challenge is None:
+            if not response.headers.get("WWW-Authenticate"):
+                return None
+            # /v2/ was open but this repository is not: answer the challenge it gives
+            self.set_challenge(response, base, http_allowed=http_allowed)
+            return scopes
+        return self.on_unauthorized(response, scopes)
+
     # -- tokens --------------------------------------------------------------------------
 
     def _token(self, scopes: tuple[str, ...]) -> str:
@@ -171,6 +194,10 @@ class Authenticator:
         return response
 
     def _send(self, request: httpx.Request) -> httpx.Response:
+        seconds = self.options.document_timeout
+        request.extensions["timeout"] = httpx.Timeout(
+            seconds, connect=self.options.connect_timeout
+        ).as_dict()
         try:
             return self.client.send(request, stream=True)
         except httpx.TransportError as exc:
@@ -189,12 +216,11 @@ class Authenticator:
                 f"{response.status_code} {response.reason_phrase}"
             )
             raise AuthError(message, response.status_code)
-        body = b""
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > _MAX_TOKEN_BODY:
-                message = f"The token server of registry {self.host} sent too much data"
-                raise AuthError(message)
+        try:
+            body = read_capped(response, _MAX_TOKEN_BODY, timeout=self.options.document_timeout)
+        except RegistryError as exc:
+            message = f"The token server of registry {self.host} failed: {exc}"
+            raise AuthError(message) from None
         return self._token_from_json(body)
 
     def _token_from_json(self, body: bytes) -> tuple[str, float]:
@@ -226,3 +252,58 @@ class Authenticator:
             f"(token server {host_of(realm)} answered {status}); check the username and "
             "password"
         )
+
+
+class ChallengeFlow(httpx.Auth):
+    """The auth of one request: its scopes' `Authorization` on the registry's own origin,
+    and one more try after a 401 that a token for the named scope may answer.
+
+    Holds the body factory, so the second try sends a fresh body. `scopes=None` sends the
+    request as it is (the `/v2/` ping).
+    """
+
+    def __init__(
+        self,
+        auth: Authenticator,
+        scopes: tuple[str, ...] | None,
+        content: Body,
+        base: Callable[[], str],
+        *,
+        http_allowed: bool,
+    ) -> None:
+        self.auth, self.scopes, self.content = auth, scopes, content
+        self.base, self.http_allowed = base, http_allowed
+
+    def body(self) -> bytes | Iterable[bytes] | None:
+        return self.content() if callable(self.content) else self.content
+
+    def guards(self, url: str) -> bool:
+        """True when requests to `url` carry credentials (and a 401 there is ours to word)."""
+        return self.scopes is not None and same_origin(url, self.base())
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self.scopes is None or not self.guards(str(request.url)):
+            yield request
+            return
+        self._authorize(request, self.scopes)
+        response = yield request
+        declared = response.headers.get("Content-Length", "")
+        if response.status_code != 401 or (
+            declared.isdigit() and int(declared) > _MAX_CHALLENGE_BODY
+        ):
+            return
+        scopes = self.auth.answer(response, self.scopes, self.base(),
+                                  http_allowed=self.http_allowed)
+        if scopes is None:
+            return
+        again = httpx.Request(request.method, request.url, headers=request.headers,
+                              content=self.body(), extensions=request.extensions)
+        self._authorize(again, scopes)
+        yield again
+
+    def _authorize(self, request: httpx.Request, scopes: tuple[str, ...]) -> None:
+        authorization = self.auth.header(scopes)
+        if authorization:
+            request.headers["Authorization"] = authorization
+        else:
+            request.headers.pop("Authorization", None)

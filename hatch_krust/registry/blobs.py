@@ -11,17 +11,15 @@ import contextlib
 import hashlib
 import io
 import logging
-import time
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from hatch_krust.errors import AuthError, ImageError, RegistryError
 from hatch_krust.registry.auth import pull_scope, push_scope
 from hatch_krust.registry.client import (
-    HTTPError,
-    TransportFailure,
-    is_transient,
     raise_for_status,
+    transport_failure,
 )
+from hatch_krust.registry.retry import retrying
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -108,7 +106,7 @@ def _iter_response(response: httpx.Response, host: str) -> Iterator[bytes]:
         # raw bytes: a Content-Encoding must not change what the digest is checked against
         yield from response.iter_raw(CHUNK)
     except httpx.TransportError as exc:
-        raise TransportFailure(host, "GET", str(response.request.url), exc) from exc
+        raise transport_failure(host, "GET", str(response.request.url), exc) from exc
 
 
 class VerifyingReader(io.RawIOBase):
@@ -150,8 +148,8 @@ class VerifyingReader(io.RawIOBase):
                 msg
             )
         self._hash.update(chunk)
-        if self._progress is not None:
-            self._progress(self._size)
+        if self._progress is not None and self._size < self._descriptor.size:
+            self._progress(self._size)  # complete is reported once verified (_check)
 
     def _check(self) -> None:
         digest = f"{self._hash.name}:{self._hash.hexdigest()}"
@@ -163,6 +161,8 @@ class VerifyingReader(io.RawIOBase):
             raise ImageError(
                 msg
             )
+        if self._progress is not None:
+            self._progress(self._size)
 
 
 def download_blob(registry: Registry, repository: str, descriptor: Descriptor,
@@ -194,20 +194,7 @@ def blob_exists(registry: Registry, repository: str, digest: str, scope: str) ->
 
 def retry_sequence(registry: Registry, step: Callable[[], None], doing: str) -> None:
     """Run `step` again from the start after a transient failure, within the policy."""
-    policy, started, attempt = registry.options.retry, time.monotonic(), 0
-    while True:
-        attempt += 1
-        try:
-            step()
-        except (TransportFailure, HTTPError) as exc:
-            temporary = is_transient(exc)
-            wait = policy.delay(attempt, getattr(exc, "retry_after", None))
-            if not temporary or not policy.allows(attempt, started, wait):
-                raise
-            log.info("%s failed (%s); retrying in %.1f s", doing, exc, wait)
-            time.sleep(wait)
-        else:
-            return
+    retrying(step, registry.options.retry, doing, registry.closed.wait)
 
 
 def upload_blob(

@@ -1,68 +1,54 @@
-"""One registry host: its httpx client, scheme, auth, retries, redirects and error mapping.
+"""One registry host: its httpx client, scheme, redirects, retries and error mapping.
 
-Every request of the module goes through `Registry.request`, so the security rules
-(credentials only to the registry's own origin, no scheme downgrade) and the retry
-rules live in one place.
+Every request of the module goes through `Registry.request`: the auth is an httpx.Auth
+flow (`auth.ChallengeFlow`: credentials only to the registry's own origin, one answer to
+a 401), the retries are one wrapper (`retry.retrying`), and redirects are followed here
+(GET/HEAD only, never from https to http). Small documents are read with a deadline
+(`bodies.read_capped`); `close()` ends every wait at once, so Ctrl-C stops a transfer.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import httpx
 
-from hatch_krust.errors import AuthError, RegistryError
-from hatch_krust.registry.auth import Authenticator
+from hatch_krust.errors import AuthError, HTTPError, RegistryError, TransportFailure
+from hatch_krust.registry.auth import Authenticator, Body, ChallengeFlow
+from hatch_krust.registry.bodies import read_capped
 from hatch_krust.registry.credentials import lookup_credentials
 from hatch_krust.registry.options import Options
 from hatch_krust.registry.redact import install_log_redaction, redact_url
-from hatch_krust.registry.retry import RETRY_STATUSES, parse_retry_after
-from hatch_krust.registry.security import insecure_from_env, is_loopback, same_origin
+from hatch_krust.registry.retry import RETRY_STATUSES, is_transient, parse_retry_after, retrying
+from hatch_krust.registry.security import http_allowed, insecure_from_env
 
-__all__ = ["Body", "HTTPError", "Registry", "TransportFailure", "is_transient", "raise_for_status"]
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+__all__ = [
+    "Body",
+    "HTTPError",
+    "Registry",
+    "TransportFailure",
+    "is_transient",
+    "raise_for_status",
+    "read_capped",
+    "transport_failure",
+]
 
 log = logging.getLogger("hatch_krust.registry")
 install_log_redaction()
 
-# A request body: bytes, or a factory that yields fresh chunks each time it is called,
-# so the same request can be sent again after a 401 or a retry.
-Body = bytes | Callable[[], Iterable[bytes]] | None
-
 _MAX_ERROR_BODY = 64 << 10
+_MAX_SMALL_BODY = 4 << 20  # a non-streamed response (ping, HEAD, PUT, POST answers)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECTS = 5
 _TEMPORARY_CODES = frozenset({"BLOB_UPLOAD_INVALID", "TOOMANYREQUESTS", "UNKNOWN", "UNAVAILABLE"})
-
-
-class HTTPError(RegistryError):
-    """A registry answered with an unexpected status; the message is already redacted."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str,
-        url: str,
-        status: int,
-        codes: tuple[str, ...] = (),
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, status)
-        self.method = method
-        self.url = url
-        self.codes = codes
-        self.retry_after = retry_after
-
-    @property
-    def is_temporary(self) -> bool:
-        """True when trying again later may succeed."""
-        return self.status in RETRY_STATUSES or bool(_TEMPORARY_CODES & set(self.codes))
 
 
 class Registry:
@@ -74,7 +60,7 @@ class Registry:
         self.options = options or Options()
         insecure = insecure_from_env(self.options.insecure)
         self.insecure = host.lower() in insecure
-        self.http_allowed = self.insecure or is_loopback(host)
+        self.http_allowed = self.insecure or http_allowed(host)
         self.base = f"https://{host}"
         timeout = httpx.Timeout(
             self.options.read_timeout, connect=self.options.connect_timeout, pool=None
@@ -92,6 +78,7 @@ class Registry:
         self.auth = Authenticator(host, self.client, credentials, self.options)
         self._pinged = False
         self._lock = threading.Lock()
+        self.closed = threading.Event()
 
     def __enter__(self) -> Registry:
         return self
@@ -100,6 +87,8 @@ class Registry:
         self.close()
 
     def close(self) -> None:
+        """Close the connections and wake every retry wait (workers then stop)."""
+        self.closed.set()
         self.client.close()
 
     # -- connection set-up ---------------------------------------------------------------
@@ -120,17 +109,16 @@ class Registry:
             self._pinged = True
 
     def _ping_any_scheme(self) -> httpx.Response:
-        if not self.http_allowed:
-            return self._send_retrying("GET", f"{self.base}/v2/", scopes=None)
-        url = f"https://{self.host}/v2/"
-        try:
-            return self._send_once("GET", url, scopes=None, headers={}, content=None, stream=False)
-        except httpx.TransportError as exc:
-            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-                raise TransportFailure(self.host, "GET", url, exc) from exc
-            log.debug("https failed for %s, using plain http", self.host)
-        self.base = f"http://{self.host}"
-        return self._send_retrying("GET", f"{self.base}/v2/", scopes=None)
+        if self.http_allowed:
+            url = f"https://{self.host}/v2/"
+            try:
+                return self._send("GET", url, {}, self._flow(None, None), stream=False)
+            except TransportFailure as exc:
+                if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                    raise
+                log.debug("https failed for %s, using plain http", self.host)
+            self.base = f"http://{self.host}"
+        return self.request("GET", "/v2/", scopes=None, ping=False)
 
     # -- requests ------------------------------------------------------------------------
 
@@ -143,113 +131,80 @@ class Registry:
         method: str,
         url: str,
         *,
-        scopes: tuple[str, ...],
+        scopes: tuple[str, ...] | None,
         headers: dict[str, str] | None = None,
         content: Body = None,
         stream: bool = False,
         retry: bool = True,
+        ping: bool = True,
     ) -> httpx.Response:
         """Send with auth and redirects; retry 408/429/5xx and resets when `retry`.
 
         The caller checks the status (see `raise_for_status`) and closes streamed responses.
         """
-        self.ping()
+        if ping:
+            self.ping()
         url = self.url(url)
+        send = functools.partial(
+            self._send, method, url, headers or {}, self._flow(scopes, content), stream=stream
+        )
         if not retry:
-            return self._send_mapped(
-                method, url, scopes=scopes, headers=headers or {}, content=content, stream=stream
-            )
-        return self._send_retrying(
-            method, url, scopes=scopes, headers=headers, content=content, stream=stream
-        )
+            return send()
+        return retrying(send, self.options.retry, f"{method} {redact_url(url)}",
+                        self.closed.wait)
 
-    def _send_retrying(
-        self,
-        method: str,
-        url: str,
-        *,
-        scopes: tuple[str, ...] | None,
-        headers: dict[str, str] | None = None,
-        content: Body = None,
-        stream: bool = False,
-    ) -> httpx.Response:
-        policy, started, attempt = self.options.retry, time.monotonic(), 0
-        while True:
-            attempt += 1
-            try:
-                response = self._send_mapped(
-                    method,
-                    url,
-                    scopes=scopes,
-                    headers=headers or {},
-                    content=content,
-                    stream=stream,
-                )
-            except RegistryError as exc:
-                wait = policy.delay(attempt)
-                if not is_transient(exc) or not policy.allows(attempt, started, wait):
-                    raise
-                log.info("%s; retrying in %.1f s", exc, wait)
-                time.sleep(wait)
-                continue
-            if response.status_code not in RETRY_STATUSES:
-                return response
-            wait = policy.delay(attempt, parse_retry_after(response.headers.get("Retry-After")))
-            if not policy.allows(attempt, started, wait):
-                return response
-            log.info(
-                "%s %s: %s; retrying in %.1f s", method, redact_url(url), response.status_code, wait
-            )
-            response.close()
-            time.sleep(wait)
+    def _flow(self, scopes: tuple[str, ...] | None, content: Body) -> ChallengeFlow:
+        return ChallengeFlow(self.auth, scopes, content, lambda: self.base,
+                             http_allowed=self.http_allowed)
 
-    def _send_mapped(
-        self,
-        method: str,
-        url: str,
-        *,
-        scopes: tuple[str, ...] | None,
-        headers: dict[str, str],
-        content: Body,
-        stream: bool,
+    def _send(
+        self, method: str, url: str, headers: dict[str, str], flow: ChallengeFlow, *, stream: bool
     ) -> httpx.Response:
+        """One request (and its 401 answer and redirects), mapped to KrustErrors."""
+        if self.closed.is_set():
+            message = f"The connection to registry {self.host} was closed (interrupted)"
+            raise RegistryError(message)
+        # Blob bodies (uploads, streamed blob GETs) keep the long per-read timeout; all
+        # else is a small document with `document_timeout` per read and in total.
+        bulk = callable(flow.content) or (stream and "/blobs/sha256:" in url)
         try:
-            return self._send_authenticated(
-                method, url, scopes=scopes, headers=headers, content=content, stream=stream
-            )
+            response = self._follow(method, url, headers, flow, bulk=bulk)
+            if not stream:
+                response = _buffered(response, self.options.document_timeout)
         except httpx.TransportError as exc:
-            raise TransportFailure(self.host, method, url, exc) from exc
-
-    def _send_authenticated(
-        self,
-        method: str,
-        url: str,
-        *,
-        scopes: tuple[str, ...] | None,
-        headers: dict[str, str],
-        content: Body,
-        stream: bool,
-    ) -> httpx.Response:
-        response = self._send_once(
-            method, url, scopes=scopes, headers=headers, content=content, stream=stream
-        )
-        if response.status_code != 401 or scopes is None or not same_origin(url, self.base):
-            return response
-        if self.auth.challenge is None and response.headers.get("WWW-Authenticate"):
-            # /v2/ was open but this repository is not: answer the challenge it gives
-            self.auth.set_challenge(response, self.base, http_allowed=self.http_allowed)
-            retry_scopes: tuple[str, ...] | None = scopes
-        else:
-            retry_scopes = self.auth.on_unauthorized(response, scopes)
-        if retry_scopes is not None:
-            response.close()
-            response = self._send_once(
-                method, url, scopes=retry_scopes, headers=headers, content=content, stream=stream
-            )
-        if response.status_code == 401:
+            raise transport_failure(self.host, method, url, exc) from exc
+        if response.status_code == 401 and flow.guards(url):
             response.close()
             raise AuthError(self._unauthorized(method, url), 401)
         return response
+
+    def _follow(
+        self, method: str, url: str, headers: dict[str, str], flow: ChallengeFlow, *, bulk: bool
+    ) -> httpx.Response:
+        """Send, following redirects for GET/HEAD; never from https to plain http."""
+        timeout = httpx.USE_CLIENT_DEFAULT if bulk else self._document_timeout()
+        for _ in range(_MAX_REDIRECTS + 1):
+            request = self.client.build_request(
+                method, url, headers=headers, content=flow.body(), timeout=timeout
+            )
+            response = self.client.send(request, auth=flow, stream=True)
+            if response.status_code not in _REDIRECTS or method not in ("GET", "HEAD"):
+                return response
+            target = urljoin(url, response.headers.get("Location", ""))
+            response.close()
+            if url.startswith("https:") and not target.startswith("https:"):
+                message = (
+                    f"{method} {redact_url(url)} redirected to plain http "
+                    f"({redact_url(target)}); refused"
+                )
+                raise RegistryError(message)
+            url = target
+        message = f"{method} {redact_url(url)}: too many redirects"
+        raise RegistryError(message)
+
+    def _document_timeout(self) -> httpx.Timeout:
+        seconds = min(self.options.read_timeout, self.options.document_timeout)
+        return httpx.Timeout(seconds, connect=self.options.connect_timeout, pool=None)
 
     def _unauthorized(self, method: str, url: str) -> str:
         path = redact_url(url).partition("?")[0].removeprefix(self.base)
@@ -267,64 +222,56 @@ class Registry:
             "username and password, or log in again"
         )
 
-    def _send_once(
-        self,
-        method: str,
-        url: str,
-        *,
-        scopes: tuple[str, ...] | None,
-        headers: dict[str, str],
-        content: Body,
-        stream: bool,
-    ) -> httpx.Response:
-        """One request, following redirects for GET/HEAD without leaking credentials."""
-        for _ in range(_MAX_REDIRECTS + 1):
-            request_headers = dict(headers)
-            if scopes is not None and same_origin(url, self.base):
-                authorization = self.auth.header(scopes)
-                if authorization:
-                    request_headers["Authorization"] = authorization
-            body = content() if callable(content) else content
-            request = self.client.build_request(method, url, headers=request_headers, content=body)
-            response = self.client.send(request, stream=stream)
-            if response.status_code not in _REDIRECTS or method not in ("GET", "HEAD"):
-                return response
-            target = urljoin(url, response.headers.get("Location", ""))
-            response.close()
-            if url.startswith("https:") and not target.startswith("https:"):
-                message = (
-                    f"{method} {redact_url(url)} redirected to plain http "
-                    f"({redact_url(target)}); refused"
-                )
-                raise RegistryError(message)
-            url = target
-        message = f"{method} {redact_url(url)}: too many redirects"
-        raise RegistryError(message)
+
+def _buffered(response: httpx.Response, timeout: float) -> httpx.Response:
+    """A streamed response read whole (bounded in size and time) into a plain one."""
+    data = read_capped(response, _MAX_SMALL_BODY, truncate=True, timeout=timeout, raw=True)
+    buffered = httpx.Response(
+        response.status_code, headers=response.headers, content=data, request=response.request
+    )
+    buffered.read()
+    return buffered
 
 
-class TransportFailure(RegistryError):
-    """The connection failed (refused, reset, timed out); usually worth a retry."""
+# What the resolver and the kernel say when retrying cannot help.
+_UNKNOWN_HOST = ("Name or service not known", "nodename nor servname", "No address associated",
+                 "Temporary failure in name resolution", "getaddrinfo failed")
+_REFUSED = ("Connection refused", "Errno 111", "WinError 10061")
 
-    def __init__(self, host: str, method: str, url: str, exc: httpx.TransportError) -> None:
-        kind = type(exc).__name__
-        detail = str(exc).strip()[:200] or kind
-        hint = ""
-        if "CERTIFICATE_VERIFY_FAILED" in detail:
-            hint = (
-                ". The registry's TLS certificate is not trusted: point SSL_CERT_FILE at its "
-                "CA bundle, or list the host in KRUST_INSECURE_REGISTRIES if it is a test registry"
-            )
-        super().__init__(
-            f"Cannot talk to registry {host} ({method} {redact_url(url)}): {kind}: {detail}{hint}"
+
+def transport_failure(
+    host: str, method: str, url: str, exc: httpx.TransportError
+) -> TransportFailure:
+    """The TransportFailure for `exc`, redacted, with a hint where one helps.
+
+    An unknown host, a refused connection and an untrusted certificate are not retried:
+    they do not heal in the minutes a retry policy waits.
+    """
+    kind = type(exc).__name__
+    detail = str(exc).strip()[:200] or kind
+    where = f"Cannot talk to registry {host} ({method} {redact_url(url)})"
+    name = host.rpartition(":")[0] if host.count(":") == 1 else host
+    if any(text in detail for text in _UNKNOWN_HOST):
+        message = f"{where}: the host name {name} does not resolve (DNS: {detail})"
+        if name.lower() == "ko.local":
+            message += "; to load the image into a local engine, use krust.local"
+        else:
+            message += "; check the registry name and the network"
+        return TransportFailure(message, temporary=False)
+    if isinstance(exc, httpx.ConnectError) and any(text in detail for text in _REFUSED):
+        message = (
+            f"{where}: the connection was refused; nothing listens on {host} "
+            "(check the port, or start the registry)"
         )
-        self.temporary = not hint
-
-
-def is_transient(exc: RegistryError) -> bool:
-    """True when the same request may succeed if tried again later."""
-    if isinstance(exc, TransportFailure):
-        return exc.temporary
-    return isinstance(exc, HTTPError) and exc.is_temporary
+        return TransportFailure(message, temporary=False)
+    if "CERTIFICATE_VERIFY_FAILED" in detail:
+        message = (
+            f"{where}: {kind}: {detail}. The registry's TLS certificate is not trusted: point "
+            "SSL_CERT_FILE at its CA bundle, or list the host in KRUST_INSECURE_REGISTRIES "
+            "if it is a test registry"
+        )
+        return TransportFailure(message, temporary=False)
+    return TransportFailure(f"{where}: {kind}: {detail}")
 
 
 def raise_for_status(
@@ -354,6 +301,7 @@ def raise_for_status(
         status=response.status_code,
         codes=codes,
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        temporary=response.status_code in RETRY_STATUSES or bool(_TEMPORARY_CODES & set(codes)),
     )
 
 
@@ -372,31 +320,3 @@ def _error_details(response: httpx.Response) -> tuple[tuple[str, ...], str]:
     except (ValueError, AttributeError, TypeError):
         return (), ""
     return codes, "; ".join(texts)
-
-
-def read_capped(response: httpx.Response, limit: int, *, truncate: bool = False) -> bytes:
-    """The body, reading at most `limit` bytes; over the limit is an error unless `truncate`."""
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit and not truncate:
-        raise _too_large(response, limit)
-    chunks, size = [], 0
-    try:
-        for chunk in response.iter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                if truncate:
-                    break
-                raise _too_large(response, limit)
-    except httpx.StreamConsumed:
-        return response.content[:limit]
-    finally:
-        response.close()
-    return b"".join(chunks)[:limit]
-
-
-def _too_large(response: httpx.Response, limit: int) -> RegistryError:
-    return RegistryError(
-        f"{response.request.method} {redact_url(response.request.url)}: the response is "
-        f"larger than {limit // 1024} KiB; refused"
-    )

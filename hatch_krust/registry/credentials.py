@@ -15,6 +15,7 @@ import binascii
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ HUB_KEY = "https://index.docker.io/v1/"
 _HUB_NAMES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 _HELPER_TIMEOUT = 60.0
 _MAX_FILE = 4 << 20
+_HELPER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -115,13 +117,38 @@ def _read(path: Path) -> dict[str, Any] | None:
             return None
         with path.open("rb") as f:
             data = json.loads(f.read(_MAX_FILE))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         message = f"Cannot read registry credentials file {path}: {type(exc).__name__}"
         raise AuthError(message) from None
     if not isinstance(data, dict):
         message = f"Registry credentials file {path} is not a JSON object"
         raise AuthError(message)
+    _check_shape(data, path)
     return data
+
+
+def _check_shape(document: dict[str, Any], path: Path) -> None:
+    """One clear AuthError for a file Docker or podman would not read either."""
+    helpers = document.get("credHelpers")
+    if helpers is not None and not (
+        isinstance(helpers, dict) and all(isinstance(v, str) for v in helpers.values())
+    ):
+        message = (
+            f"Registry credentials file {path}: `credHelpers` must be an object mapping "
+            'registry names to helper names, e.g. {"ghcr.io": "pass"}; fix or remove it'
+        )
+        raise AuthError(message)
+    store = document.get("credsStore")
+    if store is not None and not isinstance(store, str):
+        message = f"Registry credentials file {path}: `credsStore` must be a helper name"
+        raise AuthError(message)
+    auths = document.get("auths")
+    if auths is not None and not isinstance(auths, dict):
+        message = (
+            f"Registry credentials file {path}: `auths` must be an object mapping registry "
+            'names to entries, e.g. {"ghcr.io": {"auth": "…"}}; log in again to rewrite it'
+        )
+        raise AuthError(message)
 
 
 def _from_file(
@@ -135,14 +162,25 @@ def _from_file(
         found = run_helper(helper, registry)
         if found is not None:
             return found
-    auths = {normalize_key(k): v for k, v in (document.get("auths") or {}).items()}
+    auths = {_normal_or_none(k): v for k, v in (document.get("auths") or {}).items()}
     for key in _keys(registry, repository):
         entry = auths.get(key)
-        if isinstance(entry, dict) and entry:
-            decoded = _decode_entry(entry, source)
-            if decoded is not None:
-                return decoded
+        if entry is None or entry == {}:
+            continue
+        if not isinstance(entry, dict):
+            message = f"The `auths` entry for {key} in {source} is not an object"
+            raise AuthError(message)
+        decoded = _decode_entry(entry, source)
+        if decoded is not None:
+            return decoded
     return None
+
+
+def _normal_or_none(key: str) -> str | None:
+    try:
+        return normalize_key(key)
+    except ValueError:  # an unparsable URL as a key: it names no registry we look up
+        return None
 
 
 def _keys(registry: str, repository: str) -> list[str]:
@@ -152,20 +190,23 @@ def _keys(registry: str, repository: str) -> list[str]:
 
 
 def _decode_entry(entry: dict[str, Any], source: str) -> Credentials | None:
+    values = {k: entry.get(k) or "" for k in ("auth", "identitytoken", "registrytoken")}
+    wrong = sorted(k for k, v in values.items() if not isinstance(v, str))
+    if wrong:
+        message = f"The `{wrong[0]}` value for {source} is not a string"
+        raise AuthError(message)
     username, password = "", ""
-    if entry.get("auth"):
+    if values["auth"]:
         try:
-            raw = base64.b64decode(str(entry["auth"]), validate=False).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            message = f"The `auth` value for {source} is not base64 of user:password"
-            raise AuthError(message) from None
+            raw = base64.b64decode(values["auth"], validate=False).decode()
+        except (binascii.Error, ValueError):
+            raw = ""
         username, sep, password = raw.partition(":")
         if not sep:
             message = f"The `auth` value for {source} is not base64 of user:password"
             raise AuthError(message)
         password = password.rstrip("\x00")
-    identity = str(entry.get("identitytoken") or "")
-    registry_token = str(entry.get("registrytoken") or "")
+    identity, registry_token = values["identitytoken"], values["registrytoken"]
     if not (password or identity or registry_token):
         return None
     return Credentials(username, password, identity, registry_token, source)
@@ -173,6 +214,9 @@ def _decode_entry(entry: dict[str, Any], source: str) -> Credentials | None:
 
 def run_helper(name: str, registry: str) -> Credentials | None:
     """Ask `docker-credential-<name>`; None when it has nothing or cannot be found."""
+    if not _HELPER_NAME.fullmatch(name):
+        message = f"The credential helper name {name[:64]!r} is not a plain program name"
+        raise AuthError(message)
     program = shutil.which(f"docker-credential-{name}")
     if program is None:
         log.warning("credential helper docker-credential-%s not found; continuing anonymously",

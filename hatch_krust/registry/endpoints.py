@@ -7,7 +7,8 @@ registry→layout, layout→registry and layout→layout share one code path.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+import queue
+import threading
 from typing import TYPE_CHECKING, Protocol
 
 from hatch_krust.errors import ImageError
@@ -123,20 +124,47 @@ def transfer(source: Source, sink: Sink, root: Manifest, tags: Sequence[str]) ->
 
 def _parallel(jobs: int, work: Callable[[Descriptor], object],
               items: Sequence[Descriptor]) -> None:
-    """Run `work` on every item with `jobs` threads; the first failure stops the rest."""
+    """Run `work` on every item with `jobs` threads; the first failure stops the rest.
+
+    The workers are daemon threads and an interrupt (Ctrl-C) does not wait for them: a
+    worker stalled on a read would hold `ThreadPoolExecutor.shutdown` (and the exit of
+    the interpreter) for the whole read timeout. They take no new item once one failed
+    or the caller was interrupted, and the caller closes the registry they read from.
+    """
     if jobs <= 1 or len(items) <= 1:
         for item in items:
             work(item)
         return
-    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="krust-blob")
+    pending: queue.SimpleQueue[Descriptor] = queue.SimpleQueue()
+    for item in items:
+        pending.put(item)
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        while not stop.is_set():
+            try:
+                item = pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                work(item)
+            except BaseException as exc:
+                failures.append(exc)
+                stop.set()
+
+    threads = [threading.Thread(target=worker, name=f"krust-blob-{n}", daemon=True)
+               for n in range(min(jobs, len(items)))]
+    for thread in threads:
+        thread.start()
     try:
-        futures = [pool.submit(work, item) for item in items]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        for future in done:
-            if future.exception() is not None:
-                raise future.exception()  # type: ignore[misc]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for thread in threads:
+            thread.join()
+    except BaseException:
+        stop.set()
+        raise
+    if failures:
+        raise failures[0]
 
 
 class RegistrySink:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from hatch_krust.errors import ReferenceError_
+from hatch_krust.errors import InvalidReference
 from hatch_krust.oci.reference import Reference, parse_reference
 
 __all__ = ["LayoutLocation", "Location", "parse_location"]
@@ -37,7 +37,7 @@ Location = Reference | LayoutLocation
 
 
 def parse_location(text: str) -> Location:
-    """Parse a CLI image location; ReferenceError_ names the fault and the accepted forms."""
+    """Parse a CLI image location; InvalidReference names the fault and the accepted forms."""
     transport, sep, rest = text.partition(":")
     if sep and transport in ("oci", "oci-archive"):
         return _layout(rest, archive=transport == "oci-archive", text=text)
@@ -51,7 +51,7 @@ def parse_location(text: str) -> Location:
             "reference (host/repo:tag, optionally docker://…), oci:DIR[:TAG] or "
             "oci-archive:FILE[:TAG]"
         )
-        raise ReferenceError_(message)
+        raise InvalidReference(message)
     return parse_reference(text)
 
 
@@ -59,8 +59,8 @@ def _layout(rest: str, *, archive: bool, text: str) -> LayoutLocation:
     path, sep, tag = rest.partition(":")
     if not path:
         message = f"Invalid location {text[:200]!r}: the path is empty"
-        raise ReferenceError_(message)
+        raise InvalidReference(message)
     if sep and not _TAG.match(tag):
         message = f"Invalid location {text[:200]!r}: {tag[:130]!r} is not a valid tag"
-        raise ReferenceError_(message)
+        raise InvalidReference(message)
     return LayoutLocation(Path(path), tag or None, archive)

@@ -146,7 +146,7 @@ def get_manifest(registry: Registry, repository: str, identifier: str) -> Manife
     )
     try:
         raise_for_status(response, f"fetching the manifest of {where}")
-        data = read_capped(response, MAX_MANIFEST)
+        data = read_capped(response, MAX_MANIFEST, timeout=registry.options.document_timeout)
     except RegistryError as exc:
         if "larger than" in str(exc):
             message = f"The manifest of {where} is larger than 4 MiB; refused"

@@ -31,6 +31,8 @@ class Options:
     - `retry`: see `RetryPolicy`; the default retries 5 times within 300 s.
     - `connect_timeout` / `read_timeout`: seconds; the read timeout is per network read,
       not per blob, so large blobs are fine. Defaults 30 and 300.
+    - `document_timeout`: seconds for the whole of a small document (the ping, a
+      manifest, a token, an error body), however the registry drips it. Default 60.
     - `chunk_size`: blobs larger than `chunked_threshold` go up in PATCH chunks of this
       size, so a broken connection costs one chunk. Defaults 64 MiB and 256 MiB;
       a threshold of 0 disables chunked uploads.
@@ -45,6 +47,7 @@ class Options:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     connect_timeout: float = 30.0
     read_timeout: float = 300.0
+    document_timeout: float = 60.0
     chunk_size: int = 64 * MiB
     chunked_threshold: int = 256 * MiB
     credentials: Credentials | None = None

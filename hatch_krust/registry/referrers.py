@@ -190,7 +190,7 @@ def _referrers_page(
         ):
             return None
         raise_for_status(response, f"listing the referrers in {repository}")
-        data = read_capped(response, MAX_MANIFEST)
+        data = read_capped(response, MAX_MANIFEST, timeout=registry.options.document_timeout)
         link = response.headers.get("Link", "")
     finally:
         response.close()

@@ -7,11 +7,24 @@ that gives up on the first hiccup is useless in CI, one that never gives up is w
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
-__all__ = ["RETRY_STATUSES", "RetryPolicy", "parse_retry_after"]
+import httpx
+
+from hatch_krust.errors import HTTPError, RegistryError, TransportFailure
+from hatch_krust.registry.redact import redact_url
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["RETRY_STATUSES", "RetryPolicy", "is_transient", "parse_retry_after", "retrying"]
+
+log = logging.getLogger("hatch_krust.registry")
+R = TypeVar("R")
 
 RETRY_STATUSES = frozenset({408, 429, 499, 500, 502, 503, 504, 522})
 
@@ -56,3 +69,46 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
     seconds = when.timestamp() - time.time()
     return seconds if seconds > 0 else None
+
+
+def is_transient(exc: RegistryError) -> bool:
+    """True when the same request may succeed if tried again later."""
+    return isinstance(exc, (TransportFailure, HTTPError)) and exc.temporary
+
+
+def retrying(
+    call: Callable[[], R],
+    policy: RetryPolicy,
+    doing: str,
+    pause: Callable[[float], object] = time.sleep,
+) -> R:
+    """`call()`, tried again from the start within `policy` after a transient failure.
+
+    The one retry loop of the module: a TransportFailure or HTTPError that says it is
+    temporary, or a response with a retryable status (408, 429, 5xx; its `Retry-After`
+    honoured), earns another attempt; once the policy is spent the error is raised, or
+    the last response is returned for the caller to word. `pause` sleeps (an Event's
+    `wait`, so that closing the registry ends the wait at once).
+    """
+    started, attempt = time.monotonic(), 0
+    while True:
+        attempt += 1
+        try:
+            result = call()
+        except (TransportFailure, HTTPError) as exc:
+            hint = exc.retry_after if isinstance(exc, HTTPError) else None
+            wait = policy.delay(attempt, hint)
+            if not exc.temporary or not policy.allows(attempt, started, wait):
+                raise
+            log.info("%s failed (%s); retrying in %.1f s", doing, exc, wait)
+        else:
+            if not isinstance(result, httpx.Response) or result.status_code not in RETRY_STATUSES:
+                return result
+            hint = parse_retry_after(result.headers.get("Retry-After"))
+            wait = policy.delay(attempt, hint)
+            if not policy.allows(attempt, started, wait):
+                return result
+            log.info("%s %s: %s; retrying in %.1f s", result.request.method,
+                     redact_url(result.request.url), result.status_code, wait)
+            result.close()
+        pause(wait)

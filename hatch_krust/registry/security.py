@@ -3,7 +3,9 @@
 Rules, after the credential leaks other clients shipped (ggcr #2337, containerd
 CVE-2020-15157, oras-go GHSA-jxpm-75mh-9fp7):
 
-- plain http only for loopback registries or those the user names as insecure;
+- plain http only for loopback registries or those the user names as insecure; a
+  `localhost` / `*.localhost` name counts as loopback only when every address it
+  resolves to is a loopback address (as Docker checks), not by its spelling;
 - `Authorization` only to the registry's own scheme+host+port, never after a redirect
   to another host, never to a foreign-layer URL;
 - a token realm must be https unless the registry itself may use http, and may not be a
@@ -14,17 +16,19 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from typing import TYPE_CHECKING
+import socket
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from hatch_krust.errors import AuthError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 __all__ = [
     "check_realm",
     "host_of",
+    "http_allowed",
     "insecure_from_env",
     "is_loopback",
     "same_origin",
@@ -53,6 +57,27 @@ def is_loopback(host: str) -> bool:
         return True
     try:
         return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def http_allowed(host: str, resolve: Callable[..., Any] = socket.getaddrinfo) -> bool:
+    """True when `host` may use plain http without being named insecure: a loopback IP
+    literal, or `localhost` / `*.localhost` resolving to loopback addresses only."""
+    name = _hostname(host).lower()
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    if not is_loopback(name):
+        return False
+    try:
+        infos = resolve(name, None)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {str(info[4][0]).partition("%")[0] for info in infos}
+    try:
+        return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
     except ValueError:
         return False
 

@@ -93,11 +93,11 @@ class Upload:
     def run(self) -> str:
         digest = self.descriptor.digest
         if blob_exists(self.registry, self.repository, digest, self.scopes[0]):
-            self._report(self.descriptor.size)
+            self._report(self.descriptor.size, final=True)
             return "exists"
         location = self._start()
         if location is None:
-            self._report(self.descriptor.size)
+            self._report(self.descriptor.size, final=True)
             return "mounted"
         try:
             threshold = self.registry.options.chunked_threshold
@@ -108,6 +108,7 @@ class Upload:
         except BaseException:
             self._cancel(location)
             raise
+        self._report(self.descriptor.size, final=True)
         return "uploaded"
 
     # -- session -------------------------------------------------------------------------
@@ -146,10 +147,12 @@ class Upload:
 
     # -- bodies --------------------------------------------------------------------------
 
-    def _report(self, done: int) -> None:
+    def _report(self, done: int, *, final: bool = False) -> None:
+        """Progress; the blob is reported complete only once the registry accepted it."""
         self.done = done
-        if self.progress is not None:
-            self.progress(self.descriptor.digest, done, self.descriptor.size)
+        size = self.descriptor.size
+        if self.progress is not None and (final or done < size):
+            self.progress(self.descriptor.digest, done, size)
 
     def _body(self, start: int, length: int) -> Callable[[], Iterator[bytes]]:
         def chunks() -> Iterator[bytes]:

@@ -12,7 +12,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING
 
-from hatch_krust.errors import KrustError
+from hatch_krust.errors import BuildFailed, KrustError
 from hatch_krust.resolve.scan import SCHEME
 
 if TYPE_CHECKING:
@@ -32,10 +32,6 @@ __all__ = [
 
 TAIL_LINES = 20  # lines of a failed build's stderr quoted in the error
 _REFERENCE = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
-
-
-class BuildFailed(KrustError):
-    pass
 
 
 _output_lock = threading.Lock()

@@ -6,15 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 import hatch_krust.build.bases
 from hatch_krust.build.image import open_base
 from hatch_krust.config import DEFAULT_BASE_IMAGE
-from hatch_krust.errors import RegistryError
+from hatch_krust.errors import RegistryError, TransportFailure
 from hatch_krust.oci.descriptor import Platform
-from hatch_krust.registry.client import TransportFailure
 
 
 class Quiet:
@@ -26,9 +24,9 @@ class Quiet:
 
 
 def unreachable(location: Any, *args: Any) -> Any:
-    error = httpx.ConnectError("[Errno -2] Name or service not known")
     host = str(location).split("/", 1)[0]
-    raise TransportFailure(host, "GET", f"https://{host}/v2/", error)
+    message = f"Cannot talk to registry {host} (GET https://{host}/v2/): ConnectError: unknown host"
+    raise TransportFailure(message, temporary=False)
 
 
 @pytest.mark.parametrize("spec", [DEFAULT_BASE_IMAGE, "registry.example/team/base:1"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hatch_krust.errors import ImageError, ReferenceError_
+from hatch_krust.errors import ImageError, InvalidReference
 from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.layout import REF_NAME, Layout
 from hatch_krust.oci.mediatypes import OCI_INDEX, OCI_MANIFEST
@@ -63,7 +63,7 @@ def test_open_refuses_a_non_layout(tmp_path: Path):
 )
 def test_blob_path_checks_the_digest_grammar(tmp_path: Path, bad: str):
     layout = Layout.create(tmp_path)
-    with pytest.raises(ReferenceError_, match="Invalid digest"):
+    with pytest.raises(InvalidReference, match="Invalid digest"):
         layout.blob_path(bad)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hatch_krust.errors import ReferenceError_
+from hatch_krust.errors import InvalidReference
 from hatch_krust.oci.reference import Reference, parse_reference
 
 DIGEST = "sha256:" + "a" * 64
@@ -60,7 +60,7 @@ def test_parse(text: str, registry: str, repository: str, tag: str | None,
     ],
 )
 def test_malformed(text: str, fragment: str) -> None:
-    with pytest.raises(ReferenceError_, match=fragment):
+    with pytest.raises(InvalidReference, match=fragment):
         parse_reference(text)
 
 
@@ -76,7 +76,7 @@ def test_with_digest_drops_tag() -> None:
     ref = parse_reference("ghcr.io/o/app:v1").with_digest(DIGEST)
     assert str(ref) == f"ghcr.io/o/app@{DIGEST}"
     assert ref.identifier == DIGEST
-    with pytest.raises(ReferenceError_):
+    with pytest.raises(InvalidReference):
         ref.with_digest("sha256:nothex")
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from hatch_krust.oci.descriptor import Platform
 from hatch_krust.oci.layout import Layout, write_archive
-from hatch_krust.registry import copy, inspect, pull_image, pull_manifest, push_layout
+from hatch_krust.registry import Options, copy, inspect, pull_image, pull_manifest, push_layout
 from tests.infra.registry import random_image, random_index
 
 if TYPE_CHECKING:
@@ -210,7 +210,8 @@ def test_progress_reports_every_blob_to_its_end(anon_registry: RegistryServer,
     def progress(digest: str, done: int, total: int) -> None:
         seen.setdefault(digest, []).append((done, total))
 
-    push_layout(layout, descriptor, f"{anon_registry.host}/progress/app:v1", progress=progress)
+    push_layout(layout, descriptor, f"{anon_registry.host}/progress/app:v1",
+                options=Options(progress=progress))
     expected = {d["digest"]: d["size"] for d in layout.read_json(descriptor.digest)["layers"]}
     for digest, size in expected.items():
         calls = seen[digest]
@@ -219,5 +220,5 @@ def test_progress_reports_every_blob_to_its_end(anon_registry: RegistryServer,
         assert len(calls) > 2  # reported while streaming, not only at the end
     again: dict[str, list[tuple[int, int]]] = {}
     push_layout(layout, descriptor, f"{anon_registry.host}/progress/app:v1",
-                progress=lambda d, n, t: again.setdefault(d, []).append((n, t)))
+                options=Options(progress=lambda d, n, t: again.setdefault(d, []).append((n, t))))
     assert all(calls == [(expected.get(d, calls[-1][1]),) * 2] for d, calls in again.items())

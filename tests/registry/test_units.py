@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hatch_krust.errors import AuthError, ReferenceError_
+from hatch_krust.errors import AuthError, InvalidReference
 from hatch_krust.oci.reference import Reference
 from hatch_krust.registry.challenge import parse_challenges, pick_challenge
 from hatch_krust.registry.locations import LayoutLocation, parse_location
@@ -112,5 +112,5 @@ def test_locations() -> None:
     assert parse_location("localhost:5000/a") == Reference("localhost:5000", "a", "latest")
     for bad in ("docker-archive:x.tar", "ftp://host/x", "containers-storage:x", "oci:",
                 "oci:dir:bad tag"):
-        with pytest.raises(ReferenceError_):
+        with pytest.raises(InvalidReference):
             parse_location(bad)
