@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from hatch_krust.errors import (
     TransportFailure,
     redact_userinfo,
 )
-from hatch_krust.oci.canonical import json_object
+from hatch_krust.oci.canonical import MAX_DOCUMENT, json_object
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
 from hatch_krust.oci.merge import merge_indexes
 from hatch_krust.oci.reference import Reference, check_repository, parse_reference
@@ -290,6 +289,9 @@ def pull_image(
             message = f"{reference} resolves to a nested index; not supported as a base"
             raise ImageError(message)
         config_descriptor, *layer_descriptors = manifest.children()
+        if config_descriptor.size > MAX_DOCUMENT:  # checked before a byte is downloaded
+            message = f"The config of {reference} is larger than 4 MiB; refused"
+            raise ImageError(message)
         sink = LayoutSink(layout, jobs=opts.jobs, progress=opts.progress, registry=registry)
         sink.put_blobs(source, [config_descriptor, *(layer_descriptors if layers else [])])
         sink.put_manifest(manifest)
@@ -298,7 +300,7 @@ def pull_image(
         entry = select_platform(index, platform, str(reference))
         descriptor = dataclasses.replace(descriptor, platform=entry.platform)
     layout.add_manifest(descriptor, tag)
-    config = json.loads(layout.read_blob(config_descriptor.digest))
+    config = layout.read_config(config_descriptor, str(reference))
     return PulledImage(reference.with_digest(manifest.digest), manifest, config, index)
 
 

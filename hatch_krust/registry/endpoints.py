@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Protocol
 
 from hatch_krust.errors import ImageError
+from hatch_krust.oci.layout import MAX_DEPTH
 from hatch_krust.oci.mediatypes import ALL_MANIFEST_TYPES
 from hatch_krust.registry.blobs import (
     LayoutBlob,
@@ -91,25 +92,34 @@ class LayoutSource:
 
 
 def walk(source: Source, root: Manifest) -> tuple[list[Manifest], list[Descriptor]]:
-    """Manifests children-first (root last) and the distinct blobs they reference."""
+    """Manifests children-first (root last) and the distinct blobs they reference.
+
+    Iterative, and indexes nest at most `MAX_DEPTH` deep: a hostile chain of nested
+    indexes is refused instead of exhausting the stack.
+    """
     manifests: list[Manifest] = []
     blobs: dict[str, Descriptor] = {}
     seen: set[str] = set()
-
-    def visit(manifest: Manifest) -> None:
-        for child in manifest.children():
+    stack: list[tuple[Manifest, int, bool]] = [(root, 0, False)]
+    while stack:
+        manifest, depth, expanded = stack.pop()
+        if expanded:
+            manifests.append(manifest)
+            continue
+        if depth > MAX_DEPTH:
+            message = f"{root.descriptor.digest} nests indexes more than {MAX_DEPTH} deep; refused"
+            raise ImageError(message)
+        stack.append((manifest, depth, True))
+        for child in reversed(manifest.children()):
             if child.media_type in ALL_MANIFEST_TYPES and manifest.is_index:
                 if child.digest not in seen:
                     seen.add(child.digest)
-                    visit(source.manifest(child))
+                    stack.append((source.manifest(child), depth + 1, False))
             elif child.urls:
                 log.info("not copying foreign layer %s (it is fetched from its URLs)",
                          child.digest)
             else:
                 blobs.setdefault(child.digest, child)
-        manifests.append(manifest)
-
-    visit(root)
     return manifests, list(blobs.values())
 
 

@@ -129,3 +129,14 @@ def test_nesting_up_to_the_bound_still_reads(tmp_path: Path):
     assert len(reachable_blobs(layout)) == MAX_DEPTH - 1 + 4
     image = load_image(layout, layout.resolve("t"), Platform("linux", "amd64"))
     assert len(image.manifest.layers) == 1
+
+
+def test_copy_of_1500_nested_indexes_is_refused_by_depth(tmp_path: Path):
+    """The registry client's walk (copy, push) is iterative and bounded like the layout's."""
+    from hatch_krust.registry.api import LayoutLocation, copy
+
+    nested(tmp_path / "deep", 1500)
+    source = LayoutLocation(tmp_path / "deep", "t", archive=False)
+    target = LayoutLocation(tmp_path / "out", "t", archive=False)
+    with pytest.raises(ImageError, match=f"nests indexes more than {MAX_DEPTH} deep; refused"):
+        copy(source, target)
