@@ -1,7 +1,8 @@
-"""The flow from a project to its outputs, shared by the builder, the wheel hook and the CLI.
+"""The executable: a project's wheel frozen into one static file, or reused from the cache.
 
-Each step is a function with plain inputs and outputs; the hatch plugin classes only
-wire them. See docs/architecture.md for the picture.
+`build_executable` is the first step of every build (`hatch_krust.build.flow` calls it
+for the `binary` and `image` versions, the wheel hook through the image). Each step is a
+function with plain inputs and outputs.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from hatch_krust.freeze.dependencies import declared_requirements, resolve_requi
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from hatch_krust.config import KrustConfig
+    from hatch_krust.freeze import FreezeRequest
 
 __all__ = [
     "BinaryResult",
@@ -100,18 +104,18 @@ def source_date_epoch(reproducible: bool, env: Mapping[str, str]) -> int | None:
 
 
 def resolve_script(
-    scripts: Mapping[str, str], project_name: str, configured: str | None
+    scripts: Mapping[str, str],
+    project_name: str,
+    configured: str | None,
+    where: str = "Field `tool.hatch.build.targets.krust.script`",
 ) -> tuple[str, str]:
-    """Pick the `[project.scripts]` entry to freeze: (name, "module:attr")."""
+    """Pick the `[project.scripts]` entry to freeze: (name, "module:attr").
+
+    `where` names where `configured` came from (`KrustConfig.origin("script")`).
+    """
     listing = ", ".join(f"`{name}`" for name in sorted(scripts)) or "none"
     if configured is not None:
         if configured not in scripts:
-            from_env = os.environ.get("KRUST_SCRIPT", "").strip() == configured
-            where = (
-                "Environment variable `KRUST_SCRIPT`"
-                if from_env
-                else "Field `tool.hatch.build.targets.krust.script`"
-            )
             message = (
                 f"{where} names `{configured}`, which is not "
                 f"in `[project.scripts]`. Available scripts: {listing}."
@@ -244,20 +248,24 @@ class ExecutableInputs:
     dist_name: str
     version: str
     scripts: Mapping[str, str]
-    config: Any  # KrustConfig
+    config: KrustConfig
     epoch: int | None
     out_dir: Path
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     wheel: Path | None = None  # a wheel already built (the wheel hook); else one is built
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The environment the configuration was read from (cache directory, ...)."""
+        return self.config.environ
 
 
 def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResult:
     """Wheel -> (cache or freeze) -> `out_dir/<script>-<version>-linux-<arch>`, atomically."""
-    from hatch_krust import freeze as freezing
-
     check_host()
     config = inputs.config
-    script, entry_point = resolve_script(inputs.scripts, inputs.dist_name, config.script)
+    script, entry_point = resolve_script(
+        inputs.scripts, inputs.dist_name, config.script, config.origin("script")
+    )
     interpreter = interpreter_identity(config.python)
     arch = host_architecture()
     with tempfile.TemporaryDirectory(prefix="hatch-krust-") as tmp:
@@ -268,28 +276,8 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
             reporter.display_waiting("Building the wheel with hatchling")
             wheel = build_wheel(inputs.root, work / "wheel")
         fingerprint = wheel_fingerprint(wheel)
-        resolved = resolve_requirements(
-            declared_requirements(wheel), freezing.FREEZER_PINS, interpreter["executable"]
-        )
-        if resolved is None:
-            reporter.display_info(
-                "Could not resolve the dependencies now (offline?); the cache is keyed on the "
-                "declared requirements"
-            )
         wheel_file_sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
-        key = cache_key(
-            {
-                "hatch-krust": __version__,
-                "wheel": fingerprint,
-                "resolved": resolved,
-                "script": [script, entry_point],
-                "interpreter": interpreter,
-                "freezer": [config.freezer, dict(freezing.FREEZER_PINS), freezer_code_digest()],
-                "options": config.freeze_options(),
-                "epoch": inputs.epoch,
-                "architecture": arch,
-            }
-        )
+        key = _cache_key(inputs, wheel, fingerprint, (script, entry_point), interpreter, reporter)
         cache = ExecutableCache(default_cache_dir(inputs.env))
         with cache.lock(key):
             entry = cache.get(key) if config.cache else None
@@ -299,33 +287,12 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                 )
                 source, meta, cached = entry.executable, entry.meta, True
             else:
-                request = freezing.FreezeRequest(
-                    wheel=wheel,
-                    dist_name=inputs.dist_name,
-                    version=inputs.version,
-                    script=script,
-                    entry_point=entry_point,
-                    python=interpreter["executable"],
-                    work_dir=work / "freeze",
-                    compress=config.compress,
-                    hidden_imports=config.hidden_imports,
-                    exclude_modules=config.exclude_modules,
-                    pyinstaller_args=config.pyinstaller_args,
-                    source_date_epoch=inputs.epoch,
-                    verbose=reporter.verbosity > 0,
-                    log=reporter.display_waiting,
+                request = _freeze_request(
+                    inputs, wheel, (script, entry_point), interpreter, work, reporter
                 )
-                (work / "freeze").mkdir()
-                result = freezing.freeze(request, config.freezer)
-                meta = {
-                    "tools": result.tools,
-                    "distributions": result.distributions,
-                    "bundle": result.bundle,
-                    "wheel": fingerprint,
-                    "key": key,
-                }
-                entry = cache.put(key, result.executable, meta) if config.cache else None
-                source, cached = (entry.executable if entry else result.executable), False
+                store = cache if config.cache else None
+                source, meta = _freeze(request, config.freezer, store, key, fingerprint)
+                cached = False
         target = inputs.out_dir / executable_name(script, inputs.version, arch)
         install_atomically(source, target)
     return BinaryResult(
@@ -339,6 +306,93 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
         wheel_name=wheel.name,
         wheel_file_sha256=wheel_file_sha256,
     )
+
+
+def _cache_key(
+    inputs: ExecutableInputs,
+    wheel: Path,
+    fingerprint: str,
+    entry: tuple[str, str],
+    interpreter: dict[str, Any],
+    reporter: Reporter,
+) -> str:
+    """Every input that changes the executable (the resolved dependencies when known)."""
+    from hatch_krust import freeze as freezing
+
+    config = inputs.config
+    resolved = resolve_requirements(
+        declared_requirements(wheel), freezing.FREEZER_PINS, interpreter["executable"]
+    )
+    if resolved is None:
+        reporter.display_info(
+            "Could not resolve the dependencies now (offline?); the cache is keyed on the "
+            "declared requirements"
+        )
+    return cache_key(
+        {
+            "hatch-krust": __version__,
+            "wheel": fingerprint,
+            "resolved": resolved,
+            "script": list(entry),
+            "interpreter": interpreter,
+            "freezer": [config.freezer, dict(freezing.FREEZER_PINS), freezer_code_digest()],
+            "options": config.freeze_options(),
+            "epoch": inputs.epoch,
+            "architecture": host_architecture(),
+        }
+    )
+
+
+def _freeze_request(
+    inputs: ExecutableInputs,
+    wheel: Path,
+    entry: tuple[str, str],
+    interpreter: dict[str, Any],
+    work: Path,
+    reporter: Reporter,
+) -> FreezeRequest:
+    from hatch_krust import freeze as freezing
+
+    config = inputs.config
+    (work / "freeze").mkdir()
+    return freezing.FreezeRequest(
+        wheel=wheel,
+        dist_name=inputs.dist_name,
+        version=inputs.version,
+        script=entry[0],
+        entry_point=entry[1],
+        python=interpreter["executable"],
+        work_dir=work / "freeze",
+        compress=config.compress,
+        hidden_imports=config.hidden_imports,
+        exclude_modules=config.exclude_modules,
+        pyinstaller_args=config.pyinstaller_args,
+        source_date_epoch=inputs.epoch,
+        verbose=reporter.verbosity > 0,
+        log=reporter.display_waiting,
+    )
+
+
+def _freeze(
+    request: FreezeRequest,
+    freezer: str,
+    cache: ExecutableCache | None,
+    key: str,
+    fingerprint: str,
+) -> tuple[Path, dict[str, Any]]:
+    """Freeze with the configured freezer; store the result when the cache is on."""
+    from hatch_krust import freeze as freezing
+
+    result = freezing.freeze(request, freezer)
+    meta = {
+        "tools": result.tools,
+        "distributions": result.distributions,
+        "bundle": result.bundle,
+        "wheel": fingerprint,
+        "key": key,
+    }
+    entry = cache.put(key, result.executable, meta) if cache is not None else None
+    return (entry.executable if entry else result.executable), meta
 
 
 def install_atomically(source: Path, target: Path, mode: int = 0o755) -> None:

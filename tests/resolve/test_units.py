@@ -1,5 +1,5 @@
 """The parts of resolve around the scanner: which files, which projects, whether a build
-would push, the bounded pool of builds (with a stand-in for `python -m hatchling`), and
+would push, the bounded pool of builds (with a stand-in for the child build), and
 the command line."""
 
 from __future__ import annotations
@@ -135,13 +135,15 @@ def test_user_defaults_give_a_repository(tmp_path: Path) -> None:
     assert push_problem(tmp_path / "p", {"XDG_CONFIG_HOME": str(tmp_path / "config")}) is None
 
 
-# -- builds, with a stand-in for `python -m hatchling build -t krust` ------------------------
+# -- builds, with a stand-in for the child `python -m hatch_krust.plugin.run` ---------------
 
 FAKE_PYTHON = """\
 #!{python}
-import os, sys, time
+import json, os, sys, time
 from pathlib import Path
-assert sys.argv[1:] == ["-m", "hatchling", "build", "-t", "krust"], sys.argv
+assert sys.argv[1:3] == ["-m", "hatch_krust.plugin.run"], sys.argv
+assert sys.argv[3] == "--result", sys.argv
+result = Path(sys.argv[4])
 log = Path(os.environ["FAKE_LOG"])
 name = Path.cwd().name
 running = log / "running"
@@ -156,8 +158,9 @@ if name.startswith("fail"):
     for i in range(30):
         print(f"line {{i}} of the failure", file=sys.stderr)
     sys.exit(3)
-if not name.startswith("silent"):
-    print(f"reg.example/team/{{name}}@sha256:" + "0" * 64)
+print("stdout is not read", flush=True)
+reference = None if name.startswith("silent") else f"reg.example/team/{{name}}@sha256:" + "0" * 64
+result.write_text(json.dumps({{"reference": reference, "record": {{"reference": reference}}}}))
 """
 
 
