@@ -4,6 +4,7 @@ the command line."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import textwrap
@@ -23,6 +24,7 @@ from hatch_krust.resolve import (
     read_files,
     resolve,
 )
+from hatch_krust.resolve.builds import read_reference
 
 
 def touch(path: Path, text: str = "a: 1\n") -> Path:
@@ -279,3 +281,18 @@ def test_command_line() -> None:
     assert parser.parse_args(["apply", "-f", "d"]).kubectl_args == []
     with pytest.raises(SystemExit):
         parser.parse_args(["resolve"])  # -f is required
+
+
+# -- the child's result ---------------------------------------------------------------------
+
+
+def test_the_childs_result_is_read_as_data(tmp_path: Path) -> None:
+    result = tmp_path / "result.json"
+    reference = "reg.example/team/p@sha256:" + "1" * 64
+    result.write_text(json.dumps({"reference": reference, "record": {"reference": reference}}))
+    assert read_reference(result) == reference
+    result.write_text(json.dumps({"reference": None, "record": {}}))
+    assert read_reference(result) is None  # built, not pushed
+    result.write_text("not json")
+    assert read_reference(result) is None
+    assert read_reference(tmp_path / "missing.json") is None
