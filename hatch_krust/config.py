@@ -4,11 +4,16 @@ Each option has a TOML key (kebab-case), an environment override (`KRUST_*`, bec
 `hatch build` takes no target flags) and a default. Precedence, highest first: the
 environment, the project's table, the user's `~/.config/hatch-krust/config.toml`
 (only `base-image` and `repository` are read from there), the default. Every error
-names the field or variable it came from, so the user knows what to edit.
+names the field or variable it came from, so the user knows what to edit. Keys of
+hatchling's own (`reproducible`, `hooks`, ...) may sit beside ours: their names are read
+from hatchling itself (`hatchling_target_keys`).
 """
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
 import re
 import sys
 from dataclasses import Field, dataclass, field, fields
@@ -26,6 +31,8 @@ __all__ = [
     "OPTIONS",
     "KrustConfig",
     "Option",
+    "hatchling_hook_keys",
+    "hatchling_target_keys",
     "load_config",
     "option_fields",
     "user_config_path",
@@ -534,9 +541,7 @@ def load_config(
 
 def _check_keys(table: _Table) -> None:
     """Our options and hatchling's own keys; anything else is a typo worth naming."""
-    from hatch_krust.plugin.hatchling_keys import hook_keys, target_keys
-
-    target, hook = target_keys(), hook_keys()
+    target, hook = hatchling_target_keys(), hatchling_hook_keys()
     if target is None or hook is None:  # hatchling's source unreadable: cannot tell
         return
     known = {option.key for option in OPTIONS} | target | hook
@@ -626,3 +631,69 @@ def _read_user_defaults(path: Path) -> dict[str, Any]:
         )
         raise ConfigError(message)
     return {k: v for k, v in data.items() if k in allowed}
+
+
+# -- hatchling's own keys -----------------------------------------------------------------
+# A krust table may hold them beside our options (`reproducible`, `dev-mode-exact`, `hooks`,
+# ...); a hand-written copy drifts with every hatchling release, so the names are read from
+# the source of hatchling's `BuilderConfig`: each string it looks up in a config table
+# (`"x" in ...config`, `...config.get("x")`, `...config["x"]`). Tables named `config`
+# there are a build hook's table; the others are the target's or the global one.
+
+
+def hatchling_target_keys() -> frozenset[str] | None:
+    """Keys hatchling reads from a target's table; None when its source cannot be read."""
+    found = _keys_read()
+    return None if found is None else found[0]
+
+
+def hatchling_hook_keys() -> frozenset[str] | None:
+    """Keys hatchling reads from a build hook's table; None when its source cannot be read."""
+    found = _keys_read()
+    return None if found is None else found[1]
+
+
+@functools.cache
+def _keys_read() -> tuple[frozenset[str], frozenset[str]] | None:
+    from hatchling.builders.config import BuilderConfig
+
+    try:
+        tree = ast.parse(inspect.getsource(BuilderConfig))
+    except (OSError, TypeError, SyntaxError):  # installed without sources
+        return None
+    target: set[str] = set()
+    hook: set[str] = set()
+    for node in ast.walk(tree):
+        looked_up = _lookup(node)
+        if looked_up is not None:
+            table, key = looked_up
+            (hook if table == "config" else target).add(key)
+    return frozenset(target), frozenset(hook)
+
+
+def _lookup(node: ast.AST) -> tuple[str, str] | None:
+    """(table name, key) when `node` reads a literal key from a `*config` table."""
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.In):
+        key, table = node.left, node.comparators[0]
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
+        if node.func.attr != "get":
+            return None
+        key, table = node.args[0], node.func.value
+    elif isinstance(node, ast.Subscript):
+        key, table = node.slice, node.value
+    else:
+        return None
+    name = _name(table)
+    if name is None or not name.endswith("config"):
+        return None
+    if not isinstance(key, ast.Constant) or not isinstance(key.value, str):
+        return None
+    return name, key.value
+
+
+def _name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None

@@ -9,9 +9,14 @@ from pathlib import Path
 import pytest
 
 from hatch_krust.build.image import ca_certificates
-from hatch_krust.config import OPTIONS, KrustConfig, load_config
+from hatch_krust.config import (
+    OPTIONS,
+    KrustConfig,
+    hatchling_hook_keys,
+    hatchling_target_keys,
+    load_config,
+)
 from hatch_krust.errors import ConfigError
-from hatch_krust.plugin.hatchling_keys import hook_keys, target_keys
 
 PREFIX = "tool.hatch.build.targets.krust"
 
@@ -55,7 +60,7 @@ def test_a_bad_user_file_value_is_named_in_that_file(tmp_path: Path) -> None:
 
 
 def test_hatchlings_own_keys_come_from_hatchling() -> None:
-    targets, hooks = target_keys(), hook_keys()
+    targets, hooks = hatchling_target_keys(), hatchling_hook_keys()
     assert targets is not None
     assert hooks is not None
     assert {"dev-mode-exact", "reproducible", "hooks", "versions", "dependencies"} <= targets
