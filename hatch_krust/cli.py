@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 # httpx imports its own command line (rich, click: ~0.1 s) when it is imported; this
@@ -265,6 +266,9 @@ def _resolve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no build progress on stderr (a failed build's last lines are "
                         "still shown)")
+    parser.add_argument("--allow-outside", action="append", default=[], type=Path,
+                        metavar="DIR", help="also build krust://PATH projects under DIR "
+                        "(default: only under the current directory; repeatable)")
 
 
 def _apply_arguments(parser: argparse.ArgumentParser) -> None:
@@ -279,7 +283,7 @@ def resolve(args: argparse.Namespace) -> int:
     from hatch_krust.resolve import resolve as resolve_yaml
 
     text = resolve_yaml(args.filename, recursive=args.recursive, jobs=args.jobs,
-                        quiet=args.quiet)
+                        quiet=args.quiet, allow_outside=args.allow_outside)
     out = getattr(sys.stdout, "buffer", None)
     if out is not None:
         sys.stdout.flush()
@@ -295,7 +299,7 @@ def apply(args: argparse.Namespace) -> int:
     from hatch_krust.resolve import apply as apply_yaml
 
     status = apply_yaml(args.filename, args.kubectl_args, recursive=args.recursive,
-                        jobs=args.jobs, quiet=args.quiet)
+                        jobs=args.jobs, quiet=args.quiet, allow_outside=args.allow_outside)
     if status != 0:
         print(f"hatch-krust: error: kubectl apply exited with status {status}", file=sys.stderr)
     return status

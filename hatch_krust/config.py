@@ -20,8 +20,9 @@ from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hatch_krust.errors import ConfigError
+from hatch_krust.errors import ConfigError, ImageError
 from hatch_krust.oci.grammar import ENV_NAME, PORT, TAG, USER
+from hatch_krust.oci.platform import Platform
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -461,19 +462,19 @@ def _check_each(items: tuple[str, ...], pattern: re.Pattern[str], where: str, wh
             raise _fail(where, f"has an invalid {what}: {item!r}")
 
 
-# `uname -m` names people write by habit -> the names OCI platforms use.
-_UNAME_NAMES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armv7l": "arm"}
-
-
 def _check_platforms(platforms: tuple[str, ...], where: str) -> None:
     for text in platforms:
-        arch = text.split("/")[1] if text.count("/") >= 1 else ""
-        if arch in _UNAME_NAMES:
+        try:
+            written = Platform.parse(text)
+        except ImageError:
+            continue  # the pattern below words it
+        # `uname -m` names people write by habit
+        oci = Platform("linux", written.architecture, written.variant).suggestion()
+        if oci.architecture != written.architecture:
             raise _fail(
                 where,
                 f"has an invalid platform {text!r}",
-                f"OCI calls this architecture `{_UNAME_NAMES[arch]}`: "
-                f"did you mean `linux/{_UNAME_NAMES[arch]}`?",
+                f"OCI calls this architecture `{oci.architecture}`: did you mean `{oci}`?",
             )
     _check_each(
         platforms,

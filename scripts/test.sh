@@ -10,6 +10,8 @@ DEBIAN_PACKAGES=(
   skopeo            # an independent client that reads back what we push and write
   umoci runc        # unpack an image into a bundle and run it for real
   gcc libc6-dev     # a tiny static C program stands in for a frozen executable in image tests
+  docker.io         # Docker's 20.10 engine: `docker load` of our archive (reads only manifest.json)
+  podman            # podman 4: `podman load` names the image from the archive's index.json
   python3 python3-venv python3-dev  # Debian's own Python: the freezer must work with it too
   git ca-certificates
 )

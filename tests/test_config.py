@@ -148,3 +148,19 @@ def test_user_defaults_file(tmp_path: Path) -> None:
     path.write_text("not toml = = \n")
     with pytest.raises(ConfigError, match="Could not read user defaults"):
         load_config({}, env=env)
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        ("linux/x86_64", "OCI calls this architecture `amd64`: did you mean `linux/amd64`?"),
+        ("linux/aarch64", "OCI calls this architecture `arm64`: did you mean `linux/arm64`?"),
+        ("linux/armv7l", "OCI calls this architecture `arm`: did you mean `linux/arm/v7`?"),
+    ],
+)
+def test_uname_architectures_get_the_oci_spelling(written: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"platforms": ["linux/amd64", written]})
+    assert f"has an invalid platform {written!r}" in str(info.value)
+    assert str(info.value).endswith(hint)
+    load({"platforms": ["linux/amd64", "linux/arm64/v8", "linux/arm/v7"]})  # OCI names pass

@@ -17,6 +17,7 @@ from hatch_krust.build.flow import build_and_publish, destination_for
 from hatch_krust.build.image import BuiltImage, ImagePlan, ProjectFacts
 from hatch_krust.config import KrustConfig, load_config
 from hatch_krust.errors import RegistryError
+from hatch_krust.oci.platform import Platform
 from hatch_krust.publish import Destination, Published
 from hatch_krust.publish.registry import RegistryDestination
 
@@ -140,7 +141,7 @@ def test_a_failed_publication_leaves_the_local_outputs_and_no_ref(
 
 
 def test_the_configuration_chooses_a_registry_or_nothing() -> None:
-    platform = hatch_krust.build.image.host_platform()
+    platform = Platform.host()
     config = KrustConfig(insecure_registries=("localhost:5000",))
     assert destination_for(ImagePlan(platform, ("latest",), None), config) is None
     chosen = destination_for(ImagePlan(platform, ("latest", "1"), "localhost:5000/a"), config)

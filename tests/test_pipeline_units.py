@@ -11,7 +11,6 @@ from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_di
 from hatch_krust.build.executable import (
     executable_name,
     install_atomically,
-    interpreter_identity,
     resolve_script,
     source_date_epoch,
 )
@@ -57,13 +56,6 @@ def test_source_date_epoch() -> None:
 
 def test_executable_name() -> None:
     assert executable_name("hello", "1.2.3", "amd64") == "hello-1.2.3-linux-amd64"
-
-
-def test_interpreter_identity_errors() -> None:
-    with pytest.raises(ConfigError, match="was not found"):
-        interpreter_identity("/nonexistent/python9")
-    with pytest.raises(ConfigError, match="could not be run as Python"):
-        interpreter_identity("/bin/false")
 
 
 def test_install_atomically_leaves_no_temporary(tmp_path: Path) -> None:

@@ -2,9 +2,11 @@
 
 Blobs are content-addressed and verified when pulled, so they are shared by every build
 and downloaded once. A base pinned by digest (`…@sha256:…`, the recommended form) is
-served from the cache with no network at all once it has been pulled; a base named by
-tag is looked up again each build (the tag may have moved), but only blobs the cache lacks
-are downloaded. A lock file serialises writers of the layout's `index.json`.
+served from the cache with no network at all once it has been pulled, after its manifest,
+config and layers are checked against their digests again (a damaged cache is a miss: the
+damaged blobs are removed and pulled again, with a warning). A base named by tag is looked
+up again each build (the tag may have moved), but only blobs the cache lacks are
+downloaded. A lock file serialises writers of the layout's `index.json`.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hatch_krust.build.cache import file_lock
+from hatch_krust.errors import ImageError
 from hatch_krust.oci.assemble import BaseImage
 from hatch_krust.oci.descriptor import Descriptor
-from hatch_krust.oci.layout import Layout
+from hatch_krust.oci.digest import is_digest
+from hatch_krust.oci.layout import Layout, walk
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -25,7 +29,7 @@ if TYPE_CHECKING:
     from hatch_krust.oci.descriptor import Platform
     from hatch_krust.oci.reference import Reference
 
-__all__ = ["CachedBase", "pull_base"]
+__all__ = ["CachedBase", "pull_base", "record_path"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,13 @@ class CachedBase:
     image: BaseImage
     base_digest: str  # what `org.opencontainers.image.base.digest` should say
     from_cache: bool  # True when no registry was asked
+    warning: str = ""  # why a cached copy was not used (damaged), for the caller to print
+
+
+def record_path(cache_root: Path, reference: Reference, platform: Platform) -> tuple[str, Path]:
+    """The tag a base is kept under in the cache layout, and its record file."""
+    key = hashlib.sha256(f"{reference}|{platform}".encode()).hexdigest()[:32]
+    return key, cache_root / "bases" / "refs" / f"{key}.json"
 
 
 def pull_base(
@@ -40,13 +51,12 @@ def pull_base(
 ) -> CachedBase:
     from hatch_krust.registry.api import pull_image
 
-    root = cache_root / "bases"
-    key = hashlib.sha256(f"{reference}|{platform}".encode()).hexdigest()[:32]
+    key, record = record_path(cache_root, reference, platform)
+    warning = ""
     with file_lock(cache_root / "bases.lock"):
-        layout = Layout.create(root)
-        record = root / "refs" / f"{key}.json"
+        layout = Layout.create(cache_root / "bases")
         if reference.digest:
-            cached = _from_record(layout, record)
+            cached, warning = _from_record(layout, record)
             if cached is not None:
                 return cached
         pulled = pull_image(reference, layout, platform=str(platform), tag=key, insecure=insecure)
@@ -54,19 +64,47 @@ def pull_base(
         base_digest = pulled.index.digest if pulled.index is not None else pulled.manifest.digest
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps({"manifest": descriptor.to_json(), "base": base_digest}))
-    return CachedBase(BaseImage(layout, descriptor), base_digest, from_cache=False)
+    return CachedBase(BaseImage(layout, descriptor), base_digest, False, warning)
 
 
-def _from_record(layout: Layout, record: Path) -> CachedBase | None:
-    """The cached base when its record and every blob it needs are present."""
+def _from_record(layout: Layout, record: Path) -> tuple[CachedBase | None, str]:
+    """The cached base when its record is sound and every blob it needs matches its digest;
+    else None and, when a cached copy was there but unusable, why."""
     try:
-        data = json.loads(record.read_text())
+        data = json.loads(record.read_text(encoding="utf-8"))
         descriptor = Descriptor.from_json(data["manifest"])
-        manifest = layout.read_json(descriptor.digest)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    needed = [manifest.get("config", {}), *manifest.get("layers", [])]
-    if not all(layout.has_blob(str(blob.get("digest", ""))) for blob in needed):
-        return None
-    return CachedBase(BaseImage(layout, descriptor), str(data["base"]), from_cache=True)
+        base_digest = data["base"]
+    except FileNotFoundError:
+        return None, ""
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, ImageError):
+        return None, f"The cache record {record} is unreadable; pulling the base image again"
+    if not isinstance(base_digest, str) or not is_digest(base_digest):
+        return None, f"The cache record {record} is unreadable; pulling the base image again"
+    damage = _damage(layout, descriptor)
+    if damage:
+        return None, f"The cached base image is damaged ({damage}); pulling it again"
+    return CachedBase(BaseImage(layout, descriptor), base_digest, from_cache=True), ""
 
+
+def _damage(layout: Layout, descriptor: Descriptor) -> str:
+    """'' if the manifest (or index), config and layers are all there and match their digests
+    and sizes; else what is wrong. Damaged blobs are removed so a pull fetches them again."""
+    damaged: list[str] = []
+
+    def check(blob: Descriptor) -> bool:
+        if layout.verify_blob(blob):
+            return True
+        if not (blob.urls and not layout.has_blob(blob.digest)):  # foreign layers may be absent
+            damaged.append(blob.digest)
+        return False
+
+    try:
+        walk(layout, [descriptor], check)
+    except ImageError as exc:
+        damaged.append(descriptor.digest)
+        problem = str(exc)
+    else:
+        problem = f"{damaged[0]} is missing or does not match its digest" if damaged else ""
+    for digest in damaged:
+        layout.blob_path(digest).unlink(missing_ok=True)
+    return problem

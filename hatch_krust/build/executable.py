@@ -8,11 +8,8 @@ function with plain inputs and outputs.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import platform as host
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -24,12 +21,14 @@ from hatch_krust.__about__ import __version__
 from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_dir
 from hatch_krust.errors import ConfigError, KrustError
 from hatch_krust.freeze.dependencies import declared_requirements, resolve_requirements
+from hatch_krust.oci.platform import Platform
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from hatch_krust.config import KrustConfig
-    from hatch_krust.freeze import FreezeRequest
+    from hatch_krust.freeze import Freezer, FreezeRequest
+    from hatch_krust.freeze.interpreter import Interpreter
 
 __all__ = [
     "BinaryResult",
@@ -39,7 +38,6 @@ __all__ = [
     "build_wheel",
     "check_host",
     "executable_name",
-    "host_architecture",
     "install_atomically",
     "is_inner_wheel_build",
     "resolve_script",
@@ -47,17 +45,6 @@ __all__ = [
     "wheel_fingerprint",
 ]
 
-# uname -m -> the OCI architecture name
-_ARCHITECTURES = {
-    "x86_64": "amd64",
-    "amd64": "amd64",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-    "armv7l": "arm",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-}
 INNER_WHEEL_ENV = "HATCH_KRUST_INNER_WHEEL"
 
 
@@ -80,11 +67,6 @@ def check_host() -> None:
             f"is {sys.platform!r}. Build inside a Linux container or on a Linux CI runner."
         )
         raise KrustError(message)
-
-
-def host_architecture() -> str:
-    machine = host.machine().lower()
-    return _ARCHITECTURES.get(machine, machine)
 
 
 def source_date_epoch(reproducible: bool, env: Mapping[str, str]) -> int | None:
@@ -186,46 +168,6 @@ def freezer_code_digest() -> str:
     return digest.hexdigest()
 
 
-def interpreter_identity(python: str) -> dict[str, Any]:
-    """What identifies the freezing interpreter; also checks that it runs at all."""
-    found = shutil.which(python) if os.sep not in python else python
-    if not found or not Path(found).exists():
-        message = (
-            f"The interpreter `{python}` (option `python` / `KRUST_PYTHON`) was not found. "
-            "Give a path to a Python 3.9+ executable or a command on PATH."
-        )
-        raise ConfigError(message)
-    probe = (
-        "import json, sys, sysconfig; print(json.dumps({'version': sys.version, "
-        "'executable': sys.executable, 'prefix': sys.base_prefix, "
-        "'hexversion': sys.hexversion, 'ldlibrary': sysconfig.get_config_var('LDLIBRARY')}))"
-    )
-    try:
-        out = subprocess.run(
-            [found, "-I", "-c", probe], capture_output=True, text=True, check=True, timeout=60
-        ).stdout
-        info: dict[str, Any] = json.loads(out)
-    except subprocess.CalledProcessError as exc:
-        lines = [line.strip() for line in (exc.stderr or "").splitlines() if line.strip()]
-        said = " … ".join(dict.fromkeys(lines[:1] + lines[-1:]))[:300]
-        message = (
-            f"The interpreter `{python}` (option `python` / `KRUST_PYTHON`) could not be run as "
-            f"Python: exit status {exc.returncode}" + (f": {said}" if said else "")
-        )
-        raise ConfigError(message) from None
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        message = f"The interpreter `{python}` could not be run as Python: {exc}"
-        raise ConfigError(message) from None
-    if int(info["hexversion"]) < 0x03090000:
-        message = f"The interpreter `{python}` is Python {info['version'].split()[0]}; 3.9+ needed"
-        raise ConfigError(message)
-    real = Path(info["executable"]).resolve()
-    stat = real.stat()
-    info["executable"] = str(real)
-    info["binary"] = f"{stat.st_size}:{int(stat.st_mtime)}"
-    return info
-
-
 @dataclass(frozen=True)
 class BinaryResult:
     path: Path
@@ -261,13 +203,16 @@ class ExecutableInputs:
 
 def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResult:
     """Wheel -> (cache or freeze) -> `out_dir/<script>-<version>-linux-<arch>`, atomically."""
+    from hatch_krust import freeze as freezing
+
     check_host()
     config = inputs.config
     script, entry_point = resolve_script(
         inputs.scripts, inputs.dist_name, config.script, config.origin("script")
     )
-    interpreter = interpreter_identity(config.python)
-    arch = host_architecture()
+    interpreter = freezing.probe_interpreter(config.python)
+    freezer = freezing.find_freezer(config.freezer)
+    arch = Platform.host().architecture
     with tempfile.TemporaryDirectory(prefix="hatch-krust-") as tmp:
         work = Path(tmp)
         if inputs.wheel is not None:
@@ -277,10 +222,14 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
             wheel = build_wheel(inputs.root, work / "wheel")
         fingerprint = wheel_fingerprint(wheel)
         wheel_file_sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
-        key = _cache_key(inputs, wheel, fingerprint, (script, entry_point), interpreter, reporter)
+        key = _cache_key(
+            inputs, (wheel, fingerprint), (script, entry_point), interpreter, freezer, reporter
+        )
         cache = ExecutableCache(default_cache_dir(inputs.env))
         with cache.lock(key):
-            entry = cache.get(key) if config.cache else None
+            entry, problem = cache.lookup(key) if config.cache else (None, "")
+            if problem:
+                reporter.display_info(f"Warning: {problem}")
             if entry is not None:
                 reporter.display_info(
                     f"Reusing the cached executable (inputs unchanged, key {key[:12]})"
@@ -291,7 +240,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                     inputs, wheel, (script, entry_point), interpreter, work, reporter
                 )
                 store = cache if config.cache else None
-                source, meta = _freeze(request, config.freezer, store, key, fingerprint)
+                source, meta = _freeze(request, freezer, store, key, fingerprint)
                 cached = False
         target = inputs.out_dir / executable_name(script, inputs.version, arch)
         install_atomically(source, target)
@@ -310,18 +259,19 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
 
 def _cache_key(
     inputs: ExecutableInputs,
-    wheel: Path,
-    fingerprint: str,
+    wheel: tuple[Path, str],
     entry: tuple[str, str],
-    interpreter: dict[str, Any],
+    interpreter: Interpreter,
+    freezer: type[Freezer],
     reporter: Reporter,
 ) -> str:
-    """Every input that changes the executable (the resolved dependencies when known)."""
-    from hatch_krust import freeze as freezing
+    """Every input that changes the executable (the resolved dependencies when known).
 
+    `wheel` is the wheel and its fingerprint; `entry` the script and its entry point.
+    """
     config = inputs.config
     resolved = resolve_requirements(
-        declared_requirements(wheel), freezing.FREEZER_PINS, interpreter["executable"]
+        declared_requirements(wheel[0]), freezer.pins, str(interpreter.executable)
     )
     if resolved is None:
         reporter.display_info(
@@ -331,14 +281,14 @@ def _cache_key(
     return cache_key(
         {
             "hatch-krust": __version__,
-            "wheel": fingerprint,
+            "wheel": wheel[1],
             "resolved": resolved,
             "script": list(entry),
-            "interpreter": interpreter,
-            "freezer": [config.freezer, dict(freezing.FREEZER_PINS), freezer_code_digest()],
+            "interpreter": interpreter.identity(),
+            "freezer": [config.freezer, dict(freezer.pins), freezer_code_digest()],
             "options": config.freeze_options(),
             "epoch": inputs.epoch,
-            "architecture": host_architecture(),
+            "architecture": Platform.host().architecture,
         }
     )
 
@@ -347,7 +297,7 @@ def _freeze_request(
     inputs: ExecutableInputs,
     wheel: Path,
     entry: tuple[str, str],
-    interpreter: dict[str, Any],
+    interpreter: Interpreter,
     work: Path,
     reporter: Reporter,
 ) -> FreezeRequest:
@@ -361,12 +311,13 @@ def _freeze_request(
         version=inputs.version,
         script=entry[0],
         entry_point=entry[1],
-        python=interpreter["executable"],
+        python=str(interpreter.executable),
+        interpreter=interpreter,
         work_dir=work / "freeze",
         compress=config.compress,
         hidden_imports=config.hidden_imports,
         exclude_modules=config.exclude_modules,
-        pyinstaller_args=config.pyinstaller_args,
+        freezer_args=config.pyinstaller_args,
         source_date_epoch=inputs.epoch,
         verbose=reporter.verbosity > 0,
         log=reporter.display_waiting,
@@ -375,7 +326,7 @@ def _freeze_request(
 
 def _freeze(
     request: FreezeRequest,
-    freezer: str,
+    freezer: type[Freezer],
     cache: ExecutableCache | None,
     key: str,
     fingerprint: str,

@@ -48,6 +48,8 @@ def _public_url(remote: str) -> str:
         remote = f"https://{host}/{path}"
     if not remote.startswith("https://"):
         return ""
-    if "@" in remote.split("/")[2]:
-        remote = "https://" + remote.split("@", 1)[1]
+    rest = remote[len("https://") :]
+    authority, slash, path = rest.partition("/")
+    # a password may hold an unencoded `@`: the host is after the last one
+    remote = "https://" + authority.rpartition("@")[2] + slash + path
     return remote.removesuffix(".git")

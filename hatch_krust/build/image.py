@@ -24,13 +24,13 @@ from hatch_krust.build.executable import (
     ExecutableInputs,
     Reporter,
     build_executable,
-    host_architecture,
 )
 from hatch_krust.build.git import GitState, git_state
 from hatch_krust.build.record import build_record
 from hatch_krust.build.tags import release_only_templates, render_tags, tag_safe
 from hatch_krust.errors import ConfigError, ImageError
 from hatch_krust.oci.annotations import image_annotations
+from hatch_krust.oci.archive_names import image_name
 from hatch_krust.oci.assemble import BaseImage, ImageOptions, assemble
 from hatch_krust.oci.descriptor import Descriptor, Platform
 from hatch_krust.oci.image import platforms_of
@@ -48,9 +48,7 @@ __all__ = [
     "ProjectFacts",
     "build_image",
     "file_stem",
-    "host_platform",
     "open_base",
-    "parse_platform",
     "plan_image",
 ]
 
@@ -95,32 +93,12 @@ class BuiltImage:
     epoch: int
 
 
-def host_platform() -> Platform:
-    arch = host_architecture()
-    return Platform("linux", arch, "v8" if arch == "arm64" else "")
-
-
-def parse_platform(text: str) -> Platform:
-    parts = text.split("/")
-    if len(parts) not in (2, 3) or parts[0] != "linux" or not all(parts):
-        message = f"Invalid platform {text!r}: expected linux/<architecture>[/<variant>]"
-        raise ConfigError(message)
-    return Platform(parts[0], parts[1], parts[2] if len(parts) == 3 else "")
-
-
-def _same_platform(a: Platform, b: Platform) -> bool:
-    variant = {("arm64", ""): "v8"}
-    av = a.variant or variant.get((a.architecture, ""), "")
-    bv = b.variant or variant.get((b.architecture, ""), "")
-    return a.os == b.os and a.architecture == b.architecture and av == bv
-
-
 def check_platforms(requested: tuple[str, ...]) -> Platform:
     """PyInstaller cannot cross-build: only the host's platform can be frozen here."""
-    host = host_platform()
+    host = Platform.host()
     for text in requested:
-        wanted = parse_platform(text)
-        if not _same_platform(wanted, host):
+        wanted = Platform.parse(text)
+        if not host.satisfies(wanted):
             message = (
                 f"This host can only build {host}, not {wanted}: PyInstaller does not "
                 f"cross-build. Build on a {wanted} machine (for example a CI runner of that "
@@ -257,13 +235,14 @@ def build_image(
     reporter: Reporter,
     work: Path,
 ) -> BuiltImage:
-    """Pull the base, freeze, assemble; everything is written under `work`."""
+    """Pull the base, freeze, assemble; everything is written under `work`.
+
+    Without hatch's `reproducible`, the image says when it was built (the executable's
+    cache key keeps `inputs.epoch`, None, so it is still reused).
+    """
     config = inputs.config
-    # Without hatch's `reproducible`, the image says when it was built (the executable's
-    # cache key keeps `inputs.epoch`, None, so it is still reused).
     epoch = inputs.epoch if inputs.epoch is not None else int(time.time())
-    cache_root = default_cache_dir(inputs.env)
-    insecure = tuple(config.insecure_registries)
+    cache_root, insecure = default_cache_dir(inputs.env), tuple(config.insecure_registries)
     with open_base(config.base_image, plan.platform, cache_root, insecure, reporter) as base:
         binary = build_executable(replace(inputs, out_dir=work / "out"), reporter)
         reporter.display_waiting("Assembling the image")
@@ -272,11 +251,8 @@ def build_image(
         index = assemble(
             base[0], binary.path, _options(inputs, facts, plan, binary, git, epoch, base), layout
         )
-    image_name = f"{plan.repository}:{plan.tags[0]}" if plan.repository else None
-    layout.add_manifest(index, tag_safe(inputs.version), image_name=image_name)
     stem = file_stem(inputs)
-    archive = work / "out" / f"{stem}.oci.tar"
-    write_archive(layout, archive, epoch=epoch)
+    archive = _write_archive(inputs, plan, (layout, index), work / "out" / f"{stem}.oci.tar", epoch)
     subject = platforms_of(layout, index)[0][1]
     docs = attestation_documents(
         replace(inputs, epoch=epoch),
@@ -310,6 +286,22 @@ def build_image(
         base_name=base[1],
         epoch=epoch,
     )
+
+
+def _write_archive(
+    inputs: ExecutableInputs,
+    plan: ImagePlan,
+    image: tuple[Layout, Descriptor],
+    archive: Path,
+    epoch: int,
+) -> Path:
+    """`<stem>.oci.tar`: the layout with the index tagged by version and named for engines."""
+    layout, index = image
+    version_tag = tag_safe(inputs.version)
+    name = image_name(plan.repository, repository_name("{name}", inputs.dist_name), version_tag)
+    layout.add_manifest(index, version_tag, image_name=name)
+    write_archive(layout, archive, epoch=epoch)
+    return archive
 
 
 def _options(

@@ -4,15 +4,20 @@
     result = freeze(FreezeRequest(wheel=..., ...))   # result.executable is static
 
 Freezers are found with pluggy: the default is registered directly, others come from the
-`hatch_krust.freezers` entry-point group (see `hatch_krust.freeze.spec`).
+`hatch_krust.freezers` entry-point group (see `hatch_krust.freeze.spec`). `find_freezer`
+gives the class, whose `pins` a caller needs before freezing (the cache key);
+`probe_interpreter` checks the interpreter once for both.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import pluggy
 
 from hatch_krust.errors import FreezeError
 from hatch_krust.freeze import pyinstaller
+from hatch_krust.freeze.interpreter import Interpreter, probe_interpreter
 from hatch_krust.freeze.pyinstaller import FREEZER_PINS
 from hatch_krust.freeze.spec import (
     PROJECT_NAME,
@@ -28,9 +33,12 @@ __all__ = [
     "FreezeRequest",
     "FreezeResult",
     "Freezer",
+    "Interpreter",
     "available_freezers",
+    "find_freezer",
     "freeze",
     "plugin_manager",
+    "probe_interpreter",
 ]
 
 DEFAULT_FREEZER = "pyinstaller"
@@ -58,19 +66,34 @@ def available_freezers(manager: pluggy.PluginManager | None = None) -> dict[str,
     return found
 
 
-def freeze(
-    request: FreezeRequest,
-    freezer: str = DEFAULT_FREEZER,
-    *,
-    manager: pluggy.PluginManager | None = None,
-) -> FreezeResult:
-    """Freeze `request.wheel` with the freezer called `freezer`; FreezeError on any failure."""
+def find_freezer(name: str, manager: pluggy.PluginManager | None = None) -> type[Freezer]:
+    """The freezer class registered as `name`; FreezeError naming the available ones."""
     freezers = available_freezers(manager)
-    if freezer not in freezers:
+    if name not in freezers:
         message = (
-            f"Unknown freezer `{freezer}`; available: {', '.join(sorted(freezers))}. "
+            f"Unknown freezer `{name}`; available: {', '.join(sorted(freezers))}. "
             f"Other freezers are installed packages with a `{ENTRY_POINT_GROUP}` entry point."
         )
         raise FreezeError(message)
+    found = freezers[name]
+    if not isinstance(getattr(found, "pins", None), Mapping):
+        message = (
+            f"The freezer `{name}` ({found.__module__}.{found.__qualname__}) has no `pins`: "
+            "a freezer declares the version ranges of the tools it installs as a mapping "
+            "(empty when it installs none). Update the plugin that provides it."
+        )
+        raise FreezeError(message)
+    return found
+
+
+def freeze(
+    request: FreezeRequest,
+    freezer: str | type[Freezer] = DEFAULT_FREEZER,
+    *,
+    manager: pluggy.PluginManager | None = None,
+) -> FreezeResult:
+    """Freeze `request.wheel` with `freezer` (a name or a class from `find_freezer`);
+    FreezeError on any failure."""
+    cls = find_freezer(freezer, manager) if isinstance(freezer, str) else freezer
     request.work_dir.mkdir(parents=True, exist_ok=True)
-    return freezers[freezer]().freeze(request)
+    return cls().freeze(request)

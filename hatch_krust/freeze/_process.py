@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
 
-__all__ = ["ToolFailed", "run_tool", "stage_failed", "tail"]
+__all__ = ["ToolFailed", "installer_env", "run_tool", "stage_failed", "tail"]
 
 TAIL_LINES = 25
 
@@ -25,6 +26,17 @@ class ToolFailed(Exception):
         self.args_ = tuple(args)
         self.returncode = returncode
         self.output = output
+
+
+def installer_env() -> dict[str, str]:
+    """The caller's environment without what would leak another Python's packages in.
+
+    A build frontend may run us with PYTHONPATH pointing at its own isolated packages.
+    """
+    env = dict(os.environ)
+    for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "CONDA_PREFIX"):
+        env.pop(name, None)
+    return env
 
 
 def run_tool(

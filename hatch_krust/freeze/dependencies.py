@@ -35,7 +35,7 @@ def resolve_requirements(
     requirements: list[str], pins: Mapping[str, str], python: str
 ) -> list[str] | None:
     """Pinned `name==version` lines for `requirements` plus the freezer `pins`, or None."""
-    from hatch_krust.freeze.environment import find_uv
+    from hatch_krust.freeze.backends import find_uv
 
     uv = find_uv()
     if uv is None:

@@ -1,7 +1,7 @@
 """The freeze environment: an isolated venv with the project's wheel, its dependencies, the freezer.
 
-uv makes it when it can (it is a runtime dependency); `python -m venv` and pip otherwise.
-Failures name the requirement that could not be installed, because "resolution failed"
+A backend (`hatch_krust.freeze.backends`: uv when it can, pip otherwise) creates and fills
+it. Failures name the requirement that could not be installed, because "resolution failed"
 with 200 lines of resolver output is not something a user can act on.
 """
 
@@ -13,17 +13,20 @@ import io
 import json
 import os
 import re
-import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hatch_krust.errors import FreezeError
-from hatch_krust.freeze._process import ToolFailed, run_tool, stage_failed, tail
+from hatch_krust.freeze._process import ToolFailed, installer_env, run_tool, stage_failed, tail
+from hatch_krust.freeze.backends import choose_backend, find_uv
+from hatch_krust.freeze.interpreter import Interpreter, probe_interpreter
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from hatch_krust.freeze.backends import EnvironmentBackend
 
 __all__ = [
     "FreezeEnvironment",
@@ -33,10 +36,7 @@ __all__ = [
     "find_uv",
     "installer_env",
     "normalise_records",
-    "resolve_python",
 ]
-
-MIN_PYTHON = (3, 9)
 
 # Run by the freeze environment's Python: what is installed and with which tools.
 _PROBE = """
@@ -78,85 +78,28 @@ class FreezeEnvironment:
         return env
 
 
-def installer_env() -> dict[str, str]:
-    """The caller's environment without what would leak another Python's packages in.
-
-    A build frontend may run us with PYTHONPATH pointing at its own isolated packages.
-    """
-    env = dict(os.environ)
-    for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "CONDA_PREFIX"):
-        env.pop(name, None)
-    return env
-
-
-def find_uv() -> str | None:
-    """The uv executable: the one from the `uv` package first, then PATH."""
-    try:
-        import uv
-
-        return str(uv.find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        return shutil.which("uv")
-
-
-def resolve_python(python: str) -> Path:
-    """Check that `python` names a Python 3.9+ interpreter and return its absolute path."""
-    found = python if os.sep in python else shutil.which(python)
-    if found is None or not Path(found).is_file():
-        message = (
-            f"The Python interpreter `{python}` to freeze with was not found; "
-            "give a path or a command on PATH (e.g. `python3.11`)."
-        )
-        raise FreezeError(message)
-    code = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
-    try:
-        out = run_tool([found, "-c", code], env=installer_env()).strip()
-    except ToolFailed as exc:
-        message = f"`{python}` could not be run as a Python interpreter:\n{tail(exc.output)}"
-        raise FreezeError(message, output=exc.output) from None
-    try:
-        version = tuple(int(part) for part in out.split("."))
-    except ValueError:
-        message = f"`{python}` does not look like a Python interpreter: it printed {out[:80]!r}."
-        raise FreezeError(message) from None
-    if version[:2] < MIN_PYTHON:
-        message = (
-            f"`{python}` is Python {out}; freezing needs Python 3.9 or newer. "
-            "Pick another interpreter."
-        )
-        raise FreezeError(message)
-    return Path(found).absolute()
-
-
 def create_environment(
-    python: str,
+    python: Interpreter | str,
     root: Path,
     requirements: Sequence[str],
     *,
     installer_args: Sequence[str] = (),
     verbose: bool = False,
     use_uv: bool | None = None,
+    backend: EnvironmentBackend | None = None,
 ) -> FreezeEnvironment:
     """Create a venv at `root` for `python` and install `requirements` (a wheel path, pins...).
 
-    `installer_args` go to `uv pip install` / `pip install` as they are (an index, --no-index).
-    `use_uv=None` means uv when available.
+    `installer_args` go to the installer as they are (an index, --no-index). Without a
+    `backend`, one is chosen by `choose_backend(use_uv)`: uv when available.
     """
-    interpreter = resolve_python(python)
-    uv = find_uv() if use_uv in (None, True) else None
-    if use_uv and uv is None:
-        raise FreezeError("uv was asked for but is not installed (pip install uv).")
-    env_python = _make_venv(interpreter, root, uv, verbose=verbose)
-    installer = (
-        [uv, "pip", "install", "--python", str(env_python)]
-        if uv
-        else [str(env_python), "-m", "pip", "install", "--disable-pip-version-check"]
-    )
+    interpreter = python if isinstance(python, Interpreter) else probe_interpreter(python)
+    backend = backend or choose_backend(use_uv)
+    env_python = backend.create(interpreter.executable, root, verbose=verbose)
     try:
-        args = [*installer, *installer_args, *requirements]
-        run_tool(args, env=installer_env(), verbose=verbose, cwd=root)
+        backend.install(env_python, [*installer_args, *requirements], cwd=root, verbose=verbose)
     except ToolFailed as exc:
-        raise _install_error(exc, direct_references(requirements)) from None
+        raise _install_error(exc, backend.name, direct_references(requirements)) from None
     normalise_records(root)
     return _probe(root, env_python)
 
@@ -200,22 +143,6 @@ def _unhashed(line: str) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow([row[0], "", ""])
     return out.getvalue()
-
-
-def _make_venv(interpreter: Path, root: Path, uv: str | None, *, verbose: bool) -> Path:
-    """Create the venv and return its interpreter."""
-    if uv:
-        args = [uv, "venv", "--python", str(interpreter), str(root)]
-        hint = ""
-    else:
-        args = [str(interpreter), "-m", "venv", str(root)]
-        hint = "On Debian and Ubuntu, `apt-get install python3-venv` provides the venv module."
-    try:
-        run_tool(args, env=installer_env(), verbose=verbose, cwd=root.parent)
-    except ToolFailed as exc:
-        stage = f"Creating the freeze environment with {interpreter}"
-        raise stage_failed(stage, exc, hint) from None
-    return root / "bin" / "python"
 
 
 def _probe(root: Path, env_python: Path) -> FreezeEnvironment:
@@ -308,13 +235,12 @@ def direct_references(requirements: Sequence[str]) -> dict[str, tuple[str, str]]
 
 
 def _install_error(
-    exc: ToolFailed, references: dict[str, tuple[str, str]] | None = None
+    exc: ToolFailed, installer: str, references: dict[str, tuple[str, str]] | None = None
 ) -> FreezeError:
     """One paragraph naming the requirement, with the installer's output attached."""
     found = failing_requirement(exc.output)
     if found and found[0] in (references or {}):
         found = (references or {})[found[0]]
-    installer = "uv" if "uv" in Path(exc.args_[0]).name else "pip"
     if found is None:
         what = "A requirement of the project or of the freezer could not be installed"
     else:

@@ -37,6 +37,7 @@ __all__ = [
     "pyinstaller_args",
 ]
 
+# The default freezer's pins (`PyInstallerFreezer.pins`; callers ask the freezer they use).
 # The ranges tested with this code. The RUNPATH fix wraps a PyInstaller internal, so the
 # upper bound on PyInstaller moves only after a test run with the new version.
 # A mapping, name -> version range, so callers can put it into a cache key as it is.
@@ -64,7 +65,7 @@ class PyInstallerFreezer:
         request.work_dir.mkdir(parents=True, exist_ok=True)
         request.log("creating the freeze environment")
         env = create_environment(
-            request.python,
+            request.interpreter or request.python,
             request.work_dir / "env",
             [str(request.wheel), *requirements(self.pins)],
             verbose=request.verbose,
@@ -139,7 +140,8 @@ def _check_script_name(script: str) -> None:
 
 
 def pyinstaller_args(request: FreezeRequest, contents: WheelContents, launcher: Path) -> list[str]:
-    """PyInstaller's command line for the request, launcher last."""
+    """PyInstaller's command line for the request: ours, then the user's `freezer_args`
+    (option `pyinstaller-args`), the launcher last."""
     build = request.work_dir / "pyinstaller"
     args = ["--onefile", "--strip", "--noconfirm", "--clean", "--name", request.script]
     args += ["--distpath", str(build / "dist"), "--workpath", str(build / "build")]
@@ -151,7 +153,7 @@ def pyinstaller_args(request: FreezeRequest, contents: WheelContents, launcher: 
         args += ["--hidden-import", module]
     for module in request.exclude_modules:
         args += ["--exclude-module", module]
-    return [*args, *request.pyinstaller_args, str(launcher)]
+    return [*args, *request.freezer_args, str(launcher)]
 
 
 def run_pyinstaller(

@@ -1,9 +1,13 @@
-"""The freezer seam: a pluggy hookspec so other freezers can be added without touching the pipeline.
+"""The freezer seam: a pluggy hookspec so other freezers can be added without touching the build.
 
 A freezer turns a built wheel into one static Linux executable. The default is
 PyInstaller --onefile followed by staticx (`hatch_krust.freeze.pyinstaller`). Another
 freezer is a module or class with a `krust_register_freezer` hookimpl returning a class
 that satisfies `Freezer`, registered under the `hatch_krust.freezers` entry-point group.
+
+The build knows a freezer only through this protocol: its `pins` go into dependency
+resolution and the executable cache key, and the user's `freezer_args` reach it as they
+are, for it to interpret (PyInstaller appends them to its command line).
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pluggy
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from pathlib import Path
+
+    from hatch_krust.freeze.interpreter import Interpreter
 
 __all__ = [
     "FreezeRequest",
@@ -45,10 +51,13 @@ class FreezeRequest:
     compress: bool = False  # compression inside the executable (staticx xz)
     hidden_imports: tuple[str, ...] = ()
     exclude_modules: tuple[str, ...] = ()
-    pyinstaller_args: tuple[str, ...] = ()
+    freezer_args: tuple[str, ...] = ()  # the user's extra arguments, for the freezer's tool
     source_date_epoch: int | None = None  # when set, the output must be byte-reproducible
     verbose: bool = False  # stream the tools' own output instead of capturing it
     log: Callable[[str], None] = field(default=lambda _msg: None, compare=False)  # progress lines
+    # `python` already probed by the caller (the build does, for its cache key); else the
+    # freezer probes it
+    interpreter: Interpreter | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,12 @@ class FreezeResult:
 
 
 class Freezer(Protocol):
+    """What the build knows of a freezer. `pins` are the version ranges of the tools it
+    installs next to the project (`{"pyinstaller": ">=6.10,<6.23"}`; empty when none):
+    resolved with the project's dependencies and part of the executable cache key."""
+
     name: str
+    pins: Mapping[str, str]
 
     def freeze(self, request: FreezeRequest) -> FreezeResult: ...
 

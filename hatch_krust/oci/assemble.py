@@ -129,7 +129,10 @@ def assemble(
     base: BaseImage | None, executable: Path, options: ImageOptions, layout: Layout
 ) -> Descriptor:
     """Build the image for `options.platform` into `layout`; return its index descriptor."""
-    resolved = load_image(base.layout, base.descriptor, options.platform) if base else None
+    resolved = None
+    if base is not None:
+        where = f"the base image {options.base_name}" if options.base_name else "the base image"
+        resolved = load_image(base.layout, base.descriptor, options.platform, where)
     types = resolved.media_types if resolved else OCI_TYPES
     files = BaseFiles()
     if base is not None and resolved is not None:

@@ -11,7 +11,9 @@ from typing import Any
 
 from hatch_krust.errors import ImageError
 
-__all__ = ["canonical_json", "json_object"]
+__all__ = ["MAX_DOCUMENT", "canonical_json", "json_object"]
+
+MAX_DOCUMENT = 4 << 20  # manifests, indexes, configs, index.json: never more than 4 MiB
 
 
 def canonical_json(document: Any) -> bytes:
@@ -22,8 +24,11 @@ def json_object(data: bytes, what: str) -> dict[str, Any]:
     """Parse `data` as a JSON object; ImageError names `what` ("The manifest of X", …)."""
     try:
         document = json.loads(data)
-    except ValueError:
+    except ValueError:  # not JSON, or not UTF-8/16/32
         message = f"{what} is not valid JSON"
+        raise ImageError(message) from None
+    except RecursionError:
+        message = f"{what} nests JSON arrays or objects too deeply to read"
         raise ImageError(message) from None
     if not isinstance(document, dict):
         message = f"{what} is not a JSON object"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from hatch_krust.errors import ImageError
-from hatch_krust.oci.descriptor import Descriptor, Platform
+from hatch_krust.oci.descriptor import Descriptor, Platform, descriptor_list
+from hatch_krust.oci.layout import MAX_DEPTH
 from hatch_krust.oci.mediatypes import (
     DOCKER_CONFIG,
     DOCKER_LAYER_GZIP,
@@ -27,7 +28,7 @@ from hatch_krust.oci.mediatypes import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from hatch_krust.oci.layout import Layout
 
@@ -38,9 +39,9 @@ __all__ = [
     "MediaTypes",
     "ResolvedImage",
     "RunConfig",
+    "check_config_shape",
     "created_timestamp",
     "load_image",
-    "platform_matches",
     "platforms_of",
     "write_config",
     "write_index",
@@ -145,15 +146,60 @@ class ImageConfig:
         return out
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ImageConfig:
+    def from_json(cls, data: Mapping[str, Any], where: str = "the image") -> ImageConfig:
+        """Parse an untrusted config; ImageError naming `where` for any field of the wrong
+        type (fields hatch-krust does not model are kept as they are)."""
+        check_config_shape(data, where)
         rootfs = data.get("rootfs") or {}
         return cls(
             platform=Platform.from_json(dict(data)),
             config=RunConfig.from_json(data.get("config")),
-            diff_ids=tuple(str(d) for d in rootfs.get("diff_ids") or ()),
+            diff_ids=tuple(rootfs.get("diff_ids") or ()),
             history=tuple(dict(h) for h in data.get("history") or ()),
             created=str(data.get("created") or ""),
         )
+
+
+_TOP_SHAPE: dict[str, type] = {
+    "os": str, "architecture": str, "variant": str, "os.version": str, "created": str,
+    "rootfs": dict, "history": list, "config": dict,
+}  # fmt: skip
+_RUN_SHAPE: dict[str, type] = {
+    "Entrypoint": list, "Cmd": list, "Env": list, "User": str, "WorkingDir": str,
+    "Labels": dict, "ExposedPorts": dict,
+}  # fmt: skip
+
+
+def check_config_shape(data: Mapping[str, Any], where: str) -> None:
+    """ImageError unless every field the build reads has its documented JSON type."""
+    run = data.get("config") or {}
+    rootfs = data.get("rootfs") or {}
+    fields = [(k, data.get(k), t) for k, t in _TOP_SHAPE.items()]
+    if isinstance(run, dict):
+        fields += [(f"config.{k}", run.get(k), t) for k, t in _RUN_SHAPE.items()]
+    if isinstance(rootfs, dict):
+        fields.append(("rootfs.diff_ids", rootfs.get("diff_ids"), list))
+    for name, value, kind in fields:
+        if value is not None and not isinstance(value, kind):
+            _bad_config(where, f"`{name}` is {type(value).__name__}, not {_JSON[kind]}")
+        if isinstance(value, list) and name != "history" and not _all(value, str):
+            _bad_config(where, f"`{name}` is not a list of strings")
+    if not _all(data.get("history") or [], dict):
+        _bad_config(where, "`history` is not a list of objects")
+    if isinstance(run, dict) and not _all((run.get("Labels") or {}).values(), str):
+        _bad_config(where, "`config.Labels` is not an object of strings")
+
+
+_JSON: dict[type, str] = {str: "a string", list: "a list", dict: "an object"}
+
+
+def _all(values: Iterable[Any], kind: type) -> bool:
+    return all(isinstance(v, kind) for v in values)
+
+
+def _bad_config(where: str, problem: str) -> NoReturn:
+    message = f"The config of {where} is malformed: {problem}"
+    raise ImageError(message)
 
 
 @dataclass(frozen=True)
@@ -178,11 +224,14 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], media_type: str = "") -> Manifest:
+        if not isinstance(data.get("config"), dict):
+            message = "Malformed image manifest: it has no `config` object"
+            raise ImageError(message)
         try:
             return cls(
                 media_type=str(data.get("mediaType") or media_type),
                 config=Descriptor.from_json(data["config"]),
-                layers=tuple(Descriptor.from_json(d) for d in data.get("layers") or ()),
+                layers=tuple(descriptor_list(dict(data), "layers", "The image manifest")),
                 annotations={str(k): str(v) for k, v in (data.get("annotations") or {}).items()},
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -238,44 +287,45 @@ class ResolvedImage:
     media_types: MediaTypes
 
 
-def platform_matches(have: Platform, want: Platform) -> bool:
-    """Same OS and architecture; the variant must match only when `want` names one."""
-    if (have.os, have.architecture) != (want.os, want.architecture):
-        return False
-    if not want.variant:
-        return True
-    defaults = {"arm64": "v8"}
-    return (have.variant or defaults.get(have.architecture, "")) == want.variant
-
-
-def platforms_of(layout: Layout, descriptor: Descriptor) -> list[tuple[Platform, Descriptor]]:
+def platforms_of(
+    layout: Layout, descriptor: Descriptor, where: str = "the image", depth: int = 0
+) -> list[tuple[Platform, Descriptor]]:
     """The platform manifests an entry offers: (platform, manifest descriptor) pairs."""
     if descriptor.media_type in MANIFEST_TYPES:
-        config = _config_of(layout, descriptor)
+        config = _config_of(layout, descriptor, where)
         return [(config.platform, descriptor)]
     if descriptor.media_type not in INDEX_TYPES:
         message = f"{descriptor.digest} is a {descriptor.media_type or 'blob'}, not an image"
         raise ImageError(message)
+    if depth >= MAX_DEPTH:
+        message = f"The index of {where} nests indexes more than {MAX_DEPTH} deep; refused"
+        raise ImageError(message)
+    what = f"The index {descriptor.digest} of {where}"
     found: list[tuple[Platform, Descriptor]] = []
-    for child in layout.read_json(descriptor.digest).get("manifests") or ():
-        entry = Descriptor.from_json(child)
+    for entry in descriptor_list(layout.read_json(descriptor.digest, what), "manifests", what):
         if entry.media_type in INDEX_TYPES:
-            found += platforms_of(layout, entry)
+            found += platforms_of(layout, entry, where, depth + 1)
         elif entry.media_type in MANIFEST_TYPES:
-            platform = entry.platform or _config_of(layout, entry).platform
+            platform = entry.platform or _config_of(layout, entry, where).platform
             if platform.os != "unknown":  # attestations and other non-images
                 found.append((platform, entry))
     return found
 
 
-def load_image(layout: Layout, descriptor: Descriptor, platform: Platform) -> ResolvedImage:
-    """The image for `platform` behind a layout entry; ImageError naming what it offers."""
-    offered = platforms_of(layout, descriptor)
+def load_image(
+    layout: Layout, descriptor: Descriptor, platform: Platform, where: str = "the base image"
+) -> ResolvedImage:
+    """The image for `platform` behind a layout entry; ImageError naming what it offers.
+
+    Manifests and configs are read with the 4 MiB bound and strict parser `inspect` uses;
+    `where` names the image in every message.
+    """
+    offered = platforms_of(layout, descriptor, where)
     for have, entry in offered:
-        if platform_matches(have, platform):
-            manifest = Manifest.from_json(layout.read_json(entry.digest), entry.media_type)
-            config = ImageConfig.from_json(layout.read_json(manifest.config.digest))
-            if not platform_matches(config.platform, platform):
+        if have.satisfies(platform):
+            manifest = _manifest(layout, entry, where)
+            config = ImageConfig.from_json(layout.read_config(manifest.config, where), where)
+            if not config.platform.satisfies(platform):
                 message = (
                     f"Manifest {entry.digest} says {have} but its config says {config.platform}"
                 )
@@ -284,10 +334,15 @@ def load_image(layout: Layout, descriptor: Descriptor, platform: Platform) -> Re
             types = MediaTypes.for_manifest(manifest.media_type)
             return ResolvedImage(resolved, manifest, config, types)
     names = ", ".join(sorted({str(p) for p, _ in offered})) or "none"
-    message = f"The base image has no {platform} variant (it has: {names})"
+    message = f"{where[:1].upper()}{where[1:]} has no {platform} variant (it has: {names})"
     raise ImageError(message)
 
 
-def _config_of(layout: Layout, manifest_descriptor: Descriptor) -> ImageConfig:
-    manifest = Manifest.from_json(layout.read_json(manifest_descriptor.digest))
-    return ImageConfig.from_json(layout.read_json(manifest.config.digest))
+def _manifest(layout: Layout, descriptor: Descriptor, where: str) -> Manifest:
+    document = layout.read_json(descriptor.digest, f"The manifest {descriptor.digest} of {where}")
+    return Manifest.from_json(document, descriptor.media_type)
+
+
+def _config_of(layout: Layout, manifest_descriptor: Descriptor, where: str) -> ImageConfig:
+    manifest = _manifest(layout, manifest_descriptor, where)
+    return ImageConfig.from_json(layout.read_config(manifest.config, where), where)

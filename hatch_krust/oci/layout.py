@@ -8,38 +8,45 @@ blob whose name lies about its content.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import io
 import json
+import lzma
 import os
-import shutil
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from hatch_krust.errors import ImageError
-from hatch_krust.oci.canonical import canonical_json, json_object
-from hatch_krust.oci.descriptor import Descriptor
-from hatch_krust.oci.digest import check_digest
+from hatch_krust.oci.archive_names import INDEX_ANNOTATION, archive_documents, index_behind
+from hatch_krust.oci.canonical import MAX_DOCUMENT, canonical_json, json_object
+from hatch_krust.oci.descriptor import Descriptor, descriptor_list
+from hatch_krust.oci.digest import check_digest, is_digest
 from hatch_krust.oci.mediatypes import INDEX_TYPES, MANIFEST_TYPES, OCI_INDEX
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 __all__ = [
     "CONTAINERD_IMAGE_NAME",
+    "MAX_DEPTH",
     "REF_NAME",
     "Layout",
     "adopt_blob",
     "atomic_writer",
     "open_archive",
     "reachable_blobs",
+    "walk",
     "write_archive",
 ]
 
 REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_IMAGE_NAME = "io.containerd.image.name"
 _LAYOUT_FILE = b'{"imageLayoutVersion":"1.0.0"}'
+_MAX_MARKER = 64 << 10
 _CHUNK = 1 << 20
 
 
@@ -71,8 +78,8 @@ class Layout:
         """Open an existing layout; ImageError if `root` is not one."""
         marker = root / "oci-layout"
         try:
-            version = json.loads(marker.read_bytes()).get("imageLayoutVersion")
-        except (OSError, ValueError, AttributeError):
+            version = json.loads(_read_capped(marker, _MAX_MARKER)).get("imageLayoutVersion")
+        except (OSError, ValueError, AttributeError, RecursionError):
             message = f"{root} is not an OCI image layout: no readable `oci-layout` file"
             raise ImageError(message) from None
         if not isinstance(version, str) or not version.startswith("1."):
@@ -101,19 +108,43 @@ class Layout:
             message = f"Blob {digest} is missing from the OCI layout {self.root}"
             raise ImageError(message) from None
 
-    def read_blob(self, digest: str) -> bytes:
-        """Read a small blob (a JSON document) whole, verifying its digest."""
+    def verify_blob(self, descriptor: Descriptor) -> bool:
+        """True if the blob is there with exactly the descriptor's size and digest."""
+        algorithm, expected = descriptor.digest.split(":", 1)
+        hasher, size = hashlib.new(algorithm), 0
+        try:
+            with self.blob_path(descriptor.digest).open("rb") as f:
+                while (chunk := f.read(_CHUNK)) and size <= descriptor.size:
+                    size += len(chunk)
+                    hasher.update(chunk)
+        except OSError:
+            return False
+        return size == descriptor.size and hasher.hexdigest() == expected
+
+    def read_blob(self, digest: str, limit: int = MAX_DOCUMENT) -> bytes:
+        """Read a small blob (a JSON document) whole, verifying its digest; at most `limit`
+        bytes are read, so a huge blob costs no memory."""
         with self.open_blob(digest) as f:
-            data = f.read()
+            data = f.read(limit + 1)
+        if len(data) > limit:
+            message = f"Blob {digest} in {self.root} is larger than {limit >> 20} MiB; refused"
+            raise ImageError(message)
         algorithm, expected = digest.split(":", 1)
         if hashlib.new(algorithm, data).hexdigest() != expected:
             message = f"Blob {digest} in {self.root} does not match its digest (corrupted layout)"
             raise ImageError(message)
         return data
 
-    def read_json(self, digest: str) -> dict[str, Any]:
-        """Read and parse a JSON blob (manifest, index, config)."""
-        return json_object(self.read_blob(digest), f"Blob {digest} in {self.root}")
+    def read_json(self, digest: str, what: str = "") -> dict[str, Any]:
+        """Read and parse a JSON blob (manifest, index, config) of at most 4 MiB."""
+        return json_object(self.read_blob(digest), what or f"Blob {digest} in {self.root}")
+
+    def read_config(self, descriptor: Descriptor, where: str) -> dict[str, Any]:
+        """An image config: its declared size is checked before a byte is read."""
+        if descriptor.size > MAX_DOCUMENT:
+            message = f"The config of {where} is larger than 4 MiB; refused"
+            raise ImageError(message)
+        return self.read_json(descriptor.digest, f"The config of {where}")
 
     def write_blob(self, data: bytes) -> str:
         """Store `data` and return its sha256 digest; a no-op if the blob is already there."""
@@ -123,7 +154,7 @@ class Layout:
             _atomic_write(path, data)
         return digest
 
-    def write_blob_from(self, stream: BinaryIO, digest: str, size: int) -> None:
+    def write_blob_from(self, stream: IO[bytes], digest: str, size: int) -> None:
         """Stream a blob in, verifying size and digest before it gets its name."""
         path = self.blob_path(digest)
         if path.is_file():
@@ -159,26 +190,28 @@ class Layout:
     # --- index.json --------------------------------------------------------
 
     def index(self) -> dict[str, Any]:
+        path = self.root / "index.json"
         try:
-            document = json.loads((self.root / "index.json").read_bytes())
-        except (OSError, ValueError) as exc:
-            message = f"Cannot read {self.root / 'index.json'}: {exc}"
+            data = _read_capped(path, MAX_DOCUMENT)
+        except OSError as exc:
+            message = f"Cannot read {path}: {exc.strerror or exc}"
             raise ImageError(message) from None
-        if not isinstance(document, dict) or not isinstance(document.get("manifests", []), list):
-            message = f"{self.root / 'index.json'} is not an OCI image index"
+        document = json_object(data, str(path))
+        if not isinstance(document.get("manifests", []), list):
+            message = f"{path} is not an OCI image index: `manifests` is not a list"
             raise ImageError(message)
         return document
 
     def descriptors(self) -> list[Descriptor]:
-        """The entries of `index.json`, in order."""
-        return [Descriptor.from_json(d) for d in self.index().get("manifests", [])]
+        """The entries of `index.json`, in order; ImageError for any malformed one."""
+        return descriptor_list(self.index(), "manifests", str(self.root / "index.json"))
 
     def resolve(self, tag: str | None) -> Descriptor:
         """The entry named `tag` (ref.name annotation); None = the only entry."""
         entries = self.descriptors()
         if tag is None:
-            if len(entries) == 1:
-                return entries[0]
+            if len({e.annotations.get(INDEX_ANNOTATION, e.digest) for e in entries}) == 1:
+                return index_behind(self, entries[0])
             names = sorted(d.annotations.get(REF_NAME, "<untagged>") for d in entries)
             message = (
                 f"The OCI layout {self.root} has {len(entries)} images; name one with :TAG"
@@ -187,7 +220,7 @@ class Layout:
             raise ImageError(message)
         for descriptor in entries:
             if descriptor.annotations.get(REF_NAME) == tag:
-                return descriptor
+                return index_behind(self, descriptor)
         names = sorted(d.annotations[REF_NAME] for d in entries if REF_NAME in d.annotations)
         message = (
             f"The OCI layout {self.root} has no image tagged {tag!r}"
@@ -218,6 +251,7 @@ class Layout:
             artifact_type=descriptor.artifact_type,
             urls=descriptor.urls,
         ).to_json()
+        self.descriptors()  # refuse to rewrite a malformed index
         index = self.index()
         kept = [m for m in index.get("manifests", []) if not _same_entry(m, entry, tag)]
         index["manifests"] = [*kept, entry]
@@ -261,6 +295,16 @@ class atomic_writer:
             Path(self._name).unlink(missing_ok=True)
 
 
+def _read_capped(path: Path, limit: int) -> bytes:
+    """A small file's bytes; OSError if it is larger than `limit` (never read whole)."""
+    with path.open("rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        message = f"larger than {limit} bytes"
+        raise OSError(errno.EFBIG, message)
+    return data
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     with atomic_writer(path) as f:
         f.write(data)
@@ -282,21 +326,112 @@ def adopt_blob(layout: Layout, source: Path, digest: str) -> None:
 
 @contextlib.contextmanager
 def open_archive(path: Path) -> Iterator[Layout]:
-    """Extract an OCI layout tar into a temporary directory, refusing anything unsafe.
+    """Read an OCI layout tar into a temporary layout, writing only what its index reaches.
 
-    Only regular files and directories with relative names that stay inside are accepted:
-    no absolute names, no `..`, no links or devices. The directory is removed on exit.
+    The archive is never extracted whole: `oci-layout` and `index.json` are read (4 MiB at
+    most), then only the blobs the index reaches, each streamed in and checked against the
+    digest and size of the descriptor that reaches it. So at most the sum of the declared
+    sizes of the reachable blobs is written; members nobody references are never written,
+    and a member larger than its descriptor is refused. Only regular files and directories
+    with relative names that stay inside are accepted (no `..`, links or devices). The
+    directory is removed on exit.
     """
     with tempfile.TemporaryDirectory(prefix="krust-archive-") as tmp:
         root = Path(tmp)
         try:
             with tarfile.open(path, "r:*") as tar:
-                for member in tar:
-                    _extract_member(tar, member, root, path)
-        except (OSError, tarfile.TarError) as exc:
+                layout = _read_archive(tar, _members(tar, path), root, path)
+        except _ARCHIVE_ERRORS as exc:
             message = f"Cannot read the OCI archive {path}: {exc}"
             raise ImageError(message) from None
-        yield Layout.open(root)
+        yield layout
+
+
+_ARCHIVE_ERRORS = (OSError, EOFError, tarfile.TarError, zlib.error, lzma.LZMAError)
+_MAX_MEMBERS = 20_000
+_DOCUMENT_TYPES = INDEX_TYPES | MANIFEST_TYPES
+
+
+def _members(tar: tarfile.TarFile, archive: Path) -> dict[str, tarfile.TarInfo]:
+    """The archive's regular files by normalised name, after checking every member."""
+    found: dict[str, tarfile.TarInfo] = {}
+    for count, member in enumerate(tar, 1):
+        if count > _MAX_MEMBERS:
+            message = f"The OCI archive {archive} has more than {_MAX_MEMBERS} members; refused"
+            raise ImageError(message)
+        relative = _safe_name(member.name, archive)
+        if not (member.isreg() or member.isdir()):
+            message = (
+                f"The OCI archive {archive} holds {member.name!r}, which is not a regular file"
+                " or directory (links and devices are refused)"
+            )
+            raise ImageError(message)
+        if relative is not None and member.isreg():
+            found[str(relative)] = member
+    return found
+
+
+def _read_archive(
+    tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], root: Path, archive: Path
+) -> Layout:
+    for name, limit in (("oci-layout", _MAX_MARKER), ("index.json", MAX_DOCUMENT)):
+        member = members.get(name)
+        if member is None or member.size > limit:
+            problem = "has no" if member is None else f"has an oversized ({member.size} bytes)"
+            message = f"The OCI archive {archive} {problem} `{name}`; it is not an OCI layout"
+            raise ImageError(message)
+        _atomic_write(root / name, _member_bytes(tar, member))
+    (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+    layout = Layout.open(root)
+
+    def fetch(descriptor: Descriptor) -> bool:
+        name = "blobs/" + descriptor.digest.replace(":", "/", 1)
+        member = members.get(name)
+        if member is None:
+            return False  # left out: whoever needs it says it is missing
+        if descriptor.media_type in _DOCUMENT_TYPES and descriptor.size > MAX_DOCUMENT:
+            message = f"The OCI archive {archive} declares a {descriptor.size}-byte {name}; refused"
+            raise ImageError(message)
+        if member.size != descriptor.size:
+            message = (
+                f"The OCI archive {archive} holds {name} of {member.size} bytes, but its"
+                f" descriptor says {descriptor.size}; refused"
+            )
+            raise ImageError(message)
+        with _member_file(tar, member) as source:
+            layout.write_blob_from(source, descriptor.digest, descriptor.size)
+        return True
+
+    offsets = {name: member.offset_data for name, member in members.items()}
+
+    def order(descriptor: Descriptor) -> int:  # in archive order: no rewinding a gzip stream
+        return offsets.get("blobs/" + descriptor.digest.replace(":", "/", 1), -1)
+
+    walk(layout, [*layout.descriptors(), *_indexes_behind(layout, members)], fetch, order)
+    return layout
+
+
+def _indexes_behind(layout: Layout, members: dict[str, tarfile.TarInfo]) -> list[Descriptor]:
+    """The image indexes our own archives list by annotation (`archive_names`): their
+    platform manifests are in `index.json`, the index whose digest was pushed is not."""
+    found: dict[str, Descriptor] = {}
+    for entry in layout.descriptors():
+        digest = entry.annotations.get(INDEX_ANNOTATION, "")
+        member = members.get("blobs/" + digest.replace(":", "/", 1))
+        if is_digest(digest) and member is not None and member.size <= MAX_DOCUMENT:
+            found[digest] = Descriptor(OCI_INDEX, digest, member.size)
+    return list(found.values())
+
+
+def _member_file(tar: tarfile.TarFile, member: tarfile.TarInfo) -> IO[bytes]:
+    source = tar.extractfile(member)
+    assert source is not None  # a regular file always has content
+    return source
+
+
+def _member_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    with _member_file(tar, member) as source:
+        return source.read(member.size)
 
 
 def _safe_name(name: str, archive: Path) -> PurePosixPath | None:
@@ -308,29 +443,6 @@ def _safe_name(name: str, archive: Path) -> PurePosixPath | None:
     return PurePosixPath(*parts) if parts else None
 
 
-def _extract_member(
-    tar: tarfile.TarFile, member: tarfile.TarInfo, root: Path, archive: Path
-) -> None:
-    relative = _safe_name(member.name, archive)
-    if not (member.isreg() or member.isdir()):
-        message = (
-            f"The OCI archive {archive} holds {member.name!r}, which is not a regular file"
-            " or directory (links and devices are refused)"
-        )
-        raise ImageError(message)
-    if relative is None:
-        return
-    target = root.joinpath(*relative.parts)
-    if member.isdir():
-        target.mkdir(parents=True, exist_ok=True)
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    source = tar.extractfile(member)
-    assert source is not None
-    with source, target.open("wb") as out:
-        shutil.copyfileobj(source, out, _CHUNK)
-
-
 def write_archive(layout: Layout, path: Path, *, epoch: int | None = None) -> None:
     """Write the layout as a deterministic tar: sorted, mtime `epoch`, owners 0, fixed modes.
 
@@ -339,14 +451,11 @@ def write_archive(layout: Layout, path: Path, *, epoch: int | None = None) -> No
     """
     mtime = _default_epoch() if epoch is None else epoch
     digests = sorted(reachable_blobs(layout))
-    members: list[tuple[str, Path | None]] = [("blobs", None)]
+    members: list[tuple[str, Path | bytes | None]] = [("blobs", None)]
     algorithms = sorted({"sha256"} | {d.split(":", 1)[0] for d in digests})
     members += [(f"blobs/{a}", None) for a in algorithms]
     members += [(f"blobs/{d.replace(':', '/')}", layout.blob_path(d)) for d in digests]
-    members += [
-        ("index.json", layout.root / "index.json"),
-        ("oci-layout", layout.root / "oci-layout"),
-    ]
+    members += [*archive_documents(layout).items(), ("oci-layout", layout.root / "oci-layout")]
     with (
         atomic_writer(path) as out,
         tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar,
@@ -355,7 +464,9 @@ def write_archive(layout: Layout, path: Path, *, epoch: int | None = None) -> No
             _add_member(tar, name, source, mtime)
 
 
-def _add_member(tar: tarfile.TarFile, name: str, source: Path | None, mtime: int) -> None:
+def _add_member(
+    tar: tarfile.TarFile, name: str, source: Path | bytes | None, mtime: int
+) -> None:
     info = tarfile.TarInfo(name)
     info.mtime = mtime
     info.uid = info.gid = 0
@@ -366,6 +477,10 @@ def _add_member(tar: tarfile.TarFile, name: str, source: Path | None, mtime: int
         tar.addfile(info)
         return
     info.mode = 0o644
+    if isinstance(source, bytes):
+        info.size = len(source)
+        tar.addfile(info, io.BytesIO(source))
+        return
     info.size = source.stat().st_size
     with source.open("rb") as f:
         tar.addfile(info, f)
@@ -376,34 +491,59 @@ def _default_epoch() -> int:
     return int(value) if value.isdigit() else 0
 
 
+MAX_DEPTH = 16  # levels of indexes within indexes; real images use one or two
+
+
+def walk(
+    layout: Layout,
+    roots: list[Descriptor],
+    visit: Callable[[Descriptor], bool],
+    order: Callable[[Descriptor], int] | None = None,
+) -> None:
+    """Visit every descriptor reachable from `roots` once, level by level, descending into
+    those for which `visit` returns True; ImageError beyond MAX_DEPTH levels of nesting."""
+    seen: set[str] = set()
+    level, depth = roots, 0
+    while level:
+        if depth > MAX_DEPTH + 1:  # indexes, then a manifest, then its blobs
+            message = f"{layout.root} nests indexes more than {MAX_DEPTH} deep; refused"
+            raise ImageError(message)
+        following: list[Descriptor] = []
+        for descriptor in sorted(level, key=order) if order else level:
+            if descriptor.digest in seen:
+                continue
+            seen.add(descriptor.digest)
+            if visit(descriptor):
+                following += _children(layout, descriptor)
+        level, depth = following, depth + 1
+
+
 def reachable_blobs(layout: Layout) -> set[str]:
     """Every blob digest reachable from `index.json` (manifests, configs, layers)."""
-    seen: set[str] = set()
-    pending = [Descriptor.from_json(d) for d in layout.index().get("manifests", [])]
-    while pending:
-        descriptor = pending.pop()
-        if descriptor.digest in seen:
-            continue
+    found: set[str] = set()
+
+    def present(descriptor: Descriptor) -> bool:
         if not layout.has_blob(descriptor.digest):
             if descriptor.urls:  # a foreign layer, fetched by the runtime from its URLs
-                continue
+                return False
             message = (
                 f"Blob {descriptor.digest} ({descriptor.media_type}) is missing from {layout.root}"
             )
             raise ImageError(message)
-        seen.add(descriptor.digest)
-        pending += _children(layout, descriptor)
-    return seen
+        found.add(descriptor.digest)
+        return True
+
+    walk(layout, layout.descriptors(), present)
+    return found
 
 
 def _children(layout: Layout, descriptor: Descriptor) -> list[Descriptor]:
+    kind = "index" if descriptor.media_type in INDEX_TYPES else "manifest"
+    where = f"The {kind} {descriptor.digest} in {layout.root}"
     if descriptor.media_type in INDEX_TYPES:
-        return [
-            Descriptor.from_json(d)
-            for d in layout.read_json(descriptor.digest).get("manifests", [])
-        ]
+        return descriptor_list(layout.read_json(descriptor.digest, where), "manifests", where)
     if descriptor.media_type in MANIFEST_TYPES:
-        manifest = layout.read_json(descriptor.digest)
-        entries = [manifest["config"], *manifest.get("layers", [])]
-        return [Descriptor.from_json(d) for d in entries]
+        manifest = layout.read_json(descriptor.digest, where)
+        config = descriptor_list({"config": [manifest.get("config")]}, "config", where)
+        return config + descriptor_list(manifest, "layers", where)
     return []

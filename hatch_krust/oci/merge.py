@@ -53,14 +53,18 @@ def _with_platform(entry: Descriptor, platform: Platform) -> Descriptor:
 
 def _common_annotations(layout: Layout, descriptors: Sequence[Descriptor]) -> dict[str, str]:
     """Annotations that every source index document carries with the same value."""
-    found = [
-        {str(k): str(v) for k, v in (layout.read_json(d.digest).get("annotations") or {}).items()}
-        for d in descriptors
-        if d.media_type in INDEX_TYPES
-    ]
+    found = [_annotations(layout, d) for d in descriptors if d.media_type in INDEX_TYPES]
     if not found:
         return {}
     common = found[0]
     for other in found[1:]:
         common = {k: v for k, v in common.items() if other.get(k) == v}
     return common
+
+
+def _annotations(layout: Layout, index: Descriptor) -> dict[str, str]:
+    annotations = layout.read_json(index.digest).get("annotations") or {}
+    if not isinstance(annotations, dict):
+        message = f"The index {index.digest} has `annotations` that are not an object"
+        raise ImageError(message)
+    return {str(k): str(v) for k, v in annotations.items()}

@@ -55,7 +55,7 @@ class Credentials:
 def auth_files(env: dict[str, str] | None = None) -> list[Path]:
     """Candidate auth files in lookup order (they need not exist)."""
     env = dict(os.environ) if env is None else env
-    home = Path(env.get("HOME") or Path.home())
+    home = _home(env)
     out: list[Path] = []
     if env.get("REGISTRY_AUTH_FILE"):
         out.append(Path(env["REGISTRY_AUTH_FILE"]))
@@ -63,10 +63,24 @@ def auth_files(env: dict[str, str] | None = None) -> list[Path]:
         out.append(Path(env["XDG_RUNTIME_DIR"]) / "containers" / "auth.json")
     else:  # where podman and skopeo write when XDG_RUNTIME_DIR is unset (root in CI)
         out.append(Path(f"/run/containers/{os.getuid()}") / "auth.json")
-    out.append(Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "containers" / "auth.json")
-    docker_dir = Path(env["DOCKER_CONFIG"]) if env.get("DOCKER_CONFIG") else home / ".docker"
-    out.append(docker_dir / "config.json")
+    if env.get("XDG_CONFIG_HOME") or home:
+        config_home = Path(env.get("XDG_CONFIG_HOME") or f"{home}/.config")
+        out.append(config_home / "containers" / "auth.json")
+    if env.get("DOCKER_CONFIG") or home:
+        docker_dir = Path(env.get("DOCKER_CONFIG") or f"{home}/.docker")
+        out.append(docker_dir / "config.json")
     return out
+
+
+def _home(env: dict[str, str]) -> Path | None:
+    """$HOME, else the passwd entry's; None where there is neither (a static executable in
+    an empty root), so the files under it are simply not looked for."""
+    if env.get("HOME"):
+        return Path(env["HOME"])
+    try:
+        return Path.home()
+    except RuntimeError:
+        return None
 
 
 def normalize_key(key: str) -> str:

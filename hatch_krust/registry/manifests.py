@@ -35,7 +35,6 @@ __all__ = [
     "get_manifest",
     "head_manifest",
     "parse_manifest",
-    "parse_platform",
     "put_manifest",
     "select_platform",
 ]
@@ -207,33 +206,13 @@ def put_manifest(
         raise RegistryError(message)
 
 
-def parse_platform(text: str) -> Platform:
-    """`os/arch[/variant]`, e.g. `linux/amd64`, `linux/arm64/v8`."""
-    parts = text.strip().split("/")
-    if len(parts) not in (2, 3) or not all(parts):
-        message = f"Invalid platform {text!r}: expected os/arch or os/arch/variant"
-        raise ImageError(message)
-    return Platform(os=parts[0], architecture=parts[1], variant=parts[2] if len(parts) == 3 else "")
-
-
-def _variant(platform: Platform) -> str:
-    if platform.architecture == "arm64" and not platform.variant:
-        return "v8"
-    return platform.variant
-
-
 def select_platform(index: Manifest, platform: Platform | str, where: str) -> Descriptor:
     """The entry of `index` for `platform`; a missing variant matches any."""
-    wanted = parse_platform(platform) if isinstance(platform, str) else platform
+    wanted = Platform.parse(platform) if isinstance(platform, str) else platform
     candidates = [d for d in index.children() if d.platform is not None]
     for entry in candidates:
-        have = entry.platform
-        assert have is not None
-        if (have.os, have.architecture) != (wanted.os, wanted.architecture):
-            continue
-        if wanted.variant and _variant(have) != _variant(wanted):
-            continue
-        return entry
+        if entry.platform is not None and entry.platform.satisfies(wanted):
+            return entry
     offered = ", ".join(sorted({str(d.platform) for d in candidates})) or "none"
     message = f"{where} has no image for platform {wanted} (it has: {offered})"
     raise ImageError(message)

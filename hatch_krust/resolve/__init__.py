@@ -1,10 +1,11 @@
 """`hatch-krust resolve` and `apply`: Kubernetes YAML with `krust://PATH` image references.
 
 Like `ko resolve`: every scalar whose whole value is `krust://PATH` names a project
-directory (relative to the current directory, with a `pyproject.toml`). Each distinct
-project's `krust` target is built once, in a child process of its own (it pushes the
-image when a repository is known and writes its build record as JSON for this process
-to read), and the YAML is printed with each reference replaced by that digest reference.
+directory (relative to the current directory, with a `pyproject.toml`, and under the
+current directory unless `--allow-outside DIR` allows more). Each distinct project's
+`krust` target is built once, in a child process of its own (it pushes the image when a
+repository is known and writes its build record as JSON for this process to read), and
+the YAML is printed with each reference replaced by that digest reference.
 
 The replacement is done on the text, not by re-serialising YAML, so comments, order,
 quoting and document separators stay byte-for-byte as they were (`scan.py`). Which files
@@ -64,16 +65,17 @@ def resolve(
     cwd: Path | None = None,
     python: str = sys.executable,
     stdin: Callable[[], bytes] | None = None,
+    allow_outside: Sequence[Path] = (),
 ) -> str:
     """The YAML of `sources` with every `krust://PATH` replaced by its pushed reference.
 
     Everything is checked and built before anything is returned: on any error a
-    KrustError, and no partial YAML.
+    KrustError, and no partial YAML. Projects must lie under `cwd` or `allow_outside`.
     """
     env = dict(os.environ if env is None else env)
     cwd = Path.cwd() if cwd is None else cwd
     files = read_files(collect_files(sources, recursive=recursive, cwd=cwd), stdin, cwd)
-    by_path = projects_of(files, cwd)
+    by_path = projects_of(files, cwd, allow_outside)
     projects = list({id(p): p for p in by_path.values()}.values())
     if projects:
         no_push = [(p, why) for p in projects if (why := push_problem(p.directory, env))]
@@ -118,6 +120,7 @@ def apply(
     cwd: Path | None = None,
     python: str = sys.executable,
     stdin: Callable[[], bytes] | None = None,
+    allow_outside: Sequence[Path] = (),
 ) -> int:
     """Resolve, then `kubectl apply -f - KUBECTL_ARGS` with the YAML on its stdin.
 
@@ -139,6 +142,7 @@ def apply(
         cwd=cwd,
         python=python,
         stdin=stdin,
+        allow_outside=allow_outside,
     )
     if not quiet:
         stderr_line(f"Running kubectl apply -f - {shlex.join(kubectl_args)}".rstrip())

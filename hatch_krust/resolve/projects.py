@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from hatch_krust.resolve.sources import YamlFile
 
-__all__ = ["Project", "projects_of", "push_problem"]
+__all__ = ["Project", "allowed_roots", "projects_of", "push_problem"]
 
 
 @dataclass
@@ -25,11 +25,17 @@ class Project:
     places: list[str] = field(default_factory=list)  # FILE:LINE of each reference
 
 
-def projects_of(files: Sequence[YamlFile], cwd: Path) -> dict[str, Project]:
-    """Each distinct project, keyed by the path as written (several keys may share one)."""
+def projects_of(
+    files: Sequence[YamlFile], cwd: Path, allow_outside: Sequence[Path] = ()
+) -> dict[str, Project]:
+    """Each distinct project, keyed by the path as written (several keys may share one).
+
+    Projects must lie under `cwd` or one of `allow_outside` (symlinks resolved): YAML from
+    an untrusted change must not make resolve build, and run the hooks of, any project on
+    the machine.
+    """
     by_directory: dict[Path, Project] = {}
     by_path: dict[str, Project] = {}
-    problems: list[str] = []
     for yaml_file in files:
         for occurrence in yaml_file.occurrences:
             place = f"{yaml_file.name}:{occurrence.line}"
@@ -39,20 +45,36 @@ def projects_of(files: Sequence[YamlFile], cwd: Path) -> dict[str, Project]:
                 project = by_directory[directory] = Project(directory, occurrence.path)
             project.places.append(place)
             by_path[occurrence.path] = project
-    for project in by_directory.values():
-        where = ", ".join(project.places)
-        if not project.directory.is_dir():
-            problems.append(
-                f"{SCHEME}{project.label} ({where}): no such directory {project.directory}"
-            )
-        elif not (project.directory / "pyproject.toml").is_file():
-            problems.append(
-                f"{SCHEME}{project.label} ({where}): {project.directory} has no pyproject.toml, "
-                "so it is not a project to build (PATH is relative to the current directory)"
-            )
+    roots = allowed_roots(cwd, allow_outside)
+    problems = [p for p in (_problem(project, roots) for project in by_directory.values()) if p]
     if problems:
         raise KrustError("\n".join(problems))
     return by_path
+
+
+def allowed_roots(cwd: Path, allow_outside: Sequence[Path] = ()) -> list[Path]:
+    """The directories projects may lie under: `cwd` first, then the allowed ones."""
+    return [cwd.resolve(), *((cwd / extra).resolve() for extra in allow_outside)]
+
+
+def _problem(project: Project, roots: Sequence[Path]) -> str | None:
+    """What is wrong with `project`, as one line, or None."""
+    ref = f"{SCHEME}{project.label} ({', '.join(project.places)})"
+    directory = project.directory
+    if not any(directory == root or root in directory.parents for root in roots):
+        return (
+            f"{ref}: {directory} is outside {roots[0]}, the directory resolve runs in, and "
+            f"resolve builds only projects under it; if the YAML is trusted, pass "
+            f"--allow-outside {directory}"
+        )
+    if not directory.is_dir():
+        return f"{ref}: no such directory {directory}"
+    if not (directory / "pyproject.toml").is_file():
+        return (
+            f"{ref}: {directory} has no pyproject.toml, so it is not a project to build "
+            "(PATH is relative to the current directory)"
+        )
+    return None
 
 
 def push_problem(directory: Path, env: Mapping[str, str]) -> str | None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import ssl
 import subprocess
+import tarfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -133,9 +135,16 @@ def test_outputs_and_skopeo_reads_the_archive(scratch_image: dict[str, object]) 
     record = json.loads((out / "probe-app-0.3.0.build.json").read_text())
     raw = skopeo("inspect", "--raw", f"oci-archive:{out / 'probe-app-0.3.0.oci.tar'}")
     assert raw.returncode == 0, raw.stderr
-    index = json.loads(raw.stdout)
-    assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
-    assert [m["digest"] for m in index["manifests"]] == [p["digest"] for p in record["platforms"]]
+    # The archive lists the platform manifest, named after the project (docs/image.md).
+    assert json.loads(raw.stdout)["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
+    digest = "sha256:" + hashlib.sha256(raw.stdout.encode()).hexdigest()
+    assert [digest] == [p["digest"] for p in record["platforms"]]
+    with tarfile.open(out / "probe-app-0.3.0.oci.tar") as tar:
+        (entry,) = json.load(tar.extractfile("index.json"))["manifests"]  # type: ignore[arg-type]
+        index = tar.extractfile(f"blobs/sha256/{record['index']['digest'][7:]}")
+        assert index is not None  # the pushed index stays in the archive
+    assert entry["annotations"]["io.containerd.image.name"] == "localhost/probe-app:0.3.0"
+    assert entry["annotations"]["org.opencontainers.image.ref.name"] == "0.3.0"
     assert record["tags"] == ["latest", "0.3.0"]
     assert record["base"] == {"name": "scratch", "digest": None}
     assert record["reference"] is None

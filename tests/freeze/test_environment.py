@@ -3,7 +3,6 @@ deterministic: a missing dependency is a local fact, not a network accident."""
 
 from __future__ import annotations
 
-import stat
 import sys
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from hatch_krust.freeze.environment import (
     failing_requirement,
     installer_env,
     normalise_records,
-    resolve_python,
 )
 from hatch_krust.freeze.pyinstaller import PyInstallerFreezer
 from tests.freeze.conftest import make_wheel
@@ -137,39 +135,6 @@ def test_unnamed_failure_still_reads_well(tmp_path: Path) -> None:
     with pytest.raises(FreezeError) as caught:
         create_environment(PYTHON, tmp_path / "env", ["--not-an-option"], use_uv=False)
     assert str(caught.value).startswith("A requirement of the project or of the freezer could not")
-
-
-def fake_python(tmp_path: Path, body: str) -> str:
-    path = tmp_path / "python"
-    path.write_text(f"#!/bin/sh\n{body}\n")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return str(path)
-
-
-def test_missing_interpreter() -> None:
-    with pytest.raises(FreezeError, match=r"The Python interpreter `python2\.99-nope` to freeze"):
-        resolve_python("python2.99-nope")
-
-
-def test_old_interpreter(tmp_path: Path) -> None:
-    old = fake_python(tmp_path, "echo 3.8.18")
-    with pytest.raises(FreezeError, match=r"is Python 3\.8\.18; freezing needs Python 3\.9 or"):
-        resolve_python(old)
-
-
-def test_broken_interpreter(tmp_path: Path) -> None:
-    broken = fake_python(tmp_path, "echo boom >&2; exit 1")
-    with pytest.raises(FreezeError, match="could not be run as a Python interpreter:\n    boom"):
-        resolve_python(broken)
-
-
-def test_not_python(tmp_path: Path) -> None:
-    with pytest.raises(FreezeError, match="does not look like a Python interpreter"):
-        resolve_python(fake_python(tmp_path, "echo hello"))
-
-
-def test_resolve_by_command_name() -> None:
-    assert resolve_python(Path(PYTHON).name).is_absolute()
 
 
 def test_metadata_loses_build_paths_and_times(tmp_path: Path) -> None:

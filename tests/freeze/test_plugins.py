@@ -14,6 +14,7 @@ from hatch_krust.freeze import (
     FreezeRequest,
     FreezeResult,
     available_freezers,
+    find_freezer,
     freeze,
     plugin_manager,
 )
@@ -26,6 +27,7 @@ from hatch_krust.freeze.spec import FreezeResult, hookimpl
 
 class EchoFreezer:
     name = "echo"
+    pins = {}
 
     def freeze(self, request):
         out = request.work_dir / request.script
@@ -43,6 +45,19 @@ class ImpostorFreezer:
 
     def freeze(self, request: FreezeRequest) -> FreezeResult:
         raise AssertionError("the built-in freezer must win its own name")
+
+
+class PinlessFreezer:
+    name = "pinless"
+
+    def freeze(self, request: FreezeRequest) -> FreezeResult:
+        raise AssertionError("never called: its lookup fails")
+
+
+class PinlessPlugin:
+    @hookimpl
+    def krust_register_freezer(self) -> type[PinlessFreezer]:
+        return PinlessFreezer
 
 
 class ImpostorPlugin:
@@ -113,3 +128,17 @@ def test_bad_entry_point_fails_before_installing(tmp_path: Path) -> None:
     with pytest.raises(FreezeError, match="is not of the form"):
         freeze(request)
     assert not (tmp_path / "work" / "env").exists()
+
+
+def test_find_freezer_gives_the_class_with_its_pins() -> None:
+    found = find_freezer("pyinstaller", plugin_manager(load_entry_points=False))
+    assert found is PyInstallerFreezer
+    assert found.pins is FREEZER_PINS
+
+
+def test_a_freezer_without_pins_is_refused(tmp_path: Path) -> None:
+    manager = plugin_manager(load_entry_points=False)
+    manager.register(PinlessPlugin())
+    with pytest.raises(FreezeError, match=r"^The freezer `pinless` \(tests\.freeze\.test_plugins"):
+        freeze(request_for(tmp_path), "pinless", manager=manager)
+    assert not (tmp_path / "work").exists()

@@ -36,7 +36,7 @@ def test_command_line(tmp_path: Path) -> None:
         tmp_path,
         hidden_imports=("extra.mod",),
         exclude_modules=("tkinter",),
-        pyinstaller_args=("--noupx",),
+        freezer_args=("--noupx",),
     )
     contents = WheelContents(packages=("demo", "demo_data"), modules=("single",))
     args = pyinstaller_args(request, contents, tmp_path / "launcher.py")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform as host
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +11,6 @@ import pytest
 from hatch_krust.oci.descriptor import Platform
 
 PROBE_SOURCE = Path(__file__).with_name("probe.c")
-_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +32,7 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def host_platform() -> Platform:
-    machine = host.machine()
-    return Platform("linux", _ARCH.get(machine, machine))
+    return Platform.host()
 
 
 @pytest.fixture

@@ -162,7 +162,8 @@ def test_skopeo_copies_our_layout_and_we_read_its_copy(tmp_path: Path, small_exe
 
 @needs_skopeo
 def test_full_image_name_for_docker_load(tmp_path: Path, small_executable: Path):
-    """`io.containerd.image.name` carries the full name; skopeo still finds the tag."""
+    """`io.containerd.image.name` carries the full name; skopeo still finds the tag, and
+    gets the platform manifest that the archive lists (tests/oci/test_archive_names.py)."""
     layout = Layout.create(tmp_path / "img")
     index = assemble(None, small_executable, ImageOptions("hello", PLATFORM), layout)
     layout.add_manifest(index, "1.0", image_name="example.org/team/hello:1.0")
@@ -177,4 +178,117 @@ def test_full_image_name_for_docker_load(tmp_path: Path, small_executable: Path)
         check=True,
         capture_output=True,
     )
-    assert out.stdout == layout.read_blob(index.digest)
+    (platform_manifest,) = layout.read_json(index.digest)["manifests"]
+    assert out.stdout == layout.read_blob(platform_manifest["digest"])
+
+
+# --- archive bombs (issue 11, item 1) ------------------------------------------------------
+
+BOMB = 256 << 20
+
+
+class Zeros(io.RawIOBase):
+    """`size` zero bytes, produced as read: the bomb is never held in memory."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        n = min(len(buffer), self.left)
+        buffer[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def rewrite_archive(
+    source: Path, target: Path, replace: dict[str, bytes], extra: dict[str, int]
+) -> None:
+    """Copy an archive as .tar.gz, swapping the bytes of members in `replace` and adding
+    `extra` members of that many zero bytes first (before anything the index reaches)."""
+    with tarfile.open(source) as src, tarfile.open(target, "w:gz", compresslevel=1) as out:
+        for name, size in extra.items():
+            info = tarfile.TarInfo(name)
+            info.size = size
+            out.addfile(info, io.BufferedReader(Zeros(size)))
+        for info in src:
+            data = src.extractfile(info).read() if info.isreg() else b""  # type: ignore[union-attr]
+            data = replace.get(info.name, data)
+            info.size = len(data)
+            out.addfile(info, io.BytesIO(data) if info.isreg() else None)
+
+
+def disk_usage(root: Path) -> int:
+    return sum(p.stat().st_blocks * 512 for p in root.rglob("*") if p.is_file())
+
+
+def test_unreferenced_members_are_never_written(tmp_path: Path, small_executable: Path):
+    layout = build(tmp_path / "img", small_executable)
+    write_archive(layout, tmp_path / "img.tar")
+    stray = "blobs/sha256/" + "0" * 64
+    bomb = tmp_path / "bomb.tar.gz"
+    rewrite_archive(tmp_path / "img.tar", bomb, {}, {stray: BOMB, "junk/zeros": BOMB})
+    assert bomb.stat().st_size < 4 << 20, "a small archive …"
+    with open_archive(bomb) as read:
+        assert disk_usage(read.root) < 1 << 20, "… must not unpack into gigabytes"
+        assert not (read.root / stray).exists()
+        assert not (read.root / "junk").exists()
+        assert reachable_blobs(read) == reachable_blobs(layout)
+        assert read.resolve("latest") == layout.resolve("latest")
+        for digest in reachable_blobs(layout):
+            assert read.read_blob(digest, 1 << 30) == layout.read_blob(digest, 1 << 30)
+
+
+def _layer_member(layout: Layout) -> tuple[str, bytes]:
+    digest = next(d for d in reachable_blobs(layout) if layout.blob_path(d).stat().st_size > 1000)
+    return f"blobs/{digest.replace(':', '/')}", layout.blob_path(digest).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda data: data + bytes(1 << 20), "of .* bytes, but its descriptor says"),
+        (lambda data: data[:-1], "of .* bytes, but its descriptor says"),
+        (lambda data: bytes(len(data)), "does not match its digest"),
+    ],
+    ids=["larger", "shorter", "same-size-other-bytes"],
+)
+def test_a_member_unlike_its_descriptor_is_refused(
+    tmp_path: Path, small_executable: Path, change, message: str
+):  # type: ignore[no-untyped-def]
+    layout = build(tmp_path / "img", small_executable)
+    write_archive(layout, tmp_path / "img.tar")
+    name, data = _layer_member(layout)
+    bad = tmp_path / "bad.tar.gz"
+    rewrite_archive(tmp_path / "img.tar", bad, {name: change(data)}, {})
+    with pytest.raises(ImageError, match=message), open_archive(bad):
+        pass
+
+
+@pytest.mark.parametrize("missing", ["index.json", "oci-layout"])
+def test_an_archive_without_its_layout_files_is_refused(
+    tmp_path: Path, small_executable: Path, missing: str
+):
+    layout = build(tmp_path / "img", small_executable)
+    write_archive(layout, tmp_path / "img.tar")
+    with tarfile.open(tmp_path / "img.tar") as src, tarfile.open(tmp_path / "x.tar", "w") as out:
+        for info in src:
+            if info.name != missing:
+                out.addfile(info, src.extractfile(info) if info.isreg() else None)
+    with pytest.raises(ImageError, match=f"has no `{missing}`"), open_archive(tmp_path / "x.tar"):
+        pass
+
+
+def test_an_oversized_index_json_is_refused_unread(tmp_path: Path):
+    archive = tmp_path / "big-index.tar.gz"
+    with tarfile.open(archive, "w:gz", compresslevel=1) as out:
+        info = tarfile.TarInfo("oci-layout")
+        info.size = len(b'{"imageLayoutVersion":"1.0.0"}')
+        out.addfile(info, io.BytesIO(b'{"imageLayoutVersion":"1.0.0"}'))
+        info = tarfile.TarInfo("index.json")
+        info.size = BOMB
+        out.addfile(info, io.BufferedReader(Zeros(BOMB)))
+    with pytest.raises(ImageError, match="oversized"), open_archive(archive):
+        pass

@@ -17,7 +17,6 @@ from hatch_krust.oci.image import (
     RunConfig,
     created_timestamp,
     load_image,
-    platform_matches,
     platforms_of,
     write_config,
     write_index,
@@ -75,15 +74,6 @@ def test_same_documents_give_same_digests(tmp_path: Path):
         "architecture": "amd64",
         "os": "linux",
     }
-
-
-def test_platform_matching():
-    assert platform_matches(AMD64, AMD64)
-    assert not platform_matches(ARM64, AMD64)
-    assert platform_matches(Platform("linux", "arm64", "v8"), ARM64)
-    assert platform_matches(ARM64, Platform("linux", "arm64", "v8"))
-    assert not platform_matches(Platform("linux", "arm", "v6"), Platform("linux", "arm", "v7"))
-    assert not platform_matches(Platform("windows", "amd64"), AMD64)
 
 
 def test_load_image_picks_the_platform_from_an_index(tmp_path: Path):

@@ -107,6 +107,86 @@ def test_every_bad_path_is_named_with_its_places(tmp_path: Path) -> None:
     assert f"krust://empty (<stdin>:2): {tmp_path}/empty has no pyproject.toml" in message
 
 
+# -- confinement: YAML from an untrusted change builds only projects under the cwd ---------
+
+
+def outside_setup(tmp_path: Path) -> Path:
+    """A workspace `ws` with one project, and projects beside it that YAML may name."""
+    for name in ("ws/apps/a", "other", "ws-evil"):
+        touch(tmp_path / name / "pyproject.toml", "")
+    return tmp_path / "ws"
+
+
+@pytest.mark.parametrize(
+    "path", ["../other", "apps/../../other", "../ws-evil", "{root}/other", "..", "/"]
+)
+def test_a_project_outside_the_current_directory_is_refused(tmp_path: Path, path: str) -> None:
+    ws = outside_setup(tmp_path)
+    written = path.format(root=tmp_path)
+    data = f"image: krust://{written}\n".encode()
+    files = read_files(["-"], stdin=lambda: data)
+    with pytest.raises(KrustError) as caught:
+        projects_of(files, ws)
+    (line,) = str(caught.value).splitlines()
+    target = (ws / written).resolve()
+    assert line == (
+        f"krust://{written} (<stdin>:1): {target} is outside {ws}, the directory resolve runs "
+        f"in, and resolve builds only projects under it; if the YAML is trusted, pass "
+        f"--allow-outside {target}"
+    )
+
+
+def test_a_symlink_out_of_the_current_directory_is_refused(tmp_path: Path) -> None:
+    ws = outside_setup(tmp_path)
+    (ws / "apps" / "link").symlink_to(tmp_path / "other", target_is_directory=True)
+    (ws / "apps" / "inner").symlink_to(ws / "apps" / "a", target_is_directory=True)
+    files = read_files(["-"], stdin=lambda: b"- krust://apps/link\n- krust://apps/inner\n")
+    with pytest.raises(KrustError, match=r"^krust://apps/link \(<stdin>:1\): \S+/other is out"):
+        projects_of(files, ws)
+    files = read_files(["-"], stdin=lambda: b"- krust://apps/inner\n")
+    assert projects_of(files, ws)["apps/inner"].directory == ws / "apps" / "a"
+
+
+def test_the_current_directory_itself_and_below_are_allowed(tmp_path: Path) -> None:
+    ws = outside_setup(tmp_path)
+    touch(ws / "pyproject.toml", "")
+    data = f"- krust://.\n- krust://{ws}/apps/a\n".encode()
+    files = read_files(["-"], stdin=lambda: data)
+    by_path = projects_of(files, ws)
+    assert [p.directory for p in by_path.values()] == [ws, ws / "apps" / "a"]
+
+
+def test_allow_outside_widens_to_exactly_the_directories_named(tmp_path: Path) -> None:
+    ws = outside_setup(tmp_path)
+    yaml_text = b"- krust://../other\n- krust://../ws-evil\n"
+    files = read_files(["-"], stdin=lambda: yaml_text)
+    with pytest.raises(KrustError) as caught:
+        projects_of(files, ws, [Path("../other")])
+    assert str(caught.value).startswith("krust://../ws-evil (<stdin>:2): ")
+    by_path = projects_of(files, ws, [Path("../other"), tmp_path / "ws-evil"])
+    assert by_path["../other"].directory == tmp_path / "other"
+    assert set(projects_of(files, ws, [Path("/")])) == {"../other", "../ws-evil"}
+
+
+def test_resolve_refuses_before_building(
+    tmp_path: Path, fake_python: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing is built, not even the allowed project, when one reference is outside."""
+    projects(tmp_path, "p1")
+    touch(tmp_path / "elsewhere" / "pyproject.toml", "")
+    touch(tmp_path / "ws" / "k.yaml", "a: krust://p1\nb: krust://../elsewhere\n")
+    monkeypatch.setenv("KRUST_REPO", "reg.example/team")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    with pytest.raises(KrustError, match=r"^krust://\.\./elsewhere \(k\.yaml:2\): .* outside"):
+        resolve(["k.yaml"], quiet=True, cwd=tmp_path / "ws", python=fake_python,
+                env=dict(os.environ))
+    assert runs(tmp_path) == []
+    out = resolve(["k.yaml"], quiet=True, cwd=tmp_path / "ws", python=fake_python,
+                  env=dict(os.environ), allow_outside=[tmp_path / "elsewhere"])
+    assert out.count("@sha256:") == 2
+    assert sorted(n for n, _ in runs(tmp_path)) == ["elsewhere", "p1"]
+
+
 @pytest.mark.parametrize(
     ("pyproject", "env", "problem"),
     [
@@ -279,6 +359,9 @@ def test_command_line() -> None:
     args = parser.parse_args(["apply", "-f", "d", "--", "-n", "demo", "--dry-run=client"])
     assert args.kubectl_args == ["-n", "demo", "--dry-run=client"]
     assert parser.parse_args(["apply", "-f", "d"]).kubectl_args == []
+    args = parser.parse_args(["apply", "-f", "d", "--allow-outside", "../x", "--allow-outside=/"])
+    assert args.allow_outside == [Path("../x"), Path("/")]
+    assert parser.parse_args(["resolve", "-f", "d"]).allow_outside == []
     with pytest.raises(SystemExit):
         parser.parse_args(["resolve"])  # -f is required
 
