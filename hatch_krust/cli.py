@@ -1,4 +1,6 @@
-"""The `hatch-krust` command: push, copy and inspect images (more subcommands plug in).
+"""The `hatch-krust` command: push, copy, inspect and merge images; resolve and apply
+Kubernetes YAML (building through `hatch_krust.build.flow`, a child process per
+project); verify images and print their SBOM. More subcommands plug in.
 
 stdout carries only the result (the pushed reference by digest, or inspect's JSON), so
 `$(hatch-krust push …)` composes; progress and errors go to stderr. A KrustError becomes

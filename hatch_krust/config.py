@@ -4,208 +4,58 @@ Each option has a TOML key (kebab-case), an environment override (`KRUST_*`, bec
 `hatch build` takes no target flags) and a default. Precedence, highest first: the
 environment, the project's table, the user's `~/.config/hatch-krust/config.toml`
 (only `base-image` and `repository` are read from there), the default. Every error
-names the field or variable it came from, so the user knows what to edit.
+names the field or variable it came from, so the user knows what to edit. Keys of
+hatchling's own (`reproducible`, `hooks`, ...) may sit beside ours: their names are read
+from hatchling itself (`hatchling_target_keys`).
 """
 
 from __future__ import annotations
 
-import os
+import ast
+import functools
+import inspect
 import re
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hatch_krust.errors import ConfigError, ImageError
+from hatch_krust.oci.grammar import ENV_NAME, PORT, TAG, USER
 from hatch_krust.oci.platform import Platform
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-__all__ = ["OPTIONS", "KrustConfig", "Option", "load_config", "user_config_path"]
+__all__ = [
+    "DEFAULT_BASE_IMAGE",
+    "OPTIONS",
+    "KrustConfig",
+    "Option",
+    "hatchling_hook_keys",
+    "hatchling_target_keys",
+    "load_config",
+    "option_fields",
+    "user_config_path",
+]
 
 T = TypeVar("T")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _TAG_FIELDS = ("{version}", "{major}", "{minor}", "{micro}")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_USER = re.compile(r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")
 _PLATFORM = re.compile(r"^linux/[a-z0-9]+(/[a-z0-9]+)?$")
-_PORT = re.compile(r"^[0-9]{1,5}(/(tcp|udp|sctp))?$")
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 @dataclass(frozen=True)
-class Option:
-    """One option: its TOML key, environment variable, type description and default."""
-
-    key: str
-    env: str
-    kind: str
-    default: str
-    help: str
-
-
-# The documentation test reads this table; docs/configuration.md must list each key.
-OPTIONS: tuple[Option, ...] = (
-    Option(
-        "script",
-        "KRUST_SCRIPT",
-        "string",
-        "the only script, or the one named like the project",
-        "Which `[project.scripts]` entry becomes the executable.",
-    ),
-    Option(
-        "python",
-        "KRUST_PYTHON",
-        "string",
-        "the interpreter running the build",
-        "The Python interpreter (path or command) to freeze with.",
-    ),
-    Option(
-        "compress",
-        "KRUST_COMPRESS",
-        "boolean",
-        "false",
-        "Compress inside the executable (smaller file, about 0.3 s slower start).",
-    ),
-    Option(
-        "hidden-imports",
-        "KRUST_HIDDEN_IMPORTS",
-        "array of strings",
-        "[]",
-        "Modules PyInstaller cannot see imported (`--hidden-import`).",
-    ),
-    Option(
-        "exclude-modules",
-        "KRUST_EXCLUDE_MODULES",
-        "array of strings",
-        "[]",
-        "Modules to leave out (`--exclude-module`).",
-    ),
-    Option(
-        "pyinstaller-args",
-        "KRUST_PYINSTALLER_ARGS",
-        "array of strings",
-        "[]",
-        "Extra PyInstaller arguments, passed as they are.",
-    ),
-    Option(
-        "freezer",
-        "KRUST_FREEZER",
-        "string",
-        '"pyinstaller"',
-        "Which registered freezer makes the executable.",
-    ),
-    Option(
-        "cache", "KRUST_CACHE", "boolean", "true", "Reuse an executable built from the same inputs."
-    ),
-    Option(
-        "base-image",
-        "KRUST_BASE_IMAGE",
-        "string",
-        '"cgr.dev/chainguard/static:latest"',
-        "The base: a registry reference, `scratch`, `oci:DIR[:TAG]` or `oci-archive:FILE[:TAG]`.",
-    ),
-    Option(
-        "repository",
-        "KRUST_REPO",
-        "string",
-        "none (build locally only)",
-        "Where to push. `KRUST_REPO` is a prefix: the project name is appended.",
-    ),
-    Option(
-        "push",
-        "KRUST_PUSH",
-        "boolean",
-        "true when a repository is known",
-        "Set false to keep the image local even when a repository is known.",
-    ),
-    Option(
-        "tags",
-        "KRUST_TAGS",
-        "array of strings",
-        '["latest", "{version}"]',
-        "Tags to push; `{version}`, `{major}`, `{minor}`, `{micro}` are filled in.",
-    ),
-    Option(
-        "platforms",
-        "KRUST_PLATFORMS",
-        "array of strings",
-        "the build host's platform",
-        "Platforms of the image index, as `linux/amd64`, `linux/arm64`.",
-    ),
-    Option(
-        "args",
-        "KRUST_ARGS",
-        "array of strings",
-        "[]",
-        "The image's `Cmd`: default arguments after the executable.",
-    ),
-    Option(
-        "env",
-        "KRUST_ENV",
-        "table of strings",
-        "{}",
-        "Environment variables of the image, merged over the base's.",
-    ),
-    Option(
-        "labels", "KRUST_LABELS", "table of strings", "{}", "Image labels, merged over the base's."
-    ),
-    Option(
-        "user",
-        "KRUST_USER",
-        "string",
-        '"65532"',
-        "The user (and optional group) the executable runs as.",
-    ),
-    Option("workdir", "KRUST_WORKDIR", "string", '"/"', "The working directory."),
-    Option(
-        "ports", "KRUST_PORTS", "array of strings", "[]", "Exposed ports, as `8080` or `8080/tcp`."
-    ),
-    Option(
-        "ca-certificates",
-        "KRUST_CA_CERTIFICATES",
-        "boolean or string",
-        "true",
-        "`true`: ship certifi's CA bundle when the base has none; `false`; or a PEM file.",
-    ),
-    Option(
-        "insecure-registries",
-        "KRUST_INSECURE_REGISTRIES",
-        "array of strings",
-        "[]",
-        "Registries (host[:port]) that may be reached over plain http.",
-    ),
-    Option(
-        "sbom",
-        "KRUST_SBOM",
-        "string or false",
-        '"cyclonedx"',
-        "The SBOM written and attached with the image: `cyclonedx`, `spdx`, or `false`.",
-    ),
-    Option(
-        "output-dir",
-        "KRUST_OUTPUT_DIR",
-        "string",
-        '"dist/krust" under the project root',
-        "Where the wheel hook writes its outputs.",
-    ),
-)
-
-DEFAULT_BASE_IMAGE = "cgr.dev/chainguard/static:latest"
-
-
-def user_config_path(env: Mapping[str, str]) -> Path:
-    """`$XDG_CONFIG_HOME/hatch-krust/config.toml`, default under `~/.config`."""
-    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "hatch-krust" / "config.toml"
-
-
-@dataclass(frozen=True)
 class KrustConfig:
-    """The validated options. Field names are the TOML keys in snake_case."""
+    """The validated options. Field names are the TOML keys in snake_case.
+
+    Each default is declared here and only here (`OPTIONS` shows them from these fields).
+    Besides the options it keeps where each value came from (`origin`) and the
+    environment it was read from (`environ`), so later steps word their errors and read
+    variables without looking at `os.environ` themselves.
+    """
 
     script: str | None = None
     python: str = field(default_factory=lambda: sys.executable)
@@ -215,7 +65,7 @@ class KrustConfig:
     pyinstaller_args: tuple[str, ...] = ()
     freezer: str = "pyinstaller"
     cache: bool = True
-    base_image: str = DEFAULT_BASE_IMAGE
+    base_image: str = "cgr.dev/chainguard/static:latest"
     repository: str | None = None
     push: bool | None = None
     tags: tuple[str, ...] = ("latest", "{version}")
@@ -230,6 +80,26 @@ class KrustConfig:
     insecure_registries: tuple[str, ...] = ()
     sbom: str | None = "cyclonedx"
     output_dir: str | None = None
+    origins: Mapping[str, str] = field(
+        default_factory=dict, compare=False, repr=False, metadata={"option": False}
+    )
+    environ: Mapping[str, str] = field(
+        default_factory=dict, compare=False, repr=False, metadata={"option": False}
+    )
+
+    def origin(self, key: str) -> str:
+        """Where option `key` (its TOML name) came from, as an error message names it:
+        "Environment variable `KRUST_SCRIPT`", "Field `tool.hatch...script`",
+        "Field `base-image` in ~/.config/hatch-krust/config.toml" or "The default"."""
+        return self.origins.get(key, DEFAULT_ORIGIN)
+
+    def option_values(self) -> dict[str, Any]:
+        """The options by TOML key, arrays as lists (for the provenance's parameters)."""
+        return {
+            f.name.replace("_", "-"): list(v) if isinstance(v, tuple) else v
+            for f in option_fields()
+            for v in (getattr(self, f.name),)
+        }
 
     def freeze_options(self) -> dict[str, Any]:
         """The options that change the executable: part of its cache key."""
@@ -242,38 +112,219 @@ class KrustConfig:
         }
 
 
-class _Reader:
-    """Reads one option from the environment, then the table, then user defaults."""
+def option_fields() -> tuple[Field[Any], ...]:
+    """The fields of KrustConfig that are options (not its origins and environment)."""
+    return tuple(f for f in fields(KrustConfig) if f.metadata.get("option", True))
 
-    def __init__(
-        self,
-        table: Mapping[str, Any],
-        env: Mapping[str, str],
-        prefix: str,
-        user: Mapping[str, Any],
-        user_path: Path,
-    ) -> None:
-        self.table = table
-        self.env = env
-        self.prefix = prefix
-        self.user = user
-        self.user_path = user_path
+
+DEFAULT_ORIGIN = "The default"
+DEFAULT_BASE_IMAGE: str = KrustConfig.base_image
+TARGET_PREFIX = "tool.hatch.build.targets.krust"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: its TOML key, environment variable, type description and help.
+
+    `shown` describes a default that is not a plain value (computed, or "none");
+    otherwise the default shown is the KrustConfig field's, written as TOML.
+    """
+
+    key: str
+    env: str
+    kind: str
+    help: str
+    shown: str | None = None
+
+    @property
+    def default(self) -> str:
+        if self.shown is not None:
+            return self.shown
+        value = KrustConfig.__dataclass_fields__[self.key.replace("-", "_")].default
+        return _toml(value, self.kind)
+
+
+def _toml(value: Any, kind: str) -> str:
+    if kind == "table of strings":
+        return "{" + ", ".join(f'{k} = "{v}"' for k, v in value) + "}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return "[" + ", ".join(_toml(v, "string") for v in value) + "]"
+
+
+# The documentation test reads this table; docs/configuration.md must list each key.
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "script",
+        "KRUST_SCRIPT",
+        "string",
+        "Which `[project.scripts]` entry becomes the executable.",
+        "the only script, or the one named like the project",
+    ),
+    Option(
+        "python",
+        "KRUST_PYTHON",
+        "string",
+        "The Python interpreter (path or command) to freeze with.",
+        "the interpreter running the build",
+    ),
+    Option(
+        "compress",
+        "KRUST_COMPRESS",
+        "boolean",
+        "Compress inside the executable (smaller file, about 0.3 s slower start).",
+    ),
+    Option(
+        "hidden-imports",
+        "KRUST_HIDDEN_IMPORTS",
+        "array of strings",
+        "Modules PyInstaller cannot see imported (`--hidden-import`).",
+    ),
+    Option(
+        "exclude-modules",
+        "KRUST_EXCLUDE_MODULES",
+        "array of strings",
+        "Modules to leave out (`--exclude-module`).",
+    ),
+    Option(
+        "pyinstaller-args",
+        "KRUST_PYINSTALLER_ARGS",
+        "array of strings",
+        "Extra PyInstaller arguments, passed as they are.",
+    ),
+    Option(
+        "freezer", "KRUST_FREEZER", "string", "Which registered freezer makes the executable."
+    ),
+    Option("cache", "KRUST_CACHE", "boolean", "Reuse an executable built from the same inputs."),
+    Option(
+        "base-image",
+        "KRUST_BASE_IMAGE",
+        "string",
+        "The base: a registry reference, `scratch`, `oci:DIR[:TAG]` or `oci-archive:FILE[:TAG]`.",
+    ),
+    Option(
+        "repository",
+        "KRUST_REPO",
+        "string",
+        "Where to push. `KRUST_REPO` is a prefix: the project name is appended.",
+        "none (build locally only)",
+    ),
+    Option(
+        "push",
+        "KRUST_PUSH",
+        "boolean",
+        "Set false to keep the image local even when a repository is known.",
+        "true when a repository is known",
+    ),
+    Option(
+        "tags",
+        "KRUST_TAGS",
+        "array of strings",
+        "Tags to push; `{version}`, `{major}`, `{minor}`, `{micro}` are filled in.",
+    ),
+    Option(
+        "platforms",
+        "KRUST_PLATFORMS",
+        "array of strings",
+        "Platforms of the image index, as `linux/amd64`, `linux/arm64`.",
+        "the build host's platform",
+    ),
+    Option(
+        "args",
+        "KRUST_ARGS",
+        "array of strings",
+        "The image's `Cmd`: default arguments after the executable.",
+    ),
+    Option(
+        "env",
+        "KRUST_ENV",
+        "table of strings",
+        "Environment variables of the image, merged over the base's.",
+    ),
+    Option("labels", "KRUST_LABELS", "table of strings", "Image labels, merged over the base's."),
+    Option(
+        "user", "KRUST_USER", "string", "The user (and optional group) the executable runs as."
+    ),
+    Option("workdir", "KRUST_WORKDIR", "string", "The working directory."),
+    Option("ports", "KRUST_PORTS", "array of strings", "Exposed ports, as `8080` or `8080/tcp`."),
+    Option(
+        "ca-certificates",
+        "KRUST_CA_CERTIFICATES",
+        "boolean or string",
+        "`true`: ship certifi's CA bundle when the base has none; `false`; or a PEM file.",
+    ),
+    Option(
+        "insecure-registries",
+        "KRUST_INSECURE_REGISTRIES",
+        "array of strings",
+        "Registries (host[:port]) that may be reached over plain http.",
+    ),
+    Option(
+        "sbom",
+        "KRUST_SBOM",
+        "string or false",
+        "The SBOM written and attached with the image: `cyclonedx`, `spdx`, or `false`.",
+    ),
+    Option(
+        "output-dir",
+        "KRUST_OUTPUT_DIR",
+        "string",
+        "Where the wheel hook writes its outputs.",
+        '"dist/krust" under the project root',
+    ),
+)
+
+
+def user_config_path(env: Mapping[str, str]) -> Path:
+    """`$XDG_CONFIG_HOME/hatch-krust/config.toml`, default under `~/.config`."""
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "hatch-krust" / "config.toml"
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A TOML table of options and how its fields are named in messages."""
+
+    values: Mapping[str, Any]
+    prefix: str = ""  # `Field `PREFIX.KEY``; empty for the user file
+    path: Path | None = None  # the user file: `Field `KEY` in PATH`
+
+    def where(self, key: str) -> str:
+        if self.path is not None:
+            return f"Field `{key}` in {self.path}"
+        return f"Field `{self.prefix}.{key}`"
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Reads one option from the environment, then each table in turn, then user defaults."""
+
+    env: Mapping[str, str]
+    tables: tuple[_Table, ...]  # the project's (highest first), then the user file's
+
+    def find(self, option: Option) -> tuple[Any, str, bool] | None:
+        """(raw value, where it came from, whether from the environment), or None."""
+        raw_env = self.env.get(option.env)
+        if raw_env is not None and raw_env != "":
+            return raw_env, f"Environment variable `{option.env}`", True
+        for table in self.tables:
+            if option.key in table.values:
+                return table.values[option.key], table.where(option.key), False
+        return None
 
     def get(
         self,
         option: Option,
         from_toml: Callable[[Any, str], T],
         from_env: Callable[[str, str], T],
-        default: T,
-    ) -> T:
-        raw_env = self.env.get(option.env)
-        if raw_env is not None and raw_env != "":
-            return from_env(raw_env, f"Environment variable `{option.env}`")
-        if option.key in self.table:
-            return from_toml(self.table[option.key], f"Field `{self.prefix}.{option.key}`")
-        if option.key in self.user:
-            return from_toml(self.user[option.key], f"Field `{option.key}` in {self.user_path}")
-        return default
+    ) -> tuple[T, str] | None:
+        found = self.find(option)
+        if found is None:
+            return None
+        raw, where, in_env = found
+        return (from_env if in_env else from_toml)(raw, where), where
 
 
 def _fail(where: str, what: str, hint: str = "") -> ConfigError:
@@ -445,7 +496,7 @@ def _check_tags(tags: tuple[str, ...], where: str) -> None:
                 f"has an unknown field in tag {tag!r}",
                 "tags may use {version}, {major}, {minor} and {micro}",
             )
-        if not _TAG.match(filled):
+        if not TAG.match(filled):
             raise _fail(
                 where,
                 f"has an invalid tag {tag!r}",
@@ -457,20 +508,45 @@ def _check_tags(tags: tuple[str, ...], where: str) -> None:
 def load_config(
     table: Mapping[str, Any],
     *,
-    prefix: str = "tool.hatch.build.targets.krust",
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
+    prefix: str = TARGET_PREFIX,
+    shared: Mapping[str, Any] | None = None,
     user_defaults: Mapping[str, Any] | None = None,
 ) -> KrustConfig:
     """Validate a krust table (plus environment and user defaults) into a KrustConfig.
 
-    Raises ConfigError naming the field or variable on the first problem found.
+    `env` is the one environment read (the caller passes `os.environ` or its own
+    mapping); `shared`, read below `table`, is the krust target's table when `table` is
+    the wheel hook's (its values are named by their own field in errors). Raises
+    ConfigError naming the field or variable on the first problem found.
     """
-    env = os.environ if env is None else env
     user_path = user_config_path(env)
     if user_defaults is None:
         user_defaults = _read_user_defaults(user_path)
-    known = {option.key for option in OPTIONS} | _HATCH_KEYS
-    for key in table:
+    tables = [_Table(table, prefix)]
+    if shared is not None:
+        tables.append(_Table(shared, TARGET_PREFIX))
+    for each in tables:
+        _check_keys(each)
+    r = _Reader(env, (*tables, _Table(user_defaults, path=user_path)))
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for option in OPTIONS:
+        found = _read_one(r, option)
+        if found is not None:
+            values[option.key.replace("-", "_")], origins[option.key] = found
+    config = KrustConfig(**values, origins=origins, environ=env)
+    _validate(config)
+    return config
+
+
+def _check_keys(table: _Table) -> None:
+    """Our options and hatchling's own keys; anything else is a typo worth naming."""
+    target, hook = hatchling_target_keys(), hatchling_hook_keys()
+    if target is None or hook is None:  # hatchling's source unreadable: cannot tell
+        return
+    known = {option.key for option in OPTIONS} | target | hook
+    for key in table.values:
         if key not in known:
             close = [
                 o.key
@@ -478,95 +554,50 @@ def load_config(
                 if o.key.replace("-", "") == key.replace("-", "").replace("_", "")
             ]
             hint = f"did you mean `{close[0]}`?" if close else "see docs/configuration.md"
-            msg = f"Field `{prefix}.{key}`"
-            raise _fail(msg, "is not a hatch-krust option", hint)
-    r = _Reader(table, env, prefix, user_defaults, user_path)
-    by_key = {option.key: option for option in OPTIONS}
-    values: dict[str, Any] = {}
-    for f in fields(KrustConfig):
-        option = by_key[f.name.replace("_", "-")]
-        values[f.name] = _read_one(r, option, f.name)
-    config = KrustConfig(**{k: v for k, v in values.items() if v is not _UNSET})
-    _validate(config, r)
-    return config
+            raise _fail(table.where(key), "is not a hatch-krust option", hint)
 
 
-class _Unset:
-    pass
-
-
-_UNSET: Any = _Unset()
-_HATCH_KEYS = frozenset(
-    {
-        "directory",
-        "include",
-        "exclude",
-        "packages",
-        "only-include",
-        "sources",
-        "force-include",
-        "artifacts",
-        "reproducible",
-        "skip-excluded-dirs",
-        "ignore-vcs",
-        "only-packages",
-        "dev-mode-dirs",
-        "versions",
-        "dependencies",
-        "require-runtime-dependencies",
-        "require-runtime-features",
-        "hooks",
-        "enable-by-default",
-    }
-)
-
-
-def _read_one(r: _Reader, option: Option, name: str) -> Any:
-    if name == "repository":
+def _read_one(r: _Reader, option: Option) -> tuple[Any, str] | None:
+    if option.key == "repository":
         return _read_repository(r, option)
     if option.kind == "array of strings":
-        env_parser = _env_words if name in {"pyinstaller_args", "args"} else _env_strings
-        return r.get(option, _strings, env_parser, _UNSET)
+        env_parser = _env_words if option.key in {"pyinstaller-args", "args"} else _env_strings
+        return r.get(option, _strings, env_parser)
     from_toml, from_env = _READERS.get(option.kind, (_ca, _env_ca))
-    return r.get(option, from_toml, from_env, _UNSET)
+    return r.get(option, from_toml, from_env)
 
 
-def _read_repository(r: _Reader, option: Option) -> str | None:
-    """`KRUST_REPO` is a prefix (like ko's KO_DOCKER_REPO); the option is the whole name."""
+def _read_repository(r: _Reader, option: Option) -> tuple[str, str] | None:
+    """`KRUST_REPO` is a prefix (like ko's KO_DOCKER_REPO); the option is the whole name,
+    except in the user file, where it is a prefix too."""
     prefix = r.env.get(option.env, "").strip().rstrip("/")
     if prefix:
-        return prefix + "/{name}"
-    if option.key in r.table:
-        return _string(r.table[option.key], f"Field `{r.prefix}.{option.key}`")
-    if option.key in r.user:
-        value = _string(r.user[option.key], f"Field `{option.key}` in {r.user_path}")
-        return value.rstrip("/") + "/{name}"
+        return prefix + "/{name}", f"Environment variable `{option.env}`"
+    for table in r.tables:
+        if option.key in table.values:
+            where = table.where(option.key)
+            value = _string(table.values[option.key], where)
+            return (value.rstrip("/") + "/{name}" if table.path else value), where
     return None
 
 
-def _validate(config: KrustConfig, r: _Reader) -> None:
+def _validate(config: KrustConfig) -> None:
     """Checks of values (not types); each names where the value came from."""
-
-    def where(key: str) -> str:
-        option = next(o for o in OPTIONS if o.key == key)
-        if r.env.get(option.env):
-            return f"Environment variable `{option.env}`"
-        return f"Field `{r.prefix}.{key}`"
-
+    where = config.origin
     if config.script is not None and not re.match(r"^[A-Za-z0-9_.-]+$", config.script):
         raise _fail(where("script"), f"is not a script name: {config.script!r}")
     _check_each(config.hidden_imports, _MODULE, where("hidden-imports"), "module name")
     _check_each(config.exclude_modules, _MODULE, where("exclude-modules"), "module name")
     _check_tags(config.tags, where("tags"))
     _check_platforms(config.platforms, where("platforms"))
-    _check_each(config.ports, _PORT, where("ports"), "port (expected `8080` or `8080/tcp`)")
+    _check_each(config.ports, PORT, where("ports"), "port (expected `8080` or `8080/tcp`)")
     for key, _value in config.env:
-        if not _ENV_NAME.match(key):
+        if not ENV_NAME.match(key):
             raise _fail(where("env"), f"has an invalid variable name: {key!r}")
     for key, _value in config.labels:
         if not key.strip():
             raise _fail(where("labels"), "has an empty label name")
-    if not _USER.match(config.user):
+    if not USER.match(config.user):
         raise _fail(
             where("user"), f"must be `USER` or `USER:GROUP` (names or ids), not {config.user!r}"
         )
@@ -601,3 +632,69 @@ def _read_user_defaults(path: Path) -> dict[str, Any]:
         )
         raise ConfigError(message)
     return {k: v for k, v in data.items() if k in allowed}
+
+
+# -- hatchling's own keys -----------------------------------------------------------------
+# A krust table may hold them beside our options (`reproducible`, `dev-mode-exact`, `hooks`,
+# ...); a hand-written copy drifts with every hatchling release, so the names are read from
+# the source of hatchling's `BuilderConfig`: each string it looks up in a config table
+# (`"x" in ...config`, `...config.get("x")`, `...config["x"]`). Tables named `config`
+# there are a build hook's table; the others are the target's or the global one.
+
+
+def hatchling_target_keys() -> frozenset[str] | None:
+    """Keys hatchling reads from a target's table; None when its source cannot be read."""
+    found = _keys_read()
+    return None if found is None else found[0]
+
+
+def hatchling_hook_keys() -> frozenset[str] | None:
+    """Keys hatchling reads from a build hook's table; None when its source cannot be read."""
+    found = _keys_read()
+    return None if found is None else found[1]
+
+
+@functools.cache
+def _keys_read() -> tuple[frozenset[str], frozenset[str]] | None:
+    from hatchling.builders.config import BuilderConfig
+
+    try:
+        tree = ast.parse(inspect.getsource(BuilderConfig))
+    except (OSError, TypeError, SyntaxError):  # installed without sources
+        return None
+    target: set[str] = set()
+    hook: set[str] = set()
+    for node in ast.walk(tree):
+        looked_up = _lookup(node)
+        if looked_up is not None:
+            table, key = looked_up
+            (hook if table == "config" else target).add(key)
+    return frozenset(target), frozenset(hook)
+
+
+def _lookup(node: ast.AST) -> tuple[str, str] | None:
+    """(table name, key) when `node` reads a literal key from a `*config` table."""
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.In):
+        key, table = node.left, node.comparators[0]
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
+        if node.func.attr != "get":
+            return None
+        key, table = node.args[0], node.func.value
+    elif isinstance(node, ast.Subscript):
+        key, table = node.slice, node.value
+    else:
+        return None
+    name = _name(table)
+    if name is None or not name.endswith("config"):
+        return None
+    if not isinstance(key, ast.Constant) or not isinstance(key.value, str):
+        return None
+    return name, key.value
+
+
+def _name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None

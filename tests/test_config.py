@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hatch_krust.config import OPTIONS, KrustConfig, load_config
+from hatch_krust.config import OPTIONS, KrustConfig, load_config, option_fields
 from hatch_krust.errors import ConfigError
 
 PREFIX = "tool.hatch.build.targets.krust"
@@ -30,7 +30,7 @@ def test_defaults() -> None:
 
 
 def test_every_option_is_a_field() -> None:
-    names = {f.replace("_", "-") for f in KrustConfig.__dataclass_fields__}
+    names = {f.name.replace("_", "-") for f in option_fields()}
     assert names == {o.key for o in OPTIONS}
 
 

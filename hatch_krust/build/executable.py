@@ -1,7 +1,8 @@
-"""The flow from a project to its outputs, shared by the builder, the wheel hook and the CLI.
+"""The executable: a project's wheel frozen into one static file, or reused from the cache.
 
-Each step is a function with plain inputs and outputs; the hatch plugin classes only
-wire them. See docs/architecture.md for the picture.
+`build_executable` is the first step of every build (`hatch_krust.build.flow` calls it
+for the `binary` and `image` versions, the wheel hook through the image). Each step is a
+function with plain inputs and outputs.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from hatch_krust.oci.platform import Platform
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from hatch_krust.config import KrustConfig
+    from hatch_krust.freeze import Freezer, FreezeRequest
+    from hatch_krust.freeze.interpreter import Interpreter
 
 __all__ = [
     "BinaryResult",
@@ -81,18 +86,18 @@ def source_date_epoch(reproducible: bool, env: Mapping[str, str]) -> int | None:
 
 
 def resolve_script(
-    scripts: Mapping[str, str], project_name: str, configured: str | None
+    scripts: Mapping[str, str],
+    project_name: str,
+    configured: str | None,
+    where: str = "Field `tool.hatch.build.targets.krust.script`",
 ) -> tuple[str, str]:
-    """Pick the `[project.scripts]` entry to freeze: (name, "module:attr")."""
+    """Pick the `[project.scripts]` entry to freeze: (name, "module:attr").
+
+    `where` names where `configured` came from (`KrustConfig.origin("script")`).
+    """
     listing = ", ".join(f"`{name}`" for name in sorted(scripts)) or "none"
     if configured is not None:
         if configured not in scripts:
-            from_env = os.environ.get("KRUST_SCRIPT", "").strip() == configured
-            where = (
-                "Environment variable `KRUST_SCRIPT`"
-                if from_env
-                else "Field `tool.hatch.build.targets.krust.script`"
-            )
             message = (
                 f"{where} names `{configured}`, which is not "
                 f"in `[project.scripts]`. Available scripts: {listing}."
@@ -185,11 +190,15 @@ class ExecutableInputs:
     dist_name: str
     version: str
     scripts: Mapping[str, str]
-    config: Any  # KrustConfig
+    config: KrustConfig
     epoch: int | None
     out_dir: Path
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     wheel: Path | None = None  # a wheel already built (the wheel hook); else one is built
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The environment the configuration was read from (cache directory, ...)."""
+        return self.config.environ
 
 
 def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResult:
@@ -198,7 +207,9 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
 
     check_host()
     config = inputs.config
-    script, entry_point = resolve_script(inputs.scripts, inputs.dist_name, config.script)
+    script, entry_point = resolve_script(
+        inputs.scripts, inputs.dist_name, config.script, config.origin("script")
+    )
     interpreter = freezing.probe_interpreter(config.python)
     freezer = freezing.find_freezer(config.freezer)
     arch = Platform.host().architecture
@@ -210,27 +221,9 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
             reporter.display_waiting("Building the wheel with hatchling")
             wheel = build_wheel(inputs.root, work / "wheel")
         fingerprint = wheel_fingerprint(wheel)
-        resolved = resolve_requirements(
-            declared_requirements(wheel), freezer.pins, str(interpreter.executable)
-        )
-        if resolved is None:
-            reporter.display_info(
-                "Could not resolve the dependencies now (offline?); the cache is keyed on the "
-                "declared requirements"
-            )
         wheel_file_sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
-        key = cache_key(
-            {
-                "hatch-krust": __version__,
-                "wheel": fingerprint,
-                "resolved": resolved,
-                "script": [script, entry_point],
-                "interpreter": interpreter.identity(),
-                "freezer": [config.freezer, dict(freezer.pins), freezer_code_digest()],
-                "options": config.freeze_options(),
-                "epoch": inputs.epoch,
-                "architecture": arch,
-            }
+        key = _cache_key(
+            inputs, (wheel, fingerprint), (script, entry_point), interpreter, freezer, reporter
         )
         cache = ExecutableCache(default_cache_dir(inputs.env))
         with cache.lock(key):
@@ -243,34 +236,12 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                 )
                 source, meta, cached = entry.executable, entry.meta, True
             else:
-                request = freezing.FreezeRequest(
-                    wheel=wheel,
-                    dist_name=inputs.dist_name,
-                    version=inputs.version,
-                    script=script,
-                    entry_point=entry_point,
-                    python=str(interpreter.executable),
-                    interpreter=interpreter,
-                    work_dir=work / "freeze",
-                    compress=config.compress,
-                    hidden_imports=config.hidden_imports,
-                    exclude_modules=config.exclude_modules,
-                    freezer_args=config.pyinstaller_args,
-                    source_date_epoch=inputs.epoch,
-                    verbose=reporter.verbosity > 0,
-                    log=reporter.display_waiting,
+                request = _freeze_request(
+                    inputs, wheel, (script, entry_point), interpreter, work, reporter
                 )
-                (work / "freeze").mkdir()
-                result = freezing.freeze(request, freezer)
-                meta = {
-                    "tools": result.tools,
-                    "distributions": result.distributions,
-                    "bundle": result.bundle,
-                    "wheel": fingerprint,
-                    "key": key,
-                }
-                entry = cache.put(key, result.executable, meta) if config.cache else None
-                source, cached = (entry.executable if entry else result.executable), False
+                store = cache if config.cache else None
+                source, meta = _freeze(request, freezer, store, key, fingerprint)
+                cached = False
         target = inputs.out_dir / executable_name(script, inputs.version, arch)
         install_atomically(source, target)
     return BinaryResult(
@@ -284,6 +255,95 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
         wheel_name=wheel.name,
         wheel_file_sha256=wheel_file_sha256,
     )
+
+
+def _cache_key(
+    inputs: ExecutableInputs,
+    wheel: tuple[Path, str],
+    entry: tuple[str, str],
+    interpreter: Interpreter,
+    freezer: type[Freezer],
+    reporter: Reporter,
+) -> str:
+    """Every input that changes the executable (the resolved dependencies when known).
+
+    `wheel` is the wheel and its fingerprint; `entry` the script and its entry point.
+    """
+    config = inputs.config
+    resolved = resolve_requirements(
+        declared_requirements(wheel[0]), freezer.pins, str(interpreter.executable)
+    )
+    if resolved is None:
+        reporter.display_info(
+            "Could not resolve the dependencies now (offline?); the cache is keyed on the "
+            "declared requirements"
+        )
+    return cache_key(
+        {
+            "hatch-krust": __version__,
+            "wheel": wheel[1],
+            "resolved": resolved,
+            "script": list(entry),
+            "interpreter": interpreter.identity(),
+            "freezer": [config.freezer, dict(freezer.pins), freezer_code_digest()],
+            "options": config.freeze_options(),
+            "epoch": inputs.epoch,
+            "architecture": Platform.host().architecture,
+        }
+    )
+
+
+def _freeze_request(
+    inputs: ExecutableInputs,
+    wheel: Path,
+    entry: tuple[str, str],
+    interpreter: Interpreter,
+    work: Path,
+    reporter: Reporter,
+) -> FreezeRequest:
+    from hatch_krust import freeze as freezing
+
+    config = inputs.config
+    (work / "freeze").mkdir()
+    return freezing.FreezeRequest(
+        wheel=wheel,
+        dist_name=inputs.dist_name,
+        version=inputs.version,
+        script=entry[0],
+        entry_point=entry[1],
+        python=str(interpreter.executable),
+        interpreter=interpreter,
+        work_dir=work / "freeze",
+        compress=config.compress,
+        hidden_imports=config.hidden_imports,
+        exclude_modules=config.exclude_modules,
+        freezer_args=config.pyinstaller_args,
+        source_date_epoch=inputs.epoch,
+        verbose=reporter.verbosity > 0,
+        log=reporter.display_waiting,
+    )
+
+
+def _freeze(
+    request: FreezeRequest,
+    freezer: type[Freezer],
+    cache: ExecutableCache | None,
+    key: str,
+    fingerprint: str,
+) -> tuple[Path, dict[str, Any]]:
+    """Freeze with the configured freezer; store the result when the cache is on."""
+    from hatch_krust import freeze as freezing
+
+    result = freezing.freeze(request, freezer)
+    meta = {
+        "tools": result.tools,
+        "distributions": result.distributions,
+        "bundle": result.bundle,
+        "wheel": fingerprint,
+        "key": key,
+    }
+    entry = cache.put(key, result.executable, meta) if cache is not None else None
+    return (entry.executable if entry else result.executable), meta
 
 
 def install_atomically(source: Path, target: Path, mode: int = 0o755) -> None:

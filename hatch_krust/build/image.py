@@ -1,40 +1,38 @@
-"""The image target: a project's static executable on a base, as an OCI image index.
+"""Assembling the image target: a project's static executable on a base, as an OCI image
+index in a staged layout, with its archive, attestation documents and build record.
 
-Order matters for the "nothing half-written" promise: the base is resolved first (a
-missing base or an unreachable registry fails before any work), the executable and the
-image are built in a temporary directory, the local outputs are renamed into
-`dist/krust/` together, and the push comes last, tagging only after every blob and
-manifest is in.
+`plan_image` makes every check that needs no work (platforms, tags, the repository, the
+CA file); `build_image` then pulls the base (the only network it touches), freezes,
+assembles and writes everything into a work directory the caller owns, and returns a
+`BuiltImage`. Installing it into `dist/krust/` and publishing it are later steps
+(`hatch_krust.build.outputs`, `hatch_krust.publish`), joined by `hatch_krust.build.flow`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hatch_krust.build.attestations import attestation_documents
 from hatch_krust.build.cache import default_cache_dir
 from hatch_krust.build.executable import (
+    BinaryResult,
     ExecutableInputs,
     Reporter,
     build_executable,
-    install_atomically,
 )
 from hatch_krust.build.git import GitState, git_state
+from hatch_krust.build.record import build_record
 from hatch_krust.build.tags import release_only_templates, render_tags, tag_safe
 from hatch_krust.errors import ConfigError, ImageError
 from hatch_krust.oci.annotations import image_annotations
 from hatch_krust.oci.archive_names import image_name
 from hatch_krust.oci.assemble import BaseImage, ImageOptions, assemble
 from hatch_krust.oci.descriptor import Descriptor, Platform
-from hatch_krust.oci.digest import sha256_file
 from hatch_krust.oci.image import platforms_of
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
 
@@ -42,13 +40,16 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from hatch_krust.attest import Document
-    from hatch_krust.build.executable import BinaryResult
+    from hatch_krust.config import KrustConfig
 
 __all__ = [
-    "ImageResult",
+    "BuiltImage",
+    "ImagePlan",
     "ProjectFacts",
     "build_image",
-    "facts_of",
+    "file_stem",
+    "open_base",
+    "plan_image",
 ]
 
 
@@ -62,23 +63,34 @@ class ProjectFacts:
 
 
 @dataclass(frozen=True)
-class ImageResult:
-    executable: Path
+class ImagePlan:
+    """What was decided before any work: the platform, the tags, and the repository the
+    image is for (None: built locally only)."""
+
+    platform: Platform
+    tags: tuple[str, ...]
+    repository: str | None
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """A built image, staged in a work directory and not yet installed or published.
+
+    `subject` is the platform manifest the attestation `documents` are about; `record`
+    the build record as data (without a reference); `epoch` the image's creation time.
+    """
+
+    layout: Layout
+    index: Descriptor
+    subject: Descriptor
+    platform: Platform
+    executable: BinaryResult
     archive: Path
-    record: Path
-    index_digest: str
-    reference: str | None  # HOST/REPO@sha256:… when pushed
-    record_data: dict[str, Any]
-
-
-def facts_of(metadata: Any) -> ProjectFacts:
-    """The annotation-worthy part of hatchling's ProjectMetadata."""
-    core = metadata.core
-    return ProjectFacts(
-        description=core.description or "",
-        licenses=core.license_expression or "",
-        urls=dict(core.urls),
-    )
+    documents: tuple[Document, ...]
+    record: Mapping[str, Any]
+    stem: str
+    base_name: str
+    epoch: int
 
 
 def check_platforms(requested: tuple[str, ...]) -> Platform:
@@ -142,13 +154,15 @@ def open_base(
             "layout or a registry you can reach"
         )
         raise RegistryError(message) from None
+    if base.warning:
+        reporter.display_info(f"Warning: {base.warning}")
     if base.from_cache:
         reporter.display_info(f"Base image {location} served from the cache (pinned by digest)")
     yield base.image, str(location), base.base_digest
 
 
 def image_options(
-    config: Any,
+    config: KrustConfig,
     name: str,
     platform: Platform,
     epoch: int | None,
@@ -174,30 +188,22 @@ def image_options(
     )
 
 
-def ca_certificates(config: Any) -> bool | Path:
+def ca_certificates(config: KrustConfig) -> bool | Path:
     """The `ca-certificates` option, a named file checked to exist."""
     ca: bool | str = config.ca_certificates
     if not isinstance(ca, str):
         return ca
     if not Path(ca).is_file():
-        from_env = os.environ.get("KRUST_CA_CERTIFICATES", "").strip() == ca
-        where = (
-            "Environment variable `KRUST_CA_CERTIFICATES`"
-            if from_env
-            else "Field `tool.hatch.build.targets.krust.ca-certificates`"
-        )
         message = (
-            f"{where} names {ca!r}, which is not a file; give the path of a PEM bundle, "
-            "true or false"
+            f"{config.origin('ca-certificates')} names {ca!r}, which is not a file; give the "
+            "path of a PEM bundle, true or false"
         )
         raise ConfigError(message)
     return Path(ca)
 
 
-def _plan(
-    inputs: ExecutableInputs, reporter: Reporter
-) -> tuple[Platform, list[str], str | None]:
-    """Every check that needs no work done: (platform, tags, push destination or None)."""
+def plan_image(inputs: ExecutableInputs, reporter: Reporter) -> ImagePlan:
+    """Every check that needs no work done, so a mistake costs no freeze."""
     config = inputs.config
     platform = check_platforms(config.platforms)
     ca_certificates(config)  # before the freeze, not minutes after it
@@ -214,120 +220,117 @@ def _plan(
             "`[tool.hatch.build.targets.krust]` or the environment variable `KRUST_REPO`"
         )
         raise ConfigError(message)
-    destination = _destination(config.repository, inputs.dist_name) if push else None
-    return platform, tags, destination
+    repository = _repository(config.repository, inputs.dist_name) if push else None
+    return ImagePlan(platform, tuple(tags), repository)
 
 
-def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporter) -> ImageResult:
+def file_stem(inputs: ExecutableInputs) -> str:
+    """`<name>-<version>`: the outputs are `<stem>.oci.tar`, `<stem>.build.json`, ..."""
+    return f"{repository_name('{name}', inputs.dist_name)}-{inputs.version}"
+
+
+def build_image(
+    inputs: ExecutableInputs,
+    facts: ProjectFacts,
+    plan: ImagePlan,
+    reporter: Reporter,
+    work: Path,
+) -> BuiltImage:
+    """Pull the base, freeze, assemble; everything is written under `work`.
+
+    Without hatch's `reproducible`, the image says when it was built (the executable's
+    cache key keeps `inputs.epoch`, None, so it is still reused).
+    """
     config = inputs.config
-    platform, tags, destination = _plan(inputs, reporter)
-    stem = f"{repository_name('{name}', inputs.dist_name)}-{inputs.version}"
-    insecure = tuple(config.insecure_registries)
-    # Without hatch's `reproducible`, the image says when it was built (the executable's
-    # cache key keeps `inputs.epoch`, None, so it is still reused).
-    image_epoch = inputs.epoch if inputs.epoch is not None else int(time.time())
-    with tempfile.TemporaryDirectory(prefix="hatch-krust-image-") as tmp:
-        work = Path(tmp)
-        with open_base(
-            config.base_image, platform, default_cache_dir(inputs.env), insecure, reporter
-        ) as (
-            base,
-            base_name,
-            base_digest,
-        ):
-            binary = build_executable(replace(inputs, out_dir=work / "out"), reporter)
-            reporter.display_waiting("Assembling the image")
-            git = git_state(inputs.root)  # one look at the checkout: annotations and provenance
-            annotations = image_annotations(
-                name=inputs.dist_name,
-                version=inputs.version,
-                description=facts.description,
-                licenses=facts.licenses,
-                urls=facts.urls,
-                revision=git.revision,
-                remote=git.remote,
-                epoch=image_epoch,
-            )
-            layout = Layout.create(work / "image")
-            options = image_options(
-                config, binary.script, platform, image_epoch, annotations, base_name, base_digest
-            )
-            index = assemble(base, binary.path, options, layout)
-        version_tag = tag_safe(inputs.version)
-        name = image_name(destination, repository_name("{name}", inputs.dist_name), version_tag)
-        layout.add_manifest(index, version_tag, image_name=name)
-        archive_tmp = work / "out" / f"{stem}.oci.tar"
-        write_archive(layout, archive_tmp, epoch=image_epoch)
-        record = _record(
-            inputs,
-            binary.path,
-            archive_tmp,
-            layout,
-            index,
-            tags,
-            base_name,
-            base_digest,
-            destination,
+    epoch = inputs.epoch if inputs.epoch is not None else int(time.time())
+    cache_root, insecure = default_cache_dir(inputs.env), tuple(config.insecure_registries)
+    with open_base(config.base_image, plan.platform, cache_root, insecure, reporter) as base:
+        binary = build_executable(replace(inputs, out_dir=work / "out"), reporter)
+        reporter.display_waiting("Assembling the image")
+        git = git_state(inputs.root)  # one look at the checkout: annotations and provenance
+        layout = Layout.create(work / "image")
+        index = assemble(
+            base[0], binary.path, _options(inputs, facts, plan, binary, git, epoch, base), layout
         )
-        subject = platforms_of(layout, index)[0][1]
-        docs = _attestations(
-            replace(inputs, epoch=image_epoch),
-            facts,
-            git,
-            binary,
-            layout,
-            subject,
-            platform,
-            destination,
-        )
-        record["attestations"] = [
-            {
-                "kind": d.kind,
-                "artifactType": d.artifact_type,
-                "file": d.filename,
-                "sha256": hashlib.sha256(d.data).hexdigest(),
-            }
-            for d in docs
-        ]
-        record_tmp = work / "out" / f"{stem}.build.json"
-        record_tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-        doc_paths = []
-        for doc in docs:
-            doc_paths.append(work / "out" / doc.filename)
-            doc_paths[-1].write_bytes(doc.data)
-        produced = (binary.path, archive_tmp, record_tmp, *doc_paths)
-        outputs = {p: inputs.out_dir / p.name for p in produced}
-        for source, target in outputs.items():
-            install_atomically(source, target, 0o755 if source == binary.path else 0o644)
-        reporter.display_info(
-            f"Image {index.digest} ({platform}) written to {outputs[archive_tmp]}"
-        )
-        reference = None
-        # A `.ref` names the push of the build beside it: one from an earlier build (pushed
-        # before, local now, or a push that fails below) must not outlive that build.
-        (inputs.out_dir / f"{stem}.ref").unlink(missing_ok=True)
-        if destination is not None:
-            reference = _push(layout, index, destination, tags, insecure, base_name, reporter)
-            attached = _attach(reference, subject, docs, image_epoch, insecure, reporter)
-            for entry, where in zip(record["attestations"], attached, strict=True):
-                entry.update(where)
-            record["reference"] = reference
-            record_path = outputs[record_tmp]
-            (work / "record").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-            install_atomically(work / "record", record_path, 0o644)
-            (work / "ref").write_text(reference + "\n")
-            install_atomically(work / "ref", inputs.out_dir / f"{stem}.ref", 0o644)
-    return ImageResult(
-        executable=outputs[binary.path],
-        archive=outputs[archive_tmp],
-        record=outputs[record_tmp],
-        index_digest=index.digest,
-        reference=reference,
-        record_data=record,
+    stem = file_stem(inputs)
+    archive = _write_archive(inputs, plan, (layout, index), work / "out" / f"{stem}.oci.tar", epoch)
+    subject = platforms_of(layout, index)[0][1]
+    docs = attestation_documents(
+        replace(inputs, epoch=epoch),
+        facts,
+        git,
+        binary,
+        (layout, subject, plan.platform),
+        plan.repository,
+        stem,
+    )
+    record = build_record(
+        inputs.dist_name,
+        inputs.version,
+        (binary.path, archive),
+        (layout, index),
+        plan.tags,
+        (base[1], base[2]),
+        plan.repository,
+        docs,
+    )
+    return BuiltImage(
+        layout=layout,
+        index=index,
+        subject=subject,
+        platform=plan.platform,
+        executable=binary,
+        archive=archive,
+        documents=tuple(docs),
+        record=record,
+        stem=stem,
+        base_name=base[1],
+        epoch=epoch,
     )
 
 
-def _destination(repository: str | None, dist_name: str) -> str:
+def _write_archive(
+    inputs: ExecutableInputs,
+    plan: ImagePlan,
+    image: tuple[Layout, Descriptor],
+    archive: Path,
+    epoch: int,
+) -> Path:
+    """`<stem>.oci.tar`: the layout with the index tagged by version and named for engines."""
+    layout, index = image
+    version_tag = tag_safe(inputs.version)
+    name = image_name(plan.repository, repository_name("{name}", inputs.dist_name), version_tag)
+    layout.add_manifest(index, version_tag, image_name=name)
+    write_archive(layout, archive, epoch=epoch)
+    return archive
+
+
+def _options(
+    inputs: ExecutableInputs,
+    facts: ProjectFacts,
+    plan: ImagePlan,
+    binary: BinaryResult,
+    git: GitState,
+    epoch: int,
+    base: tuple[BaseImage | None, str, str],
+) -> ImageOptions:
+    annotations = image_annotations(
+        name=inputs.dist_name,
+        version=inputs.version,
+        description=facts.description,
+        licenses=facts.licenses,
+        urls=facts.urls,
+        revision=git.revision,
+        remote=git.remote,
+        epoch=epoch,
+    )
+    return image_options(
+        inputs.config, binary.script, plan.platform, epoch, annotations, base[1], base[2]
+    )
+
+
+def _repository(repository: str | None, dist_name: str) -> str:
+    """The repository to push to, checked (the option or `KRUST_REPO` with the name)."""
     from hatch_krust.errors import InvalidReference
     from hatch_krust.oci.reference import parse_reference
 
@@ -345,160 +348,3 @@ def _destination(repository: str | None, dist_name: str) -> str:
         )
         raise ConfigError(message)
     return ref.name
-
-
-def _push(
-    layout: Layout,
-    index: Descriptor,
-    destination: str,
-    tags: list[str],
-    insecure: tuple[str, ...],
-    base_name: str,
-    reporter: Reporter,
-) -> str:
-    from hatch_krust.oci.reference import parse_reference
-    from hatch_krust.registry.api import Options, push_layout
-
-    dest = replace(parse_reference(destination), tag=None)  # tags come only from `tags`
-    mount_from = None
-    if base_name and not base_name.startswith(("oci:", "oci-archive:")):
-        base = parse_reference(base_name)
-        if base.registry == dest.registry and base.repository != dest.repository:
-            mount_from = base.repository
-    reporter.display_waiting(f"Pushing to {destination} (tags: {', '.join(tags)})")
-    options = Options(insecure=frozenset(insecure))
-    digest = push_layout(layout, index, dest, tags, mount_from=mount_from, options=options)
-    reference = f"{dest.name}@{digest}"
-    reporter.display_success(f"Pushed {reference}")
-    return reference
-
-
-def _record(
-    inputs: ExecutableInputs,
-    executable: Path,
-    archive: Path,
-    layout: Layout,
-    index: Descriptor,
-    tags: list[str],
-    base_name: str,
-    base_digest: str,
-    destination: str | None,
-) -> dict[str, Any]:
-    """The build record: what a pipeline needs to sign, deploy or audit this build."""
-    platforms = [
-        {"platform": str(p), "digest": d.digest, "size": d.size}
-        for p, d in platforms_of(layout, index)
-    ]
-    return {
-        "name": inputs.dist_name,
-        "version": inputs.version,
-        "index": {"digest": index.digest, "size": index.size, "mediaType": index.media_type},
-        "platforms": platforms,
-        "tags": tags,
-        "base": {"name": base_name or "scratch", "digest": base_digest or None},
-        "executable": {
-            "name": executable.name,
-            "sha256": sha256_file(executable),
-            "size": executable.stat().st_size,
-        },
-        "archive": {
-            "name": archive.name,
-            "sha256": sha256_file(archive),
-            "size": archive.stat().st_size,
-        },
-        "repository": destination,
-        "reference": None,
-    }
-
-
-def _attestations(
-    inputs: ExecutableInputs,
-    facts: ProjectFacts,
-    git: GitState,
-    binary: BinaryResult,
-    layout: Layout,
-    subject: Descriptor,
-    platform: Platform,
-    destination: str | None,
-) -> list[Document]:
-    """The SBOM (per the `sbom` option) and the provenance of the platform image `subject`."""
-    import dataclasses
-
-    from hatch_krust.__about__ import __version__
-    from hatch_krust.attest import BuildFacts, documents
-    from hatch_krust.oci.assemble import APP_DIR, BASE_DIGEST, BASE_NAME
-
-    config = inputs.config
-    manifest = layout.read_json(subject.digest)
-    annotations = manifest.get("annotations") or {}
-    options = {
-        k.replace("_", "-"): list(v) if isinstance(v, tuple) else v
-        for k, v in dataclasses.asdict(config).items()
-    }
-    options["sbom"] = config.sbom or False  # as the user writes it: `sbom = false`
-    build = BuildFacts(
-        name=inputs.dist_name,
-        version=inputs.version,
-        script=binary.script,
-        executable_path=f"{APP_DIR}/{binary.script}",
-        executable_sha256=sha256_file(binary.path).removeprefix("sha256:"),
-        executable_size=binary.path.stat().st_size,
-        platform=str(platform),
-        epoch=inputs.epoch,
-        builder_version=__version__,
-        licenses=facts.licenses,
-        description=facts.description,
-        bundle=binary.bundle,
-        tools=binary.tools,
-        wheel_name=binary.wheel_name,
-        wheel_sha256=binary.wheel_file_sha256,
-        base_name=str(annotations.get(BASE_NAME, "")),
-        base_digest=str(annotations.get(BASE_DIGEST, "")),
-        git_revision=git.revision,
-        git_dirty=git.dirty,
-        git_remote=git.remote,
-        options=options,
-        image_name=destination or inputs.dist_name,
-        manifest_digest=subject.digest,
-    )
-    stem = f"{repository_name('{name}', inputs.dist_name)}-{inputs.version}"
-    return documents(build, config.sbom, stem)
-
-
-def _attach(
-    reference: str,
-    subject: Descriptor,
-    docs: list[Document],
-    epoch: int | None,
-    insecure: tuple[str, ...],
-    reporter: Reporter,
-) -> list[dict[str, str]]:
-    """Push the SBOM and provenance as referrers of the platform image (after the image).
-
-    Returns, per document, the artifact's digest and where it is listed (for the record).
-    """
-    from hatch_krust.attest import attach
-    from hatch_krust.errors import RegistryError
-    from hatch_krust.oci.annotations import rfc3339
-    from hatch_krust.oci.reference import parse_reference
-    from hatch_krust.registry.api import Options
-
-    if not docs:
-        return []
-    dest = parse_reference(reference)
-    options = Options(insecure=frozenset(insecure))
-    try:
-        results = attach(dest, subject, docs, created=rfc3339(epoch), options=options)
-    except RegistryError as exc:
-        message = (
-            f"The image was pushed as {reference}, but attaching its SBOM and provenance to "
-            f"{subject.digest} failed: {exc}"
-        )
-        raise RegistryError(message, exc.status) from exc
-    how = "referrers API" if all(r.api for r in results) else f"tag {results[0].fallback_tag}"
-    kinds = " and ".join(d.kind for d in docs)
-    reporter.display_info(f"Attached the {kinds} to {subject.digest} ({how})")
-    return [
-        {"digest": r.digest, "listedBy": "referrers-api" if r.api else f"tag:{r.fallback_tag}"}
-        for r in results
-    ]

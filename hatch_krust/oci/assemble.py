@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from hatch_krust.errors import ImageError
 from hatch_krust.oci.basefs import BaseFiles, scan_layers
+from hatch_krust.oci.grammar import ENV_NAME, PORT, USER
 from hatch_krust.oci.image import (
     OCI_TYPES,
     ImageConfig,
@@ -65,9 +66,6 @@ BASE_DIGEST = "org.opencontainers.image.base.digest"
 CREATED_BY = "hatch-krust"
 
 _NAME = re.compile(r"^[A-Za-z0-9._+-]+$")
-_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PORT = re.compile(r"^[0-9]{1,5}(/(tcp|udp|sctp))?$")
-_USER = re.compile(r"^[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?$")
 
 
 @dataclass(frozen=True)
@@ -110,10 +108,10 @@ class ImageOptions:
     def __post_init__(self) -> None:
         _check(bool(_NAME.match(self.name)), f"Invalid executable name {self.name!r}")
         for key in self.env:
-            _check(bool(_ENV_KEY.match(key)), f"Invalid environment variable name {key!r}")
+            _check(bool(ENV_NAME.match(key)), f"Invalid environment variable name {key!r}")
         for port in self.exposed_ports:
-            _check(bool(_PORT.match(port)), f"Invalid port {port!r}: expected 8080 or 8080/udp")
-        _check(bool(_USER.match(self.user)), f"Invalid user {self.user!r}: expected 65532[:GID]")
+            _check(bool(PORT.match(port)), f"Invalid port {port!r}: expected 8080 or 8080/udp")
+        _check(bool(USER.match(self.user)), f"Invalid user {self.user!r}: expected 65532[:GID]")
         _check(not self.workdir or self.workdir.startswith("/"), "workdir must be absolute")
         _check(self.epoch is None or self.epoch >= 0, "epoch must not be negative")
 

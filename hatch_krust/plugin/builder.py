@@ -1,7 +1,7 @@
 """KrustBuilder: the `krust` build target (`hatch build -t krust[:binary|image]`).
 
-It only wires configuration into the pipeline and turns our errors into one clear
-message and a non-zero exit; the work lives in `hatch_krust.build.executable`.
+It only wires configuration into `hatch_krust.build.flow` and turns our errors into one
+clear message and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ from hatchling.builders.config import BuilderConfig
 from hatchling.builders.plugin.interface import BuilderInterface
 from hatchling.plugin.manager import PluginManager
 
-from hatch_krust.build.executable import ExecutableInputs, build_executable, source_date_epoch
-from hatch_krust.build.image import build_image, facts_of
+from hatch_krust.build.flow import ImageOutcome, build_and_publish, build_binary
 from hatch_krust.config import KrustConfig, load_config
 from hatch_krust.errors import KrustError
+from hatch_krust.plugin.project import executable_inputs, project_facts
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    from hatch_krust.build.executable import ExecutableInputs
 
 __all__ = ["KrustBuilder", "KrustBuilderConfig"]
 
@@ -34,14 +36,24 @@ class KrustBuilderConfig(BuilderConfig):
     @cached_property
     def krust(self) -> KrustConfig:
         return load_config(
-            self.target_config, prefix=f"tool.hatch.build.targets.{self.plugin_name}"
+            self.target_config,
+            prefix=f"tool.hatch.build.targets.{self.plugin_name}",
+            env=os.environ,  # the one read of the environment for this target
         )
 
 
 class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
-    """Builds a static executable (`binary`) and an OCI image of it (`image`, the default)."""
+    """Builds a static executable (`binary`) and an OCI image of it (`image`, the default).
+
+    `outcomes` holds each image build's result as data, for a caller that runs the
+    builder in-process (`hatch_krust.plugin.run`).
+    """
 
     PLUGIN_NAME = "krust"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outcomes: list[ImageOutcome] = []
 
     @classmethod
     def get_config_class(cls) -> type[KrustBuilderConfig]:
@@ -58,7 +70,7 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
 
     def build_binary(self, directory: str, **build_data: Any) -> str:  # noqa: ARG002
         with self._reporting_errors(Path(directory) / OUTPUT_SUBDIR):
-            result = build_executable(self._executable_inputs(directory), self.app)
+            result = build_binary(self._executable_inputs(directory), self.app)
             verb = "Reused" if result.cached else "Built"
             self.app.display_success(f"{verb} static executable {result.path}")
             return str(result.path)
@@ -66,24 +78,22 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
 
     def build_image(self, directory: str, **build_data: Any) -> str:  # noqa: ARG002
         with self._reporting_errors(Path(directory) / OUTPUT_SUBDIR):
-            result = build_image(
-                self._executable_inputs(directory), facts_of(self.metadata), self.app
+            outcome = build_and_publish(
+                self._executable_inputs(directory), project_facts(self.metadata), self.app
             )
-            self.app.display_success(f"Built image {result.index_digest} -> {result.archive}")
-            if result.reference:
-                self.app.display(result.reference)  # the only stdout line: composes with $(...)
-            return str(result.archive)
+            self.outcomes.append(outcome)
+            self.app.display_success(f"Built image {outcome.index_digest} -> {outcome.archive}")
+            if outcome.reference:
+                self.app.display(outcome.reference)  # the only stdout line: composes with $(...)
+            return str(outcome.archive)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _executable_inputs(self, directory: str) -> ExecutableInputs:
-        config = self.config.krust
-        return ExecutableInputs(
-            root=Path(self.root),
-            dist_name=self.metadata.core.raw_name,
-            version=self.metadata.version,
-            scripts=dict(self.metadata.core.scripts),
-            config=config,
-            epoch=source_date_epoch(self.config.reproducible, os.environ),
+        return executable_inputs(
+            self.root,
+            self.metadata,
+            self.config.krust,
+            reproducible=self.config.reproducible,
             out_dir=Path(directory) / OUTPUT_SUBDIR,
         )
 

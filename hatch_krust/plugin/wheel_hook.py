@@ -13,42 +13,60 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hatchling.builders.config import BuilderConfig
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-from hatch_krust.build.executable import ExecutableInputs, is_inner_wheel_build, source_date_epoch
-from hatch_krust.build.image import build_image, facts_of
-from hatch_krust.config import OPTIONS, load_config
+from hatch_krust.build.executable import is_inner_wheel_build
+from hatch_krust.build.flow import build_and_publish
+from hatch_krust.config import load_config
 from hatch_krust.errors import KrustError
+from hatch_krust.plugin.project import executable_inputs, project_facts
 
-__all__ = ["KrustBuildHook"]
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hatch_krust.config import KrustConfig
+
+__all__ = ["KrustBuildHook", "hook_config"]
+
+HOOK_PREFIX = "tool.hatch.build.targets.wheel.hooks.krust"
+DEFAULT_OUTPUT_DIR = "dist/krust"
+
+
+def hook_config(
+    hook: Mapping[str, Any], target: Any, env: Mapping[str, str]
+) -> KrustConfig:
+    """The hook's table over the krust target's: the options documented for
+    `[tool.hatch.build.targets.krust]` apply to the hook too, unless it sets its own.
+    Each value is named by the table it came from in errors."""
+    shared = target if isinstance(target, dict) and target else None
+    return load_config(hook, prefix=HOOK_PREFIX, shared=shared, env=env)
 
 
 class KrustBuildHook(BuildHookInterface[BuilderConfig]):
     PLUGIN_NAME = "krust"
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:  # noqa: ARG002 - the interface's signature
-        if self.target_name != "wheel" or version == "editable" or is_inner_wheel_build(os.environ):
+        env = os.environ  # the one read of the environment for this hook
+        if self.target_name != "wheel" or version == "editable" or is_inner_wheel_build(env):
             return
-        prefix = "tool.hatch.build.targets.wheel.hooks.krust"
         try:
-            config = load_config(self._table(), prefix=prefix)
-            out_dir = Path(config.output_dir or "dist/krust")
+            target = self.metadata.hatch.build_targets.get("krust") or {}
+            config = hook_config(self.config, target, env)
+            out_dir = Path(config.output_dir or DEFAULT_OUTPUT_DIR)
             if not out_dir.is_absolute():
                 out_dir = Path(self.root) / out_dir
-            inputs = ExecutableInputs(
-                root=Path(self.root),
-                dist_name=self.metadata.core.raw_name,
-                version=self.metadata.version,
-                scripts=dict(self.metadata.core.scripts),
-                config=config,
-                epoch=source_date_epoch(self.build_config.reproducible, os.environ),
+            inputs = executable_inputs(
+                self.root,
+                self.metadata,
+                config,
+                reproducible=self.build_config.reproducible,
                 out_dir=out_dir,
                 wheel=Path(artifact_path),
             )
-            result = build_image(inputs, facts_of(self.metadata), self.app)
+            result = build_and_publish(inputs, project_facts(self.metadata), self.app)
         except KrustError as exc:
             self.app.display_error(str(exc))
             self.app.abort(code=1)
@@ -56,7 +74,9 @@ class KrustBuildHook(BuildHookInterface[BuilderConfig]):
         self.app.display_success(f"krust: image {result.index_digest} -> {result.archive}")
         if result.reference:
             self.app.display_success(f"krust: pushed {result.reference}")
-        if not Path(config.output_dir or "dist/krust").is_absolute() and _from_sdist(self.root):
+        if not Path(config.output_dir or DEFAULT_OUTPUT_DIR).is_absolute() and _from_sdist(
+            self.root
+        ):
             self.app.display_warning(
                 f"krust: this wheel is built from an unpacked sdist, so the outputs are in "
                 f"{out_dir}, which a frontend (`python -m build` without --wheel, pip) deletes "
@@ -65,29 +85,7 @@ class KrustBuildHook(BuildHookInterface[BuilderConfig]):
                 "(KRUST_OUTPUT_DIR) to keep them."
             )
 
-    def _table(self) -> dict[str, Any]:
-        """The hook's table over the krust target's: the options documented for
-        `[tool.hatch.build.targets.krust]` apply to the hook too, unless it sets its own."""
-        target = self.metadata.hatch.build_targets.get("krust") or {}
-        shared: dict[str, Any] = {}
-        if isinstance(target, dict) and target:
-            load_config(target, prefix="tool.hatch.build.targets.krust")  # its own names in errors
-            keys = {option.key for option in OPTIONS}
-            shared = {k: v for k, v in target.items() if k in keys}
-        hook = {k: v for k, v in self.config.items() if k not in _HOOK_KEYS}
-        return {**shared, **hook}
-
 
 def _from_sdist(root: str) -> bool:
     """An unpacked sdist has PKG-INFO at its root; a project checkout does not."""
     return (Path(root) / "PKG-INFO").is_file()
-
-
-_HOOK_KEYS = frozenset(
-    {
-        "dependencies",
-        "require-runtime-dependencies",
-        "require-runtime-features",
-        "enable-by-default",
-    }
-)

@@ -2,10 +2,10 @@
 
 Like `ko resolve`: every scalar whose whole value is `krust://PATH` names a project
 directory (relative to the current directory, with a `pyproject.toml`, and under the
-current directory unless `--allow-outside DIR` allows more). Each distinct
-project is built once with `python -m hatchling build -t krust` (which pushes it when a
-repository is known and prints `HOST/REPO@sha256:…`), and the YAML is printed with each
-reference replaced by that digest reference.
+current directory unless `--allow-outside DIR` allows more). Each distinct project's
+`krust` target is built once, in a child process of its own (it pushes the image when a
+repository is known and writes its build record as JSON for this process to read), and
+the YAML is printed with each reference replaced by that digest reference.
 
 The replacement is done on the text, not by re-serialising YAML, so comments, order,
 quoting and document separators stay byte-for-byte as they were (`scan.py`). Which files

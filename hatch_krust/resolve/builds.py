@@ -1,15 +1,18 @@
-"""The builds: `python -m hatchling build -t krust` per project, in a bounded pool, each
-returning the reference it pushed; their stderr is the progress."""
+"""The builds: a child process per project (`python -m hatch_krust.plugin.run`, its
+`krust` target built in-process there), in a bounded pool; each writes its result as
+JSON to a file this process reads. Their stderr is the progress."""
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import subprocess
 import sys
+import tempfile
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hatch_krust.errors import BuildFailed, KrustError
@@ -17,7 +20,6 @@ from hatch_krust.resolve.scan import SCHEME
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
-    from pathlib import Path
 
     from hatch_krust.resolve.projects import Project
 
@@ -27,11 +29,12 @@ __all__ = [
     "build_all",
     "build_project",
     "default_jobs",
+    "read_reference",
     "stderr_line",
 ]
 
 TAIL_LINES = 20  # lines of a failed build's stderr quoted in the error
-_REFERENCE = re.compile(r"^[^\s@]+@sha256:[0-9a-f]{64}$")
+RUNNER = "hatch_krust.plugin.run"  # the child's module: builds one project, writes JSON
 
 
 _output_lock = threading.Lock()
@@ -51,55 +54,72 @@ def build_project(
     python: str = sys.executable,
     progress: Callable[[str], None] | None = stderr_line,
 ) -> str:
-    """Run `python -m hatchling build -t krust` in the project; return the pushed reference.
+    """Build the project's `krust` target in a child process; return the pushed reference.
 
-    Its stderr goes to `progress` a line at a time, prefixed with `[PATH] ` (parallel
-    builds interleave); the last lines are quoted in the error when it fails.
+    The child's stderr goes to `progress` a line at a time, prefixed with `[PATH] `
+    (parallel builds interleave); the last lines are quoted in the error when it fails.
     """
+    with tempfile.TemporaryDirectory(prefix="hatch-krust-resolve-") as tmp:
+        result = Path(tmp) / "result.json"
+        status, tail = _run_child(
+            [python, "-m", RUNNER, "--result", str(result)], project, env, progress
+        )
+        if status != 0:
+            last = "\n".join(f"  {line}" for line in tail) or "  (it printed nothing on stderr)"
+            message = (
+                f"{SCHEME}{project.label} ({', '.join(project.places)}): building "
+                f"{project.directory} failed "
+                f"(its `krust` build exited with status {status}); "
+                f"its last lines:\n{last}"
+            )
+            raise BuildFailed(message)
+        reference = read_reference(result)
+    if reference is None:
+        message = (
+            f"{SCHEME}{project.label}: {project.directory} was built but not pushed "
+            "(the build reported no reference); set KRUST_REPO=<registry>/<prefix> "
+            "so resolve can push"
+        )
+        raise KrustError(message)
+    return reference
+
+
+def read_reference(result: Path) -> str | None:
+    """The reference a child's result file names; None when it pushed nothing."""
+    try:
+        data = json.loads(result.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    reference = data.get("reference") if isinstance(data, dict) else None
+    return reference if isinstance(reference, str) and reference else None
+
+
+def _run_child(
+    command: list[str],
+    project: Project,
+    env: Mapping[str, str],
+    progress: Callable[[str], None] | None,
+) -> tuple[int, deque[str]]:
+    """Run `command` in the project; (exit status, its last stderr lines)."""
     process = subprocess.Popen(
-        [python, "-m", "hatchling", "build", "-t", "krust"],
+        command,
         cwd=project.directory,
         env=dict(env),
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         encoding="utf-8",
         errors="replace",
     )
-    out_pipe, err_pipe = process.stdout, process.stderr
-    assert out_pipe is not None
-    assert err_pipe is not None
-    stdout: list[str] = []
-    reader = threading.Thread(target=lambda: stdout.append(out_pipe.read()), daemon=True)
-    reader.start()
+    assert process.stderr is not None
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     prefix = f"[{project.label}] "
-    for line in err_pipe:
+    for line in process.stderr:
         tail.append(line.rstrip("\r\n"))
         if progress is not None:
             progress(prefix + line)
-    status = process.wait()
-    reader.join()
-    output = "".join(stdout)
-    if status != 0:
-        last = "\n".join(f"  {line}" for line in tail) or "  (it printed nothing on stderr)"
-        message = (
-            f"{SCHEME}{project.label} ({', '.join(project.places)}): building "
-            f"{project.directory} failed "
-            f"(`python -m hatchling build -t krust` exited with status {status}); "
-            f"its last lines:\n{last}"
-        )
-        raise BuildFailed(message)
-    references = [line.strip() for line in output.splitlines() if _REFERENCE.match(line.strip())]
-    if not references:
-        message = (
-            f"{SCHEME}{project.label}: {project.directory} was built but not pushed "
-            "(the build printed no reference); set KRUST_REPO=<registry>/<prefix> "
-            "so resolve can push"
-        )
-        raise KrustError(message)
-    return references[-1]
+    return process.wait(), tail
 
 
 def default_jobs() -> int:

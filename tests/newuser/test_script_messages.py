@@ -5,22 +5,21 @@ from __future__ import annotations
 import pytest
 
 from hatch_krust.build.executable import resolve_script
+from hatch_krust.config import load_config
 from hatch_krust.errors import ConfigError
 
 
-def test_a_wrong_krust_script_variable_is_named_as_the_variable(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("KRUST_SCRIPT", "nope")
+def test_a_wrong_krust_script_variable_is_named_as_the_variable() -> None:
+    config = load_config({"script": "b1"}, env={"KRUST_SCRIPT": "nope"}, user_defaults={})
     with pytest.raises(ConfigError) as caught:
-        resolve_script({"b1": "b1:main"}, "b1", "nope")
+        resolve_script({"b1": "b1:main"}, "b1", config.script, config.origin("script"))
     assert str(caught.value).startswith("Environment variable `KRUST_SCRIPT` names `nope`")
 
 
-def test_a_wrong_script_field_is_named_as_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KRUST_SCRIPT", raising=False)
+def test_a_wrong_script_field_is_named_as_the_field() -> None:
+    config = load_config({"script": "nope"}, env={}, user_defaults={})
     with pytest.raises(ConfigError) as caught:
-        resolve_script({"b1": "b1:main"}, "b1", "nope")
+        resolve_script({"b1": "b1:main"}, "b1", config.script, config.origin("script"))
     assert str(caught.value).startswith("Field `tool.hatch.build.targets.krust.script` names")
 
 

@@ -1,9 +1,10 @@
 """The parts of resolve around the scanner: which files, which projects, whether a build
-would push, the bounded pool of builds (with a stand-in for `python -m hatchling`), and
+would push, the bounded pool of builds (with a stand-in for the child build), and
 the command line."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import textwrap
@@ -23,6 +24,7 @@ from hatch_krust.resolve import (
     read_files,
     resolve,
 )
+from hatch_krust.resolve.builds import read_reference
 
 
 def touch(path: Path, text: str = "a: 1\n") -> Path:
@@ -215,13 +217,15 @@ def test_user_defaults_give_a_repository(tmp_path: Path) -> None:
     assert push_problem(tmp_path / "p", {"XDG_CONFIG_HOME": str(tmp_path / "config")}) is None
 
 
-# -- builds, with a stand-in for `python -m hatchling build -t krust` ------------------------
+# -- builds, with a stand-in for the child `python -m hatch_krust.plugin.run` ---------------
 
 FAKE_PYTHON = """\
 #!{python}
-import os, sys, time
+import json, os, sys, time
 from pathlib import Path
-assert sys.argv[1:] == ["-m", "hatchling", "build", "-t", "krust"], sys.argv
+assert sys.argv[1:3] == ["-m", "hatch_krust.plugin.run"], sys.argv
+assert sys.argv[3] == "--result", sys.argv
+result = Path(sys.argv[4])
 log = Path(os.environ["FAKE_LOG"])
 name = Path.cwd().name
 running = log / "running"
@@ -236,8 +240,9 @@ if name.startswith("fail"):
     for i in range(30):
         print(f"line {{i}} of the failure", file=sys.stderr)
     sys.exit(3)
-if not name.startswith("silent"):
-    print(f"reg.example/team/{{name}}@sha256:" + "0" * 64)
+print("stdout is not read", flush=True)
+reference = None if name.startswith("silent") else f"reg.example/team/{{name}}@sha256:" + "0" * 64
+result.write_text(json.dumps({{"reference": reference, "record": {{"reference": reference}}}}))
 """
 
 
@@ -359,3 +364,18 @@ def test_command_line() -> None:
     assert parser.parse_args(["resolve", "-f", "d"]).allow_outside == []
     with pytest.raises(SystemExit):
         parser.parse_args(["resolve"])  # -f is required
+
+
+# -- the child's result ---------------------------------------------------------------------
+
+
+def test_the_childs_result_is_read_as_data(tmp_path: Path) -> None:
+    result = tmp_path / "result.json"
+    reference = "reg.example/team/p@sha256:" + "1" * 64
+    result.write_text(json.dumps({"reference": reference, "record": {"reference": reference}}))
+    assert read_reference(result) == reference
+    result.write_text(json.dumps({"reference": None, "record": {}}))
+    assert read_reference(result) is None  # built, not pushed
+    result.write_text("not json")
+    assert read_reference(result) is None
+    assert read_reference(tmp_path / "missing.json") is None

@@ -1,0 +1,68 @@
+"""The SBOM and provenance documents of a built image, from the facts of its build."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hatch_krust.oci.digest import sha256_file
+
+if TYPE_CHECKING:
+    from hatch_krust.attest import Document
+    from hatch_krust.build.executable import BinaryResult, ExecutableInputs
+    from hatch_krust.build.git import GitState
+    from hatch_krust.build.image import ProjectFacts
+    from hatch_krust.oci.descriptor import Descriptor, Platform
+    from hatch_krust.oci.layout import Layout
+
+__all__ = ["attestation_documents"]
+
+
+def attestation_documents(
+    inputs: ExecutableInputs,
+    facts: ProjectFacts,
+    git: GitState,
+    binary: BinaryResult,
+    image: tuple[Layout, Descriptor, Platform],
+    repository: str | None,
+    stem: str,
+) -> list[Document]:
+    """The SBOM (per the `sbom` option) and the provenance of the platform image.
+
+    `image` is the layout, the platform manifest the documents are about (their subject)
+    and its platform; `repository` names the image (else the project's name does).
+    """
+    from hatch_krust.__about__ import __version__
+    from hatch_krust.attest import BuildFacts, documents
+    from hatch_krust.oci.assemble import APP_DIR, BASE_DIGEST, BASE_NAME
+
+    layout, subject, platform = image
+    config = inputs.config
+    annotations = layout.read_json(subject.digest).get("annotations") or {}
+    options = config.option_values()
+    options["sbom"] = config.sbom or False  # as the user writes it: `sbom = false`
+    build = BuildFacts(
+        name=inputs.dist_name,
+        version=inputs.version,
+        script=binary.script,
+        executable_path=f"{APP_DIR}/{binary.script}",
+        executable_sha256=sha256_file(binary.path).removeprefix("sha256:"),
+        executable_size=binary.path.stat().st_size,
+        platform=str(platform),
+        epoch=inputs.epoch,
+        builder_version=__version__,
+        licenses=facts.licenses,
+        description=facts.description,
+        bundle=binary.bundle,
+        tools=binary.tools,
+        wheel_name=binary.wheel_name,
+        wheel_sha256=binary.wheel_file_sha256,
+        base_name=str(annotations.get(BASE_NAME, "")),
+        base_digest=str(annotations.get(BASE_DIGEST, "")),
+        git_revision=git.revision,
+        git_dirty=git.dirty,
+        git_remote=git.remote,
+        options=options,
+        image_name=repository or inputs.dist_name,
+        manifest_digest=subject.digest,
+    )
+    return documents(build, config.sbom, stem)

@@ -1,0 +1,96 @@
+"""The one entry every build goes through: the `krust` target, the wheel hook and (in a
+child process per project) `hatch-krust resolve` call these, and none reads another's
+output.
+
+    plan = plan_image(inputs, reporter)          # checks; no work
+    built = build_image(..., work)               # base pull, freeze, assemble: staged
+    installed = install_outputs(built, out_dir)  # dist/krust/, each file whole
+    published = destination.publish(built)       # registry (or, later, a local engine)
+    record, .ref                                 # rewritten / written after the push
+
+Nothing is half-written by structure: the image is complete before anything is
+installed, and a `.ref` exists only for a push that finished.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hatch_krust.build.executable import BinaryResult, build_executable
+from hatch_krust.build.image import ImagePlan, build_image, plan_image
+from hatch_krust.build.outputs import install_outputs, remove_stale_ref, write_record, write_ref
+from hatch_krust.build.record import with_publication
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from hatch_krust.build.executable import ExecutableInputs, Reporter
+    from hatch_krust.build.image import ProjectFacts
+    from hatch_krust.config import KrustConfig
+    from hatch_krust.publish import Destination
+
+__all__ = ["ImageOutcome", "build_and_publish", "build_binary", "destination_for"]
+
+
+@dataclass(frozen=True)
+class ImageOutcome:
+    """What an image build left: its files in the output directory, the index digest,
+    the reference it was pushed as (None when kept local) and the final build record."""
+
+    executable: Path
+    archive: Path
+    record_path: Path
+    index_digest: str
+    reference: str | None
+    record: Mapping[str, Any]
+
+
+def build_binary(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResult:
+    """The `binary` version: only the executable, into `inputs.out_dir`."""
+    return build_executable(inputs, reporter)
+
+
+def destination_for(plan: ImagePlan, config: KrustConfig) -> Destination | None:
+    """Where the configuration says the image goes: its registry repository, or nowhere."""
+    from hatch_krust.publish.registry import RegistryDestination
+
+    if plan.repository is None:
+        return None
+    return RegistryDestination(plan.repository, plan.tags, tuple(config.insecure_registries))
+
+
+def build_and_publish(
+    inputs: ExecutableInputs,
+    facts: ProjectFacts,
+    reporter: Reporter,
+    *,
+    choose: Callable[[ImagePlan, KrustConfig], Destination | None] = destination_for,
+) -> ImageOutcome:
+    """Build the image, install its outputs, publish it where the configuration says.
+
+    `choose` picks the destination from the plan (the default: `destination_for`).
+    """
+    plan = plan_image(inputs, reporter)
+    destination = choose(plan, inputs.config)
+    out_dir = inputs.out_dir
+    with tempfile.TemporaryDirectory(prefix="hatch-krust-image-") as tmp:
+        built = build_image(inputs, facts, plan, reporter, Path(tmp))
+        installed = install_outputs(built, out_dir, reporter)
+        remove_stale_ref(out_dir, built.stem)
+        record, reference = built.record, None
+        if destination is not None:
+            published = destination.publish(built, reporter)
+            record, reference = with_publication(built.record, published), published.reference
+            write_record(record, installed.record)
+            write_ref(out_dir, built.stem, published.reference)
+    return ImageOutcome(
+        executable=installed.executable,
+        archive=installed.archive,
+        record_path=installed.record,
+        index_digest=built.index.digest,
+        reference=reference,
+        record=record,
+    )

@@ -1,0 +1,86 @@
+"""The local outputs in `dist/krust/`: each installed whole (a temporary name in the
+target's directory, then a rename), so a reader never sees a half-written file.
+
+`<stem>.ref` names the push of the build beside it: it is removed before anything is
+pushed and written only after the push and the attachments succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hatch_krust.build.executable import install_atomically
+from hatch_krust.build.record import record_bytes
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from hatch_krust.build.executable import Reporter
+    from hatch_krust.build.image import BuiltImage
+
+__all__ = [
+    "Installed",
+    "install_outputs",
+    "remove_stale_ref",
+    "write_atomically",
+    "write_record",
+    "write_ref",
+]
+
+
+@dataclass(frozen=True)
+class Installed:
+    """Where the outputs of a build are now."""
+
+    executable: Path
+    archive: Path
+    record: Path
+    documents: tuple[Path, ...]
+
+
+def install_outputs(image: BuiltImage, out_dir: Path, reporter: Reporter) -> Installed:
+    """The executable, the archive, the build record and the documents, into `out_dir`."""
+    executable = out_dir / image.executable.path.name
+    archive = out_dir / image.archive.name
+    install_atomically(image.executable.path, executable, 0o755)
+    install_atomically(image.archive, archive, 0o644)
+    record = write_record(image.record, out_dir / f"{image.stem}.build.json")
+    documents = tuple(
+        write_atomically(doc.data, out_dir / doc.filename) for doc in image.documents
+    )
+    reporter.display_info(f"Image {image.index.digest} ({image.platform}) written to {archive}")
+    return Installed(executable, archive, record, documents)
+
+
+def remove_stale_ref(out_dir: Path, stem: str) -> None:
+    """A `.ref` from an earlier build (pushed before, local now, or a push that fails
+    next) must not outlive that build."""
+    (out_dir / f"{stem}.ref").unlink(missing_ok=True)
+
+
+def write_record(record: Mapping[str, Any], target: Path) -> Path:
+    return write_atomically(record_bytes(record), target)
+
+
+def write_ref(out_dir: Path, stem: str, reference: str) -> Path:
+    return write_atomically(f"{reference}\n".encode(), out_dir / f"{stem}.ref")
+
+
+def write_atomically(data: bytes, target: Path, mode: int = 0o644) -> Path:
+    """Write `data` to a temporary name in the target's directory, then rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        tmp.chmod(mode)
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target

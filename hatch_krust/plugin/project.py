@@ -1,0 +1,51 @@
+"""What a build needs from hatchling's view of the project, made in one place for the
+`krust` target and the wheel hook alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hatch_krust.build.executable import ExecutableInputs, source_date_epoch
+from hatch_krust.build.image import ProjectFacts
+
+if TYPE_CHECKING:
+    from hatch_krust.config import KrustConfig
+
+__all__ = ["executable_inputs", "project_facts"]
+
+
+def executable_inputs(
+    root: str | Path,
+    metadata: Any,
+    config: KrustConfig,
+    *,
+    reproducible: bool,
+    out_dir: Path,
+    wheel: Path | None = None,
+) -> ExecutableInputs:
+    """The inputs of a build from hatchling's ProjectMetadata and the validated options.
+
+    `reproducible` is hatch's option of that name (SOURCE_DATE_EPOCH is read from the
+    configuration's environment); `wheel` is one already built (by the wheel hook).
+    """
+    return ExecutableInputs(
+        root=Path(root),
+        dist_name=metadata.core.raw_name,
+        version=metadata.version,
+        scripts=dict(metadata.core.scripts),
+        config=config,
+        epoch=source_date_epoch(reproducible, config.environ),
+        out_dir=out_dir,
+        wheel=wheel,
+    )
+
+
+def project_facts(metadata: Any) -> ProjectFacts:
+    """The annotation-worthy part of hatchling's ProjectMetadata."""
+    core = metadata.core
+    return ProjectFacts(
+        description=core.description or "",
+        licenses=core.license_expression or "",
+        urls=dict(core.urls),
+    )

@@ -1,0 +1,100 @@
+"""Publishing to a registry: push the layout, tag it, then attach the attestations as
+referrers of the platform image (after the image, so they never point at nothing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from hatch_krust.publish import Published
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from hatch_krust.build.executable import Reporter
+    from hatch_krust.build.image import BuiltImage
+    from hatch_krust.oci.reference import Reference
+
+__all__ = ["RegistryDestination"]
+
+
+@dataclass(frozen=True)
+class RegistryDestination:
+    """`repository` (HOST/REPO, no tag) with `tags`; `insecure` registries may use http."""
+
+    repository: str
+    tags: tuple[str, ...]
+    insecure: tuple[str, ...] = ()
+
+    def publish(self, image: BuiltImage, reporter: Reporter) -> Published:
+        reference = self._push(image, reporter)
+        attachments = self._attach(reference, image, reporter)
+        return Published(reference, tuple(attachments))
+
+    def _push(self, image: BuiltImage, reporter: Reporter) -> str:
+        from hatch_krust.oci.reference import parse_reference
+        from hatch_krust.registry.api import Options, push_layout
+
+        dest = replace(parse_reference(self.repository), tag=None)  # tags come only from `tags`
+        reporter.display_waiting(f"Pushing to {self.repository} (tags: {', '.join(self.tags)})")
+        digest = push_layout(
+            image.layout,
+            image.index,
+            dest,
+            list(self.tags),
+            options=Options(insecure=frozenset(self.insecure)),
+            mount_from=_mount_from(image.base_name, dest),
+        )
+        reference = f"{dest.name}@{digest}"
+        reporter.display_success(f"Pushed {reference}")
+        return reference
+
+    def _attach(
+        self, reference: str, image: BuiltImage, reporter: Reporter
+    ) -> Sequence[dict[str, str]]:
+        """Push the documents as referrers of `image.subject`; per document, its
+        artifact's digest and where it is listed."""
+        from hatch_krust.attest import attach
+        from hatch_krust.errors import RegistryError
+        from hatch_krust.oci.annotations import rfc3339
+        from hatch_krust.oci.reference import parse_reference
+        from hatch_krust.registry.api import Options
+
+        docs, subject = image.documents, image.subject
+        if not docs:
+            return []
+        options = Options(insecure=frozenset(self.insecure))
+        try:
+            results = attach(
+                parse_reference(reference),
+                subject,
+                docs,
+                created=rfc3339(image.epoch),
+                options=options,
+            )
+        except RegistryError as exc:
+            message = (
+                f"The image was pushed as {reference}, but attaching its SBOM and provenance "
+                f"to {subject.digest} failed: {exc}"
+            )
+            raise RegistryError(message, exc.status) from exc
+        how = "referrers API" if all(r.api for r in results) else f"tag {results[0].fallback_tag}"
+        kinds = " and ".join(d.kind for d in docs)
+        reporter.display_info(f"Attached the {kinds} to {subject.digest} ({how})")
+        return [
+            {"digest": r.digest, "listedBy": "referrers-api" if r.api else f"tag:{r.fallback_tag}"}
+            for r in results
+        ]
+
+
+def _mount_from(base_name: str, dest: Reference) -> str | None:
+    """The base's repository when it is another one on the same registry: its blobs are
+    mounted instead of uploaded again."""
+    from hatch_krust.oci.reference import parse_reference
+
+    if not base_name or base_name.startswith(("oci:", "oci-archive:")):
+        return None
+    base = parse_reference(base_name)
+    if base.registry == dest.registry and base.repository != dest.repository:
+        return base.repository
+    return None

@@ -1,0 +1,71 @@
+"""The hatch classes' own logic without a build: the inputs made from hatchling's
+metadata, and the wheel hook's table over the krust target's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from hatch_krust.config import load_config
+from hatch_krust.errors import ConfigError
+from hatch_krust.plugin.project import executable_inputs, project_facts
+from hatch_krust.plugin.wheel_hook import HOOK_PREFIX, hook_config
+
+TARGET = "tool.hatch.build.targets.krust"
+
+
+def metadata() -> SimpleNamespace:
+    core = SimpleNamespace(
+        raw_name="My_App",
+        scripts={"my-app": "my_app:main"},
+        description=None,
+        license_expression="MIT",
+        urls={"Source": "https://example.org/app"},
+    )
+    return SimpleNamespace(core=core, version="1.2.3")
+
+
+def test_inputs_from_hatchlings_metadata(tmp_path: Path) -> None:
+    env = {"SOURCE_DATE_EPOCH": "42"}
+    config = load_config({}, env=env, user_defaults={})
+    inputs = executable_inputs(
+        str(tmp_path), metadata(), config, reproducible=True, out_dir=tmp_path / "out"
+    )
+    assert (inputs.root, inputs.dist_name, inputs.version) == (tmp_path, "My_App", "1.2.3")
+    assert inputs.scripts == {"my-app": "my_app:main"}
+    assert inputs.config is config
+    assert inputs.epoch == 42  # SOURCE_DATE_EPOCH from the configuration's environment
+    assert inputs.env is env
+    assert inputs.wheel is None
+    again = executable_inputs(
+        tmp_path, metadata(), config, reproducible=False, out_dir=tmp_path, wheel=tmp_path / "w"
+    )
+    assert again.epoch is None
+    assert again.wheel == tmp_path / "w"
+
+
+def test_project_facts() -> None:
+    facts = project_facts(metadata())
+    assert (facts.description, facts.licenses) == ("", "MIT")
+    assert dict(facts.urls) == {"Source": "https://example.org/app"}
+
+
+def test_the_hook_table_goes_over_the_krust_targets() -> None:
+    target = {"base-image": "scratch", "output-dir": "build/images", "reproducible": True}
+    hook = {"output-dir": "out", "enable-by-default": True, "dependencies": ["x"]}
+    config = hook_config(hook, target, {})
+    assert (config.base_image, config.output_dir) == ("scratch", "out")
+    assert config.origin("output-dir") == f"Field `{HOOK_PREFIX}.output-dir`"
+    assert config.origin("base-image") == f"Field `{TARGET}.base-image`"
+    assert hook_config({}, None, {}).base_image == "cgr.dev/chainguard/static:latest"
+
+
+def test_each_table_names_its_own_mistakes() -> None:
+    with pytest.raises(ConfigError, match=rf"^Field `{TARGET}\.base_image` is not a hatch"):
+        hook_config({}, {"base_image": "scratch"}, {})
+    with pytest.raises(ConfigError, match=rf"^Field `{HOOK_PREFIX}\.tag` is not a hatch"):
+        hook_config({"tag": "x"}, {}, {})
+    with pytest.raises(ConfigError, match=rf"^Field `{TARGET}\.compress` must be a boolean"):
+        hook_config({}, {"compress": "yes"}, {})
