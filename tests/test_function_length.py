@@ -17,7 +17,8 @@ def long_functions(root: Path, limit: int = LIMIT) -> list[str]:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
                 if length > limit:
-                    found.append(f"{path.relative_to(root.parent)}:{node.lineno} {node.name} ({length} lines)")
+                    where = f"{path.relative_to(root.parent)}:{node.lineno}"
+                    found.append(f"{where} {node.name} ({length} lines)")
     return found
 
 
