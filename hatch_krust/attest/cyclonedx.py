@@ -41,7 +41,7 @@ def cyclonedx_sbom(facts: BuildFacts) -> bytes:
     if facts.python:
         contents.append(_runtime(facts.python))
     contents += [_native(n) for n in facts.native]
-    for component in contents:
+    for component in [*contents, *_scanner_files(facts)]:
         bom.components.add(component)
     bom.register_dependency(executable, contents)
     text = JsonV1Dot6(bom).output_as_string(indent=None)
@@ -122,6 +122,21 @@ def _executable(facts: BuildFacts) -> Component:
             "hatch-krust:image:base:digest": facts.base_digest,
         }),
     )
+
+
+def _scanner_files(facts: BuildFacts) -> list[Component]:
+    """The package metadata files the image carries for scanners (not in the executable)."""
+    from cyclonedx.model.component import Component, ComponentType
+
+    from hatch_krust.attest.scanner_files import ROLE, scanner_file_digests
+
+    return [
+        Component(
+            type=ComponentType.FILE, name=path, bom_ref=f"{ROLE}:{path}", hashes=_sha256(sha256),
+            properties=_properties({"hatch-krust:role": ROLE}),
+        )
+        for path, sha256, _sha1 in scanner_file_digests(facts.bundle)
+    ]
 
 
 def _tool(name: str, version: str) -> Component:

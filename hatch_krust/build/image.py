@@ -20,7 +20,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hatch_krust.attest.scanner_files import scanner_files
 from hatch_krust.build.cache import default_cache_dir
+from hatch_krust.build.public_paths import public_location, public_options
 from hatch_krust.errors import ConfigError, ImageError
 from hatch_krust.oci.archive_names import image_name
 from hatch_krust.oci.assemble import BaseImage, ImageOptions, assemble
@@ -233,9 +235,10 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
             config.base_image, platform, default_cache_dir(inputs.env), insecure, reporter
         ) as (
             base,
-            base_name,
+            given_base_name,
             base_digest,
         ):
+            base_name = public_location(given_base_name, inputs.root)  # no path of this machine
             binary = build_executable(replace(inputs, out_dir=work / "out"), reporter)
             reporter.display_waiting("Assembling the image")
             git = git_state(inputs.root)  # one look at the checkout: annotations and provenance
@@ -253,6 +256,7 @@ def build_image(inputs: ExecutableInputs, facts: ProjectFacts, reporter: Reporte
             options = image_options(
                 config, binary.script, platform, image_epoch, annotations, base_name, base_digest
             )
+            options = replace(options, metadata_files=tuple(scanner_files(binary.bundle)))
             index = assemble(base, binary.path, options, layout)
         version_tag = tag_safe(inputs.version)
         name = image_name(destination, repository_name("{name}", inputs.dist_name), version_tag)
@@ -457,7 +461,7 @@ def _attestations(
         git_revision=git.revision,
         git_dirty=git.dirty,
         git_remote=git.remote,
-        options=options,
+        options=public_options(options, inputs.root),
         image_name=destination or inputs.dist_name,
         manifest_digest=subject.digest,
     )
