@@ -52,3 +52,34 @@ def test_options_for_the_provenance() -> None:
     moved["pyinstaller-args"] = ["--add-data=/elsewhere/checkout-2/data:data", "--log-level=WARN"]
     moved["env"] = [["DATA", "/elsewhere/checkout-2"]]
     assert public_options(moved, Path("/elsewhere/checkout-2")) == public_options(options, root)
+
+
+def test_an_interpreter_prefix_in_a_home_is_published_from_the_tilde() -> None:
+    from hatch_krust.attest.facts import public_prefix
+
+    assert public_prefix("/home/me/.pyenv/versions/3.12.4", "/home/me") == (
+        "~/.pyenv/versions/3.12.4"
+    )
+    assert public_prefix("/home/me", "/home/me/") == "~"
+    assert public_prefix("/home/meg/.pyenv", "/home/me") == "/home/meg/.pyenv"
+    assert public_prefix("/usr", "/home/me") == "/usr"
+    assert public_prefix("/usr", "") == "/usr"
+
+
+def test_the_provenance_names_a_local_base_as_recorded() -> None:
+    import json
+
+    from hatch_krust.attest import BuildFacts
+    from hatch_krust.attest.slsa import provenance_statement
+
+    def base_uri(name: str) -> str:
+        facts = BuildFacts(name="a", version="1", script="a", executable_path="/app/a",
+                           executable_sha256="0" * 64, executable_size=1,
+                           platform="linux/amd64", epoch=0, builder_version="0",
+                           base_name=name, base_digest="sha256:" + "1" * 64)  # fmt: skip
+        statement = json.loads(provenance_statement(facts))
+        deps = statement["predicate"]["buildDefinition"]["resolvedDependencies"]
+        return str(next(d for d in deps if d["name"] == "base-image")["uri"])
+
+    assert base_uri("oci:debian:12") == "oci:debian:12"
+    assert base_uri("cgr.dev/chainguard/static:latest") == "oci://cgr.dev/chainguard/static:latest"

@@ -15,7 +15,12 @@ import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.attest.facts import EXECUTABLE_PROPERTY, BuildFacts, content_uuid
+from hatch_krust.attest.facts import (
+    EXECUTABLE_PROPERTY,
+    BuildFacts,
+    content_uuid,
+    public_prefix,
+)
 
 if TYPE_CHECKING:
     from cyclonedx.model.component import Component
@@ -214,7 +219,7 @@ def _runtime(python: dict[str, Any]) -> Component:
         purl=purl,
         description="The Python runtime packed into the executable",
         properties=_properties({
-            "hatch-krust:runtime:prefix": str(origin.get("prefix", "")),
+            "hatch-krust:runtime:prefix": public_prefix(str(origin.get("prefix", ""))),
             "hatch-krust:runtime:builder": str(origin.get("builder", "")),
             "hatch-krust:runtime:debian-package": debian["package"] if debian else "",
         }),

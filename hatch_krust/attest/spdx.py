@@ -14,7 +14,13 @@ import json
 import re
 from typing import Any
 
-from hatch_krust.attest.facts import EXECUTABLE_PROPERTY, BuildFacts, content_uuid, normalise_name
+from hatch_krust.attest.facts import (
+    EXECUTABLE_PROPERTY,
+    BuildFacts,
+    content_uuid,
+    normalise_name,
+    public_prefix,
+)
 from hatch_krust.oci.annotations import rfc3339
 
 __all__ = ["spdx_sbom"]
@@ -190,7 +196,7 @@ def _runtime(python: dict[str, Any]) -> dict[str, Any]:
         "licenseConcluded": "NOASSERTION",
         "licenseDeclared": "NOASSERTION",
         "copyrightText": "NOASSERTION",
-        "sourceInfo": f"interpreter prefix {origin.get('prefix', '')}"
+        "sourceInfo": f"interpreter prefix {public_prefix(str(origin.get('prefix', '')))}"
         + (f", built with {origin['builder']}" if origin.get("builder") else ""),
     }
     if debian:
