@@ -15,7 +15,12 @@ import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.attest.facts import EXECUTABLE_PROPERTY, BuildFacts, content_uuid
+from hatch_krust.attest.facts import (
+    EXECUTABLE_PROPERTY,
+    BuildFacts,
+    content_uuid,
+    public_prefix,
+)
 
 if TYPE_CHECKING:
     from cyclonedx.model.component import Component
@@ -41,7 +46,7 @@ def cyclonedx_sbom(facts: BuildFacts) -> bytes:
     if facts.python:
         contents.append(_runtime(facts.python))
     contents += [_native(n) for n in facts.native]
-    for component in contents:
+    for component in [*contents, *_scanner_files(facts)]:
         bom.components.add(component)
     bom.register_dependency(executable, contents)
     text = JsonV1Dot6(bom).output_as_string(indent=None)
@@ -124,6 +129,21 @@ def _executable(facts: BuildFacts) -> Component:
     )
 
 
+def _scanner_files(facts: BuildFacts) -> list[Component]:
+    """The package metadata files the image carries for scanners (not in the executable)."""
+    from cyclonedx.model.component import Component, ComponentType
+
+    from hatch_krust.attest.scanner_files import ROLE, scanner_file_digests
+
+    return [
+        Component(
+            type=ComponentType.FILE, name=path, bom_ref=f"{ROLE}:{path}", hashes=_sha256(sha256),
+            properties=_properties({"hatch-krust:role": ROLE}),
+        )
+        for path, sha256, _sha1 in scanner_file_digests(facts.bundle)
+    ]
+
+
 def _tool(name: str, version: str) -> Component:
     from cyclonedx.model.component import Component, ComponentType
 
@@ -199,7 +219,7 @@ def _runtime(python: dict[str, Any]) -> Component:
         purl=purl,
         description="The Python runtime packed into the executable",
         properties=_properties({
-            "hatch-krust:runtime:prefix": str(origin.get("prefix", "")),
+            "hatch-krust:runtime:prefix": public_prefix(str(origin.get("prefix", ""))),
             "hatch-krust:runtime:builder": str(origin.get("builder", "")),
             "hatch-krust:runtime:debian-package": debian["package"] if debian else "",
         }),

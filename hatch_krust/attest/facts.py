@@ -10,6 +10,7 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "BuildFacts",
     "content_uuid",
     "normalise_name",
+    "public_prefix",
 ]
 
 CYCLONEDX = "application/vnd.cyclonedx+json"
@@ -43,6 +45,15 @@ _UUID_NAMESPACE = uuid.UUID("6f2b1c8e-4a51-5c3e-9d1a-6b7e2f0c4d11")
 def normalise_name(name: str) -> str:
     """PEP 503 normalised distribution name (`PyYAML` -> `pyyaml`)."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def public_prefix(path: str, home: str | None = None) -> str:
+    """An interpreter prefix as published: a home directory's path becomes `~` (pyenv's
+    `/home/me/.pyenv/versions/3.12.4` is recorded as `~/.pyenv/versions/3.12.4`)."""
+    home = (home if home is not None else str(Path.home())).rstrip("/")
+    if home and (path == home or path.startswith(home + "/")):
+        return "~" + path[len(home) :]
+    return path
 
 
 def content_uuid(content: bytes) -> uuid.UUID:

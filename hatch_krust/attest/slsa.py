@@ -72,7 +72,7 @@ def _dependencies(facts: BuildFacts) -> list[dict[str, Any]]:
     if facts.base_digest:
         out.append({
             "name": "base-image",
-            "uri": f"oci://{facts.base_name}" if facts.base_name else "",
+            "uri": _base_uri(facts.base_name),
             "digest": {"sha256": facts.base_digest.removeprefix("sha256:")},
             "annotations": {"org.opencontainers.image.base.digest": facts.base_digest},
         })
@@ -83,6 +83,13 @@ def _dependencies(facts: BuildFacts) -> list[dict[str, Any]]:
         out.append({"name": name, "uri": f"pkg:pypi/{name}@{version}" if name != "python"
                     else f"pkg:generic/cpython@{version}", "annotations": {"version": version}})
     return out
+
+
+def _base_uri(name: str) -> str:
+    """`oci://host/repo:tag` for a registry base; a local one as recorded (`oci:debian:12`)."""
+    if not name or name.startswith(("oci:", "oci-archive:")):
+        return name
+    return f"oci://{name}"
 
 
 def recorded_digests(statement: dict[str, Any]) -> dict[str, str]:

@@ -14,7 +14,13 @@ import json
 import re
 from typing import Any
 
-from hatch_krust.attest.facts import EXECUTABLE_PROPERTY, BuildFacts, content_uuid, normalise_name
+from hatch_krust.attest.facts import (
+    EXECUTABLE_PROPERTY,
+    BuildFacts,
+    content_uuid,
+    normalise_name,
+    public_prefix,
+)
 from hatch_krust.oci.annotations import rfc3339
 
 __all__ = ["spdx_sbom"]
@@ -43,6 +49,9 @@ def spdx_sbom(facts: BuildFacts) -> bytes:
     for library in facts.native:
         packages.append(_native(library))
         relationships.append(_rel("SPDXRef-Executable", "CONTAINS", packages[-1]["SPDXID"]))
+    for scanner_file in _scanner_files(facts):
+        files.append(scanner_file)
+        relationships.append(_rel(scanner_file["SPDXID"], "METAFILE_OF", "SPDXRef-Executable"))
     document: dict[str, Any] = {
         "spdxVersion": "SPDX-2.3",
         "dataLicense": "CC0-1.0",
@@ -102,6 +111,26 @@ def _executable(facts: BuildFacts) -> dict[str, Any]:
             f"hatch-krust:platform={facts.platform}",
         ],
     }
+
+
+def _scanner_files(facts: BuildFacts) -> list[dict[str, Any]]:
+    """The package metadata files the image carries for scanners (not in the executable)."""
+    from hatch_krust.attest.scanner_files import ROLE, scanner_file_digests
+
+    return [
+        {
+            "SPDXID": _id("File", ROLE, path),
+            "fileName": f".{path}",
+            "checksums": [
+                {"algorithm": "SHA1", "checksumValue": sha1},
+                {"algorithm": "SHA256", "checksumValue": sha256},
+            ],
+            "licenseConcluded": "NOASSERTION",
+            "copyrightText": "NOASSERTION",
+            "comment": f"hatch-krust:role={ROLE}: package metadata in the image, for scanners",
+        }
+        for path, sha256, sha1 in scanner_file_digests(facts.bundle)
+    ]
 
 
 def _distribution(dist: dict[str, Any], role: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -167,7 +196,7 @@ def _runtime(python: dict[str, Any]) -> dict[str, Any]:
         "licenseConcluded": "NOASSERTION",
         "licenseDeclared": "NOASSERTION",
         "copyrightText": "NOASSERTION",
-        "sourceInfo": f"interpreter prefix {origin.get('prefix', '')}"
+        "sourceInfo": f"interpreter prefix {public_prefix(str(origin.get('prefix', '')))}"
         + (f", built with {origin['builder']}" if origin.get("builder") else ""),
     }
     if debian:

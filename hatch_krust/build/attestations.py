@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hatch_krust.build.public_paths import public_options
 from hatch_krust.oci.digest import sha256_file
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def attestation_documents(
         git_revision=git.revision,
         git_dirty=git.dirty,
         git_remote=git.remote,
-        options=options,
+        options=public_options(options, inputs.root),
         image_name=repository or inputs.dist_name,
         manifest_digest=subject.digest,
     )

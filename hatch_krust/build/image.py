@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hatch_krust.attest.scanner_files import scanner_files
 from hatch_krust.build.attestations import attestation_documents
 from hatch_krust.build.cache import default_cache_dir
 from hatch_krust.build.executable import (
@@ -26,6 +27,7 @@ from hatch_krust.build.executable import (
     build_executable,
 )
 from hatch_krust.build.git import GitState, git_state
+from hatch_krust.build.public_paths import public_location
 from hatch_krust.build.record import build_record
 from hatch_krust.build.tags import release_only_templates, render_tags, tag_safe
 from hatch_krust.errors import ConfigError, ImageError
@@ -244,7 +246,8 @@ def build_image(
     config = inputs.config
     epoch = inputs.epoch if inputs.epoch is not None else int(time.time())
     cache_root, insecure = default_cache_dir(inputs.env), tuple(config.insecure_registries)
-    with open_base(config.base_image, plan.platform, cache_root, insecure, reporter) as base:
+    with open_base(config.base_image, plan.platform, cache_root, insecure, reporter) as opened:
+        base = (opened[0], public_location(opened[1], inputs.root), opened[2])  # no local path
         binary = build_executable(replace(inputs, out_dir=work / "out"), reporter)
         reporter.display_waiting("Assembling the image")
         git = git_state(inputs.root)  # one look at the checkout: annotations and provenance
@@ -324,9 +327,10 @@ def _options(
         remote=git.remote,
         epoch=epoch,
     )
-    return image_options(
+    options = image_options(
         inputs.config, binary.script, plan.platform, epoch, annotations, base[1], base[2]
     )
+    return replace(options, metadata_files=tuple(scanner_files(binary.bundle)))
 
 
 def _repository(repository: str | None, dist_name: str) -> str:

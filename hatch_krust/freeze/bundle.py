@@ -26,6 +26,8 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hatch_krust.freeze.metadata import installed_metadata
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -290,6 +292,7 @@ def collect_bundle(
     native += [native_library(p, "staticx", packages) for p in staticx_libs]
     return {
         "distributions": distributions,
+        "metadata": installed_metadata(env_root, distributions),  # for scanners
         "python": runtime,
         "native": sorted(native, key=lambda n: (n["name"], n["bundled_by"])),
     }

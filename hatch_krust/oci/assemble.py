@@ -1,4 +1,5 @@
-"""Assemble the image: a base (or scratch) plus one layer holding the executable.
+"""Assemble the image: a base (or scratch), a layer of files for scanners, and one layer
+holding the executable.
 
 `assemble` is the offline heart of the image target: it reads the base from a layout, writes
 one deterministic layer (the executable and whatever runtime files the base lacks), a config,
@@ -88,7 +89,9 @@ class ImageOptions:
     `args` become Cmd; `env`, `labels` and `exposed_ports` merge with the base's; `user`
     defaults to 65532 (`nonroot`); `annotations` go on the manifest and the index;
     `ca_certificates` is True (certifi's bundle), False, or a PEM file to ship instead;
-    `base_name`/`base_digest` name the base for the `base.*` annotations.
+    `base_name`/`base_digest` name the base for the `base.*` annotations;
+    `metadata_files` ((path, bytes), for scanners) go in a layer of their own below the
+    executable's, left out when empty.
     """
 
     name: str
@@ -104,6 +107,7 @@ class ImageOptions:
     ca_certificates: bool | Path = True
     base_name: str = ""
     base_digest: str = ""
+    metadata_files: tuple[tuple[str, bytes], ...] = ()
 
     def __post_init__(self) -> None:
         _check(bool(_NAME.match(self.name)), f"Invalid executable name {self.name!r}")
@@ -138,15 +142,16 @@ def assemble(
     if base is not None and resolved is not None:
         files = scan_layers(base.layout, resolved.manifest.layers)
         _copy_layers(base.layout, resolved.manifest.layers, layout)
+    layers = _metadata_layer(layout, options, types)
     entries, cert_file = _layer_entries(executable, options, files)
-    layer = _write_layer(layout, entries, options, types)
-    config = _image_config(resolved, options, layer.diff_id, cert_file)
+    layers.append((_write_layer(layout, entries, options, types), _app_comment(options)))
+    config = _image_config(resolved, options, layers, cert_file)
     config_descriptor = write_config(layout, config, types.config)
     base_layers = resolved.manifest.layers if resolved else ()
     manifest = Manifest(
         media_type=types.manifest,
         config=config_descriptor,
-        layers=(*base_layers, layer.descriptor()),
+        layers=(*base_layers, *(layer.descriptor() for layer, _ in layers)),
         annotations=_manifest_annotations(base, options),
     )
     manifest_descriptor = write_manifest(layout, manifest, config.platform)
@@ -161,6 +166,20 @@ def _copy_layers(source: Layout, layers: tuple[Descriptor, ...], target: Layout)
             continue
         with source.open_blob(layer.digest) as blob:
             target.write_blob_from(blob, layer.digest, layer.size)
+
+
+def _app_comment(options: ImageOptions) -> str:
+    return f"{options.executable_path} and runtime files"
+
+
+def _metadata_layer(
+    layout: Layout, options: ImageOptions, types: MediaTypes
+) -> list[tuple[Layer, str]]:
+    """The files for scanners (package metadata only), as a layer, or none."""
+    if not options.metadata_files:
+        return []
+    entries = [bytes_entry(path, data, 0o644) for path, data in options.metadata_files]
+    return [(_write_layer(layout, entries, options, types), "package metadata for scanners")]
 
 
 def _layer_entries(
@@ -238,7 +257,10 @@ def merge_env(
 
 
 def _image_config(
-    resolved: ResolvedImage | None, options: ImageOptions, diff_id: str, cert_file: str | None
+    resolved: ResolvedImage | None,
+    options: ImageOptions,
+    layers: list[tuple[Layer, str]],
+    cert_file: str | None,
 ) -> ImageConfig:
     base = resolved.config if resolved else None
     base_run = base.config if base else RunConfig()
@@ -255,16 +277,15 @@ def _image_config(
         exposed_ports=tuple(sorted({*base_run.exposed_ports, *map(_port, options.exposed_ports)})),
         other=base_run.other,
     )
-    history = {
-        "created": created,
-        "created_by": CREATED_BY,
-        "comment": f"{options.executable_path} and runtime files",
-    }
+    history = tuple(
+        {"created": created, "created_by": CREATED_BY, "comment": comment}
+        for _, comment in layers
+    )
     return ImageConfig(
         platform=base.platform if base else options.platform,
         config=run,
-        diff_ids=(*(base.diff_ids if base else ()), diff_id),
-        history=(*(base.history if base else ()), history),
+        diff_ids=(*(base.diff_ids if base else ()), *(layer.diff_id for layer, _ in layers)),
+        history=(*(base.history if base else ()), *history),
         created=created,
     )
 

@@ -43,8 +43,11 @@ def need(tool: str) -> str:
     return found
 
 
-def yaml_project(root: Path, base: Path) -> Path:
-    """The test project, in a git checkout with one commit (fixed dates: a fixed hash)."""
+def yaml_project(root: Path, base: Path | None) -> Path:
+    """The test project, in a git checkout with one commit (fixed dates: a fixed hash).
+
+    Without `base`, the base image comes from the environment (KRUST_BASE_IMAGE).
+    """
     project = write_project(
         root,
         name=NAME,
@@ -52,7 +55,7 @@ def yaml_project(root: Path, base: Path) -> Path:
         dependencies=(f"pyyaml=={PYYAML}",),
         scripts={NAME: "yaml_app.app:main"},
         files={"yaml_app/app.py": APP},
-        krust=f'base-image = "oci:{base}:{BASE_TAG}"\n',
+        krust=f'base-image = "oci:{base}:{BASE_TAG}"\n' if base is not None else "",
     )
     git = need("git")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(root), **GIT_DATES}
