@@ -28,7 +28,7 @@ if "httpx" not in sys.modules:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 from hatch_krust.__about__ import __version__
-from hatch_krust.errors import KrustError
+from hatch_krust.errors import INTERRUPTED, KrustError, failure
 from hatch_krust.oci.reference import Reference
 from hatch_krust.registry import api
 from hatch_krust.registry.api import LayoutLocation, Location, Options, parse_location
@@ -368,16 +368,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(getattr(args, "verbose", False))
     try:
         return int(args.run(args))
-    except KrustError as exc:
-        print(f"hatch-krust: error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"hatch-krust: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-              file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("hatch-krust: interrupted", file=sys.stderr)
-        return 130
+    except (KrustError, OSError, KeyboardInterrupt) as exc:
+        message, status = failure(exc) or (str(exc), 1)
+        prefix = "hatch-krust: " if status == INTERRUPTED else "hatch-krust: error: "
+        print(prefix + message, file=sys.stderr)
+        return status
 
 
 def _configure_logging(verbose: bool) -> None:

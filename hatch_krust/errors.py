@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = [
+    "INTERRUPTED",
     "AuthError",
     "BuildFailed",
     "ConfigError",
@@ -41,6 +42,7 @@ __all__ = [
     "ToolFailed",
     "TransportFailure",
     "VerificationError",
+    "failure",
     "redact_userinfo",
 ]
 
@@ -165,3 +167,33 @@ class TransportFailure(RegistryError):
     def __init__(self, message: str, *, temporary: bool = True) -> None:
         super().__init__(message)
         self.temporary = temporary
+
+
+INTERRUPTED = 130  # the shell's status for a program ended by SIGINT (128 + 2)
+
+
+def failure(exc: BaseException) -> tuple[str, int] | None:
+    """The one line and exit status the user gets for `exc` at an edge (the CLI, the
+    builder, the wheel hook), or None for a bug, which keeps its traceback.
+
+    Our errors print as they are; an operating-system error (a full disk, a read-only or
+    missing directory, `KRUST_CACHE_DIR` under a file) as its reason and path; Ctrl-C as
+    "interrupted" with status 130.
+    """
+    if isinstance(exc, KrustError):
+        return str(exc), 1
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", INTERRUPTED
+    if isinstance(exc, OSError):
+        where = exc.filename if exc.filename is not None else ""
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        hint = ""
+        if exc.errno in (28, 122):  # ENOSPC, EDQUOT
+            hint = "; free some space (the cache is KRUST_CACHE_DIR) and build again"
+        elif exc.errno in (13, 20, 30):  # EACCES, ENOTDIR, EROFS
+            hint = (
+                "; check that the directory exists and is writable "
+                "(KRUST_CACHE_DIR, the output directory)"
+            )
+        return redact_userinfo(f"{reason}: {where}".rstrip(": ") + hint), 1
+    return None

@@ -19,7 +19,7 @@ from hatchling.plugin.manager import PluginManager
 
 from hatch_krust.build.flow import ImageOutcome, build_and_publish, build_binary
 from hatch_krust.config import KrustConfig, load_config
-from hatch_krust.errors import KrustError
+from hatch_krust.errors import KrustError, failure
 from hatch_krust.plugin.project import executable_inputs, project_facts
 
 if TYPE_CHECKING:
@@ -103,8 +103,9 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
         existed = out_dir.exists()
         try:
             yield
-        except KrustError as exc:
+        except (KrustError, OSError, KeyboardInterrupt) as exc:
+            message, status = failure(exc) or (str(exc), 1)
             if not existed and out_dir.is_dir() and not any(out_dir.iterdir()):
                 out_dir.rmdir()
-            self.app.display_error(str(exc))  # freeze errors carry the tool's last lines
-            self.app.abort(code=1)
+            self.app.display_error(message)  # freeze errors carry the tool's last lines
+            self.app.abort(code=status)

@@ -21,7 +21,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from hatch_krust.build.executable import is_inner_wheel_build
 from hatch_krust.build.flow import build_and_publish
 from hatch_krust.config import load_config
-from hatch_krust.errors import KrustError
+from hatch_krust.errors import KrustError, failure
 from hatch_krust.plugin.project import executable_inputs, project_facts
 
 if TYPE_CHECKING:
@@ -67,10 +67,11 @@ class KrustBuildHook(BuildHookInterface[BuilderConfig]):
                 wheel=Path(artifact_path),
             )
             result = build_and_publish(inputs, project_facts(self.metadata), self.app)
-        except KrustError as exc:
-            self.app.display_error(str(exc))
-            self.app.abort(code=1)
-            sys.exit(1)  # abort() exits; this keeps type checkers and odd apps honest
+        except (KrustError, OSError, KeyboardInterrupt) as exc:
+            message, status = failure(exc) or (str(exc), 1)
+            self.app.display_error(message)
+            self.app.abort(code=status)
+            sys.exit(status)  # abort() exits; this keeps type checkers and odd apps honest
         self.app.display_success(f"krust: image {result.index_digest} -> {result.archive}")
         if result.reference:
             self.app.display_success(f"krust: pushed {result.reference}")
