@@ -83,7 +83,9 @@ def layer_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_image(demo_venv: Path, layer_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
+def demo_image(
+    demo_venv: Path, layer_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Built:
     return build_image(demo_venv, tmp_path_factory.mktemp("layered-image"), layer_cache)
 
 
@@ -108,13 +110,17 @@ def bundle(layout: Path, tmp_path: Path, args: list[str], *, scratch: str | None
     mounts = [m for m in config["mounts"] if m["destination"] != "/tmp"]
     if scratch:
         options = ["nosuid", "nodev", "mode=1777", "size=65536k"]
-        mounts.append({"destination": scratch, "type": "tmpfs", "source": "tmpfs", "options": options})
+        mounts.append(
+            {"destination": scratch, "type": "tmpfs", "source": "tmpfs", "options": options}
+        )
     config["mounts"] = mounts
     config_path.write_text(json.dumps(config))
     return path
 
 
-def run(layout: Path, tmp_path: Path, args: list[str], **kw: str) -> subprocess.CompletedProcess[str]:
+def run(
+    layout: Path, tmp_path: Path, args: list[str], **kw: str
+) -> subprocess.CompletedProcess[str]:
     path = bundle(layout, tmp_path, args, **kw)
     name = f"krust-layered-{uuid.uuid4().hex[:12]}"
     try:
@@ -145,7 +151,9 @@ def started(layout: Path, tmp_path: Path, args: list[str]) -> Iterator[Started]:
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
-        assert line.strip() == "ready", f"{line!r} {process.stderr.read() if process.stderr else ''}"
+        assert line.strip() == "ready", (
+            f"{line!r} {process.stderr.read() if process.stderr else ''}"
+        )
         yield Started(name, process)
     finally:
         if process.poll() is None:
@@ -160,7 +168,7 @@ def stop_with(running: Started, signal_name: str) -> tuple[int, float, str]:
     start = time.monotonic()
     subprocess.run(["runc", "kill", running.name, signal_name], check=True, capture_output=True)
     try:
-        out, _ = running.process.communicate(timeout=10)
+        out, err = running.process.communicate(timeout=10)
     except subprocess.TimeoutExpired:
         return -1, time.monotonic() - start, ""
-    return running.process.returncode, time.monotonic() - start, out
+    return running.process.returncode, time.monotonic() - start, out + err

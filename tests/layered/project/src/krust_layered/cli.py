@@ -20,20 +20,25 @@ def report() -> int:
 
     loaded = yaml.load("answer: 42\n", Loader=yaml.CLoader)
     data = importlib.resources.files("krust_layered").joinpath("data/greeting.txt")
-    print(json.dumps({
-        "version": importlib.metadata.version("krust-layered-demo"),
-        "data": data.read_text().strip(),
-        "yaml": loaded,
-        "cloader": yaml.__with_libyaml__,
-        "executable": sys.executable,
-        "prefix": sys.prefix,
-        "base_prefix": sys.base_prefix,
-        "pid": os.getpid(),
-        "argv0": sys.argv[0],
-        "path0": sys.path[0],
-        "change": krust_layered.CHANGE,
-        "pyc_written": sys.dont_write_bytecode,
-    }, sort_keys=True))
+    print(
+        json.dumps(
+            {
+                "version": importlib.metadata.version("krust-layered-demo"),
+                "data": data.read_text().strip(),
+                "yaml": loaded,
+                "cloader": yaml.__with_libyaml__,
+                "executable": sys.executable,
+                "prefix": sys.prefix,
+                "base_prefix": sys.base_prefix,
+                "pid": os.getpid(),
+                "argv0": sys.argv[0],
+                "path0": sys.path[0],
+                "change": krust_layered.CHANGE,
+                "pyc_written": sys.dont_write_bytecode,
+            },
+            sort_keys=True,
+        )
+    )
     return 0
 
 
@@ -42,7 +47,9 @@ def make_venv(where: str) -> int:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", where], check=True)
     out = subprocess.run(
         [f"{where}/bin/python", "-c", "import sys; print(sys.prefix, sys.base_prefix)"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     print(out.stdout.strip())
     return 0
@@ -51,9 +58,11 @@ def make_venv(where: str) -> int:
 def wait(handler: bool) -> int:
     """Print ready and sleep; with a handler, SIGTERM ends the program with status 7."""
     if handler:
+
         def stop(signum: int, frame: object) -> None:
             print("handled", signum, flush=True)
             sys.exit(7)
+
         signal.signal(signal.SIGTERM, stop)
     print("ready", flush=True)
     while True:
