@@ -8,6 +8,8 @@ same bytes every time, and no dependency on `/proc` (which `$ORIGIN` would need)
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-__all__ = ["DynamicInfo", "is_elf", "read_dynamic", "rewrite_search_path"]
+__all__ = ["DynamicInfo", "is_elf", "read_dynamic", "rewrite_search_path", "strip_debug"]
 
 _MAGIC = b"\x7fELF"
 _PATH_TAGS = ("DT_RUNPATH", "DT_RPATH")
@@ -133,3 +135,30 @@ def _search_path_spots(elf: ELFFile) -> list[tuple[int, str]]:
                 value = getattr(tag, attribute)
                 spots.append((base + tag.entry.d_val, str(value)))
     return spots
+
+
+def strip_debug(path: Path) -> bool:
+    """Strip symbols `path` (a copy we own) does not need to run, when it has any.
+
+    Uses binutils' `strip --strip-unneeded` (deterministic); without binutils nothing
+    is stripped and the layer is only larger. Returns True when the file was stripped.
+    """
+    tool = shutil.which("strip")
+    if tool is None or not _has_symbols(path):
+        return False
+    result = subprocess.run(
+        [tool, "--strip-unneeded", str(path)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        message = f"strip failed on a copy of {path.name}: {result.stderr.strip()[:400]}"
+        raise ImageError(message)
+    return True
+
+
+def _has_symbols(path: Path) -> bool:
+    with path.open("rb") as stream:
+        try:
+            elf = ELFFile(stream)
+        except ELFError:
+            return False
+        return any(s.name == ".symtab" or s.name.startswith(".debug") for s in elf.iter_sections())

@@ -15,8 +15,10 @@ project's come from its environment), and test extension modules. `ensurepip` st
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 from hatch_krust.errors import ImageError
 from hatch_krust.freeze._process import ToolFailed, run_tool, tail
 from hatch_krust.freeze.environment import installer_env
-from hatch_krust.layered.elf import is_elf, rewrite_search_path
+from hatch_krust.layered.elf import is_elf, read_dynamic, rewrite_search_path, strip_debug
 from hatch_krust.oci.layer import Entry, file_entry, link_entry
 
 if TYPE_CHECKING:
@@ -155,6 +157,7 @@ class HostInterpreter:
     """The build host's interpreter, copied file by file."""
 
     info: InterpreterInfo
+    strip: bool = True  # drop symbols when binutils' strip is there (pyenv: 23 MB -> 6 MB)
 
     @property
     def compiler(self) -> Path:
@@ -171,12 +174,11 @@ class HostInterpreter:
             link_entry(f"{IMAGE_PREFIX}/bin/python3", f"python{short}"),
             link_entry(f"{IMAGE_PREFIX}/bin/python", f"python{short}"),
         ]
-        if info.soname and info.libdir is not None:
+        if info.soname and info.libdir and info.soname in read_dynamic(info.executable).needed:
             image = info.image_path(info.libdir / info.soname)
             entries.append(self._elf_entry((info.libdir / info.soname).resolve(), work, image))
-        roots = {info.stdlib, info.platstdlib}
         seen: set[str] = set()
-        for root in sorted(roots):
+        for root in sorted({info.stdlib, info.platstdlib}):
             for source in _library_files(root):
                 image = info.image_path(source)
                 if image not in seen:
@@ -185,17 +187,25 @@ class HostInterpreter:
         return entries
 
     def _elf_entry(self, source: Path, work: Path, image: str) -> Entry:
-        """A file; an ELF file whose search path names the host prefix becomes a patched copy."""
-        mode = 0o755 if os.access(source, os.X_OK) or is_elf(source) else 0o644
+        """A file; an ELF file becomes a relocated (and stripped) copy, kept in `work`.
+
+        The copy is named by the source's digest, so a later build with the same `work`
+        reuses it instead of copying and stripping again.
+        """
         if not is_elf(source):
-            return file_entry(image, source, mode)
-        copy = work / image.lstrip("/")
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_bytes(source.read_bytes())
-        if rewrite_search_path(copy, self._relocated):
-            return file_entry(image, copy, mode)
-        copy.unlink()
-        return file_entry(image, source, mode)
+            return file_entry(image, source, 0o755 if os.access(source, os.X_OK) else 0o644)
+        variant = f"{self.info.prefix}\0{IMAGE_PREFIX}\0{self.strip}".encode()
+        name = hashlib.sha256(variant + source.read_bytes()).hexdigest()
+        copy = work / "elf" / name
+        if not copy.is_file():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            partial = copy.with_suffix(".partial")
+            shutil.copyfile(source, partial)
+            rewrite_search_path(partial, self._relocated)
+            if self.strip:
+                strip_debug(partial)
+            partial.replace(copy)
+        return file_entry(image, copy, 0o755)
 
     def _relocated(self, entry: str) -> str:
         path = Path(os.path.normpath(entry)) if entry.startswith("/") else None

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from hatch_krust.layered.elf import read_dynamic
@@ -58,9 +58,13 @@ class LibraryScan:
 def find_system_libraries(
     files: Iterable[tuple[str, Path]], *, root: Path = Path("/"), machine: str = "EM_X86_64"
 ) -> LibraryScan:
-    """Scan `files` ((image path, file) pairs of the image's ELF files) for what they need."""
+    """Scan `files` ((image path, file) pairs of the image's ELF files) for what they need.
+
+    A needed name that is the file name of one of `files` is the image's own (libpython,
+    a wheel's bundled library): it is never looked up on the host.
+    """
     files = list(files)
-    provided = {source.name for _, source in files}
+    provided = {PurePosixPath(image).name for image, _ in files}
     search = _search_dirs(root, machine)
     builtin = _DEFAULT_DIRS.get(machine, ())
     image_dir = next((d for d in builtin if d.startswith("/usr/")), "/usr/lib")
