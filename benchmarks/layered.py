@@ -4,7 +4,7 @@ For each program: install it in a venv with the pyenv Python, lay the venv out i
 (hatch_krust.layered), assemble the image, unpack it with umoci, then time `--version`
 (median of N runs, after 2 warm-ups):
 
-  venv              VENV/bin/SCRIPT --version on the host
+  venv              VENV/bin/SCRIPT --version on the host (bytecode compiled, no PYTHON* vars)
   image            chroot ROOTFS /app/bin/python /opt/krust/launch.py /app/bin/SCRIPT --version
   image as PID 1   the same under `unshare --pid --fork` (the launcher forks and supervises)
   image, no .pyc   the same with every __pycache__ removed and PYTHONDONTWRITEBYTECODE=1,
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import shutil
 import subprocess
 import sys
@@ -52,12 +53,17 @@ PROGRAMS = (
     ("black 24.8.0", "black==24.8.0", "black", "black", "--version"),
 )
 ENV = {"PATH": "/app/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+HOST_ENV = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
 
 
 def install(what: Path | str, root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
     requirement = str(build_wheel(what, root / "wheel")) if isinstance(what, Path) else what
     venv = root / "venv"
     create_environment(PYENV_PYTHON, venv, [requirement])
+    # A fair baseline: the venv with its bytecode, as pip leaves it (uv compiles none).
+    python = str(venv / "bin" / "python")
+    subprocess.run([python, "-m", "compileall", "-q", str(venv / "lib")], check=False)
     return venv
 
 
@@ -80,15 +86,18 @@ def unpack(layout: Path, into: Path) -> Path:
     return into / "rootfs"
 
 
-def timed(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> float:
-    for _ in range(2):
-        subprocess.run(cmd, check=True, capture_output=True, env=env)
-    samples = []
+def timed(commands: list[tuple[list[str], dict[str, str] | None]], runs: int) -> list[float]:
+    """Median seconds of each command; rounds interleave them so load hits all alike."""
+    for cmd, env in commands:
+        for _ in range(2):
+            subprocess.run(cmd, check=True, capture_output=True, env=env)
+    samples: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, env=env)
-        samples.append(time.perf_counter() - start)
-    return med(samples)
+        for (cmd, env), kept in zip(commands, samples, strict=True):
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True, env=env)
+            kept.append(time.perf_counter() - start)
+    return [med(kept) for kept in samples]
 
 
 def without_bytecode(rootfs: Path, into: Path) -> Path:
@@ -104,11 +113,17 @@ def startup(label: str, what: Path | str, dist: str, script: str, arg: str, tmp:
     layout, layers = build(venv, dist, script, root, root / "cache")
     rootfs = unpack(layout, root / "bundle")
     inside = ["/app/bin/python", "/opt/krust/launch.py", f"/app/bin/{script}", arg]
-    venv_s = timed([str(venv / "bin" / script), arg], runs)
-    image_s = timed(["chroot", str(rootfs), *inside], runs, ENV)
-    pid1_s = timed(["unshare", "--pid", "--fork", "chroot", str(rootfs), *inside], runs, ENV)
+    chroot, unshare = shutil.which("chroot") or "chroot", shutil.which("unshare") or "unshare"
     bare = without_bytecode(rootfs, root / "nopyc")
-    nopyc_s = timed(["chroot", str(bare), *inside], runs, {**ENV, "PYTHONDONTWRITEBYTECODE": "1"})
+    venv_s, image_s, pid1_s, nopyc_s = timed(
+        [
+            ([str(venv / "bin" / script), arg], HOST_ENV),
+            ([chroot, str(rootfs), *inside], ENV),
+            ([unshare, "--pid", "--fork", chroot, str(rootfs), *inside], ENV),
+            ([chroot, str(bare), *inside], {**ENV, "PYTHONDONTWRITEBYTECODE": "1"}),
+        ],
+        runs,
+    )
     sizes = [(b.name, b.layer.size, _uncompressed(b.layer.path)) for b in layers]
     return label, venv_s, image_s, pid1_s, nopyc_s, sizes
 
