@@ -9,7 +9,7 @@ name a Python of the same version that runs here to compile bytecode with.
 What is left out: tests, idlelib, tkinter and turtledemo (they need a display or are only
 for CPython's own development), `config-*` (static library and Makefile for building
 CPython extensions against a static Python), the interpreter's own site-packages (the
-project's come from its environment), and test extension modules. `ensurepip` stays, so
+project's come from its environment), test extension modules and `nis`. `ensurepip` stays, so
 `python -m venv` works in the image as it does on the host.
 """
 
@@ -72,7 +72,17 @@ _SKIP_NESTED = frozenset(
         ("lib2to3", "tests"),
     }
 )
-_SKIP_MODULES = ("_test", "_xxtestfuzz", "xxlimited", "xxsubtype", "_ctypes_test", "_tkinter")
+# Test modules, Tk (X11), and NIS (deprecated, removed in 3.13; it alone links libnsl,
+# libtirpc and through them Kerberos: 8 libraries for a protocol no container uses).
+_SKIP_MODULES = (
+    "_test",
+    "_xxtestfuzz",
+    "xxlimited",
+    "xxsubtype",
+    "_ctypes_test",
+    "_tkinter",
+    "nis.",
+)
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".exe", ".a", ".o")
 
 

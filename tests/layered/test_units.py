@@ -59,6 +59,7 @@ def test_the_interpreter_leaves_out_what_applications_do_not_need(tmp_path: Path
     for left_out in ("test", "idlelib", "tkinter", "site-packages", "turtledemo"):
         assert not any(p.startswith(f"{stdlib}/{left_out}/") for p in paths), left_out
     assert not any("_tkinter" in p or "/__pycache__/" in p for p in paths)
+    assert not any(p.startswith(f"{stdlib}/lib-dynload/nis.") for p in paths), "nis: Kerberos"
     assert not any(p.startswith(f"{stdlib}/config-") for p in paths)
 
 
