@@ -45,7 +45,8 @@ def run_script(script: str, args: list[str]) -> None:
     main.__dict__["__cached__"] = None
     sys.modules["__main__"] = main
     with open(script, "rb") as stream:
-        code = compile(stream.read(), script, "exec")
+        # dont_inherit: the script must not get this file's `from __future__` flags
+        code = compile(stream.read(), script, "exec", dont_inherit=True)
     exec(code, main.__dict__)  # noqa: S102 - running the program is the point
 
 

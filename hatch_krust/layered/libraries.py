@@ -173,8 +173,7 @@ class DpkgDatabase:
             for listing in sorted(info.glob("*.list")) if info.is_dir() else []:
                 package = listing.name.removesuffix(".list")
                 for line in listing.read_text("utf-8", "replace").splitlines():
-                    if ".so" in line or "/ld-" in line:
-                        self._owners.setdefault(line, package)
+                    self._owners.setdefault(line, package)
             self._versions = _installed_versions(self._root / "var/lib/dpkg/status")
         return self._owners
 

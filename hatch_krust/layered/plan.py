@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING
 from hatch_krust.errors import ImageError
 from hatch_krust.layered.elf import is_elf, read_dynamic
 from hatch_krust.layered.layers import BuiltLayer, LayerPlan, build_layer
-from hatch_krust.layered.libraries import LibraryScan, find_system_libraries
+from hatch_krust.layered.libraries import (
+    DpkgDatabase,
+    LibraryScan,
+    SystemLibrary,
+    find_system_libraries,
+)
 from hatch_krust.layered.packages import APP_PYTHON, split_environment, venv_skeleton
 from hatch_krust.oci.layer import bytes_entry, file_entry
 from hatch_krust.oci.mediatypes import OCI_LAYER_GZIP
@@ -43,6 +48,7 @@ class LayeredPlan:
     distributions: tuple[Distribution, ...]
     scripts: dict[str, str]  # console script -> image path
     python_version: str
+    interpreter: SystemLibrary  # the binary, with its Debian package when dpkg knows it
 
 
 def plan_layers(
@@ -79,7 +85,8 @@ def plan_layers(
         LayerPlan("third-party packages", tuple(third), site, python, version),
         LayerPlan("project", env.project, site, python, version),
     )
-    return LayeredPlan(plans, scan, env.distributions, env.scripts, info.version)
+    origin = DpkgDatabase().library(info.image_executable, info.executable)
+    return LayeredPlan(plans, scan, env.distributions, env.scripts, info.version, origin)
 
 
 def build_layers(

@@ -29,7 +29,7 @@ from hatch_krust.layered import (
     plan_layers,
 )
 from hatch_krust.layered.plan import LayeredPlan
-from hatch_krust.oci.assemble import ImageOptions
+from hatch_krust.oci.assemble import BaseImage, ImageOptions
 from hatch_krust.oci.descriptor import Platform
 from hatch_krust.oci.layout import Layout
 from tests.freeze.conftest import PYENV_PYTHON, build_wheel
@@ -59,15 +59,17 @@ def install(project: Path, root: Path) -> Path:
     return venv
 
 
-def build_image(venv: Path, root: Path, cache: Path) -> Built:
+def build_image(
+    venv: Path, root: Path, cache: Path, base: BaseImage | None = None, user: str = "65532"
+) -> Built:
     """Plan, build (through `cache`) and assemble the layered image of `venv` under `root`."""
     work = root / "work"
     work.mkdir(parents=True)
     plan = plan_layers(host_interpreter(PYENV_PYTHON), venv, NAME, work)
     layers = build_layers(plan, cache, epoch=EPOCH)
     layout = Layout.create(root / "image")
-    options = ImageOptions(SCRIPT, PLATFORM, epoch=EPOCH)
-    index = assemble_layered(None, layers, options, layout, entrypoint=entrypoint(plan, SCRIPT))
+    options = ImageOptions(SCRIPT, PLATFORM, epoch=EPOCH, user=user)
+    index = assemble_layered(base, layers, options, layout, entrypoint=entrypoint(plan, SCRIPT))
     layout.add_manifest(index, "latest")
     return Built(root / "image", layers, plan)
 

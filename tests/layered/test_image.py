@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from hatch_krust.oci.assemble import BaseImage
+from hatch_krust.oci.layout import Layout
+from tests.infra.images import BASE_TAG, make_umoci_base
 from tests.layered.conftest import (
     PROJECT,
     Built,
@@ -37,6 +40,19 @@ def test_runs_on_a_read_only_root_without_tmp(demo_image: Built, tmp_path: Path)
     assert seen["base_prefix"] == "/opt/python"
     assert (seen["argv0"], seen["path0"]) == ("/app/bin/krust-layered", "/app/bin")
     assert seen["pid"] != 1, "the launcher is PID 1, the program its child"
+
+
+def test_runs_on_a_base_image_as_its_user(demo_venv: Path, layer_cache: Path, tmp_path: Path):
+    base = BaseImage.from_layout(Layout.open(make_umoci_base(tmp_path / "base")), BASE_TAG)
+    built = build_image(demo_venv, tmp_path / "build", layer_cache, base, user="app")
+    seen = report(built, tmp_path)
+    assert seen["cloader"] is True
+    assert (seen["uid"], seen["user"]) == (1000, "app")
+    assert seen["lang"] == "C.UTF-8", "the base's Env is kept"
+    assert seen["cwd"] == "/srv", "and its WorkingDir"
+    path = seen["path"]
+    assert isinstance(path, str)
+    assert path.startswith("/app/bin:")
 
 
 def test_python_m_venv_uses_the_images_own_python(demo_image: Built, tmp_path: Path):

@@ -16,7 +16,7 @@ from hatch_krust.layered.elf import is_elf, read_dynamic, rewrite_search_path
 from hatch_krust.layered.libraries import DpkgDatabase, find_system_libraries
 from hatch_krust.layered.packages import split_environment
 from hatch_krust.oci.layer import bytes_entry, link_entry
-from tests.freeze.conftest import PYENV_PYTHON
+from tests.freeze.conftest import DEBIAN_PYTHON, PYENV_PYTHON
 
 LAUNCHER = Path(__file__).parents[2] / "hatch_krust" / "layered" / "launch.py"
 
@@ -189,6 +189,7 @@ def test_the_launcher_runs_the_script_as_main_when_not_pid_1(tmp_path: Path):
     script.parent.mkdir()
     script.write_text(
         "import sys\nprint(__name__, sys.argv, sys.path[0] == sys.argv[0].rsplit('/', 1)[0])\n"
+        "def f(x: int): pass\nprint(f.__annotations__)\n"
         "sys.exit(int(sys.argv[1]))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
@@ -200,4 +201,11 @@ def test_the_launcher_runs_the_script_as_main_when_not_pid_1(tmp_path: Path):
         env=env,
     )
     assert result.returncode == 5, result.stderr
-    assert result.stdout.strip() == f"__main__ ['{script}', '5'] True"
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"__main__ ['{script}', '5'] True"
+    assert lines[1] == "{'x': <class 'int'>}", "no `from __future__` flags leak in"
+
+
+def test_a_distribution_interpreter_is_named_by_its_package():
+    binary = Path(DEBIAN_PYTHON).resolve()
+    assert DpkgDatabase().owner(binary).startswith("python3"), f"{binary} comes from a .deb"

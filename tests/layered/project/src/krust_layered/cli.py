@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import importlib.metadata
 import importlib.resources
 import json
@@ -34,7 +35,11 @@ def report() -> int:
                 "argv0": sys.argv[0],
                 "path0": sys.path[0],
                 "change": krust_layered.CHANGE,
-                "pyc_written": sys.dont_write_bytecode,
+                "uid": os.getuid(),
+                "user": getpass.getuser(),
+                "lang": os.environ.get("LANG", ""),
+                "path": os.environ.get("PATH", ""),
+                "cwd": os.getcwd(),
             },
             sort_keys=True,
         )
