@@ -158,23 +158,22 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     before = code_state()
+    print(f"Start-up, median of {args.runs} runs (s): venv | image | image as PID 1 | no .pyc")
     with tempfile.TemporaryDirectory(prefix="krust-layered-bench-") as tmp:
-        rows = []
+        sizes = []
         for program in PROGRAMS:
             log(f"measuring {program[0]}")
-            rows.append(startup(*program, Path(tmp), args.runs))
+            label, venv_s, image_s, pid1_s, nopyc_s, layers = startup(
+                *program, Path(tmp), args.runs
+            )
+            ratio = image_s / venv_s
+            row = f"{venv_s:.3f} | {image_s:.3f} ({ratio:.2f}x) | {pid1_s:.3f} | {nopyc_s:.3f}"
+            print(f"  {label}: {row}", flush=True)
+            parts = ", ".join(f"{n} {c / 1e6:.2f}/{u / 1e6:.2f}" for n, c, u in layers)
+            sizes.append(f"  {label}: {parts}")
+        print("Layers (compressed / uncompressed MB):", *sizes, sep="\n")
         log("one-line change to the demo")
         install_s, layers_s, top, total = rebuild(Path(tmp))
-    print(f"Start-up, median of {args.runs} runs (s): venv | image | image as PID 1 | no .pyc")
-    for label, venv_s, image_s, pid1_s, nopyc_s, _ in rows:
-        ratio = image_s / venv_s
-        print(
-            f"  {label}: {venv_s:.3f} | {image_s:.3f} ({ratio:.2f}x) | {pid1_s:.3f} | {nopyc_s:.3f}"
-        )
-    print("Layers (compressed / uncompressed MB):")
-    for label, *_, sizes in rows:
-        parts = ", ".join(f"{n} {c / 1e6:.2f}/{u / 1e6:.2f}" for n, c, u in sizes)
-        print(f"  {label}: {parts}")
     print(
         f"One-line change to the demo: install {install_s:.2f} s, layers {layers_s:.2f} s, "
         f"new top layer {top} bytes of {total} ({100 * top / total:.3f} %)"
