@@ -49,7 +49,7 @@ class SystemLibrary:
 
 @dataclass(frozen=True)
 class LibraryScan:
-    """The libraries to ship and the names nothing could provide (as `module: name`)."""
+    """The libraries to ship and what nothing could provide ("/opt/.../x.so needs liby.so.1")."""
 
     libraries: tuple[SystemLibrary, ...]
     missing: tuple[str, ...]
@@ -71,10 +71,10 @@ def find_system_libraries(
     dpkg = DpkgDatabase(root)
     found: dict[str, SystemLibrary] = {}
     missing: list[str] = []
-    queue = [source for _, source in files]
+    queue = [(image, source) for image, source in files]
     loaders: set[str] = set()
     while queue:
-        source = queue.pop()
+        label, source = queue.pop()
         info = read_dynamic(source)
         if info.interpreter:
             loaders.add(info.interpreter)
@@ -83,10 +83,10 @@ def find_system_libraries(
                 continue  # the image's own (libpython, a wheel's .libs) or already found
             where = _resolve(name, source, info.runpath, search, root)
             if where is None:
-                missing.append(f"{source.name}: {name}")
+                missing.append(f"{label} needs {name}")
             else:
                 found[name] = dpkg.library(f"{image_dir}/{name}", where)
-                queue.append(where)
+                queue.append((str(where), where))
     for name in _DLOPENED:
         where = _resolve(name, None, (), search, root)
         if found and where is not None and name not in found:

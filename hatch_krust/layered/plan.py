@@ -71,8 +71,9 @@ def plan_layers(
     scan = find_system_libraries(elves, machine=_machine_of(elves))
     if scan.missing:
         message = (
-            "These libraries are needed but not on this host's library path: "
-            f"{', '.join(scan.missing)}. Install the packages that provide them."
+            "Libraries the image needs are not on this host's library path: "
+            f"{'; '.join(scan.missing)}. Install the packages that provide them on the "
+            "build host (the interpreter or the wheel was built against them)."
         )
         raise ImageError(message)
     libraries = [file_entry(lib.image_path, lib.source.resolve(), 0o755) for lib in scan.libraries]

@@ -209,3 +209,23 @@ def test_the_launcher_runs_the_script_as_main_when_not_pid_1(tmp_path: Path):
 def test_a_distribution_interpreter_is_named_by_its_package():
     binary = Path(DEBIAN_PYTHON).resolve()
     assert DpkgDatabase().owner(binary).startswith("python3"), f"{binary} comes from a .deb"
+
+
+def test_a_library_nothing_provides_is_reported_with_the_file_that_needs_it(tmp_path: Path):
+    source = tmp_path / "f.c"
+    source.write_text("int f(void) { return 0; }\n")
+    stub = tmp_path / "libkrustgone.so"
+    user = tmp_path / "user.so"
+    subprocess.run(["gcc", "-shared", "-o", str(stub), str(source)], check=True)
+    link = ["gcc", "-shared", "-o", str(user), str(source), "-Wl,--no-as-needed"]
+    link += [f"-L{tmp_path}", "-lkrustgone"]
+    subprocess.run(link, check=True)
+    provided = find_system_libraries(
+        [("/app/ext/user.so", user), ("/app/ext/libkrustgone.so", stub)]
+    )
+    assert provided.missing == ()
+    assert not any("krustgone" in lib.image_path for lib in provided.libraries), "the image's own"
+    stub.unlink()
+    scan = find_system_libraries([("/app/ext/user.so", user)])
+    assert scan.missing == ("/app/ext/user.so needs libkrustgone.so",)
+    assert any(lib.image_path.endswith("/libc.so.6") for lib in scan.libraries)
