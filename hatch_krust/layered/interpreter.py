@@ -209,7 +209,7 @@ class HostInterpreter:
         copy = work / "elf" / name
         if not copy.is_file():
             copy.parent.mkdir(parents=True, exist_ok=True)
-            partial = copy.with_suffix(".partial")
+            partial = copy.with_name(f"{name}.{os.getpid()}.partial")
             shutil.copyfile(source, partial)
             rewrite_search_path(partial, self._relocated)
             if self.strip:

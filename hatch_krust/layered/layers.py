@@ -84,7 +84,11 @@ def build_layer(
         facts = {"digest": layer.digest, "size": layer.size, "diff_id": layer.diff_id}
         (staged / "layer.json").write_text(json.dumps(facts), "utf-8")
         shutil.rmtree(entry_dir, ignore_errors=True)
-        staged.rename(entry_dir)
+        try:
+            staged.rename(entry_dir)
+        except OSError:  # a concurrent build stored the same key first: same bytes
+            if _cached(entry_dir, media_type) is None:
+                raise
     final = Layer(entry_dir / "layer.tar.gz", layer.digest, layer.size, layer.diff_id, media_type)
     return BuiltLayer(plan.name, key, final, cached=False)
 

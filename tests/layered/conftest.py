@@ -51,21 +51,26 @@ class Built:
     plan: LayeredPlan
 
 
-def install(project: Path, root: Path) -> Path:
+def install(project: Path, root: Path, python: str = PYENV_PYTHON) -> Path:
     """The project's wheel and its dependencies in a fresh venv (what the build will hand us)."""
     wheel = build_wheel(project, root / "wheel")
     venv = root / "venv"
-    create_environment(PYENV_PYTHON, venv, [str(wheel)])
+    create_environment(python, venv, [str(wheel)])
     return venv
 
 
 def build_image(
-    venv: Path, root: Path, cache: Path, base: BaseImage | None = None, user: str = "65532"
+    venv: Path,
+    root: Path,
+    cache: Path,
+    base: BaseImage | None = None,
+    user: str = "65532",
+    python: str = PYENV_PYTHON,
 ) -> Built:
     """Plan, build (through `cache`) and assemble the layered image of `venv` under `root`."""
     work = root / "work"
     work.mkdir(parents=True)
-    plan = plan_layers(host_interpreter(PYENV_PYTHON), venv, NAME, work)
+    plan = plan_layers(host_interpreter(python), venv, NAME, work)
     layers = build_layers(plan, cache, epoch=EPOCH)
     layout = Layout.create(root / "image")
     options = ImageOptions(SCRIPT, PLATFORM, epoch=EPOCH, user=user)

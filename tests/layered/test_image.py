@@ -10,6 +10,7 @@ import pytest
 
 from hatch_krust.oci.assemble import BaseImage
 from hatch_krust.oci.layout import Layout
+from tests.freeze.conftest import DEBIAN_PYTHON
 from tests.infra.images import BASE_TAG, make_umoci_base
 from tests.layered.conftest import (
     PROJECT,
@@ -53,6 +54,15 @@ def test_runs_on_a_base_image_as_its_user(demo_venv: Path, layer_cache: Path, tm
     path = seen["path"]
     assert isinstance(path, str)
     assert path.startswith("/app/bin:")
+
+
+def test_debians_interpreter_is_a_source_too(tmp_path: Path):
+    venv = install(PROJECT, tmp_path / "env", DEBIAN_PYTHON)
+    built = build_image(venv, tmp_path / "build", tmp_path / "cache", python=DEBIAN_PYTHON)
+    seen = report(built, tmp_path)
+    assert (seen["cloader"], seen["data"]) == (True, "hello from the data file")
+    assert seen["base_prefix"] == "/opt/python"
+    assert built.plan.interpreter.package.startswith("python3"), "named for the SBOM"
 
 
 def test_python_m_venv_uses_the_images_own_python(demo_image: Built, tmp_path: Path):
