@@ -26,7 +26,15 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import IO
 
-__all__ = ["Entry", "Layer", "bytes_entry", "dir_entry", "file_entry", "write_layer"]
+__all__ = [
+    "Entry",
+    "Layer",
+    "bytes_entry",
+    "dir_entry",
+    "file_entry",
+    "link_entry",
+    "write_layer",
+]
 
 _COMPRESS_LEVEL = 6
 _DIR_MODE = 0o755
@@ -34,7 +42,7 @@ _DIR_MODE = 0o755
 
 @dataclass(frozen=True)
 class Entry:
-    """One tar entry: a directory, a file from a path, or a file from bytes."""
+    """One tar entry: a directory, a file from a path or from bytes, or a symbolic link."""
 
     path: str
     mode: int
@@ -42,10 +50,11 @@ class Entry:
     data: bytes | None = None
     uid: int = 0
     gid: int = 0
+    link: str | None = None
 
     @property
     def is_dir(self) -> bool:
-        return self.source is None and self.data is None
+        return self.source is None and self.data is None and self.link is None
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -60,6 +69,11 @@ def file_entry(path: str, source: Path, mode: int = 0o755) -> Entry:
 def bytes_entry(path: str, data: bytes, mode: int = 0o644) -> Entry:
     """A regular file with the given content."""
     return Entry(path, mode, data=data)
+
+
+def link_entry(path: str, target: str) -> Entry:
+    """A symbolic link to `target` (absolute, or relative to the link's directory)."""
+    return Entry(path, 0o777, link=target)
 
 
 def dir_entry(path: str, mode: int = _DIR_MODE, uid: int = 0, gid: int = 0) -> Entry:
@@ -138,6 +152,10 @@ def _add(tar: tarfile.TarFile, entry: Entry, epoch: int) -> None:
     info.uname = info.gname = ""
     if entry.is_dir:
         info.type = tarfile.DIRTYPE
+        tar.addfile(info)
+    elif entry.link is not None:
+        info.type = tarfile.SYMTYPE
+        info.linkname = entry.link
         tar.addfile(info)
     elif entry.data is not None:
         info.size = len(entry.data)

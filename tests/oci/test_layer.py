@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hatch_krust.errors import ImageError
-from hatch_krust.oci.layer import bytes_entry, dir_entry, file_entry, write_layer
+from hatch_krust.oci.layer import bytes_entry, dir_entry, file_entry, link_entry, write_layer
 from hatch_krust.oci.mediatypes import DOCKER_LAYER_GZIP, OCI_LAYER_GZIP
 
 
@@ -145,3 +145,16 @@ def test_a_large_file_is_streamed_not_held_in_memory(tmp_path: Path):
     with tarfile.open(tmp_path / "l") as tar:
         assert tar.getmember("app/big").size == 64 << 20
     assert layer.size < 1 << 20
+
+
+def test_a_link_entry_is_a_symbolic_link(tmp_path: Path):
+    layer = write_layer(
+        [link_entry("/opt/python/bin/python3", "python3.11"), bytes_entry("/a", b"")],
+        tmp_path / "layer.tar.gz",
+    )
+    with tarfile.open(layer.path) as tar:
+        member = tar.getmember("opt/python/bin/python3")
+        parent = tar.getmember("opt/python/bin")
+    assert member.issym()
+    assert member.linkname == "python3.11"
+    assert parent.isdir(), "a link's parents are directories like any entry's"

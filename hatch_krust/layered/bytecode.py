@@ -1,0 +1,76 @@
+"""Pre-compiled bytecode for a layer: nothing is compiled (or written) when the image starts.
+
+Without `.pyc` files a copied interpreter took 0.25 s to start a small program instead of
+0.07 s, and on a read-only root it would pay that at every start. The `.pyc` files are
+`unchecked-hash` ones: their header holds a hash of the source instead of its mtime, and
+the interpreter does not even check it, so they are valid whatever mtime the layer gives
+the sources, and the same source always gives the same bytes. `co_filename` is the path
+in the image (`compileall`'s `ddir`), so tracebacks name the files the user can open.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from hatch_krust.errors import ImageError
+from hatch_krust.freeze._process import ToolFailed, run_tool, tail
+from hatch_krust.freeze.environment import installer_env
+from hatch_krust.oci.layer import Entry, file_entry
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+__all__ = ["compile_entries"]
+
+_COMPILE = """
+import compileall, json, py_compile, sys
+mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
+for stage, image in json.loads(sys.argv[1]):
+    compileall.compile_dir(stage, ddir=image, quiet=2, invalidation_mode=mode, workers=0)
+"""
+
+
+def compile_entries(
+    entries: Iterable[Entry], directories: Iterable[str], python: Path, work: Path
+) -> list[Entry]:
+    """Bytecode entries for the `.py` files among `entries` under `directories`.
+
+    `python` must be the image's Python version (it runs here, on the build host). Files
+    that do not compile (Python 2 leftovers in some sdists) get no bytecode, as with pip.
+    """
+    stage = work / "bytecode"
+    roots = sorted(PurePosixPath(d) for d in directories)
+    jobs: dict[str, str] = {}
+    for entry in entries:
+        image = PurePosixPath(entry.path)
+        root = next((r for r in roots if image.is_relative_to(r)), None)
+        if root is None or image.suffix != ".py" or entry.link is not None:
+            continue
+        target = stage / image.relative_to("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if entry.source is not None:
+            shutil.copyfile(entry.source, target)
+        else:
+            target.write_bytes(entry.data or b"")
+        jobs[str(stage / root.relative_to("/"))] = str(root)
+    if not jobs:
+        return []
+    _run(python, sorted(jobs.items()))
+    return [
+        file_entry("/" + str(pyc.relative_to(stage)), pyc, 0o644)
+        for pyc in sorted(stage.rglob("__pycache__/*.pyc"))
+    ]
+
+
+def _run(python: Path, jobs: list[tuple[str, str]]) -> None:
+    env = installer_env()
+    env["PYTHONHASHSEED"] = "0"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    try:
+        run_tool([str(python), "-I", "-c", _COMPILE, json.dumps(jobs)], env=env)
+    except ToolFailed as exc:
+        message = f"Pre-compiling bytecode with {python} failed:\n{tail(exc.output)}"
+        raise ImageError(message) from None

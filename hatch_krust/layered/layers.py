@@ -1,0 +1,123 @@
+"""Each layer of a layered image, planned, keyed by its own inputs, and built at most once.
+
+A plan is the list of files a layer will hold (at image paths) plus the directories whose
+bytecode it gets. Its key hashes exactly what decides the layer's bytes: every path, mode,
+link target and file content, the Python that compiles the bytecode, the epoch, and this
+module's format version. So a change to the project's code changes the project layer's
+key only, and the lower layers come from the cache unchanged: same bytes, same digests,
+nothing to push. Cached layers are digest-checked before they are used again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hatch_krust.layered.bytecode import compile_entries
+from hatch_krust.oci.layer import Layer, write_layer
+from hatch_krust.oci.mediatypes import OCI_LAYER_GZIP
+
+if TYPE_CHECKING:
+    from hatch_krust.oci.layer import Entry
+
+__all__ = ["FORMAT_VERSION", "BuiltLayer", "LayerPlan", "build_layer"]
+
+# Bump when the way a plan becomes bytes changes (tar normalisation, bytecode flags).
+FORMAT_VERSION = "1"
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """What one layer holds; `compiler` (a Python) compiles `bytecode` directories' `.py`."""
+
+    name: str
+    entries: tuple[Entry, ...]
+    bytecode: tuple[str, ...] = ()
+    compiler: Path | None = None
+    compiler_version: str = ""
+
+    def key(self, epoch: int) -> str:
+        """sha256 of everything that decides the layer's bytes."""
+        digest = hashlib.sha256()
+        head = [FORMAT_VERSION, self.name, epoch, sorted(self.bytecode), self.compiler_version]
+        digest.update(json.dumps(head).encode())
+        for entry in sorted(self.entries, key=lambda e: e.parts):
+            digest.update(json.dumps([entry.path, entry.mode, entry.uid, entry.gid]).encode())
+            digest.update(_content_digest(entry).encode())
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class BuiltLayer:
+    """A plan's layer, and whether it came from the cache."""
+
+    name: str
+    key: str
+    layer: Layer
+    cached: bool
+
+
+def build_layer(
+    plan: LayerPlan, cache: Path, *, epoch: int = 0, media_type: str = OCI_LAYER_GZIP
+) -> BuiltLayer:
+    """The layer for `plan`: from `cache` when its key is there, else built and stored."""
+    key = plan.key(epoch)
+    entry_dir = cache / key
+    hit = _cached(entry_dir, media_type)
+    if hit is not None:
+        return BuiltLayer(plan.name, key, hit, cached=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".krust-build-", dir=cache) as tmp:
+        work = Path(tmp)
+        entries = list(plan.entries)
+        if plan.bytecode and plan.compiler is not None:
+            entries += compile_entries(entries, plan.bytecode, plan.compiler, work)
+        staged = work / "entry"
+        staged.mkdir()
+        layer = write_layer(entries, staged / "layer.tar.gz", epoch=epoch, media_type=media_type)
+        facts = {"digest": layer.digest, "size": layer.size, "diff_id": layer.diff_id}
+        (staged / "layer.json").write_text(json.dumps(facts), "utf-8")
+        shutil.rmtree(entry_dir, ignore_errors=True)
+        try:
+            staged.rename(entry_dir)
+        except OSError:  # a concurrent build stored the same key first: same bytes
+            if _cached(entry_dir, media_type) is None:
+                raise
+    final = Layer(entry_dir / "layer.tar.gz", layer.digest, layer.size, layer.diff_id, media_type)
+    return BuiltLayer(plan.name, key, final, cached=False)
+
+
+def _cached(entry_dir: Path, media_type: str) -> Layer | None:
+    """A cached layer whose file still has the size and digest recorded for it."""
+    try:
+        facts = json.loads((entry_dir / "layer.json").read_text("utf-8"))
+        path = entry_dir / "layer.tar.gz"
+        if path.stat().st_size != facts["size"] or _file_digest(path) != facts["digest"]:
+            return None
+        return Layer(path, facts["digest"], facts["size"], facts["diff_id"], media_type)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _content_digest(entry: Entry) -> str:
+    if entry.link is not None:
+        return "link:" + entry.link
+    if entry.data is not None:
+        return "sha256:" + hashlib.sha256(entry.data).hexdigest()
+    if entry.source is not None:
+        return _file_digest(entry.source)
+    return "dir"
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()

@@ -1,0 +1,3 @@
+"""The layered-format test project."""
+
+CHANGE = "original"

@@ -1,0 +1,86 @@
+"""One command per thing the layered-format tests check."""
+
+from __future__ import annotations
+
+import getpass
+import importlib.metadata
+import importlib.resources
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def report() -> int:
+    """Version, package data, the C YAML loader, and where things are."""
+    import yaml
+
+    import krust_layered
+
+    loaded = yaml.load("answer: 42\n", Loader=yaml.CLoader)
+    data = importlib.resources.files("krust_layered").joinpath("data/greeting.txt")
+    print(
+        json.dumps(
+            {
+                "version": importlib.metadata.version("krust-layered-demo"),
+                "data": data.read_text().strip(),
+                "yaml": loaded,
+                "cloader": yaml.__with_libyaml__,
+                "executable": sys.executable,
+                "prefix": sys.prefix,
+                "base_prefix": sys.base_prefix,
+                "pid": os.getpid(),
+                "argv0": sys.argv[0],
+                "path0": sys.path[0],
+                "change": krust_layered.CHANGE,
+                "uid": os.getuid(),
+                "user": getpass.getuser(),
+                "lang": os.environ.get("LANG", ""),
+                "path": os.environ.get("PATH", ""),
+                "cwd": os.getcwd(),
+            },
+            sort_keys=True,
+        )
+    )
+    return 0
+
+
+def make_venv(where: str) -> int:
+    """Create a venv with the image's Python and run something in it."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", where], check=True)
+    out = subprocess.run(
+        [f"{where}/bin/python", "-c", "import sys; print(sys.prefix, sys.base_prefix)"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    print(out.stdout.strip())
+    return 0
+
+
+def wait(handler: bool) -> int:
+    """Print ready and sleep; with a handler, SIGTERM ends the program with status 7."""
+    if handler:
+
+        def stop(signum: int, frame: object) -> None:
+            print("handled", signum, flush=True)
+            sys.exit(7)
+
+        signal.signal(signal.SIGTERM, stop)
+    print("ready", flush=True)
+    while True:
+        time.sleep(0.05)
+
+
+def main() -> int:
+    command = sys.argv[1] if len(sys.argv) > 1 else "report"
+    if command == "--version":
+        print(importlib.metadata.version("krust-layered-demo"))
+        return 0
+    if command == "venv":
+        return make_venv(sys.argv[2])
+    if command in ("wait", "wait-handler"):
+        return wait(command == "wait-handler")
+    return report()
