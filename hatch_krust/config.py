@@ -32,6 +32,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _USER = re.compile(r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")
 _PLATFORM = re.compile(r"^linux/[a-z0-9]+(/[a-z0-9]+)?$")
 _PORT = re.compile(r"^[0-9]{1,5}(/(tcp|udp|sctp))?$")
+_EXTRA = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
@@ -89,6 +90,27 @@ OPTIONS: tuple[Option, ...] = (
         "array of strings",
         "[]",
         "Extra PyInstaller arguments, passed as they are.",
+    ),
+    Option(
+        "extras",
+        "KRUST_EXTRAS",
+        "array of strings",
+        "[] (plus the extras the script's entry point names)",
+        "Extras of the project installed with it, as in `pip install 'project[extra]'`.",
+    ),
+    Option(
+        "wheel",
+        "KRUST_WHEEL",
+        "string",
+        "none (the wheel is built from the project)",
+        "An already-built wheel of this project and version to freeze (relative to the root).",
+    ),
+    Option(
+        "exclude-entry-point-groups",
+        "KRUST_EXCLUDE_ENTRY_POINT_GROUPS",
+        "array of strings",
+        "[]",
+        "Entry-point groups whose modules are not bundled from the dependencies.",
     ),
     Option(
         "freezer",
@@ -212,6 +234,9 @@ class KrustConfig:
     hidden_imports: tuple[str, ...] = ()
     exclude_modules: tuple[str, ...] = ()
     pyinstaller_args: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()
+    wheel: str | None = None
+    exclude_entry_point_groups: tuple[str, ...] = ()
     freezer: str = "pyinstaller"
     cache: bool = True
     base_image: str = DEFAULT_BASE_IMAGE
@@ -238,6 +263,8 @@ class KrustConfig:
             "exclude_modules": list(self.exclude_modules),
             "pyinstaller_args": list(self.pyinstaller_args),
             "freezer": self.freezer,
+            "extras": sorted(self.extras),
+            "exclude_entry_point_groups": sorted(self.exclude_entry_point_groups),
         }
 
 
@@ -556,6 +583,7 @@ def _validate(config: KrustConfig, r: _Reader) -> None:
         raise _fail(where("script"), f"is not a script name: {config.script!r}")
     _check_each(config.hidden_imports, _MODULE, where("hidden-imports"), "module name")
     _check_each(config.exclude_modules, _MODULE, where("exclude-modules"), "module name")
+    _check_each(config.extras, _EXTRA, where("extras"), "extra name")
     _check_tags(config.tags, where("tags"))
     _check_platforms(config.platforms, where("platforms"))
     _check_each(config.ports, _PORT, where("ports"), "port (expected `8080` or `8080/tcp`)")

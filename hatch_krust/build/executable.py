@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hatch_krust.__about__ import __version__
 from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_dir
+from hatch_krust.build.wheel import INNER_WHEEL_ENV, build_wheel, given_wheel
 from hatch_krust.errors import ConfigError, KrustError
 from hatch_krust.freeze.dependencies import declared_requirements, resolve_requirements
+from hatch_krust.freeze.extras import chosen_extras, with_extras
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -54,7 +56,6 @@ _ARCHITECTURES = {
     "s390x": "s390x",
     "riscv64": "riscv64",
 }
-INNER_WHEEL_ENV = "HATCH_KRUST_INNER_WHEEL"
 
 
 class Reporter(Protocol):
@@ -142,23 +143,6 @@ def resolve_script(
 
 def executable_name(script: str, version: str, architecture: str) -> str:
     return f"{script}-{version}-linux-{architecture}"
-
-
-def build_wheel(root: Path, directory: Path) -> Path:
-    """The project's wheel, made by hatchling's own WheelBuilder (its hooks included)."""
-    from hatchling.builders.wheel import WheelBuilder
-
-    previous = os.environ.get(INNER_WHEEL_ENV)
-    os.environ[INNER_WHEEL_ENV] = "1"  # our own wheel hook must not recurse into this build
-    try:
-        builder = WheelBuilder(str(root))
-        artifacts = list(builder.build(directory=str(directory), versions=["standard"]))
-    finally:
-        if previous is None:
-            os.environ.pop(INNER_WHEEL_ENV, None)
-        else:
-            os.environ[INNER_WHEEL_ENV] = previous
-    return Path(artifacts[0])
 
 
 def wheel_fingerprint(wheel: Path) -> str:
@@ -264,12 +248,16 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
         work = Path(tmp)
         if inputs.wheel is not None:
             wheel = inputs.wheel
+        elif config.wheel:
+            wheel = given_wheel(inputs.root, config.wheel, inputs.dist_name, inputs.version)
         else:
-            reporter.display_waiting("Building the wheel with hatchling")
-            wheel = build_wheel(inputs.root, work / "wheel")
+            wheel = build_wheel(inputs.root, work / "wheel", reporter.display_waiting)
+        entry_point, extras = chosen_extras(config.extras, script, entry_point, wheel, inputs.env)
         fingerprint = wheel_fingerprint(wheel)
         resolved = resolve_requirements(
-            declared_requirements(wheel), freezing.FREEZER_PINS, interpreter["executable"]
+            with_extras(declared_requirements(wheel), extras),
+            freezing.FREEZER_PINS,
+            interpreter["executable"],
         )
         if resolved is None:
             reporter.display_info(
@@ -282,7 +270,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                 "hatch-krust": __version__,
                 "wheel": fingerprint,
                 "resolved": resolved,
-                "script": [script, entry_point],
+                "script": [script, entry_point, list(extras)],
                 "interpreter": interpreter,
                 "freezer": [config.freezer, dict(freezing.FREEZER_PINS), freezer_code_digest()],
                 "options": config.freeze_options(),
@@ -311,6 +299,8 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                     hidden_imports=config.hidden_imports,
                     exclude_modules=config.exclude_modules,
                     pyinstaller_args=config.pyinstaller_args,
+                    extras=extras,
+                    exclude_entry_point_groups=config.exclude_entry_point_groups,
                     source_date_epoch=inputs.epoch,
                     verbose=reporter.verbosity > 0,
                     log=reporter.display_waiting,

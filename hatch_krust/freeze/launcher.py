@@ -23,6 +23,7 @@ import keyword
 from typing import TYPE_CHECKING
 
 from hatch_krust.errors import FreezeError
+from hatch_krust.freeze.extras import split_entry_point
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -48,8 +49,9 @@ def _dotted(value: str) -> bool:
 
 
 def parse_entry_point(entry_point: str) -> tuple[str, str]:
-    """Split `package.module:attr.path` into module and attribute path; reject anything else."""
-    module, sep, attr = entry_point.strip().partition(":")
+    """Split `package.module:attr.path [extras]` into module and attribute path; reject the rest."""
+    target, _extras = split_entry_point(entry_point)  # the extras are installed, not called
+    module, sep, attr = target.partition(":")
     module, attr = module.strip(), attr.strip()
     if not sep or not _dotted(module) or not _dotted(attr):
         message = (
