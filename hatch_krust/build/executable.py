@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hatch_krust.__about__ import __version__
 from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_dir
-from hatch_krust.build.wheel import INNER_WHEEL_ENV, build_wheel, given_wheel
+from hatch_krust.build.wheel import INNER_WHEEL_ENV, build_wheel, project_wheel
 from hatch_krust.errors import ConfigError, KrustError
 from hatch_krust.freeze.dependencies import declared_requirements, resolve_requirements
 from hatch_krust.freeze.extras import chosen_extras, with_extras
@@ -246,12 +246,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
     arch = host_architecture()
     with tempfile.TemporaryDirectory(prefix="hatch-krust-") as tmp:
         work = Path(tmp)
-        if inputs.wheel is not None:
-            wheel = inputs.wheel
-        elif config.wheel:
-            wheel = given_wheel(inputs.root, config.wheel, inputs.dist_name, inputs.version)
-        else:
-            wheel = build_wheel(inputs.root, work / "wheel", reporter.display_waiting)
+        wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
         entry_point, extras = chosen_extras(config.extras, script, entry_point, wheel, inputs.env)
         fingerprint = wheel_fingerprint(wheel)
         resolved = resolve_requirements(

@@ -1,12 +1,14 @@
-"""Plugins of dependencies: modules that installed distributions register as entry points.
+"""Plugins and data files of dependencies, which PyInstaller's import analysis cannot see.
 
 PyInstaller follows imports only, but a library that loads its parts through entry points
 (`virtualenv.discovery.builtin`, pytest plugins, tox's, …) imports them by name at run
 time, while the metadata copied into the executable still advertises them. So every
 module that a distribution the project needs (with its extras) registers under an entry
 point is bundled: `--hidden-import` for the module, `--collect-data` for its package and
-`--copy-metadata` for the distribution. Where PyInstaller or its contributed hooks have a
-hook for the package, the data is left to the hook. Groups can be left out by option.
+`--copy-metadata` for the distribution. Packages of dependencies that ship data files
+(grammars, templates, schemas read at run time, like `rfc3987_syntax`'s `.lark` file) get
+`--collect-data` too. Where PyInstaller or its contributed hooks have a hook for a package,
+its data is left to the hook. Entry-point groups can be left out by option.
 """
 
 from __future__ import annotations
@@ -61,13 +63,19 @@ for ep in md.entry_points(group="pyinstaller40"):
 for d in dirs:
     if os.path.isdir(d):
         hooks.update(f[5:-3] for f in os.listdir(d) if f.startswith("hook-") and f.endswith(".py"))
-out = []
+out, data = [], set()
+code = (".py", ".pyc", ".pyi", ".so", ".pyd", ".typed")
 for name in sorted(seen):
     if name == canon(sys.argv[1]):
         continue
     for ep in dists[name].entry_points:
         out.append([dists[name].metadata["Name"], ep.group, ep.module])
-print(json.dumps({"entry_points": out, "hooks": sorted(hooks)}))
+    for f in dists[name].files or []:
+        parts = f.parts
+        if len(parts) > 1 and parts[0].isidentifier() and "__pycache__" not in parts:
+            if not f.name.endswith(code) and not parts[0].endswith((".dist-info", ".data")):
+                data.add(parts[0])
+print(json.dumps({"entry_points": out, "hooks": sorted(hooks), "data": sorted(data)}))
 """
 
 
@@ -82,8 +90,9 @@ class Plugin:
 
 def find_plugins(
     env: FreezeEnvironment, project: str, extras: Iterable[str], excluded: Iterable[str]
-) -> tuple[list[Plugin], set[str]]:
-    """The dependencies' entry points (excluded groups left out) and the hooked modules."""
+) -> tuple[list[Plugin], set[str], list[str]]:
+    """The dependencies' entry points (excluded groups left out), the modules PyInstaller
+    has hooks for, and the dependencies' top-level packages that hold data files."""
     args = [str(env.python), "-I", "-c", _PROBE, project, json.dumps(sorted(extras))]
     try:
         info = json.loads(run_tool(args, env=env.tool_env()))
@@ -98,15 +107,18 @@ def find_plugins(
         for dist, group, module in info["entry_points"]
         if group not in skip and module
     ]
-    return plugins, set(info["hooks"])
+    return plugins, set(info["hooks"]), list(info["data"])
 
 
-def plugin_args(plugins: Iterable[Plugin], hooked: set[str], own: Iterable[str]) -> list[str]:
-    """PyInstaller arguments bundling `plugins`; packages in `own` are collected already."""
+def plugin_args(
+    plugins: Iterable[Plugin], hooked: set[str], own: Iterable[str], data: Iterable[str] = ()
+) -> list[str]:
+    """PyInstaller arguments bundling `plugins` and the `data` packages' files; packages in
+    `own` are collected already."""
     own_packages = set(own)
     args: list[str] = []
     modules: dict[str, None] = {}
-    packages: dict[str, None] = {}
+    packages = dict.fromkeys(p for p in data if p not in own_packages and not _hooked(p, hooked))
     distributions: dict[str, None] = {}
     for plugin in plugins:
         top = plugin.module.split(".")[0]
@@ -114,7 +126,7 @@ def plugin_args(plugins: Iterable[Plugin], hooked: set[str], own: Iterable[str])
             continue
         modules[plugin.module] = None
         distributions[plugin.distribution] = None
-        if not any(name == top or name.startswith(f"{top}.") for name in hooked):
+        if not _hooked(top, hooked):
             packages[top] = None
     for module in modules:
         args += ["--hidden-import", module]
@@ -125,12 +137,17 @@ def plugin_args(plugins: Iterable[Plugin], hooked: set[str], own: Iterable[str])
     return args
 
 
+def _hooked(package: str, hooked: set[str]) -> bool:
+    """PyInstaller has a hook for the package or one of its modules: it decides the data."""
+    return any(name == package or name.startswith(f"{package}.") for name in hooked)
+
+
 def with_plugins(
     env: FreezeEnvironment, request: FreezeRequest, own: Iterable[str]
 ) -> FreezeRequest:
     """`request` with the dependencies' plugins added before the user's PyInstaller args."""
-    plugins, hooked = find_plugins(
+    plugins, hooked, data = find_plugins(
         env, request.dist_name, request.extras, request.exclude_entry_point_groups
     )
-    args = plugin_args(plugins, hooked, own)
+    args = plugin_args(plugins, hooked, own, data)
     return replace(request, pyinstaller_args=(*args, *request.pyinstaller_args))

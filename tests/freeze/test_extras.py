@@ -43,7 +43,7 @@ def test_split_entry_point(value: str, expected: tuple[str, tuple[str, ...]]) ->
 
 def test_the_launcher_accepts_an_entry_point_with_extras() -> None:
     assert parse_entry_point("app.server:main [web]") == ("app.server", "main")
-    assert "import app.server as _krust_entry_module" in launcher_source("app.server:main [web]")
+    assert "from app.server import main as _krust_entry" in launcher_source("app.server:main [web]")
     with pytest.raises(FreezeError, match="not of the form"):
         parse_entry_point("app server [web]")
 

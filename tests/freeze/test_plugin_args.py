@@ -33,3 +33,8 @@ def test_a_package_with_a_pyinstaller_hook_keeps_its_hook_in_charge() -> None:
 def test_the_projects_own_packages_are_left_alone() -> None:
     plugins = [Plugin("myapp-extra", "myapp.plugins", "myapp.extra")]
     assert plugin_args(plugins, set(), ["myapp"]) == []
+
+
+def test_dependencies_with_data_files_get_them_unless_hooked() -> None:
+    args = plugin_args([], {"jinja2"}, ["myapp"], ["rfc3987_syntax", "jinja2", "myapp"])
+    assert args == ["--collect-data", "rfc3987_syntax"]
