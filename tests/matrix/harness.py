@@ -9,11 +9,13 @@ kept in hatch-krust's default cache, so a rerun with unchanged inputs only check
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -92,8 +94,33 @@ def build_environment(root: Path, plugin_dir: Path, venv: Path) -> Path:
     return python
 
 
-def build_executable(project: RealProject, plugin_dir: Path, tmp_path: Path) -> tuple[Path, float]:
-    """The frozen executable of `project` and the seconds the build took."""
+@dataclass(frozen=True)
+class Built:
+    """A project built by `build_executable`: its executable and how it was made."""
+
+    executable: Path
+    seconds: float
+    root: Path
+    python: Path
+    env: dict[str, str]
+
+
+def _hatchling(built_root: Path, python: Path, target: str, env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [str(python), "-m", "hatchling", "build", "-t", target],
+        cwd=built_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+
+
+def build_executable(project: RealProject, plugin_dir: Path, tmp_path: Path) -> Built:
+    """`python -m hatchling build -t krust:binary` of the pinned sdist, timed."""
     root = fetch_sdist(project, tmp_path / "sdist")
     python = build_environment(root, plugin_dir, tmp_path / "frontend")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KRUST_", "HATCH_"))}
@@ -102,20 +129,28 @@ def build_executable(project: RealProject, plugin_dir: Path, tmp_path: Path) -> 
     env.pop("VIRTUAL_ENV", None)
     env.update(project.env)
     started = time.monotonic()
+    _hatchling(root, python, "krust:binary", env)
+    took = time.monotonic() - started
+    (exe,) = sorted((root / "dist" / "krust").iterdir())
+    return Built(exe, took, root, python, env)
+
+
+def image_layout(built: Built, tmp_path: Path) -> Path:
+    """The project's image (`-t krust`, base `scratch`; the executable comes from the
+    cache) copied by skopeo into an OCI layout, tagged `run`."""
+    env = {**built.env, "KRUST_BASE_IMAGE": "scratch", "KRUST_PUSH": "false"}
+    _hatchling(built.root, built.python, "krust", env)
+    (archive,) = sorted((built.root / "dist" / "krust").glob("*.oci.tar"))
+    layout = tmp_path / "layout"
     done = subprocess.run(
-        [str(python), "-m", "hatchling", "build", "-t", "krust:binary"],
-        cwd=root,
-        env=env,
+        ["skopeo", "copy", f"oci-archive:{archive}", f"oci:{layout}:run"],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=300,
         check=False,
     )
-    took = time.monotonic() - started
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Traceback" not in done.stderr, done.stderr
-    (exe,) = sorted((root / "dist" / "krust").iterdir())
-    return exe, took
+    assert done.returncode == 0, done.stderr
+    return layout
 
 
 @contextmanager
@@ -146,11 +181,13 @@ def running_in_chroot(
         stdin=subprocess.DEVNULL,
         text=True,
         env={"PATH": "/", **env},
+        start_new_session=True,  # its own process group: servers fork workers
     )
     try:
         yield process
     finally:
-        process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
         subprocess.run(["umount", "-l", str(root / "proc")], check=False)
 
