@@ -98,3 +98,18 @@ def test_a_given_wheel_must_be_this_project_at_this_version(tmp_path: Path) -> N
     (project / "dist" / "bad.whl").write_text("not a zip")
     with pytest.raises(ConfigError, match="not a readable wheel"):
         given_wheel(project, "dist/bad.whl", "given", "0.1.0")
+
+
+@pytest.mark.infra
+def test_a_hook_dependency_that_does_not_exist_is_named(tmp_path: Path) -> None:
+    hooks = (
+        "[tool.hatch.build.targets.wheel.hooks.custom]\n"
+        'dependencies = ["no-such-package-for-krust-tests"]\n'
+    )
+    project = hook_project(tmp_path, hooks)
+    with pytest.raises(KrustError) as info:
+        build_wheel(project, tmp_path / "out")
+    text = str(info.value)
+    assert text.startswith("Building the project's wheel needs packages that could not be")
+    assert "no-such-package-for-krust-tests was not found" in text
+    assert "\n" not in text
