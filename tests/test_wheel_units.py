@@ -9,7 +9,8 @@ def test_missing_requirements_checks_versions_and_markers() -> None:
     assert missing_requirements(["packaging>=1", 'nothing-here; python_version < "3"']) == []
     assert missing_requirements(["packaging>=999"]) == ["packaging>=999"]
     assert missing_requirements(["no-such-dist-for-krust"]) == ["no-such-dist-for-krust"]
-    assert missing_requirements(["packaging @ https://example.invalid/p.whl"]) != []
+    assert missing_requirements(["packaging @ https://example.invalid/p.whl"]) == []
+    assert missing_requirements(["no-such-dist @ https://example.invalid/n.whl"]) != []
 
 
 PYPROJECT = {"tool": {"hatch": {"build": {"targets": {"wheel": {"hooks": {"mypyc": {}}}}}}}}
