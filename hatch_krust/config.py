@@ -44,6 +44,7 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 _TAG_FIELDS = ("{version}", "{major}", "{minor}", "{micro}")
 _PLATFORM = re.compile(r"^linux/[a-z0-9]+(/[a-z0-9]+)?$")
+_EXTRA = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
@@ -63,6 +64,9 @@ class KrustConfig:
     hidden_imports: tuple[str, ...] = ()
     exclude_modules: tuple[str, ...] = ()
     pyinstaller_args: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()
+    wheel: str | None = None
+    exclude_entry_point_groups: tuple[str, ...] = ()
     freezer: str = "pyinstaller"
     cache: bool = True
     base_image: str = "cgr.dev/chainguard/static:latest"
@@ -109,6 +113,8 @@ class KrustConfig:
             "exclude_modules": list(self.exclude_modules),
             "pyinstaller_args": list(self.pyinstaller_args),
             "freezer": self.freezer,
+            "extras": sorted(self.extras),
+            "exclude_entry_point_groups": sorted(self.exclude_entry_point_groups),
         }
 
 
@@ -193,6 +199,26 @@ OPTIONS: tuple[Option, ...] = (
         "KRUST_PYINSTALLER_ARGS",
         "array of strings",
         "Extra PyInstaller arguments, passed as they are.",
+    ),
+    Option(
+        "extras",
+        "KRUST_EXTRAS",
+        "array of strings",
+        "Extras of the project installed with it, as in `pip install 'project[extra]'`.",
+        "[] (plus the extras the script's entry point names)",
+    ),
+    Option(
+        "wheel",
+        "KRUST_WHEEL",
+        "string",
+        "An already-built wheel of this project and version to freeze (relative to the root).",
+        "none (the wheel is built from the project)",
+    ),
+    Option(
+        "exclude-entry-point-groups",
+        "KRUST_EXCLUDE_ENTRY_POINT_GROUPS",
+        "array of strings",
+        "Entry-point groups whose modules are not bundled from the dependencies.",
     ),
     Option(
         "freezer", "KRUST_FREEZER", "string", "Which registered freezer makes the executable."
@@ -588,6 +614,7 @@ def _validate(config: KrustConfig) -> None:
         raise _fail(where("script"), f"is not a script name: {config.script!r}")
     _check_each(config.hidden_imports, _MODULE, where("hidden-imports"), "module name")
     _check_each(config.exclude_modules, _MODULE, where("exclude-modules"), "module name")
+    _check_each(config.extras, _EXTRA, where("extras"), "extra name")
     _check_tags(config.tags, where("tags"))
     _check_platforms(config.platforms, where("platforms"))
     _check_each(config.ports, PORT, where("ports"), "port (expected `8080` or `8080/tcp`)")

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hatch_krust.__about__ import __version__
 from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_dir
+from hatch_krust.build.wheel import INNER_WHEEL_ENV, build_wheel, project_wheel
 from hatch_krust.errors import ConfigError, KrustError
 from hatch_krust.freeze.dependencies import declared_requirements, resolve_requirements
+from hatch_krust.freeze.extras import chosen_extras, with_extras
 from hatch_krust.oci.platform import Platform
 
 if TYPE_CHECKING:
@@ -45,7 +47,6 @@ __all__ = [
     "wheel_fingerprint",
 ]
 
-INNER_WHEEL_ENV = "HATCH_KRUST_INNER_WHEEL"
 
 
 class Reporter(Protocol):
@@ -130,23 +131,6 @@ def executable_name(script: str, version: str, architecture: str) -> str:
     return f"{script}-{version}-linux-{architecture}"
 
 
-def build_wheel(root: Path, directory: Path) -> Path:
-    """The project's wheel, made by hatchling's own WheelBuilder (its hooks included)."""
-    from hatchling.builders.wheel import WheelBuilder
-
-    previous = os.environ.get(INNER_WHEEL_ENV)
-    os.environ[INNER_WHEEL_ENV] = "1"  # our own wheel hook must not recurse into this build
-    try:
-        builder = WheelBuilder(str(root))
-        artifacts = list(builder.build(directory=str(directory), versions=["standard"]))
-    finally:
-        if previous is None:
-            os.environ.pop(INNER_WHEEL_ENV, None)
-        else:
-            os.environ[INNER_WHEEL_ENV] = previous
-    return Path(artifacts[0])
-
-
 def wheel_fingerprint(wheel: Path) -> str:
     """SHA-256 over the wheel's member names and contents, not its zip timestamps."""
     digest = hashlib.sha256()
@@ -215,16 +199,11 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
     arch = Platform.host().architecture
     with tempfile.TemporaryDirectory(prefix="hatch-krust-") as tmp:
         work = Path(tmp)
-        if inputs.wheel is not None:
-            wheel = inputs.wheel
-        else:
-            reporter.display_waiting("Building the wheel with hatchling")
-            wheel = build_wheel(inputs.root, work / "wheel")
+        wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
+        chosen = (script, *chosen_extras(config.extras, script, entry_point, wheel, inputs.env))
         fingerprint = wheel_fingerprint(wheel)
         wheel_file_sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
-        key = _cache_key(
-            inputs, (wheel, fingerprint), (script, entry_point), interpreter, freezer, reporter
-        )
+        key = _cache_key(inputs, (wheel, fingerprint), chosen, interpreter, freezer, reporter)
         cache = ExecutableCache(default_cache_dir(inputs.env))
         with cache.lock(key):
             entry, problem = cache.lookup(key) if config.cache else (None, "")
@@ -236,9 +215,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                 )
                 source, meta, cached = entry.executable, entry.meta, True
             else:
-                request = _freeze_request(
-                    inputs, wheel, (script, entry_point), interpreter, work, reporter
-                )
+                request = _freeze_request(inputs, wheel, chosen, interpreter, work, reporter)
                 store = cache if config.cache else None
                 source, meta = _freeze(request, freezer, store, key, fingerprint)
                 cached = False
@@ -260,18 +237,21 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
 def _cache_key(
     inputs: ExecutableInputs,
     wheel: tuple[Path, str],
-    entry: tuple[str, str],
+    entry: tuple[str, str, tuple[str, ...]],
     interpreter: Interpreter,
     freezer: type[Freezer],
     reporter: Reporter,
 ) -> str:
     """Every input that changes the executable (the resolved dependencies when known).
 
-    `wheel` is the wheel and its fingerprint; `entry` the script and its entry point.
+    `wheel` is the wheel and its fingerprint; `entry` the script, its entry point (without
+    extras) and the project's extras to install.
     """
     config = inputs.config
     resolved = resolve_requirements(
-        declared_requirements(wheel[0]), freezer.pins, str(interpreter.executable)
+        with_extras(declared_requirements(wheel[0]), entry[2]),
+        freezer.pins,
+        str(interpreter.executable),
     )
     if resolved is None:
         reporter.display_info(
@@ -283,7 +263,7 @@ def _cache_key(
             "hatch-krust": __version__,
             "wheel": wheel[1],
             "resolved": resolved,
-            "script": list(entry),
+            "script": [entry[0], entry[1], list(entry[2])],
             "interpreter": interpreter.identity(),
             "freezer": [config.freezer, dict(freezer.pins), freezer_code_digest()],
             "options": config.freeze_options(),
@@ -296,7 +276,7 @@ def _cache_key(
 def _freeze_request(
     inputs: ExecutableInputs,
     wheel: Path,
-    entry: tuple[str, str],
+    entry: tuple[str, str, tuple[str, ...]],
     interpreter: Interpreter,
     work: Path,
     reporter: Reporter,
@@ -318,6 +298,8 @@ def _freeze_request(
         hidden_imports=config.hidden_imports,
         exclude_modules=config.exclude_modules,
         freezer_args=config.pyinstaller_args,
+        extras=entry[2],
+        exclude_entry_point_groups=config.exclude_entry_point_groups,
         source_date_epoch=inputs.epoch,
         verbose=reporter.verbosity > 0,
         log=reporter.display_waiting,

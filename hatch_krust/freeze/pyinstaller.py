@@ -17,7 +17,9 @@ from hatch_krust.freeze._runners import runner_script
 from hatch_krust.freeze.bundle import collect_bundle
 from hatch_krust.freeze.elf import verify_static
 from hatch_krust.freeze.environment import create_environment
+from hatch_krust.freeze.extras import wheel_requirement
 from hatch_krust.freeze.launcher import parse_entry_point, write_launcher
+from hatch_krust.freeze.plugins import with_plugins
 from hatch_krust.freeze.spec import FreezeResult, hookimpl
 from hatch_krust.freeze.staticx import run_staticx, staticx_report
 from hatch_krust.freeze.wheelfile import WheelContents, read_wheel
@@ -64,13 +66,15 @@ class PyInstallerFreezer:
         contents = read_wheel(request.wheel)
         request.work_dir.mkdir(parents=True, exist_ok=True)
         request.log("creating the freeze environment")
+        project = wheel_requirement(request.wheel, request.dist_name, request.extras)
         env = create_environment(
             request.interpreter or request.python,
             request.work_dir / "env",
-            [str(request.wheel), *requirements(self.pins)],
+            [project, *requirements(self.pins)],
             verbose=request.verbose,
         )
         check_entry_module(env, request.entry_point)
+        request = with_plugins(env, request, contents.packages)
         request.log(f"running PyInstaller {env.tools.get('pyinstaller', '')}".rstrip())
         onefile = run_pyinstaller(env, request, contents)
         request.log(f"running staticx {env.tools.get('staticx', '')}".rstrip())

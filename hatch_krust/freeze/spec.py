@@ -52,6 +52,8 @@ class FreezeRequest:
     hidden_imports: tuple[str, ...] = ()
     exclude_modules: tuple[str, ...] = ()
     freezer_args: tuple[str, ...] = ()  # the user's extra arguments, for the freezer's tool
+    extras: tuple[str, ...] = ()  # of the project, installed with its wheel
+    exclude_entry_point_groups: tuple[str, ...] = ()  # plugins of dependencies not bundled
     source_date_epoch: int | None = None  # when set, the output must be byte-reproducible
     verbose: bool = False  # stream the tools' own output instead of capturing it
     log: Callable[[str], None] = field(default=lambda _msg: None, compare=False)  # progress lines

@@ -58,9 +58,28 @@ def test_string_result_goes_to_stderr_with_status_1(tmp_path: Path) -> None:
 
 def test_source_imports_the_module_statically() -> None:
     source = launcher_source("pkg.cli:main")
-    assert "import pkg.cli as _krust_entry_module\n" in source
-    assert "sys.exit(_krust_entry_module.main())" in source
+    assert "from pkg.cli import main as _krust_entry\n" in source
+    assert "sys.exit(_krust_entry())" in source
     compile(source, LAUNCHER_NAME, "exec")
+
+
+def test_an_attribute_path_through_a_submodule_the_package_does_not_import(
+    tmp_path: Path,
+) -> None:
+    """`pkg:cli.main` works like a console script even when pkg/__init__ imports nothing."""
+    package = tmp_path / "quiet_pkg"
+    (package / "cli").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "cli" / "__init__.py").write_text("def detect():\n    print('detected')\n")
+    launcher = write_launcher("quiet_pkg:cli.detect", tmp_path / "launcher")
+    proc = subprocess.run(
+        [sys.executable, str(launcher)],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tmp_path)},
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout) == (0, "detected\n"), proc.stderr
 
 
 def test_launcher_is_alone_in_its_directory(tmp_path: Path) -> None:

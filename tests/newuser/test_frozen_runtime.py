@@ -81,5 +81,5 @@ def test_multiprocessing_start_methods_work(exe: Path, method: str) -> None:
 def test_launcher_calls_freeze_support_before_the_entry_point() -> None:
     source = launcher_source("pkg.cli:main")
     support = source.index('sys.modules["multiprocessing"].freeze_support()')
-    assert support < source.index("import pkg.cli as _krust_entry_module")
+    assert support < source.index("from pkg.cli import main as _krust_entry")
     compile(source, "krust_launcher.py", "exec")
