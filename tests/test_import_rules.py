@@ -89,6 +89,18 @@ RULES = (
         "freezing a wheel into an executable knows nothing about images or registries",
     ),
     Rule(
+        "hatch_krust.layered",
+        (
+            "hatch_krust.registry",
+            "hatch_krust.build",
+            "hatch_krust.plugin",
+            "hatch_krust.resolve",
+            "hatch_krust.config",
+            "hatchling",
+        ),
+        "laying a venv out as image layers knows nothing of builds, registries or options",
+    ),
+    Rule(
         "hatch_krust.errors",
         ("hatch_krust",),
         "the root of the error tree: everything may import it, it imports nothing of ours",
