@@ -9,6 +9,7 @@
     │   └── DescriptorError (ValueError)  a descriptor in an untrusted document is misshapen
     ├── VerificationError           an image and its attached SBOM/provenance disagree
     ├── BuildFailed                 a project built by `resolve` failed (quotes its stderr)
+    ├── EngineError                 no local container engine, or it could not load the image
     └── RegistryError               a registry said no, or could not be reached
         ├── AuthError               credentials were missing, wrong or not allowed
         ├── HTTPError               an unexpected HTTP status (with the registry's codes)
@@ -33,6 +34,7 @@ __all__ = [
     "BuildFailed",
     "ConfigError",
     "DescriptorError",
+    "EngineError",
     "FreezeError",
     "HTTPError",
     "ImageError",
@@ -115,6 +117,10 @@ class VerificationError(KrustError):
 
 class BuildFailed(KrustError):
     """One project's build under `resolve` failed; the message quotes its last lines."""
+
+
+class EngineError(KrustError):
+    """Loading into a local engine (`krust.local`) failed: none found, or it said no."""
 
 
 class RegistryError(KrustError):

@@ -5,11 +5,11 @@ output.
     plan = plan_image(inputs, reporter)          # checks; no work
     built = build_image(..., work)               # base pull, freeze, assemble: staged
     installed = install_outputs(built, out_dir)  # dist/krust/, each file whole
-    published = destination.publish(built)       # registry (or, later, a local engine)
+    published = destination.publish(built)       # a registry, or the local engine
     record, .ref                                 # rewritten / written after the push
 
 Nothing is half-written by structure: the image is complete before anything is
-installed, and a `.ref` exists only for a push that finished.
+installed, and a `.ref` exists only for a push (or a load) that finished.
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ __all__ = ["ImageOutcome", "build_and_publish", "build_binary", "destination_for
 
 @dataclass(frozen=True)
 class ImageOutcome:
-    """What an image build left: its files in the output directory, the index digest,
-    the reference it was pushed as (None when kept local) and the final build record."""
+    """What an image build left: its files in the output directory, the index digest and
+    platform, the reference it was pushed or loaded as (None when kept local) and the
+    final build record."""
 
     executable: Path
     archive: Path
@@ -46,6 +47,7 @@ class ImageOutcome:
     index_digest: str
     reference: str | None
     record: Mapping[str, Any]
+    platform: str = ""
 
 
 def build_binary(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResult:
@@ -54,11 +56,15 @@ def build_binary(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResult:
 
 
 def destination_for(plan: ImagePlan, config: KrustConfig) -> Destination | None:
-    """Where the configuration says the image goes: its registry repository, or nowhere."""
+    """Where the configuration says the image goes: the local engine for `krust.local`,
+    else its registry repository, or nowhere."""
+    from hatch_krust.publish.engine import LocalEngineDestination, is_local
     from hatch_krust.publish.registry import RegistryDestination
 
     if plan.repository is None:
         return None
+    if is_local(plan.repository):
+        return LocalEngineDestination.from_environment(plan.tags, config.environ)
     return RegistryDestination(plan.repository, plan.tags, tuple(config.insecure_registries))
 
 
@@ -78,7 +84,7 @@ def build_and_publish(
     out_dir = inputs.out_dir
     with tempfile.TemporaryDirectory(prefix="hatch-krust-image-") as tmp:
         built = build_image(inputs, facts, plan, reporter, Path(tmp))
-        installed = install_outputs(built, out_dir, reporter)
+        installed = install_outputs(built, out_dir)
         remove_stale_ref(out_dir, built.stem)
         record, reference = built.record, None
         if destination is not None:
@@ -93,4 +99,5 @@ def build_and_publish(
         index_digest=built.index.digest,
         reference=reference,
         record=record,
+        platform=str(built.platform),
     )

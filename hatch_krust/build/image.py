@@ -337,8 +337,11 @@ def _repository(repository: str | None, dist_name: str) -> str:
     """The repository to push to, checked (the option or `KRUST_REPO` with the name)."""
     from hatch_krust.errors import InvalidReference
     from hatch_krust.oci.reference import parse_reference
+    from hatch_krust.publish.engine import LOCAL_REGISTRY
 
     assert repository is not None
+    if repository == LOCAL_REGISTRY:  # the whole name for the local engine: add the project's
+        repository += "/{name}"
     name = repository_name(repository, dist_name)
     try:
         ref = parse_reference(name)

@@ -19,7 +19,6 @@ from hatch_krust.build.record import record_bytes
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from hatch_krust.build.executable import Reporter
     from hatch_krust.build.image import BuiltImage
 
 __all__ = [
@@ -42,8 +41,9 @@ class Installed:
     documents: tuple[Path, ...]
 
 
-def install_outputs(image: BuiltImage, out_dir: Path, reporter: Reporter) -> Installed:
-    """The executable, the archive, the build record and the documents, into `out_dir`."""
+def install_outputs(image: BuiltImage, out_dir: Path) -> Installed:
+    """The executable, the archive, the build record and the documents, into `out_dir`
+    (silently: the caller reports the build once)."""
     executable = out_dir / image.executable.path.name
     archive = out_dir / image.archive.name
     install_atomically(image.executable.path, executable, 0o755)
@@ -52,7 +52,6 @@ def install_outputs(image: BuiltImage, out_dir: Path, reporter: Reporter) -> Ins
     documents = tuple(
         write_atomically(doc.data, out_dir / doc.filename) for doc in image.documents
     )
-    reporter.display_info(f"Image {image.index.digest} ({image.platform}) written to {archive}")
     return Installed(executable, archive, record, documents)
 
 

@@ -65,7 +65,7 @@ class PyInstallerFreezer:
         _check_script_name(request.script)
         contents = read_wheel(request.wheel)
         request.work_dir.mkdir(parents=True, exist_ok=True)
-        request.log("creating the freeze environment")
+        request.log("Creating the freeze environment")
         project = wheel_requirement(request.wheel, request.dist_name, request.extras)
         env = create_environment(
             request.interpreter or request.python,
@@ -75,11 +75,11 @@ class PyInstallerFreezer:
         )
         check_entry_module(env, request.entry_point)
         request = with_plugins(env, request, contents.packages)
-        request.log(f"running PyInstaller {env.tools.get('pyinstaller', '')}".rstrip())
+        request.log(f"Running PyInstaller {env.tools.get('pyinstaller', '')}".rstrip())
         onefile = run_pyinstaller(env, request, contents)
-        request.log(f"running staticx {env.tools.get('staticx', '')}".rstrip())
+        request.log(f"Running staticx {env.tools.get('staticx', '')}".rstrip())
         executable = run_staticx(env, request, onefile)
-        request.log("verifying the executable is static")
+        request.log("Verifying the executable is static")
         verify_static(executable)
         tools = {"freezer": self.name, **env.tools}
         bundle = _bundle(env, request)

@@ -72,7 +72,8 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
         with self._reporting_errors(Path(directory) / OUTPUT_SUBDIR):
             result = build_binary(self._executable_inputs(directory), self.app)
             verb = "Reused" if result.cached else "Built"
-            self.app.display_success(f"{verb} static executable {result.path}")
+            self.app.display_success(f"{verb} the static executable {result.path}")
+            self.app.display(str(result.path))  # our one stdout line (docs/cli.md, "For scripts")
             return str(result.path)
         raise AssertionError("unreachable")  # pragma: no cover - abort() exits
 
@@ -82,9 +83,12 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
                 self._executable_inputs(directory), project_facts(self.metadata), self.app
             )
             self.outcomes.append(outcome)
-            self.app.display_success(f"Built image {outcome.index_digest} -> {outcome.archive}")
-            if outcome.reference:
-                self.app.display(outcome.reference)  # the only stdout line: composes with $(...)
+            where = f" ({outcome.platform})" if outcome.platform else ""
+            self.app.display_success(
+                f"Built the image {outcome.index_digest}{where} in {outcome.archive}"
+            )
+            # our one stdout line (docs/cli.md, "For scripts"): composes with $(...)
+            self.app.display(outcome.reference or str(outcome.archive))
             return str(outcome.archive)
         raise AssertionError("unreachable")  # pragma: no cover
 

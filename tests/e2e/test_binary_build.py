@@ -52,7 +52,7 @@ def test_hello_runs_in_an_empty_root(hello: dict[str, object], tmp_path: Path) -
 
 def test_progress_is_reported_on_stderr(hello: dict[str, object]) -> None:
     result = hello["result"]
-    assert "running PyInstaller" in result.stderr  # type: ignore[attr-defined]
+    assert "Running PyInstaller" in result.stderr  # type: ignore[attr-defined]
     assert "Built static executable" in result.stderr  # type: ignore[attr-defined]
     assert "Traceback" not in result.stderr  # type: ignore[attr-defined]
     assert "INFO: PyInstaller:" not in result.stderr  # type: ignore[attr-defined]  # quiet without -v
@@ -65,7 +65,7 @@ def test_two_clean_builds_are_identical(
     project = copy_example("hello", tmp_path)
     result = hatchling_build(project, "krust:binary", build_env(cache_dir, KRUST_CACHE="0"))
     assert result.returncode == 0, result.stderr
-    assert "running PyInstaller" in result.stderr
+    assert "Running PyInstaller" in result.stderr
     exe = hello["exe"]
     assert isinstance(exe, Path)
     assert sha256(only_file(project / "dist" / "krust")) == sha256(exe)
@@ -78,14 +78,14 @@ def test_cache_hit_then_invalidated_by_a_source_change(
     assert isinstance(project, Path)
     again = hatchling_build(project, "krust:binary", build_env(cache_dir))
     assert again.returncode == 0, again.stderr
-    assert "running PyInstaller" not in again.stderr
+    assert "Running PyInstaller" not in again.stderr
     assert "Reusing the cached executable" in again.stderr
 
     cli = project / "src" / "hello" / "cli.py"
     cli.write_text(cli.read_text().replace('default="world"', 'default="cache"'))
     changed = hatchling_build(project, "krust:binary", build_env(cache_dir))
     assert changed.returncode == 0, changed.stderr
-    assert "running PyInstaller" in changed.stderr
+    assert "Running PyInstaller" in changed.stderr
 
 
 YAML_APP = """
@@ -198,14 +198,14 @@ def test_a_new_release_of_a_dependency_invalidates_the_cache(
     env = build_env(cache_dir, UV_FIND_LINKS=str(wheels))
     first = hatchling_build(project, "krust:binary", env)
     assert first.returncode == 0, first.stderr
-    assert "running PyInstaller" in first.stderr
+    assert "Running PyInstaller" in first.stderr
     again = hatchling_build(project, "krust:binary", env)
-    assert "running PyInstaller" not in again.stderr, again.stderr
+    assert "Running PyInstaller" not in again.stderr, again.stderr
 
     local_wheel(tmp_path / "dep", "1.1", wheels)  # a new release inside the declared range
     newer = hatchling_build(project, "krust:binary", env)
     assert newer.returncode == 0, newer.stderr
-    assert "running PyInstaller" in newer.stderr
+    assert "Running PyInstaller" in newer.stderr
     run = run_in_chroot(only_file(project / "dist" / "krust"), [], tmp_path / "root")
     assert run.stdout.strip() == "dependency 1.1", run.stdout + run.stderr
 
@@ -244,7 +244,7 @@ def test_two_builds_at_once_freeze_once_and_verbose_shows_the_freezer(
     ]
     outputs = [process.communicate(timeout=600) for process in running]
     assert [process.returncode for process in running] == [0, 0], outputs
-    froze = [err for _out, err in outputs if "running PyInstaller" in err]
+    froze = [err for _out, err in outputs if "Running PyInstaller" in err]
     reused = [err for _out, err in outputs if "Reusing the cached executable" in err]
     assert (len(froze), len(reused)) == (1, 1), outputs
     assert "INFO: PyInstaller:" in froze[0]  # the freezer's own output, shown with -v

@@ -149,7 +149,8 @@ def test_outputs_and_skopeo_reads_the_archive(scratch_image: dict[str, object]) 
     assert record["base"] == {"name": "scratch", "digest": None}
     assert record["reference"] is None
     result = scratch_image["result"]
-    assert result.stdout == ""  # type: ignore[attr-defined]  # nothing pushed: nothing on stdout
+    # nothing pushed: our one stdout line is the archive's path
+    assert result.stdout.splitlines() == [str(out / "probe-app-0.3.0.oci.tar")]  # type: ignore[attr-defined]
 
 
 def test_scratch_image_runs_as_nonroot_with_certificates(
@@ -178,7 +179,7 @@ def test_https_verifies_against_the_image_bundle(
     trusting = probe_project(tmp_path / "trusting", f'ca-certificates = "{tls.cert}"')
     built = hatchling_build(trusting, "krust", build_env(cache_dir))
     assert built.returncode == 0, built.stderr
-    assert "running PyInstaller" not in built.stderr  # the executable came from the cache
+    assert "Running PyInstaller" not in built.stderr  # the executable came from the cache
     layout = unpack_archive(trusting / "dist" / "krust" / "probe-app-0.3.0.oci.tar", tmp_path / "t")
     ok = run_image(layout, "run", tmp_path, args=["fetch", url], host_network=True)
     assert ok.stdout.split()[:2] == ["fetched", "200"], ok.stdout + ok.stderr

@@ -181,7 +181,7 @@ def test_freeze_reports_the_missing_dependency(
     message = str(caught.value)
     assert message.startswith("The requirement `krust-missing-dep>=1` (needed by krust-needs-mis")
     assert "Traceback" not in message
-    assert lines == ["creating the freeze environment"]
+    assert lines == ["Creating the freeze environment"]
 
 
 def test_foreign_python_paths_do_not_leak_into_tools(monkeypatch: pytest.MonkeyPatch) -> None:

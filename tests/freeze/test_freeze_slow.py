@@ -76,7 +76,7 @@ def test_result_is_static_and_described(which: str, request: pytest.FixtureReque
     assert result.distributions["krust-freeze-demo"] == "1.2.3"
     assert "PyYAML" in result.distributions
     stages = [line.split(" ")[0] + " " + line.split(" ")[1] for line in frozen.log]
-    assert stages == ["creating the", "running PyInstaller", "running staticx", "verifying the"]
+    assert stages == ["Creating the", "Running PyInstaller", "Running staticx", "Verifying the"]
 
 
 def test_pyenv_runpath_is_removed_from_copies(frozen_pyenv: Frozen) -> None:
