@@ -135,15 +135,13 @@ class LocalEngineDestination:
     def _failed(self, args: tuple[str, ...], done: subprocess.CompletedProcess[str]) -> str:
         lines = [line.strip() for line in (done.stderr or done.stdout).splitlines()]
         last = " / ".join([line for line in lines if line][-_TAIL:]) or "(no output)"
-        hint = (
-            "is the Docker daemon running, and DOCKER_HOST right?"
-            if self.engine == "docker"
-            else "does `podman info` work for this user?"
-        )
+        where = " (DOCKER_HOST)" if self.engine == "docker" else ""
         other = next(e for e in ENGINES if e != self.engine)
-        return (
-            f"`{self.engine} {' '.join(args[:2])}` failed (exit status {done.returncode}): "
-            f"{last}; {hint} ({ENGINE_VARIABLE}={other} loads into {other} instead)"
+        shown = " ".join(os.path.basename(a) if a.startswith("/") else a for a in args)
+        return (  # the archive by its name: the staged path is gone when this is read
+            f"`{self.engine} {shown}` failed (exit status {done.returncode}): "
+            f"{last}{'' if last.endswith(('.', '?', '!')) else '.'} Check that `{self.engine} info` works in this "
+            f"environment{where}, or set {ENGINE_VARIABLE}={other} to load into {other}"
         )
 
 
