@@ -268,6 +268,9 @@ def _resolve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-outside", action="append", default=[], type=Path,
                         metavar="DIR", help="also build krust://PATH projects under DIR "
                         "(default: only under the current directory; repeatable)")
+    parser.add_argument("--image-refs", type=Path, default=None, metavar="FILE",
+                        help="also write every reference built to FILE, one a line, in the "
+                        "order the YAML first names each project (ko's --image-refs)")
 
 
 def _apply_arguments(parser: argparse.ArgumentParser) -> None:
@@ -282,7 +285,8 @@ def resolve(args: argparse.Namespace) -> int:
     from hatch_krust.resolve import resolve as resolve_yaml
 
     text = resolve_yaml(args.filename, recursive=args.recursive, jobs=args.jobs,
-                        quiet=args.quiet, allow_outside=args.allow_outside)
+                        quiet=args.quiet, allow_outside=args.allow_outside,
+                        image_refs=args.image_refs)
     out = getattr(sys.stdout, "buffer", None)
     if out is not None:
         sys.stdout.flush()
@@ -298,7 +302,8 @@ def apply(args: argparse.Namespace) -> int:
     from hatch_krust.resolve import apply as apply_yaml
 
     status = apply_yaml(args.filename, args.kubectl_args, recursive=args.recursive,
-                        jobs=args.jobs, quiet=args.quiet, allow_outside=args.allow_outside)
+                        jobs=args.jobs, quiet=args.quiet, allow_outside=args.allow_outside,
+                        image_refs=args.image_refs)
     if status != 0:
         print(f"hatch-krust: error: kubectl apply exited with status {status}", file=sys.stderr)
     return status

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hatch_krust.errors import ConfigError, EngineError
@@ -135,13 +136,15 @@ class LocalEngineDestination:
     def _failed(self, args: tuple[str, ...], done: subprocess.CompletedProcess[str]) -> str:
         lines = [line.strip() for line in (done.stderr or done.stdout).splitlines()]
         last = " / ".join([line for line in lines if line][-_TAIL:]) or "(no output)"
+        stop = "" if last.endswith((".", "?", "!")) else "."
         where = " (DOCKER_HOST)" if self.engine == "docker" else ""
         other = next(e for e in ENGINES if e != self.engine)
-        shown = " ".join(os.path.basename(a) if a.startswith("/") else a for a in args)
-        return (  # the archive by its name: the staged path is gone when this is read
-            f"`{self.engine} {shown}` failed (exit status {done.returncode}): "
-            f"{last}{'' if last.endswith(('.', '?', '!')) else '.'} Check that `{self.engine} info` works in this "
-            f"environment{where}, or set {ENGINE_VARIABLE}={other} to load into {other}"
+        # the archive by its name: the staged path is gone when this is read
+        shown = " ".join(Path(a).name if a.startswith("/") else a for a in args)
+        return (
+            f"`{self.engine} {shown}` failed (exit status {done.returncode}): {last}{stop} "
+            f"Check that `{self.engine} info` works in this environment{where}, or set "
+            f"{ENGINE_VARIABLE}={other} to load into {other}"
         )
 
 

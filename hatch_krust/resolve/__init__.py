@@ -52,6 +52,7 @@ __all__ = [
     "read_files",
     "replace_references",
     "resolve",
+    "write_image_refs",
 ]
 
 
@@ -66,11 +67,14 @@ def resolve(
     python: str = sys.executable,
     stdin: Callable[[], bytes] | None = None,
     allow_outside: Sequence[Path] = (),
+    image_refs: Path | None = None,
 ) -> str:
     """The YAML of `sources` with every `krust://PATH` replaced by its pushed reference.
 
     Everything is checked and built before anything is returned: on any error a
-    KrustError, and no partial YAML. Projects must lie under `cwd` or `allow_outside`.
+    KrustError, and no partial YAML (and no `image_refs` file). Projects must lie under
+    `cwd` or `allow_outside`. `image_refs` (ko's `--image-refs`) receives every reference
+    built, one a line, in the order the YAML first names each project.
     """
     env = dict(os.environ if env is None else env)
     cwd = Path.cwd() if cwd is None else cwd
@@ -98,7 +102,25 @@ def resolve(
     else:
         built = {}
     images = {path: built[project.directory] for path, project in by_path.items()}
-    return join_files([replace_references(f.text, f.occurrences, images) for f in files])
+    text = join_files([replace_references(f.text, f.occurrences, images) for f in files])
+    if image_refs is not None:
+        write_image_refs(image_refs, [built[p.directory] for p in projects], cwd)
+    return text
+
+
+def write_image_refs(path: Path, references: Sequence[str], cwd: Path) -> None:
+    """One reference a line, each once, in the order given; written whole (a temporary
+    file renamed into place), so a reader never sees half a list."""
+    target = cwd / path
+    lines = "".join(f"{ref}\n" for ref in dict.fromkeys(references))
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        partial.write_text(lines, encoding="utf-8")
+        partial.replace(target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        message = f"Cannot write --image-refs {path}: {exc.strerror or exc}"
+        raise KrustError(message) from None
 
 
 def kubectl_missing_message(sources: Sequence[str], recursive: bool) -> str:
@@ -121,6 +143,7 @@ def apply(
     python: str = sys.executable,
     stdin: Callable[[], bytes] | None = None,
     allow_outside: Sequence[Path] = (),
+    image_refs: Path | None = None,
 ) -> int:
     """Resolve, then `kubectl apply -f - KUBECTL_ARGS` with the YAML on its stdin.
 
@@ -143,6 +166,7 @@ def apply(
         python=python,
         stdin=stdin,
         allow_outside=allow_outside,
+        image_refs=image_refs,
     )
     if not quiet:
         stderr_line(f"Running kubectl apply -f - {shlex.join(kubectl_args)}".rstrip())

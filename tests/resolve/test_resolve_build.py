@@ -79,7 +79,7 @@ def resolved(
     env = resolve_env(
         cache_dir, tmp_path_factory.mktemp("home"), KRUST_REPO=f"{registry.host}/team"
     )
-    return run_cli(["resolve", "-f", "deploy"], workspace.root, env)
+    return run_cli(["resolve", "-f", "deploy", "--image-refs", "refs.txt"], workspace.root, env)
 
 
 def pushed_digest(reference: str) -> str:
@@ -117,6 +117,9 @@ def test_references_are_replaced_by_the_pushed_digests(
     assert resolved.stdout.decode() == expected
     assert resolved.stdout.count(b"@sha256:") == 3
     assert b"krust://apps/app-a (this comment stays" in resolved.stdout
+    # --image-refs: each reference once, in the order the YAML first names its project
+    refs_file = workspace.root / "refs.txt"
+    assert refs_file.read_text() == f"{refs['app-a']}\n{refs['app-b']}\n"
 
 
 def test_progress_goes_to_stderr_prefixed_by_project(

@@ -349,6 +349,56 @@ def test_resolve_with_the_stand_in(
     assert sorted(n for n, _ in runs(tmp_path)) == ["p1", "p2"]
 
 
+def test_image_refs_lists_each_reference_once_in_yaml_order(
+    tmp_path: Path, fake_python: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projects(tmp_path, "zeta", "alpha")
+    touch(tmp_path / "ws" / "k.yaml", "a: krust://zeta\nb: krust://alpha\nc: krust://./zeta\n")
+    monkeypatch.setenv("KRUST_REPO", "reg.example/team")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "ws" / "refs.txt").write_text("stale\n")
+    resolve(
+        ["k.yaml"],
+        quiet=True,
+        cwd=tmp_path / "ws",
+        python=fake_python,
+        env=dict(os.environ),
+        image_refs=Path("refs.txt"),
+    )
+    zero = "@sha256:" + "0" * 64
+    assert (tmp_path / "ws" / "refs.txt").read_text() == (
+        f"reg.example/team/zeta{zero}\nreg.example/team/alpha{zero}\n"
+    )
+    assert sorted(p.name for p in (tmp_path / "ws").iterdir()) == [
+        "alpha", "k.yaml", "refs.txt", "zeta"
+    ]  # no partial file left beside it
+
+
+def test_a_failed_resolve_writes_no_image_refs(
+    tmp_path: Path, fake_python: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projects(tmp_path, "ok", "fail-1")
+    touch(tmp_path / "ws" / "k.yaml", "a: krust://ok\nb: krust://fail-1\n")
+    monkeypatch.setenv("KRUST_REPO", "reg.example/team")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    with pytest.raises(KrustError, match="fail-1"):
+        resolve(["k.yaml"], quiet=True, cwd=tmp_path / "ws", python=fake_python,
+                env=dict(os.environ), image_refs=tmp_path / "refs.txt")
+    assert not (tmp_path / "refs.txt").exists()
+
+
+def test_image_refs_into_a_missing_directory_is_one_error(
+    tmp_path: Path, fake_python: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projects(tmp_path, "p1")
+    touch(tmp_path / "ws" / "k.yaml", "a: krust://p1\n")
+    monkeypatch.setenv("KRUST_REPO", "reg.example/team")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    with pytest.raises(KrustError, match=r"^Cannot write --image-refs nowhere/refs.txt: No such"):
+        resolve(["k.yaml"], quiet=True, cwd=tmp_path / "ws", python=fake_python,
+                env=dict(os.environ), image_refs=Path("nowhere/refs.txt"))
+
+
 # -- command line ---------------------------------------------------------------------------
 
 
@@ -362,6 +412,9 @@ def test_command_line() -> None:
     args = parser.parse_args(["apply", "-f", "d", "--allow-outside", "../x", "--allow-outside=/"])
     assert args.allow_outside == [Path("../x"), Path("/")]
     assert parser.parse_args(["resolve", "-f", "d"]).allow_outside == []
+    assert parser.parse_args(["resolve", "-f", "d"]).image_refs is None
+    args = parser.parse_args(["apply", "-f", "d", "--image-refs", "refs.txt"])
+    assert args.image_refs == Path("refs.txt")
     with pytest.raises(SystemExit):
         parser.parse_args(["resolve"])  # -f is required
 
