@@ -4,8 +4,10 @@ and write the result to FILE as JSON.
 
 `hatch-krust resolve` runs this in a child process per project, so each build keeps its
 own environment changes and hooks, and reads the result as data instead of scraping the
-child's output. FILE holds `{"reference": "HOST/REPO@sha256:…" or null, "archive": PATH,
-"record": {the build record}}`; progress and errors go to stderr as in a hatchling build,
+child's output. FILE holds `{"reference": "HOST/REPO@sha256:…" (pushed),
+"krust.local/NAME:TAG" (loaded) or null, "archive": PATH, "record": {the build record}}`;
+progress and errors go to stderr as in a hatchling build (the one stdout line to stdout,
+which resolve discards),
 and a failed build exits non-zero without writing FILE.
 """
 
