@@ -71,8 +71,8 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
     def build_binary(self, directory: str, **build_data: Any) -> str:  # noqa: ARG002
         with self._reporting_errors(Path(directory) / OUTPUT_SUBDIR):
             result = build_binary(self._executable_inputs(directory), self.app)
-            verb = "Reused" if result.cached else "Built"
-            self.app.display_success(f"{verb} the static executable {result.path}")
+            # built or reused was said as it happened: one line for the result
+            self.app.display_success(f"Static executable: {result.path}")
             self.app.display(str(result.path))  # our one stdout line (docs/cli.md, "For scripts")
             return str(result.path)
         raise AssertionError("unreachable")  # pragma: no cover - abort() exits

@@ -72,6 +72,8 @@ def test_binary_prints_the_executable(project: Path, cache_dir: Path) -> None:
     executable = project.joinpath(*OUT, "say-hi-0.2.0-linux-amd64")
     assert done.stdout.splitlines() == [str(executable)]
     assert_one_event_per_line(done.stderr)
+    named = [line for line in done.stderr.splitlines() if str(executable) in line]
+    assert named == [f"Static executable: {executable}"]
     pushed_env = build(project, "krust:binary", cache_dir, KRUST_REPO="127.0.0.1:1/never")
     assert pushed_env.stdout.splitlines() == [str(executable)]  # a binary is never pushed
 
