@@ -31,6 +31,7 @@ def pyenv_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy
 
 
+@pytest.mark.infra  # lays out this machine's pyenv interpreter
 def test_runpath_is_rewritten_in_place(pyenv_binary: Path, tmp_path: Path):
     copy = tmp_path / "python"
     shutil.copyfile(pyenv_binary, copy)
@@ -41,6 +42,7 @@ def test_runpath_is_rewritten_in_place(pyenv_binary: Path, tmp_path: Path):
     assert not rewrite_search_path(copy, lambda entry: entry), "nothing to change"
 
 
+@pytest.mark.infra  # lays out this machine's pyenv interpreter
 def test_a_longer_runpath_is_refused(pyenv_binary: Path, tmp_path: Path):
     copy = tmp_path / "python"
     shutil.copyfile(pyenv_binary, copy)
@@ -48,6 +50,7 @@ def test_a_longer_runpath_is_refused(pyenv_binary: Path, tmp_path: Path):
         rewrite_search_path(copy, lambda entry: entry + "/" + "x" * 300)
 
 
+@pytest.mark.infra  # lays out this machine's pyenv interpreter
 def test_the_interpreter_leaves_out_what_applications_do_not_need(tmp_path: Path):
     interpreter = host_interpreter(PYENV_PYTHON)
     short = interpreter.info.short_version
@@ -63,6 +66,7 @@ def test_the_interpreter_leaves_out_what_applications_do_not_need(tmp_path: Path
     assert not any(p.startswith(f"{stdlib}/config-") for p in paths)
 
 
+@pytest.mark.infra  # lays out this machine's pyenv interpreter
 def test_the_copied_interpreter_looks_for_libpython_in_the_image(tmp_path: Path):
     interpreter = host_interpreter(PYENV_PYTHON)
     entries = {e.path: e for e in interpreter.entries(tmp_path)}
@@ -71,6 +75,7 @@ def test_the_copied_interpreter_looks_for_libpython_in_the_image(tmp_path: Path)
     assert read_dynamic(binary).runpath == ("/opt/python/lib",)
 
 
+@pytest.mark.infra  # lays out this machine's pyenv interpreter
 def test_system_libraries_are_the_hosts_and_never_the_images_own(tmp_path: Path):
     interpreter = host_interpreter(PYENV_PYTHON)
     elves = [
@@ -211,6 +216,7 @@ def test_a_distribution_interpreter_is_named_by_its_package():
     assert DpkgDatabase().owner(binary).startswith("python3"), f"{binary} comes from a .deb"
 
 
+@pytest.mark.infra  # lays out this machine's pyenv interpreter
 def test_a_library_nothing_provides_is_reported_with_the_file_that_needs_it(tmp_path: Path):
     source = tmp_path / "f.c"
     source.write_text("int f(void) { return 0; }\n")
