@@ -67,7 +67,16 @@ def command(
 # -- shared options ---------------------------------------------------------------------------
 
 
-def _registry_options(parser: argparse.ArgumentParser) -> None:
+# what `--jobs` counts for each command: blobs here, projects in `resolve`
+_JOBS_HELP = {
+    "push": "blobs uploaded at once (default 4)",
+    "copy": "blobs copied at once (default 4)",
+    "merge": "blobs copied and pushed at once while joining (default 4)",
+}
+_JOBS_READING = "blobs read at once (default 4; this command reads few)"
+
+
+def _registry_options(parser: argparse.ArgumentParser, command_name: str) -> None:
     group = parser.add_argument_group("registry access")
     group.add_argument(
         "--insecure-registry", action="append", default=[], metavar="HOST[:PORT]",
@@ -79,7 +88,7 @@ def _registry_options(parser: argparse.ArgumentParser) -> None:
         help="read credentials from this auth.json first (like REGISTRY_AUTH_FILE)",
     )
     group.add_argument("--jobs", type=_positive, default=4, metavar="N",
-                       help="blobs transferred in parallel (default 4)")
+                       help=_JOBS_HELP.get(command_name, _JOBS_READING))
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     parser.add_argument("-v", "--verbose", action="store_true", help="log retries and requests")
 
@@ -143,7 +152,7 @@ def _push_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also apply this tag (repeatable)")
     parser.add_argument("--mount-from", metavar="REPO",
                         help="another repository of the same registry to mount blobs from")
-    _registry_options(parser)
+    _registry_options(parser, "push")
 
 
 @command("push", "push an OCI layout or archive to a registry", _push_arguments)
@@ -178,7 +187,7 @@ def _copy_arguments(parser: argparse.ArgumentParser) -> None:
                         help="copy only this platform's image of an index")
     parser.add_argument("--tag", action="append", default=[], metavar="TAG",
                         help="also apply this tag (repeatable)")
-    _registry_options(parser)
+    _registry_options(parser, "copy")
 
 
 @command("copy", "copy an image or index between registries and OCI layouts", _copy_arguments)
@@ -203,7 +212,7 @@ def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--raw", action="store_true", help="print only the manifest, as stored")
     shown.add_argument("--config", action="store_true", help="print only the image config")
-    _registry_options(parser)
+    _registry_options(parser, "inspect")
 
 
 @command("inspect", "print the manifest, index or config of an image as JSON",
@@ -237,7 +246,7 @@ def _merge_arguments(parser: argparse.ArgumentParser) -> None:
                         help="per-platform images or indexes (registry references or layouts)")
     parser.add_argument("--tag", action="append", default=[], metavar="TAG",
                         help="also apply this tag (repeatable)")
-    _registry_options(parser)
+    _registry_options(parser, "merge")
 
 
 @command("merge", "join per-platform images built on different machines into one index",
@@ -261,7 +270,8 @@ def _resolve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-R", "--recursive", action="store_true",
                         help="also read the YAML files of the directories' subdirectories")
     parser.add_argument("-j", "--jobs", type=_positive, default=None, metavar="N",
-                        help="projects built at once (default: the cores, at most 4)")
+                        help="projects built at once (default: the cores, at most 4); not "
+                        "blob transfers, which each build's push does 4 at a time")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no build progress on stderr (a failed build's last lines are "
                         "still shown)")
@@ -317,7 +327,7 @@ def _verify_arguments(parser: argparse.ArgumentParser) -> None:
                         help="registry reference host/repo[:tag|@digest]")
     parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
                         help="check only this platform's image of an index")
-    _registry_options(parser)
+    _registry_options(parser, "verify")
 
 
 @command("verify", "check an image's attached SBOM and provenance against the image itself",
@@ -335,7 +345,16 @@ def verify(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("sbom", "print the SBOM attached to an image", _verify_arguments)
+def _sbom_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("reference", metavar="REF",
+                        help="registry reference host/repo[:tag|@digest]")
+    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
+                        help="print the SBOM of this platform's image of an index (needed "
+                        "when the index has more than one)")
+    _registry_options(parser, "sbom")
+
+
+@command("sbom", "print the SBOM attached to an image", _sbom_arguments)
 def sbom(args: argparse.Namespace) -> int:
     from hatch_krust.attest.verify import attached_sbom
 
@@ -352,7 +371,13 @@ def sbom(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hatch-krust",
-        description="Push, copy and inspect OCI images without a Docker daemon.",
+        description=(
+            "Push, copy, inspect, merge and verify OCI images without a Docker daemon, and "
+            "resolve krust:// references in Kubernetes YAML. Building is Hatch's: "
+            "`hatch build -t krust` makes the image (dist/krust/NAME-VERSION.oci.tar, pushed "
+            "when a repository is set), `hatch build -t krust:binary` only the executable."
+        ),
+        epilog="Each command's --help gives its options; docs/cli.md describes them all.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -77,6 +77,7 @@ class KrustConfig:
     args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
     user: str = "65532"
     workdir: str = "/"
     ports: tuple[str, ...] = ()
@@ -124,6 +125,7 @@ def option_fields() -> tuple[Field[Any], ...]:
 
 
 DEFAULT_ORIGIN = "The default"
+REPOSITORY_ENV = "KRUST_REPOSITORY"  # the whole repository name; `KRUST_REPO` is a prefix
 DEFAULT_BASE_IMAGE: str = KrustConfig.base_image
 TARGET_PREFIX = "tool.hatch.build.targets.krust"
 
@@ -234,15 +236,17 @@ OPTIONS: tuple[Option, ...] = (
         "repository",
         "KRUST_REPO",
         "string",
-        "Where to push. `KRUST_REPO` is a prefix: the project name is appended.",
+        "Where to push: the whole name. `KRUST_REPO` is a prefix (the project name is "
+        "appended); `KRUST_REPOSITORY` is the whole name.",
         "none (build locally only)",
     ),
     Option(
         "push",
         "KRUST_PUSH",
         "boolean",
-        "Set false to keep the image local even when a repository is known.",
-        "true when a repository is known",
+        "Set false to keep the image local even when a repository is known. The wheel hook "
+        "pushes only with `push = true` in its own table or `KRUST_PUSH=1`.",
+        "true when a repository is known (target); false (wheel hook)",
     ),
     Option(
         "tags",
@@ -271,6 +275,12 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("labels", "KRUST_LABELS", "table of strings", "Image labels, merged over the base's."),
     Option(
+        "annotations",
+        "KRUST_ANNOTATIONS",
+        "table of strings",
+        "OCI annotations on the manifests and the index; a key given here wins over ours.",
+    ),
+    Option(
         "user", "KRUST_USER", "string", "The user (and optional group) the executable runs as."
     ),
     Option("workdir", "KRUST_WORKDIR", "string", "The working directory."),
@@ -291,13 +301,14 @@ OPTIONS: tuple[Option, ...] = (
         "sbom",
         "KRUST_SBOM",
         "string or false",
-        "The SBOM written and attached with the image: `cyclonedx`, `spdx`, or `false`.",
+        "The SBOM written and attached with the image: `cyclonedx`, `spdx`, or `false` "
+        '(`"none"` as ko spells it).',
     ),
     Option(
         "output-dir",
         "KRUST_OUTPUT_DIR",
         "string",
-        "Where the wheel hook writes its outputs.",
+        "Where the `krust` target (image version) and the wheel hook write their outputs.",
         '"dist/krust" under the project root',
     ),
 )
@@ -446,16 +457,16 @@ _SBOM_FORMATS = ("cyclonedx", "spdx")
 
 
 def _sbom(value: Any, where: str) -> str | None:
-    if value is False:
-        return None
+    if value is False or (isinstance(value, str) and value.strip().lower() == "none"):
+        return None  # ko spells "no SBOM" `none`
     if isinstance(value, str) and value.strip().lower() in _SBOM_FORMATS:
         return value.strip().lower()
-    raise _fail(where, f'must be "cyclonedx", "spdx" or false, not {value!r}')
+    raise _fail(where, f'must be "cyclonedx", "spdx", "none" or false, not {value!r}')
 
 
 def _env_sbom(value: str, where: str) -> str | None:
     lowered = value.strip().lower()
-    if lowered in _FALSE - {""}:
+    if lowered in _FALSE - {""} or lowered == "none":
         return None
     return _sbom(lowered, where)
 
@@ -489,6 +500,16 @@ def _check_each(items: tuple[str, ...], pattern: re.Pattern[str], where: str, wh
 
 
 def _check_platforms(platforms: tuple[str, ...], where: str) -> None:
+    if "all" in platforms:  # ko's spelling: every platform of the base
+        host = Platform.host()
+        raise _fail(
+            where,
+            f"asks for `all` platforms, but this host can build only {host} "
+            "(PyInstaller does not cross-build)",
+            f'leave `platforms` out (or set ["{host}"]), build each other platform on a '
+            "machine of that architecture and join the images with "
+            "`hatch-krust merge DST SRC...`",
+        )
     for text in platforms:
         try:
             written = Platform.parse(text)
@@ -574,11 +595,8 @@ def _check_keys(table: _Table) -> None:
     known = {option.key for option in OPTIONS} | target | hook
     for key in table.values:
         if key not in known:
-            close = [
-                o.key
-                for o in OPTIONS
-                if o.key.replace("-", "") == key.replace("-", "").replace("_", "")
-            ]
+            squashed = key.replace("-", "").replace("_", "").lower()  # base_image, baseImage
+            close = [o.key for o in OPTIONS if o.key.replace("-", "") == squashed]
             hint = f"did you mean `{close[0]}`?" if close else "see docs/configuration.md"
             raise _fail(table.where(key), "is not a hatch-krust option", hint)
 
@@ -595,8 +613,18 @@ def _read_one(r: _Reader, option: Option) -> tuple[Any, str] | None:
 
 def _read_repository(r: _Reader, option: Option) -> tuple[str, str] | None:
     """`KRUST_REPO` is a prefix (like ko's KO_DOCKER_REPO); the option is the whole name,
-    except in the user file, where it is a prefix too."""
+    except in the user file, where it is a prefix too. `KRUST_REPOSITORY` is the whole
+    name from the environment (ko's `--bare`)."""
     prefix = r.env.get(option.env, "").strip().rstrip("/")
+    whole = r.env.get(REPOSITORY_ENV, "").strip().rstrip("/")
+    if prefix and whole:
+        message = (
+            f"Environment variables `{option.env}` (a prefix: the project name is appended) "
+            f"and `{REPOSITORY_ENV}` (the whole name) are both set; set only one"
+        )
+        raise ConfigError(message)
+    if whole:
+        return whole, f"Environment variable `{REPOSITORY_ENV}`"
     if prefix:
         return prefix + "/{name}", f"Environment variable `{option.env}`"
     for table in r.tables:
@@ -624,6 +652,9 @@ def _validate(config: KrustConfig) -> None:
     for key, _value in config.labels:
         if not key.strip():
             raise _fail(where("labels"), "has an empty label name")
+    for key, _value in config.annotations:
+        if not key.strip():
+            raise _fail(where("annotations"), "has an empty annotation key")
     if not USER.match(config.user):
         raise _fail(
             where("user"), f"must be `USER` or `USER:GROUP` (names or ids), not {config.user!r}"

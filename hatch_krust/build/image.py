@@ -95,16 +95,17 @@ class BuiltImage:
     epoch: int
 
 
-def check_platforms(requested: tuple[str, ...]) -> Platform:
-    """PyInstaller cannot cross-build: only the host's platform can be frozen here."""
+def check_platforms(requested: tuple[str, ...], where: str = "Option `platforms`") -> Platform:
+    """PyInstaller cannot cross-build: only the host's platform can be frozen here.
+    `where` names the option as the config knows it (`KrustConfig.origin`)."""
     host = Platform.host()
     for text in requested:
         wanted = Platform.parse(text)
         if not host.satisfies(wanted):
             message = (
-                f"This host can only build {host}, not {wanted}: PyInstaller does not "
-                f"cross-build. Build on a {wanted} machine (for example a CI runner of that "
-                "architecture) and join the per-platform images with "
+                f"{where} asks for {wanted}, but this host can only build {host}: "
+                f"PyInstaller does not cross-build. Build on a {wanted} machine (for example "
+                "a CI runner of that architecture) and join the per-platform images with "
                 "`hatch-krust merge DST SRC...`."
             )
             raise ConfigError(message)
@@ -183,7 +184,7 @@ def image_options(
         workdir="" if config.workdir == "/" else config.workdir,
         labels=dict(config.labels),
         exposed_ports=tuple(config.ports),
-        annotations=annotations,
+        annotations={**annotations, **dict(config.annotations)},  # the user's key wins
         ca_certificates=ca,
         base_name=base_name,
         base_digest=base_digest,
@@ -207,7 +208,7 @@ def ca_certificates(config: KrustConfig) -> bool | Path:
 def plan_image(inputs: ExecutableInputs, reporter: Reporter) -> ImagePlan:
     """Every check that needs no work done, so a mistake costs no freeze."""
     config = inputs.config
-    platform = check_platforms(config.platforms)
+    platform = check_platforms(config.platforms, config.origin("platforms"))
     ca_certificates(config)  # before the freeze, not minutes after it
     tags = render_tags(config.tags, inputs.version)
     skipped = release_only_templates(config.tags, inputs.version)

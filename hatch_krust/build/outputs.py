@@ -22,13 +22,20 @@ if TYPE_CHECKING:
     from hatch_krust.build.image import BuiltImage
 
 __all__ = [
+    "DOCUMENT_SUFFIXES",
     "Installed",
     "install_outputs",
+    "remove_stale_documents",
     "remove_stale_ref",
     "write_atomically",
     "write_record",
     "write_ref",
 ]
+
+
+# every document a build may write, as `<stem><suffix>` (attest.documents names them;
+# tests/test_outputs.py keeps the two in step)
+DOCUMENT_SUFFIXES = (".cdx.json", ".spdx.json", ".provenance.json")
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,17 @@ def install_outputs(image: BuiltImage, out_dir: Path) -> Installed:
     documents = tuple(
         write_atomically(doc.data, out_dir / doc.filename) for doc in image.documents
     )
+    remove_stale_documents(out_dir, image.stem, documents)
     return Installed(executable, archive, record, documents)
+
+
+def remove_stale_documents(out_dir: Path, stem: str, written: tuple[Path, ...]) -> None:
+    """The outputs of a build are exactly that build's: an SBOM of the other format (or
+    any SBOM once `sbom = false`) left by an earlier build of the same stem goes."""
+    for suffix in DOCUMENT_SUFFIXES:
+        path = out_dir / f"{stem}{suffix}"
+        if path not in written:
+            path.unlink(missing_ok=True)
 
 
 def remove_stale_ref(out_dir: Path, stem: str) -> None:

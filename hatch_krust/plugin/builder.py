@@ -69,7 +69,7 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
         shutil.rmtree(Path(directory) / OUTPUT_SUBDIR, ignore_errors=True)
 
     def build_binary(self, directory: str, **build_data: Any) -> str:  # noqa: ARG002
-        with self._reporting_errors(Path(directory) / OUTPUT_SUBDIR):
+        with self._reporting_errors(self._out_dir(directory)):
             result = build_binary(self._executable_inputs(directory), self.app)
             # built or reused was said as it happened: one line for the result
             self.app.display_success(f"Static executable: {result.path}")
@@ -78,7 +78,7 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
         raise AssertionError("unreachable")  # pragma: no cover - abort() exits
 
     def build_image(self, directory: str, **build_data: Any) -> str:  # noqa: ARG002
-        with self._reporting_errors(Path(directory) / OUTPUT_SUBDIR):
+        with self._reporting_errors(self._out_dir(directory)):
             outcome = build_and_publish(
                 self._executable_inputs(directory), project_facts(self.metadata), self.app
             )
@@ -98,8 +98,19 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
             self.metadata,
             self.config.krust,
             reproducible=self.config.reproducible,
-            out_dir=Path(directory) / OUTPUT_SUBDIR,
+            out_dir=self._out_dir(directory),
         )
+
+    def _out_dir(self, directory: str) -> Path:
+        """`output-dir` (KRUST_OUTPUT_DIR) when set, relative to the project root as for
+        the wheel hook; else `krust/` in the directory Hatch builds into."""
+        try:
+            chosen = self.config.krust.output_dir
+        except KrustError:  # said by the build itself, inside _reporting_errors
+            chosen = None
+        if chosen is None:
+            return Path(directory) / OUTPUT_SUBDIR
+        return Path(self.root) / chosen  # an absolute `chosen` stays itself
 
     @contextmanager
     def _reporting_errors(self, out_dir: Path) -> Iterator[None]:

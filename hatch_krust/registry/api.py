@@ -25,7 +25,7 @@ from hatch_krust.errors import (
     TransportFailure,
     redact_userinfo,
 )
-from hatch_krust.oci.canonical import MAX_DOCUMENT, json_object
+from hatch_krust.oci.canonical import MAX_DOCUMENT
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
 from hatch_krust.oci.merge import merge_indexes
 from hatch_krust.oci.reference import Reference, check_repository, parse_reference
@@ -43,6 +43,7 @@ from hatch_krust.registry.endpoints import (
 from hatch_krust.registry.locations import LayoutLocation, Location, parse_location
 from hatch_krust.registry.manifests import Manifest, get_manifest, select_platform
 from hatch_krust.registry.options import Options, Progress
+from hatch_krust.registry.probe import read_config, source_platforms
 from hatch_krust.registry.referrers import ReferrersResult
 from hatch_krust.registry.repository import Repository
 from hatch_krust.registry.retry import RetryPolicy
@@ -348,21 +349,8 @@ def inspect(
         if raw:
             out["raw"] = manifest.data
         if config and not manifest.is_index:
-            out["config"] = _read_config(source, manifest)
+            out["config"] = read_config(source, manifest)
     return out
-
-
-def _read_config(source: Source, manifest: Manifest) -> Any:
-    from hatch_krust.registry.blobs import CHUNK, VerifyingReader
-
-    descriptor = manifest.children()[0]
-    if descriptor.size > 4 << 20:
-        message = f"The config of {source.name} is larger than 4 MiB; refused"
-        raise ImageError(message)
-    with source.blob(descriptor).open() as chunks:
-        reader = VerifyingReader(chunks, descriptor, source.name)
-        data = b"".join(iter(lambda: reader.read(CHUNK), b""))
-    return json_object(data, f"The config of {source.name}")
 
 
 def merge(
@@ -384,6 +372,7 @@ def merge(
         message = "merge needs at least two sources (one per platform) to join"
         raise ImageError(message)
     dest = parse_location(destination)
+    _check_distinct_platforms(sources, options or Options())  # before a layer is copied
     with tempfile.TemporaryDirectory(prefix="krust-merge-") as tmp:
         layout = Layout.create(Path(tmp) / "layout")
         roots = []
@@ -398,3 +387,20 @@ def merge(
         layout.add_manifest(merged, "merged")
         copy(LayoutLocation(layout.root, "merged", archive=False), dest, tags=tags, options=options)
         return f"{dest}@{merged.digest}"
+
+
+def _check_distinct_platforms(sources: Sequence[str], options: Options) -> None:
+    """Two sources of one platform are refused from their manifests and configs alone."""
+    seen: dict[Platform, str] = {}
+    for source in sources:
+        with contextlib.ExitStack() as stack:
+            opened, _ = _open_source(stack, parse_location(source), options)
+            platforms = source_platforms(opened)
+        for platform in platforms:
+            if platform in seen:
+                message = (
+                    f"Platform {platform} appears twice: in {seen[platform]} and in {source}; "
+                    "merge images of different platforms only (nothing was copied or pushed)"
+                )
+                raise ImageError(message)
+            seen[platform] = source

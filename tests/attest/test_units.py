@@ -92,7 +92,7 @@ def test_the_sbom_option() -> None:
     assert load_config({"sbom": False}, env={}).sbom is None
     assert load_config({"sbom": "spdx"}, env={"KRUST_SBOM": "off"}).sbom is None
     with pytest.raises(ConfigError, match=r"Field `tool.hatch.build.targets.krust.sbom` must be "
-                       r"\"cyclonedx\", \"spdx\" or false, not True"):
+                       r"\"cyclonedx\", \"spdx\", \"none\" or false, not True"):
         load_config({"sbom": True}, env={})
     with pytest.raises(ConfigError, match="Environment variable `KRUST_SBOM` must be"):
         load_config({}, env={"KRUST_SBOM": "syft"})

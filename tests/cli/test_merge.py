@@ -12,7 +12,7 @@ import pytest
 
 from hatch_krust.oci.descriptor import Platform
 from hatch_krust.oci.layout import Layout, write_archive
-from tests.infra.registry import RegistryServer, random_index, start_registry
+from tests.infra.registry import RegistryServer, random_image, random_index, start_registry
 
 pytestmark = pytest.mark.registry
 
@@ -125,3 +125,39 @@ def test_merge_needs_two_sources(tmp_path: Path) -> None:
     merged = cli("merge", f"oci-archive:{tmp_path / 'x.tar'}", f"oci-archive:{tmp_path / 'a.tar'}")
     assert merged.returncode == 1
     assert "at least two sources" in merged.stderr
+
+
+def image_archive(tmp: Path, name: str, platform: Platform) -> tuple[Path, list[str]]:
+    """A single-platform image (no index: its platform is in its config) and its layers."""
+    layout = Layout.create(tmp / name)
+    manifest = random_image(layout, platform=platform, size=1 << 20, tag="latest")
+    layers = [d["digest"] for d in layout.read_json(manifest.digest)["layers"]]
+    write_archive(layout, tmp / f"{name}.tar")
+    return tmp / f"{name}.tar", layers
+
+
+def test_the_same_platform_is_refused_before_any_layer_moves(
+    registry: RegistryServer, tmp_path: Path
+) -> None:
+    """Issue 12: merge once copied every source (18 MB) before refusing; now it reads
+    manifests and configs only. The registry's access log proves no layer was fetched
+    and nothing was written."""
+    repo = f"{registry.host}/twice"
+    layers: list[str] = []
+    for name in ("one", "two"):
+        archive, its_layers = image_archive(tmp_path, name, AMD64)
+        layers += its_layers
+        pushed = cli("push", f"oci-archive:{archive}", f"{repo}:{name}")
+        assert pushed.returncode == 0, pushed.stderr
+    mark = registry.mark()
+    merged = cli("merge", f"{registry.host}/joined:multi", f"{repo}:one", f"{repo}:two")
+    assert merged.returncode == 1, merged.stderr
+    assert (
+        f"Platform linux/amd64 appears twice: in {repo}:one and in {repo}:two; merge images "
+        "of different platforms only (nothing was copied or pushed)"
+    ) in merged.stderr
+    requests = registry.requests_since(mark)
+    assert any("/manifests/one" in r for r in requests), requests  # it did look
+    assert not [r for r in requests if any(layer in r for layer in layers)], requests
+    assert not [r for r in requests if r.split(" ", 1)[0] in {"PUT", "POST", "PATCH"}]
+    assert not [r for r in requests if "/joined/" in r], requests

@@ -50,6 +50,7 @@ def test_python_m_build_wheel_gives_wheel_and_image(
         "hooked-app-1.0.0-linux-amd64",
         "hooked-app-1.0.0.build.json",
         "hooked-app-1.0.0.cdx.json",  # the SBOM (tests/attest)
+        "hooked-app-1.0.0.hook.log",  # what the hook did: pip would show none of it
         "hooked-app-1.0.0.oci.tar",
         "hooked-app-1.0.0.provenance.json",
     ]

@@ -53,6 +53,9 @@ def test_a_typo_in_the_target_table_is_named_there(tmp_path: Path, cache_dir: Pa
         result.stderr
     )
     assert "Traceback" not in result.stderr
+    log = (project / "dist" / "krust" / "hooky-0.1.0.hook.log").read_text()
+    assert log.startswith("krust wheel hook: failed: Field `tool.hatch.build.targets.krust.")
+    assert "base_image` is not a hatch-krust option" in log
 
 
 @pytest.mark.slow

@@ -10,7 +10,19 @@ import pytest
 from tests.e2e.conftest import build_env, hatchling_build, write_project
 
 CASES = {
-    "arm64-on-amd64": ({"KRUST_PLATFORMS": "linux/arm64"}, "", "PyInstaller does not cross-build"),
+    "arm64-on-amd64": (
+        {"KRUST_PLATFORMS": "linux/arm64"},
+        "",
+        "Environment variable `KRUST_PLATFORMS` asks for linux/arm64, but this host can only "
+        "build linux/amd64: PyInstaller does not cross-build",
+    ),
+    "ko-platforms-all": (
+        {"KRUST_PLATFORMS": "all"},
+        "",
+        "Environment variable `KRUST_PLATFORMS` asks for `all` platforms, but this host can "
+        "build only linux/amd64",
+    ),
+    "camel-case-option": ({}, 'baseImage = "scratch"', "did you mean `base-image`?"),
     "tag-typo": ({"KRUST_TAGS": "{verison}"}, "", "unknown field in tag '{verison}'"),
     "repo-upper-case": (
         {"KRUST_REPO": "Registry.Example/Team"},
