@@ -28,7 +28,7 @@ SIZE = 500 * 1000 * 1000 + 12345
 LIMIT_MB = 150
 
 CHILD = textwrap.dedent("""
-    import json, resource, sys
+    import json, sys
     from pathlib import Path
     from hatch_krust.oci.layout import Layout
     from hatch_krust.registry import copy, push_layout
@@ -36,7 +36,10 @@ CHILD = textwrap.dedent("""
     layout = Layout.open(Path(layout_dir))
     digest = push_layout(layout, layout.resolve("big"), dest)
     pulled = copy(dest, "oci:" + out_dir + ":big")
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the parent
+    # through fork and exec, so a large pytest process would be counted as ours
+    status = Path("/proc/self/status").read_text().splitlines()
+    peak_kib = int(next(line for line in status if line.startswith("VmHWM:")).split()[1])
     print(json.dumps({"digest": digest, "pulled": pulled, "peak_mb": peak_kib / 1024}))
 """)
 
