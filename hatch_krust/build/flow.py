@@ -40,7 +40,7 @@ class ImageOutcome:
     """What an image build left: its files in the output directory, the index digest,
     the reference it was pushed as (None when kept local) and the final build record."""
 
-    executable: Path
+    executable: Path | None  # None for the layered format
     archive: Path
     record_path: Path
     index_digest: str
@@ -50,6 +50,11 @@ class ImageOutcome:
 
 def build_binary(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResult:
     """The `binary` version: only the executable, into `inputs.out_dir`."""
+    if inputs.config.format != "static":
+        reporter.display_info(
+            f"{inputs.config.origin('format')} asks for the {inputs.config.format} format: "
+            "it applies to the image only; `krust:binary` makes the static executable"
+        )
     return build_executable(inputs, reporter)
 
 

@@ -36,7 +36,7 @@ __all__ = [
 class Installed:
     """Where the outputs of a build are now."""
 
-    executable: Path
+    executable: Path | None  # None for the layered format: it has no executable
     archive: Path
     record: Path
     documents: tuple[Path, ...]
@@ -44,9 +44,11 @@ class Installed:
 
 def install_outputs(image: BuiltImage, out_dir: Path, reporter: Reporter) -> Installed:
     """The executable, the archive, the build record and the documents, into `out_dir`."""
-    executable = out_dir / image.executable.path.name
+    executable = None
+    if image.executable is not None:
+        executable = out_dir / image.executable.name
+        install_atomically(image.executable, executable, 0o755)
     archive = out_dir / image.archive.name
-    install_atomically(image.executable.path, executable, 0o755)
     install_atomically(image.archive, archive, 0o644)
     record = write_record(image.record, out_dir / f"{image.stem}.build.json")
     documents = tuple(

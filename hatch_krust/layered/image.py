@@ -8,6 +8,7 @@ the launcher, with `/app/bin` first on PATH so `python` is the program's environ
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from hatch_krust.oci.assemble import (
@@ -54,7 +55,11 @@ def assemble_layered(
     runtime = write_image_layer(layout, entries, options, parts.types)
     for built in layers:
         _add_blob(layout, built.layer)
-    ours = [(runtime, "runtime files")] + [(b.layer, b.name) for b in layers]
+    # gzip tar either way: the built layers take the base's media type (OCI or Docker)
+    kind = parts.types.layer
+    ours = [(runtime, "runtime files")] + [
+        (replace(b.layer, media_type=kind), b.name) for b in layers
+    ]
     env = tuple(_with_app_bin(item) for item in image_env(parts, options, cert_file))
     return finish_image(
         layout, base, parts, options, ours, entrypoint=entrypoint, env=env, created_by=CREATED_BY
