@@ -49,7 +49,8 @@ class Build:
 
 
 def build(project: Path, cache: Path, where: Path, **env: str) -> Build:
-    environment = build_env(cache, KRUST_FORMAT="layered", KRUST_BASE_IMAGE="scratch", **env)
+    settings = {"KRUST_FORMAT": "layered", "KRUST_BASE_IMAGE": "scratch", **env}
+    environment = build_env(cache, **settings)
     done = hatchling_build(project, "krust", environment)
     assert done.returncode == 0, done.stderr[-4000:]
     out = project / "dist" / "krust"
@@ -177,3 +178,24 @@ def _uploaded_digests(requests: list[str]) -> set[str]:
         if method in ("PUT", "POST") and "/blobs/uploads/" in target:
             out.update(re.findall(r"(?:digest|mount)=(sha256(?::|%3A)[0-9a-f]{64})", target))
     return {d.replace("%3A", ":") for d in out}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("command", "expected"), [("wait", 143), ("wait-handler", 7)])
+def test_the_static_format_as_pid_1_ends_as_under_an_init(
+    static: Build, tmp_path: Path, command: str, expected: int
+) -> None:
+    """staticx's bootloader alone would end with 2; the frozen launcher's init gives 143."""
+    with started(static.layout, tmp_path, [command], scratch="/tmp") as running:
+        status, seconds, out = stop_with(running, "TERM")
+    assert status == expected, out
+    assert "unknown reason" not in out
+    assert seconds < 1.0
+
+
+@pytest.fixture(scope="module")
+def static(cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """The same project in the static format (a real freeze)."""
+    copy = tmp_path_factory.mktemp("static-project") / "project"
+    shutil.copytree(PROJECT, copy)
+    return build(copy, cache, tmp_path_factory.mktemp("static"), KRUST_FORMAT="static")
