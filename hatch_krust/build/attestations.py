@@ -65,5 +65,6 @@ def attestation_documents(
         options=public_options(options, inputs.root),
         image_name=repository or inputs.dist_name,
         manifest_digest=subject.digest,
+        layers=packaged.layers,
     )
     return documents(build, config.sbom, stem)

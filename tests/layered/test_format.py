@@ -17,7 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from hatch_krust.attest import Document, attach
+from hatch_krust.attest.facts import INTOTO
+from hatch_krust.cli import main
+from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.layout import Layout
+from hatch_krust.oci.reference import parse_reference
 from tests.e2e.conftest import build_env, hatchling_build
 from tests.infra.registry import RegistryServer, start_registry
 from tests.layered.conftest import PROJECT, run, started, stop_with
@@ -34,6 +39,7 @@ class Build:
     out: Path
     layout: Path
     stderr: str
+    provenance: bytes  # as this build wrote it (a later build overwrites the file)
 
     @property
     def record(self) -> dict:
@@ -59,7 +65,8 @@ def build(project: Path, cache: Path, where: Path, **env: str) -> Build:
         archive.extractall(layout, filter="data")
     opened = Layout.open(layout)
     opened.add_manifest(opened.resolve("1.0.0"), "latest")
-    return Build(out, layout, done.stderr)
+    provenance = (out / f"{STEM}.provenance.json").read_bytes()
+    return Build(out, layout, done.stderr, provenance)
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +131,16 @@ def test_the_sbom_names_system_libraries_interpreter_and_packages(first: Build) 
     assert paths["hatch-krust:executable:path"] == "/app/bin/krust-layered"
 
 
+def test_verify_checks_the_console_script_and_the_layers(
+    first: Build, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reference = first.record["reference"]
+    assert main(["verify", reference]) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "executable /app/bin/krust-layered is sha256:" in err
+    assert "the layers system libraries, interpreter, third-party packages, project" in err
+
+
 def test_pid_1_without_a_handler_stops_with_143(first: Build, tmp_path: Path) -> None:
     with started(first.layout, tmp_path, ["wait"]) as running:
         status, seconds, _out = stop_with(running, "TERM")
@@ -145,6 +162,7 @@ def test_a_one_line_change_rebuilds_and_pushes_only_the_project_layer(
     cache: Path,
     registry: RegistryServer,
     tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     init = project / "src" / "krust_layered" / "__init__.py"
     init.write_text(init.read_text().replace('"original"', '"changed"'))
@@ -162,6 +180,15 @@ def test_a_one_line_change_rebuilds_and_pushes_only_the_project_layer(
     assert not set(after[:-1]) & uploaded, "a lower layer was uploaded again"
     done = run(second.layout, tmp_path, ["report"])
     assert json.loads(done.stdout)["change"] == "changed"
+    # the first build's provenance, attached to the second image: same console script,
+    # another project layer, which verify names
+    reference = second.record["reference"]
+    platform = second.record["platforms"][0]
+    subject = Descriptor(second.manifest()["mediaType"], platform["digest"], platform["size"])
+    stale = Document("provenance", INTOTO, f"{STEM}.provenance.json", first.provenance)
+    attach(parse_reference(reference), subject, [stale])
+    assert main(["verify", reference]) == 1
+    assert "records the project layer as" in capsys.readouterr().err
 
 
 def _config(built: Build) -> dict:
