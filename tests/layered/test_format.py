@@ -23,6 +23,7 @@ from hatch_krust.cli import main
 from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.layout import Layout
 from hatch_krust.oci.reference import parse_reference
+from tests.attest.test_scanners import found_packages, sbom_packages, syft
 from tests.e2e.conftest import build_env, hatchling_build
 from tests.infra.registry import RegistryServer, start_registry
 from tests.layered.conftest import PROJECT, run, started, stop_with
@@ -49,6 +50,9 @@ class Build:
         opened = Layout.open(self.layout)
         index = json.loads(opened.blob_path(opened.resolve("latest").digest).read_bytes())
         return json.loads(opened.blob_path(index["manifests"][0]["digest"]).read_bytes())
+
+    def file(self, suffix: str) -> Path:
+        return self.out / f"{STEM}{suffix}"
 
     def layer_digests(self) -> list[str]:
         return [layer["digest"] for layer in self.manifest()["layers"]]
@@ -139,6 +143,17 @@ def test_verify_checks_the_console_script_and_the_layers(
     err = capsys.readouterr().err
     assert "executable /app/bin/krust-layered is sha256:" in err
     assert "the layers system libraries, interpreter, third-party packages, project" in err
+
+
+@pytest.mark.slow
+def test_syft_finds_every_package_of_the_sbom_in_the_layered_image(first: Build) -> None:
+    """The venv's dist-info directories and the dpkg status entries of the system libraries."""
+    wanted = sbom_packages(first)
+    assert {kind for kind, _, _ in wanted} == {"pypi", "deb"}
+    assert any(name == "libc6" for kind, name, _ in wanted if kind == "deb")
+    artifacts = syft(f"oci-archive:{first.out / f'{STEM}.oci.tar'}")
+    missing = wanted - found_packages(artifacts)
+    assert not missing, f"Syft did not find {sorted(missing)}"
 
 
 def test_pid_1_without_a_handler_stops_with_143(first: Build, tmp_path: Path) -> None:
