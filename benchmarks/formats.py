@@ -18,6 +18,7 @@ Needs root (chroot), umoci and PyPI. Prints Markdown tables on stdout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -28,6 +29,10 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -101,17 +106,24 @@ def layout_of(project: Path, into: Path) -> Path:
 
 def image_facts(layout: Path) -> dict:
     """Blobs (digest -> size) of the image and its compressed / uncompressed layer bytes."""
-    index_json = json.loads((layout / "index.json").read_text())
-    index_d = index_json["manifests"][0]
-    index = _blob(layout, index_d["digest"])
-    manifest_d = index["manifests"][0]
-    manifest = _blob(layout, manifest_d["digest"])
+    entry = json.loads((layout / "index.json").read_text())["manifests"][0]
+    manifest = _blob(layout, entry["digest"])
+    index_digest = entry["annotations"]["dev.hatch-krust.image.index"]
+    index_d = {"digest": index_digest, "size": _size(layout, index_digest)}
+    manifest_d = entry
     layers = {layer["digest"]: layer["size"] for layer in manifest["layers"]}
     uncompressed = sum(_gunzipped(layout, d) for d in layers)
     small = {manifest["config"]["digest"]: manifest["config"]["size"],
              manifest_d["digest"]: manifest_d["size"], index_d["digest"]: index_d["size"]}
     return {"layers": layers, "small": small, "compressed": sum(layers.values()),
-            "uncompressed": uncompressed, "tag": index_d["annotations"]["org.opencontainers.image.ref.name"]}  # fmt: skip  # noqa: E501
+            "uncompressed": uncompressed, "tag": entry["annotations"][_REF_NAME]}  # fmt: skip
+
+
+_REF_NAME = "org.opencontainers.image.ref.name"
+
+
+def _size(layout: Path, digest: str) -> int:
+    return (layout / "blobs" / "sha256" / digest.split(":")[1]).stat().st_size
 
 
 def _blob(layout: Path, digest: str) -> dict:
@@ -137,6 +149,23 @@ def entrypoint(rootfs_bundle: Path) -> list[str]:
     """Entrypoint + Cmd as umoci wrote them (the images here have no Cmd)."""
     config = json.loads((rootfs_bundle.parent / "config.json").read_text())
     return list(config["process"]["args"])
+
+
+@contextlib.contextmanager
+def mounted(roots: list[Path]) -> Iterator[None]:
+    """/proc and /dev in each root file system, as a container runtime gives them
+    (staticx reads /proc/self/exe)."""
+    done: list[Path] = []
+    try:
+        for root in roots:
+            for name, how in (("proc", ["-t", "proc", "proc"]), ("dev", ["--bind", "/dev"])):
+                (root / name).mkdir(exist_ok=True)
+                subprocess.run(["mount", *how, str(root / name)], check=True)
+                done.append(root / name)
+        yield
+    finally:
+        for path in reversed(done):
+            subprocess.run(["umount", str(path)], check=False)
 
 
 def venv_for(project: Path, tmp: Path) -> Path:
@@ -173,7 +202,9 @@ def measure(label: str, spec: tuple[str, str] | None, script: str, arg: str, tmp
             "layers": len(facts["layers"]),
         }
     log(f"{label}: start-up, {runs} runs each")
-    venv_s, static_s, layered_s = timed(commands, runs)
+    roots = [Path(cmd[1]) for cmd, _ in commands[1:]]
+    with mounted(roots):
+        venv_s, static_s, layered_s = timed(commands, runs)
     out.update(venv=venv_s, static_start=static_s, layered_start=layered_s)
     return out
 
