@@ -156,6 +156,18 @@ def test_syft_finds_every_package_of_the_sbom_in_the_layered_image(first: Build)
     assert not missing, f"Syft did not find {sorted(missing)}"
 
 
+def test_two_clean_builds_give_the_same_image(
+    first: Build, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    copy = tmp_path_factory.mktemp("format-again") / "project"
+    shutil.copytree(PROJECT, copy)
+    cache = tmp_path_factory.mktemp("format-cache-again")
+    again = build(copy, cache, tmp_path_factory.mktemp("format-again-out"))
+    assert "from the cache" not in again.stderr
+    assert again.layer_digests() == first.layer_digests()
+    assert again.record["index"]["digest"] == first.record["index"]["digest"]
+
+
 def test_pid_1_without_a_handler_stops_with_143(first: Build, tmp_path: Path) -> None:
     with started(first.layout, tmp_path, ["wait"]) as running:
         status, seconds, _out = stop_with(running, "TERM")
