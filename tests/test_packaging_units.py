@@ -107,3 +107,23 @@ def test_verify_compares_the_recorded_layers_with_the_image(
     else:
         assert len(report.problems) == 1
         assert problem in report.problems[0]
+
+
+def test_the_binary_target_says_it_stays_static(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import hatch_krust.build.flow as flow
+    from hatch_krust.build.executable import ExecutableInputs
+    from tests.test_flow import Quiet
+
+    monkeypatch.setattr(flow, "build_executable", lambda inputs, reporter: "static executable")
+    reporter = Quiet()
+    inputs = ExecutableInputs(
+        root=tmp_path, dist_name="app", version="1.0", scripts={"app": "app:main"},
+        config=config({}, {"KRUST_FORMAT": "layered"}), epoch=0, out_dir=tmp_path,
+    )  # fmt: skip
+    assert flow.build_binary(inputs, reporter) == "static executable"
+    assert any(
+        "KRUST_FORMAT" in line and "`krust:binary` makes the static executable" in line
+        for line in reporter.lines
+    ), reporter.lines
