@@ -127,3 +127,32 @@ def test_the_binary_target_says_it_stays_static(
         "KRUST_FORMAT" in line and "`krust:binary` makes the static executable" in line
         for line in reporter.lines
     ), reporter.lines
+
+
+@pytest.mark.parametrize(
+    ("files", "warned"),
+    [
+        ({"etc/": None, "etc/ld.so.cache": b"cache"}, True),
+        ({"usr/": None, "usr/lib/": None, "usr/lib/x86_64-linux-gnu/": None,
+          "usr/lib/x86_64-linux-gnu/libc.so.6": b"libc"}, True),
+        ({"etc/": None, "etc/os-release": b"ID=static"}, False),
+    ],
+)  # fmt: skip
+def test_a_base_with_its_own_c_library_is_warned_about(
+    tmp_path: Path, files: dict, warned: bool
+) -> None:
+    from hatch_krust.layered import assemble_layered
+    from hatch_krust.oci.assemble import BaseImage, ImageOptions
+    from hatch_krust.oci.descriptor import Platform
+    from hatch_krust.oci.layout import Layout
+    from tests.oci.images import make_base
+
+    make_base(tmp_path / "base", [files])
+    base = BaseImage.from_layout(Layout.open(tmp_path / "base"), "base")
+    heard: list[str] = []
+    options = ImageOptions("demo", Platform("linux", "amd64"), ca_certificates=False)
+    layout = Layout.create(tmp_path / "image")
+    assemble_layered(base, (), options, layout, entrypoint=("/x",), warn=heard.append)
+    assert bool(heard) is warned
+    if warned:
+        assert "C library of its own" in heard[0]

@@ -139,8 +139,11 @@ class LayeredFormat:
         program = _script_bytes(plan, program_path)
         bundle = layered_bundle(plan)
 
+        def warn(message: str) -> None:
+            reporter.display_info(f"Warning: {message}")
+
         def put(base: BaseImage | None, options: ImageOptions, layout: Layout) -> Descriptor:
-            return assemble_layered(base, built, options, layout, entrypoint=command)
+            return assemble_layered(base, built, options, layout, entrypoint=command, warn=warn)
 
         return Packaged(
             format=self.name,

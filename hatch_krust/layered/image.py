@@ -23,7 +23,7 @@ from hatch_krust.oci.assemble import (
 from hatch_krust.oci.layer import bytes_entry
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from hatch_krust.layered.layers import BuiltLayer
     from hatch_krust.oci.descriptor import Descriptor
@@ -33,6 +33,15 @@ if TYPE_CHECKING:
 __all__ = ["APP_BIN", "assemble_layered"]
 
 APP_BIN = "/app/bin"
+_LIBC_MARKERS = (
+    "etc/ld.so.cache",
+    "lib/x86_64-linux-gnu/libc.so.6",
+    "usr/lib/x86_64-linux-gnu/libc.so.6",
+    "lib/aarch64-linux-gnu/libc.so.6",
+    "usr/lib/aarch64-linux-gnu/libc.so.6",
+    "lib/libc.so.6",
+    "usr/lib64/libc.so.6",
+)
 CREATED_BY = "hatch-krust (layered)"
 
 
@@ -43,13 +52,21 @@ def assemble_layered(
     layout: Layout,
     *,
     entrypoint: tuple[str, ...],
+    warn: Callable[[str], None] | None = None,
 ) -> Descriptor:
     """Write the image for `options.platform` into `layout`; return its index descriptor.
 
     `options.metadata_files` (files for scanners, such as dpkg status entries) go in the
-    runtime-files layer.
+    runtime-files layer; `warn` hears about a base with a C library of its own.
     """
     parts = take_base(base, options, layout)
+    if warn is not None and any(parts.files.has(p) for p in _LIBC_MARKERS):
+        warn(
+            "the base image has a C library of its own (an ld.so.cache or libc.so.6): the "
+            "layered image's system libraries, taken from this build host, replace its "
+            "same-named files. Use a base without a C library (scratch, the default "
+            "cgr.dev/chainguard/static) unless the base's distribution matches this host's"
+        )
     entries, cert_file = runtime_entries(options, parts.files)
     entries += [bytes_entry(path, data, 0o644) for path, data in options.metadata_files]
     runtime = write_image_layer(layout, entries, options, parts.types)
