@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from hatch_krust.attest.scanner_files import dpkg_status_files, scanner_files
 from hatch_krust.build.cache import default_cache_dir
 from hatch_krust.build.executable import build_executable, check_host, resolve_script
+from hatch_krust.errors import ImageError
 from hatch_krust.oci.assemble import APP_DIR, assemble
 from hatch_krust.oci.digest import sha256_file
 from hatch_krust.oci.mediatypes import OCI_LAYER_GZIP
@@ -66,7 +67,6 @@ class Packaged:
     tools: dict[str, str]
     wheel_name: str
     wheel_sha256: str  # hex, of the wheel file
-    cached: bool
     metadata_files: tuple[tuple[str, bytes], ...]
     assemble: Callable[[BaseImage | None, ImageOptions, Layout], Descriptor]
     layers: tuple[tuple[str, str], ...] = field(default=())
@@ -110,7 +110,6 @@ class StaticFormat:
             tools=binary.tools,
             wheel_name=binary.wheel_name,
             wheel_sha256=binary.wheel_file_sha256,
-            cached=binary.cached,
             metadata_files=tuple(scanner_files(binary.bundle)),
             assemble=put,
         )
@@ -156,7 +155,6 @@ class LayeredFormat:
             tools={"format": "layered"},
             wheel_name=wheel.name,
             wheel_sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
-            cached=all(b.cached for b in built),
             metadata_files=tuple(dpkg_status_files(bundle)),
             assemble=put,
             layers=tuple((b.name, b.layer.diff_id) for b in built),
@@ -195,15 +193,15 @@ def _report(built: tuple[BuiltLayer, ...], reporter: Reporter) -> None:
 
 
 def _script_bytes(plan: LayeredPlan, path: str) -> bytes:
-    """The console script's content as the project layer holds it."""
-    for entry in plan.layers[-1].entries:
-        if entry.path == path:
-            if entry.data is not None:
+    """The console script's content as the image holds it (the top layer that has it)."""
+    for layer in reversed(plan.layers):
+        for entry in layer.entries:
+            if entry.path == path and entry.data is not None:
                 return entry.data
-            if entry.source is not None:
+            if entry.path == path and entry.source is not None:
                 return entry.source.read_bytes()
-    message = f"The project layer has no {path}"
-    raise AssertionError(message)
+    message = f"The layered image has no file {path} for its console script"
+    raise ImageError(message)
 
 
 def layered_bundle(plan: LayeredPlan) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from hatch_krust.oci.layout import Layout
 from hatch_krust.oci.reference import parse_reference
 from tests.attest.test_scanners import found_packages, sbom_packages, syft
 from tests.e2e.conftest import build_env, hatchling_build
+from tests.infra.images import BASE_TAG, make_umoci_base
 from tests.infra.registry import RegistryServer, start_registry
 from tests.layered.conftest import PROJECT, run, started, stop_with
 
@@ -166,6 +167,22 @@ def test_two_clean_builds_give_the_same_image(
     assert "from the cache" not in again.stderr
     assert again.layer_digests() == first.layer_digests()
     assert again.record["index"]["digest"] == first.record["index"]["digest"]
+
+
+def test_the_layered_build_on_an_oci_layout_base_runs_as_the_configured_user(
+    cache: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    base = make_umoci_base(tmp_path_factory.mktemp("format-base") / "base")
+    copy = tmp_path_factory.mktemp("format-on-base") / "project"
+    shutil.copytree(PROJECT, copy)
+    where = tmp_path_factory.mktemp("format-on-base-out")
+    built = build(copy, cache, where, KRUST_BASE_IMAGE=f"oci:{base}:{BASE_TAG}", KRUST_USER="app")
+    assert built.stderr.count("from the cache") == 4  # the layers do not depend on the base
+    done = run(built.layout, tmp_path, ["report"])
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert (seen["uid"], seen["user"], seen["cwd"]) == (1000, "app", "/srv")
+    assert seen["cloader"] is True
 
 
 def test_pid_1_without_a_handler_stops_with_143(first: Build, tmp_path: Path) -> None:
