@@ -17,7 +17,10 @@ Three more things a static executable needs that a console script does not:
   `import ssl` at start-up;
 - as an image's entrypoint (staticx's bootloader as PID 1), a minimal init in the program
   itself, so `docker stop` ends a program without a SIGTERM handler with 143 (see
-  `PID1_SOURCE`).
+  `PID1_SOURCE`);
+- an uncaught KeyboardInterrupt (Ctrl-C, SIGINT) ends with its traceback and status 130,
+  as a shell reports Python's own end by SIGINT, instead of PyInstaller's "Failed to
+  execute script" and 1.
 """
 
 from __future__ import annotations
@@ -142,7 +145,13 @@ def launcher_source(entry_point: str, ca_defaults: tuple[str, ...] = ()) -> str:
         "    _krust_init()\n\n"
         f"from {module} import {head} as _krust_entry\n\n"
         'if __name__ == "__main__":\n'
-        f"    sys.exit(_krust_entry{'.' + rest if rest else ''}())\n"
+        "    try:\n"
+        f"        _krust_status = _krust_entry{'.' + rest if rest else ''}()\n"
+        "    except KeyboardInterrupt:\n"
+        "        import traceback\n"
+        "        traceback.print_exc()\n"
+        "        _krust_status = 130\n"
+        "    sys.exit(_krust_status)\n"
     )
 
 

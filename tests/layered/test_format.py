@@ -252,13 +252,16 @@ def _uploaded_digests(requests: list[str]) -> set[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("command", "expected"), [("wait", 143), ("wait-handler", 7)])
+@pytest.mark.parametrize(
+    ("command", "signal", "expected"),
+    [("wait", "TERM", 143), ("wait-handler", "TERM", 7), ("wait", "INT", 130)],
+)
 def test_the_static_format_as_pid_1_ends_as_under_an_init(
-    static: Build, tmp_path: Path, command: str, expected: int
+    static: Build, tmp_path: Path, command: str, signal: str, expected: int
 ) -> None:
     """staticx's bootloader alone would end with 2; the frozen launcher's init gives 143."""
     with started(static.layout, tmp_path, [command], scratch="/tmp") as running:
-        status, seconds, out = stop_with(running, "TERM")
+        status, seconds, out = stop_with(running, signal)
     assert status == expected, out
     assert "unknown reason" not in out
     assert seconds < 1.0
