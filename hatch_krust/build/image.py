@@ -269,6 +269,7 @@ def build_image(
         (base[1], base[2]),
         plan.repository,
         docs,
+        packaged.format,
     )
     return BuiltImage(
         layout=layout,

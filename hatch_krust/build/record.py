@@ -32,11 +32,13 @@ def build_record(
     base: tuple[str, str],
     repository: str | None,
     docs: Sequence[Document],
+    image_format: str = "static",
 ) -> dict[str, Any]:
     """The record of a built, not yet published image.
 
     `files` are the executable (None for the layered format) and the archive; `image`
-    the layout and its index; `base` the base's name and digest ("" for scratch).
+    the layout and its index; `base` the base's name and digest ("" for scratch);
+    `image_format` the `format` option's value.
     """
     executable, archive = files
     layout, index = image
@@ -52,6 +54,7 @@ def build_record(
         "platforms": platforms,
         "tags": list(tags),
         "base": {"name": base_name or "scratch", "digest": base_digest or None},
+        "format": image_format,
         "executable": _file(executable) if executable is not None else None,
         "archive": _file(archive),
         "repository": repository,

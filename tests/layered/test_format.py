@@ -115,6 +115,7 @@ def test_the_layered_build_runs_on_a_read_only_root_without_tmp(
     assert report["uid"] == 65532
     record = first.record
     assert record["executable"] is None  # the layered format has no single executable
+    assert record["format"] == "layered"
     assert not list(first.out.glob("krust-layered-*-linux-*"))
     layers = [h.get("comment") for h in _config(first)["history"]]
     assert layers == [
