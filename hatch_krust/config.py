@@ -84,6 +84,7 @@ class KrustConfig:
     ca_certificates: bool | str = True
     insecure_registries: tuple[str, ...] = ()
     sbom: str | None = "cyclonedx"
+    format: str = "static"
     output_dir: str | None = None
     origins: Mapping[str, str] = field(
         default_factory=dict, compare=False, repr=False, metadata={"option": False}
@@ -305,6 +306,13 @@ OPTIONS: tuple[Option, ...] = (
         '(`"none"` as ko spells it).',
     ),
     Option(
+        "format",
+        "KRUST_FORMAT",
+        "string",
+        "The image format: `static` (one frozen executable) or `layered` (the program "
+        "unpacked in layers; see docs/layered.md).",
+    ),
+    Option(
         "output-dir",
         "KRUST_OUTPUT_DIR",
         "string",
@@ -454,6 +462,7 @@ def _env_ca(value: str, where: str) -> bool | str:
 
 
 _SBOM_FORMATS = ("cyclonedx", "spdx")
+IMAGE_FORMATS = ("static", "layered")
 
 
 def _sbom(value: Any, where: str) -> str | None:
@@ -644,6 +653,8 @@ def _validate(config: KrustConfig) -> None:
     _check_each(config.exclude_modules, _MODULE, where("exclude-modules"), "module name")
     _check_each(config.extras, _EXTRA, where("extras"), "extra name")
     _check_tags(config.tags, where("tags"))
+    if config.format not in IMAGE_FORMATS:
+        raise _fail(where("format"), f'must be "static" or "layered", not {config.format!r}')
     _check_platforms(config.platforms, where("platforms"))
     _check_each(config.ports, PORT, where("ports"), "port (expected `8080` or `8080/tcp`)")
     for key, _value in config.env:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import hatch_krust.build.image
+import hatch_krust.build.packaging
 from hatch_krust.build.executable import BinaryResult, ExecutableInputs
 from hatch_krust.build.flow import build_and_publish, destination_for
 from hatch_krust.build.image import BuiltImage, ImagePlan, ProjectFacts
@@ -67,7 +68,7 @@ def fake_executable(inputs: ExecutableInputs, reporter: Any) -> BinaryResult:
 
 @pytest.fixture
 def no_freeze(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hatch_krust.build.image, "build_executable", fake_executable)
+    monkeypatch.setattr(hatch_krust.build.packaging, "build_executable", fake_executable)
 
 
 def inputs_for(tmp_path: Path, **table: Any) -> ExecutableInputs:

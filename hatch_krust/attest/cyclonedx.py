@@ -118,7 +118,7 @@ def _executable(facts: BuildFacts) -> Component:
         name=facts.script,
         version=facts.version,
         bom_ref="executable",
-        description=f"Static executable of {facts.name} {facts.version} ({facts.platform})",
+        description=facts.program_description,
         hashes=_sha256(facts.executable_sha256),
         properties=_properties({
             EXECUTABLE_PROPERTY: facts.executable_path,
@@ -217,7 +217,7 @@ def _runtime(python: dict[str, Any]) -> Component:
         version=str(python.get("version", "")),
         bom_ref=f"runtime:{name}",
         purl=purl,
-        description="The Python runtime packed into the executable",
+        description="The Python runtime of the image",
         properties=_properties({
             "hatch-krust:runtime:prefix": public_prefix(str(origin.get("prefix", ""))),
             "hatch-krust:runtime:builder": str(origin.get("builder", "")),

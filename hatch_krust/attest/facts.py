@@ -92,6 +92,15 @@ class BuildFacts:
     options: dict[str, Any] = field(default_factory=dict)  # externalParameters
     image_name: str = ""  # repository (or project name when not pushed)
     manifest_digest: str = ""  # the platform image manifest, the attachments' subject
+    # The layered format's own layers, bottom first: (name, diff_id "sha256:<hex>")
+    layers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def program_description(self) -> str:
+        """What the documents' main component is: the static executable, or the layered
+        image's console script."""
+        what = "Console script (layered image)" if self.layers else "Static executable"
+        return f"{what} of {self.name} {self.version} ({self.platform})"
 
     @property
     def project(self) -> dict[str, Any]:

@@ -10,6 +10,10 @@ small layer of its own:
   are inside the executable (the C library, OpenSSL, …, and libpython), the way Google's
   distroless images describe themselves.
 
+A layered image (bundle `layout: "layered"`) gets only the dpkg stanzas, for the packages
+of its system-libraries layer and its interpreter: its packages' own `dist-info`
+directories are in its venv, where scanners find them.
+
 Both come from the bundle facts that the SBOM is made from, so the two cannot disagree; the
 SBOM lists these files too. The bytes depend only on those facts (sorted, no times).
 """
@@ -58,7 +62,12 @@ def scanner_file_digests(bundle: Mapping[str, Any]) -> list[tuple[str, str, str]
 
 
 def python_metadata_files(bundle: Mapping[str, Any]) -> list[tuple[str, bytes]]:
-    """One METADATA per bundled distribution: the installed one, else a minimal one."""
+    """One METADATA per bundled distribution: the installed one, else a minimal one.
+
+    None for a layered image: its venv holds every distribution's own dist-info.
+    """
+    if bundle.get("layout") == "layered":
+        return []
     installed = {
         normalise_name(str(m.get("name", ""))): m for m in bundle.get("metadata", []) or []
     }

@@ -52,6 +52,7 @@ def provenance_statement(facts: BuildFacts) -> bytes:
                     "startedOn": rfc3339(facts.epoch),
                     "finishedOn": rfc3339(facts.epoch),
                 },
+                **_byproducts(facts),
             },
         },
     }
@@ -82,6 +83,38 @@ def _dependencies(facts: BuildFacts) -> list[dict[str, Any]]:
     for name, version in sorted(tools.items()):
         out.append({"name": name, "uri": f"pkg:pypi/{name}@{version}" if name != "python"
                     else f"pkg:generic/cpython@{version}", "annotations": {"version": version}})
+    return out
+
+
+LAYER_PREFIX = "layer:"
+
+
+def _byproducts(facts: BuildFacts) -> dict[str, Any]:
+    """The layered format's layers, by name and uncompressed digest (the config's diff_id),
+    bottom first; `hatch-krust verify` checks them against the image."""
+    if not facts.layers:
+        return {}
+    return {
+        "byproducts": [
+            {
+                "name": LAYER_PREFIX + name,
+                "digest": {"sha256": diff_id.removeprefix("sha256:")},
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+            }
+            for name, diff_id in facts.layers
+        ]
+    }
+
+
+def recorded_layers(statement: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, "sha256:<hex>") of the layers a statement records, bottom first."""
+    details = (statement.get("predicate") or {}).get("runDetails") or {}
+    out = []
+    for item in details.get("byproducts") or []:
+        name = str(item.get("name", "")) if isinstance(item, dict) else ""
+        if name.startswith(LAYER_PREFIX):
+            digest = str((item.get("digest") or {}).get("sha256", ""))
+            out.append((name.removeprefix(LAYER_PREFIX), "sha256:" + digest))
     return out
 
 

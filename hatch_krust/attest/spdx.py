@@ -104,7 +104,7 @@ def _executable(facts: BuildFacts) -> dict[str, Any]:
         "licenseConcluded": "NOASSERTION",
         "licenseDeclared": _licence(facts.licenses),
         "copyrightText": "NOASSERTION",
-        "description": f"Static executable of {facts.name} {facts.version} ({facts.platform})",
+        "description": facts.program_description,
         "comment": f"{EXECUTABLE_PROPERTY}={facts.executable_path}",
         "attributionTexts": [
             f"{EXECUTABLE_PROPERTY}={facts.executable_path}",

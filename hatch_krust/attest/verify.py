@@ -6,7 +6,11 @@ and provenance statements, and check that
 - the executable digest each document records is the digest of the executable in the
   image's layers (the layers are streamed and the file hashed; nothing is unpacked);
 - the base digest the documents record equals the image's
-  `org.opencontainers.image.base.digest` annotation (both absent for `scratch`).
+  `org.opencontainers.image.base.digest` annotation (both absent for `scratch`);
+- for a layered image, whose "executable" is its console script (`/app/bin/<script>`,
+  hashed in the layers as above), the layers the provenance records (name and
+  uncompressed digest, bottom first) are the image's top layers, in order: the config's
+  `rootfs.diff_ids`, which a runtime checks against each layer's content when it pulls.
 Every problem is collected, so one run names them all.
 """
 
@@ -190,10 +194,35 @@ def _check_document(
         )
     elif base is not None:
         report.checks.append(f"{kind}: base digest {base or '(scratch)'} matches")
+    if artifact_type == INTOTO:
+        _check_layers(image, document, kind, report)
     if manifest is not None and manifest != image.manifest.digest:
         report.problems.append(
             f"the {kind} was made for image {manifest}, not this image"
         )
+
+
+def _check_layers(
+    image: _Image, statement: dict[str, Any], kind: str, report: ImageReport
+) -> None:
+    """The layered format's layers, as the provenance records them, are the image's."""
+    from hatch_krust.attest.slsa import recorded_layers
+
+    recorded = recorded_layers(statement)
+    if not recorded:
+        return
+    diff_ids = [str(d) for d in (image.config.get("rootfs") or {}).get("diff_ids") or []]
+    top = diff_ids[-len(recorded) :]
+    top = [""] * (len(recorded) - len(top)) + top
+    for (name, digest), actual in zip(recorded, top, strict=True):
+        if digest != actual:
+            report.problems.append(
+                f"the {kind} records the {name} layer as {digest} but the image has "
+                f"{actual or 'no such layer'}: the image's layers were changed after the build"
+            )
+            return
+    names = ", ".join(name for name, _ in recorded)
+    report.checks.append(f"{kind}: the layers {names} are the image's")
 
 
 def _recorded(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hatch_krust.build.public_paths import public_options
-from hatch_krust.oci.digest import sha256_file
 
 if TYPE_CHECKING:
     from hatch_krust.attest import Document
-    from hatch_krust.build.executable import BinaryResult, ExecutableInputs
+    from hatch_krust.build.executable import ExecutableInputs
     from hatch_krust.build.git import GitState
     from hatch_krust.build.image import ProjectFacts
+    from hatch_krust.build.packaging import Packaged
     from hatch_krust.oci.descriptor import Descriptor, Platform
     from hatch_krust.oci.layout import Layout
 
@@ -22,7 +22,7 @@ def attestation_documents(
     inputs: ExecutableInputs,
     facts: ProjectFacts,
     git: GitState,
-    binary: BinaryResult,
+    packaged: Packaged,
     image: tuple[Layout, Descriptor, Platform],
     repository: str | None,
     stem: str,
@@ -34,7 +34,7 @@ def attestation_documents(
     """
     from hatch_krust.__about__ import __version__
     from hatch_krust.attest import BuildFacts, documents
-    from hatch_krust.oci.assemble import APP_DIR, BASE_DIGEST, BASE_NAME
+    from hatch_krust.oci.assemble import BASE_DIGEST, BASE_NAME
 
     layout, subject, platform = image
     config = inputs.config
@@ -44,19 +44,19 @@ def attestation_documents(
     build = BuildFacts(
         name=inputs.dist_name,
         version=inputs.version,
-        script=binary.script,
-        executable_path=f"{APP_DIR}/{binary.script}",
-        executable_sha256=sha256_file(binary.path).removeprefix("sha256:"),
-        executable_size=binary.path.stat().st_size,
+        script=packaged.script,
+        executable_path=packaged.program_path,
+        executable_sha256=packaged.program_sha256,
+        executable_size=packaged.program_size,
         platform=str(platform),
         epoch=inputs.epoch,
         builder_version=__version__,
         licenses=facts.licenses,
         description=facts.description,
-        bundle=binary.bundle,
-        tools=binary.tools,
-        wheel_name=binary.wheel_name,
-        wheel_sha256=binary.wheel_file_sha256,
+        bundle=packaged.bundle,
+        tools=packaged.tools,
+        wheel_name=packaged.wheel_name,
+        wheel_sha256=packaged.wheel_sha256,
         base_name=str(annotations.get(BASE_NAME, "")),
         base_digest=str(annotations.get(BASE_DIGEST, "")),
         git_revision=git.revision,
@@ -65,5 +65,6 @@ def attestation_documents(
         options=public_options(options, inputs.root),
         image_name=repository or inputs.dist_name,
         manifest_digest=subject.digest,
+        layers=packaged.layers,
     )
     return documents(build, config.sbom, stem)

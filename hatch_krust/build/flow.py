@@ -41,7 +41,7 @@ class ImageOutcome:
     platform, the reference it was pushed or loaded as (None when kept local) and the
     final build record."""
 
-    executable: Path
+    executable: Path | None  # None for the layered format
     archive: Path
     record_path: Path
     index_digest: str
@@ -52,6 +52,11 @@ class ImageOutcome:
 
 def build_binary(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResult:
     """The `binary` version: only the executable, into `inputs.out_dir`."""
+    if inputs.config.format != "static":
+        reporter.display_info(
+            f"{inputs.config.origin('format')} asks for the {inputs.config.format} format: "
+            "it applies to the image only; `krust:binary` makes the static executable"
+        )
     return build_executable(inputs, reporter)
 
 

@@ -1,5 +1,6 @@
-"""Assembling the image target: a project's static executable on a base, as an OCI image
-index in a staged layout, with its archive, attestation documents and build record.
+"""Assembling the image target: a project's program (in the `format` chosen) on a base,
+as an OCI image index in a staged layout, with its archive, attestation documents and
+build record.
 
 `plan_image` makes every check that needs no work (platforms, tags, the repository, the
 CA file); `build_image` then pulls the base (the only network it touches), freezes,
@@ -17,23 +18,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.attest.scanner_files import scanner_files
 from hatch_krust.build.attestations import attestation_documents
 from hatch_krust.build.cache import default_cache_dir
-from hatch_krust.build.executable import (
-    BinaryResult,
-    ExecutableInputs,
-    Reporter,
-    build_executable,
-)
 from hatch_krust.build.git import GitState, git_state
+from hatch_krust.build.packaging import Packaged, packager_for
 from hatch_krust.build.public_paths import public_location
 from hatch_krust.build.record import build_record
 from hatch_krust.build.tags import release_only_templates, render_tags, tag_safe
 from hatch_krust.errors import ConfigError, ImageError
 from hatch_krust.oci.annotations import image_annotations
 from hatch_krust.oci.archive_names import image_name
-from hatch_krust.oci.assemble import BaseImage, ImageOptions, assemble
+from hatch_krust.oci.assemble import BaseImage, ImageOptions
 from hatch_krust.oci.descriptor import Descriptor, Platform
 from hatch_krust.oci.image import platforms_of
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
@@ -42,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from hatch_krust.attest import Document
+    from hatch_krust.build.executable import ExecutableInputs, Reporter
     from hatch_krust.config import KrustConfig
 
 __all__ = [
@@ -79,20 +75,22 @@ class BuiltImage:
     """A built image, staged in a work directory and not yet installed or published.
 
     `subject` is the platform manifest the attestation `documents` are about; `record`
-    the build record as data (without a reference); `epoch` the image's creation time.
+    the build record as data (without a reference); `epoch` the image's creation time;
+    `format` the image format (`static` or `layered`).
     """
 
     layout: Layout
     index: Descriptor
     subject: Descriptor
     platform: Platform
-    executable: BinaryResult
+    executable: Path | None  # the static executable; None for the layered format
     archive: Path
     documents: tuple[Document, ...]
     record: Mapping[str, Any]
     stem: str
     base_name: str
     epoch: int
+    format: str = "static"
 
 
 def check_platforms(requested: tuple[str, ...], where: str = "Option `platforms`") -> Platform:
@@ -239,7 +237,7 @@ def build_image(
     reporter: Reporter,
     work: Path,
 ) -> BuiltImage:
-    """Pull the base, freeze, assemble; everything is written under `work`.
+    """Pull the base, package (freeze, or lay out layers), assemble; all under `work`.
 
     Without hatch's `reproducible`, the image says when it was built (the executable's
     cache key keeps `inputs.epoch`, None, so it is still reused).
@@ -247,49 +245,46 @@ def build_image(
     config = inputs.config
     epoch = inputs.epoch if inputs.epoch is not None else int(time.time())
     cache_root, insecure = default_cache_dir(inputs.env), tuple(config.insecure_registries)
+    packager = packager_for(config)
     with open_base(config.base_image, plan.platform, cache_root, insecure, reporter) as opened:
         base = (opened[0], public_location(opened[1], inputs.root), opened[2])  # no local path
-        binary = build_executable(replace(inputs, out_dir=work / "out"), reporter)
-        reporter.display_waiting("Assembling the image")
+        packaged = packager.package(inputs, reporter, work)
+        reporter.display_waiting(f"Assembling the image ({packaged.format})")
         git = git_state(inputs.root)  # one look at the checkout: annotations and provenance
         layout = Layout.create(work / "image")
-        index = assemble(
-            base[0], binary.path, _options(inputs, facts, plan, binary, git, epoch, base), layout
-        )
+        options = _options(inputs, facts, plan, packaged, git, epoch, base)
+        index = packaged.assemble(base[0], options, layout)
     stem = file_stem(inputs)
     archive = _write_archive(inputs, plan, (layout, index), work / "out" / f"{stem}.oci.tar", epoch)
     subject = platforms_of(layout, index)[0][1]
+    image = (layout, subject, plan.platform)
     docs = attestation_documents(
-        replace(inputs, epoch=epoch),
-        facts,
-        git,
-        binary,
-        (layout, subject, plan.platform),
-        plan.repository,
-        stem,
+        replace(inputs, epoch=epoch), facts, git, packaged, image, plan.repository, stem
     )
     record = build_record(
         inputs.dist_name,
         inputs.version,
-        (binary.path, archive),
+        (packaged.executable, archive),
         (layout, index),
         plan.tags,
         (base[1], base[2]),
         plan.repository,
         docs,
+        packaged.format,
     )
     return BuiltImage(
         layout=layout,
         index=index,
         subject=subject,
         platform=plan.platform,
-        executable=binary,
+        executable=packaged.executable,
         archive=archive,
         documents=tuple(docs),
         record=record,
         stem=stem,
         base_name=base[1],
         epoch=epoch,
+        format=packaged.format,
     )
 
 
@@ -313,7 +308,7 @@ def _options(
     inputs: ExecutableInputs,
     facts: ProjectFacts,
     plan: ImagePlan,
-    binary: BinaryResult,
+    packaged: Packaged,
     git: GitState,
     epoch: int,
     base: tuple[BaseImage | None, str, str],
@@ -329,9 +324,9 @@ def _options(
         epoch=epoch,
     )
     options = image_options(
-        inputs.config, binary.script, plan.platform, epoch, annotations, base[1], base[2]
+        inputs.config, packaged.script, plan.platform, epoch, annotations, base[1], base[2]
     )
-    return replace(options, metadata_files=tuple(scanner_files(binary.bundle)))
+    return replace(options, metadata_files=packaged.metadata_files)
 
 
 def _repository(repository: str | None, dist_name: str) -> str:

@@ -42,18 +42,20 @@ DOCUMENT_SUFFIXES = (".cdx.json", ".spdx.json", ".provenance.json")
 class Installed:
     """Where the outputs of a build are now."""
 
-    executable: Path
+    executable: Path | None  # None for the layered format: it has no executable
     archive: Path
     record: Path
     documents: tuple[Path, ...]
 
 
 def install_outputs(image: BuiltImage, out_dir: Path) -> Installed:
-    """The executable, the archive, the build record and the documents, into `out_dir`
-    (silently: the caller reports the build once)."""
-    executable = out_dir / image.executable.path.name
+    """The executable (static format only), the archive, the build record and the
+    documents, into `out_dir` (silently: the caller reports the build once)."""
+    executable = None
+    if image.executable is not None:
+        executable = out_dir / image.executable.name
+        install_atomically(image.executable, executable, 0o755)
     archive = out_dir / image.archive.name
-    install_atomically(image.executable.path, executable, 0o755)
     install_atomically(image.archive, archive, 0o644)
     record = write_record(image.record, out_dir / f"{image.stem}.build.json")
     documents = tuple(

@@ -26,17 +26,19 @@ __all__ = ["build_record", "record_bytes", "with_publication"]
 def build_record(
     name: str,
     version: str,
-    files: tuple[Path, Path],
+    files: tuple[Path | None, Path],
     image: tuple[Layout, Descriptor],
     tags: Sequence[str],
     base: tuple[str, str],
     repository: str | None,
     docs: Sequence[Document],
+    image_format: str = "static",
 ) -> dict[str, Any]:
     """The record of a built, not yet published image.
 
-    `files` are the executable and the archive; `image` the layout and its index;
-    `base` the base's name and digest ("" for scratch).
+    `files` are the executable (None for the layered format) and the archive; `image`
+    the layout and its index; `base` the base's name and digest ("" for scratch);
+    `image_format` the `format` option's value.
     """
     executable, archive = files
     layout, index = image
@@ -52,7 +54,8 @@ def build_record(
         "platforms": platforms,
         "tags": list(tags),
         "base": {"name": base_name or "scratch", "digest": base_digest or None},
-        "executable": _file(executable),
+        "format": image_format,
+        "executable": _file(executable) if executable is not None else None,
         "archive": _file(archive),
         "repository": repository,
         "reference": None,

@@ -8,38 +8,22 @@ the launcher, with `/app/bin` first on PATH so `python` is the program's environ
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from hatch_krust.oci.assemble import (
     BaseImage,
     ImageOptions,
-    _account_entries,
-    _ca_entries,
-    _copy_layers,
-    _manifest_annotations,
-    _port,
-    _write_layer,
-    merge_env,
+    finish_image,
+    image_env,
+    runtime_entries,
+    take_base,
+    write_image_layer,
 )
-from hatch_krust.oci.basefs import BaseFiles, scan_layers
-from hatch_krust.oci.image import (
-    OCI_TYPES,
-    ImageConfig,
-    Index,
-    Manifest,
-    ResolvedImage,
-    RunConfig,
-    created_timestamp,
-    load_image,
-    write_config,
-    write_index,
-    write_manifest,
-)
-from hatch_krust.oci.layer import Entry, dir_entry
-from hatch_krust.oci.runtime_files import CA_BUNDLE_PATH
+from hatch_krust.oci.layer import bytes_entry
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from hatch_krust.layered.layers import BuiltLayer
     from hatch_krust.oci.descriptor import Descriptor
@@ -49,6 +33,15 @@ if TYPE_CHECKING:
 __all__ = ["APP_BIN", "assemble_layered"]
 
 APP_BIN = "/app/bin"
+_LIBC_MARKERS = (
+    "etc/ld.so.cache",
+    "lib/x86_64-linux-gnu/libc.so.6",
+    "usr/lib/x86_64-linux-gnu/libc.so.6",
+    "lib/aarch64-linux-gnu/libc.so.6",
+    "usr/lib/aarch64-linux-gnu/libc.so.6",
+    "lib/libc.so.6",
+    "usr/lib64/libc.so.6",
+)
 CREATED_BY = "hatch-krust (layered)"
 
 
@@ -59,38 +52,35 @@ def assemble_layered(
     layout: Layout,
     *,
     entrypoint: tuple[str, ...],
+    warn: Callable[[str], None] | None = None,
 ) -> Descriptor:
-    """Write the image for `options.platform` into `layout`; return its index descriptor."""
-    resolved = load_image(base.layout, base.descriptor, options.platform) if base else None
-    types = resolved.media_types if resolved else OCI_TYPES
-    files = BaseFiles()
-    base_layers = resolved.manifest.layers if resolved else ()
-    if base is not None:
-        files = scan_layers(base.layout, base_layers)
-        _copy_layers(base.layout, base_layers, layout)
-    entries, cert_file = _runtime_entries(options, files)
-    runtime = _write_layer(layout, entries, options, types)
+    """Write the image for `options.platform` into `layout`; return its index descriptor.
+
+    `options.metadata_files` (files for scanners, such as dpkg status entries) go in the
+    runtime-files layer; `warn` hears about a base with a C library of its own.
+    """
+    parts = take_base(base, options, layout)
+    if warn is not None and any(parts.files.has(p) for p in _LIBC_MARKERS):
+        warn(
+            "the base image has a C library of its own (an ld.so.cache or libc.so.6): the "
+            "layered image's system libraries, taken from this build host, replace its "
+            "same-named files. Use a base without a C library (scratch, the default "
+            "cgr.dev/chainguard/static) unless the base's distribution matches this host's"
+        )
+    entries, cert_file = runtime_entries(options, parts.files)
+    entries += [bytes_entry(path, data, 0o644) for path, data in options.metadata_files]
+    runtime = write_image_layer(layout, entries, options, parts.types)
     for built in layers:
         _add_blob(layout, built.layer)
-    ours = [(runtime, "runtime files")] + [(b.layer, b.name) for b in layers]
-    config = _config(resolved, options, ours, cert_file, entrypoint)
-    manifest = Manifest(
-        media_type=types.manifest,
-        config=write_config(layout, config, types.config),
-        layers=(*base_layers, *(layer.descriptor() for layer, _ in ours)),
-        annotations=_manifest_annotations(base, options),
+    # gzip tar either way: the built layers take the base's media type (OCI or Docker)
+    kind = parts.types.layer
+    ours = [(runtime, "runtime files")] + [
+        (replace(b.layer, media_type=kind), b.name) for b in layers
+    ]
+    env = tuple(_with_app_bin(item) for item in image_env(parts, options, cert_file))
+    return finish_image(
+        layout, base, parts, options, ours, entrypoint=entrypoint, env=env, created_by=CREATED_BY
     )
-    manifest_descriptor = write_manifest(layout, manifest, config.platform)
-    return write_index(
-        layout, Index(types.index, (manifest_descriptor,), dict(options.annotations))
-    )
-
-
-def _runtime_entries(options: ImageOptions, files: BaseFiles) -> tuple[list[Entry], str | None]:
-    entries = [] if files.has("tmp") else [dir_entry("/tmp", 0o1777)]  # noqa: S108
-    entries += _account_entries(options.user, files)
-    ca_entries, cert_file = _ca_entries(options.ca_certificates, files)
-    return entries + ca_entries, cert_file
 
 
 def _add_blob(layout: Layout, layer: Layer) -> None:
@@ -98,40 +88,6 @@ def _add_blob(layout: Layout, layer: Layer) -> None:
     if not layout.has_blob(layer.digest):
         with layer.path.open("rb") as stream:
             layout.write_blob_from(stream, layer.digest, layer.size)
-
-
-def _config(
-    resolved: ResolvedImage | None,
-    options: ImageOptions,
-    ours: list[tuple[Layer, str]],
-    cert_file: str | None,
-    entrypoint: tuple[str, ...],
-) -> ImageConfig:
-    base = resolved.config if resolved else None
-    base_run = base.config if base else RunConfig()
-    created = created_timestamp(options.epoch)
-    env = merge_env(base_run.env, options.env, cert_file, shipped_cert=cert_file == CA_BUNDLE_PATH)
-    env = tuple(_with_app_bin(item) for item in env)
-    run = RunConfig(
-        entrypoint=entrypoint,
-        cmd=options.args,
-        env=env,
-        user=options.user,
-        working_dir=options.workdir or base_run.working_dir,
-        labels={**base_run.labels, **options.labels},
-        exposed_ports=tuple(sorted({*base_run.exposed_ports, *map(_port, options.exposed_ports)})),
-        other=base_run.other,
-    )
-    history = tuple(
-        {"created": created, "created_by": CREATED_BY, "comment": name} for _, name in ours
-    )
-    return ImageConfig(
-        platform=base.platform if base else options.platform,
-        config=run,
-        diff_ids=(*(base.diff_ids if base else ()), *(layer.diff_id for layer, _ in ours)),
-        history=(*(base.history if base else ()), *history),
-        created=created,
-    )
 
 
 def _with_app_bin(item: str) -> str:

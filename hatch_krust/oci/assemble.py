@@ -54,10 +54,16 @@ __all__ = [
     "BASE_NAME",
     "DEFAULT_PATH",
     "BaseImage",
+    "BaseParts",
     "ImageOptions",
     "assemble",
+    "finish_image",
+    "image_env",
     "merge_env",
     "merge_indexes",
+    "runtime_entries",
+    "take_base",
+    "write_image_layer",
 ]
 
 APP_DIR = "/app"
@@ -133,29 +139,82 @@ def assemble(
     base: BaseImage | None, executable: Path, options: ImageOptions, layout: Layout
 ) -> Descriptor:
     """Build the image for `options.platform` into `layout`; return its index descriptor."""
-    resolved = None
-    if base is not None:
-        where = f"the base image {options.base_name}" if options.base_name else "the base image"
-        resolved = load_image(base.layout, base.descriptor, options.platform, where)
-    types = resolved.media_types if resolved else OCI_TYPES
-    files = BaseFiles()
-    if base is not None and resolved is not None:
-        files = scan_layers(base.layout, resolved.manifest.layers)
-        _copy_layers(base.layout, resolved.manifest.layers, layout)
-    layers = _metadata_layer(layout, options, types)
-    entries, cert_file = _layer_entries(executable, options, files)
-    layers.append((_write_layer(layout, entries, options, types), _app_comment(options)))
-    config = _image_config(resolved, options, layers, cert_file)
-    config_descriptor = write_config(layout, config, types.config)
-    base_layers = resolved.manifest.layers if resolved else ()
+    if not executable.is_file():
+        message = f"The executable {executable} does not exist"
+        raise ImageError(message)
+    parts = take_base(base, options, layout)
+    layers = _metadata_layer(layout, options, parts.types)
+    entries, cert_file = runtime_entries(options, parts.files)
+    entries.insert(0, file_entry(options.executable_path, executable, 0o755))
+    layers.append((write_image_layer(layout, entries, options, parts.types), _app_comment(options)))
+    env = image_env(parts, options, cert_file)
+    return finish_image(
+        layout, base, parts, options, layers, entrypoint=(options.executable_path,), env=env
+    )
+
+
+@dataclass(frozen=True)
+class BaseParts:
+    """The base as an image is built on it: its config and layers (None for scratch), the
+    media types the new image uses, and the files its layers leave."""
+
+    resolved: ResolvedImage | None
+    types: MediaTypes
+    files: BaseFiles
+
+    @property
+    def layers(self) -> tuple[Descriptor, ...]:
+        return self.resolved.manifest.layers if self.resolved else ()
+
+
+def take_base(base: BaseImage | None, options: ImageOptions, layout: Layout) -> BaseParts:
+    """Load the base for `options.platform`, scan its files, copy its layers into `layout`."""
+    if base is None:
+        return BaseParts(None, OCI_TYPES, BaseFiles())
+    where = f"the base image {options.base_name}" if options.base_name else "the base image"
+    resolved = load_image(base.layout, base.descriptor, options.platform, where)
+    files = scan_layers(base.layout, resolved.manifest.layers)
+    _copy_layers(base.layout, resolved.manifest.layers, layout)
+    return BaseParts(resolved, resolved.media_types, files)
+
+
+def runtime_entries(options: ImageOptions, files: BaseFiles) -> tuple[list[Entry], str | None]:
+    """The runtime files the base lacks (`/tmp`, the run-as user's accounts, a CA bundle)
+    and the CA bundle path the image ends up with (or None)."""
+    entries = [] if files.has("tmp") else [dir_entry("/tmp", 0o1777)]  # noqa: S108
+    entries += _account_entries(options.user, files)
+    ca_entries, cert_file = _ca_entries(options.ca_certificates, files)
+    return entries + ca_entries, cert_file
+
+
+def image_env(parts: BaseParts, options: ImageOptions, cert_file: str | None) -> tuple[str, ...]:
+    """The base's environment merged with the options' (see `merge_env`)."""
+    base_env = parts.resolved.config.config.env if parts.resolved else ()
+    return merge_env(base_env, options.env, cert_file, shipped_cert=cert_file == CA_BUNDLE_PATH)
+
+
+def finish_image(
+    layout: Layout,
+    base: BaseImage | None,
+    parts: BaseParts,
+    options: ImageOptions,
+    layers: list[tuple[Layer, str]],
+    *,
+    entrypoint: tuple[str, ...],
+    env: tuple[str, ...],
+    created_by: str = CREATED_BY,
+) -> Descriptor:
+    """Write the config, manifest and one-entry index of the base plus `layers` ((layer,
+    history comment), bottom first, already in `layout`); return the index descriptor."""
+    config = _image_config(parts.resolved, options, layers, (entrypoint, env, created_by))
     manifest = Manifest(
-        media_type=types.manifest,
-        config=config_descriptor,
-        layers=(*base_layers, *(layer.descriptor() for layer, _ in layers)),
+        media_type=parts.types.manifest,
+        config=write_config(layout, config, parts.types.config),
+        layers=(*parts.layers, *(layer.descriptor() for layer, _ in layers)),
         annotations=_manifest_annotations(base, options),
     )
     manifest_descriptor = write_manifest(layout, manifest, config.platform)
-    index = Index(types.index, (manifest_descriptor,), dict(options.annotations))
+    index = Index(parts.types.index, (manifest_descriptor,), dict(options.annotations))
     return write_index(layout, index)
 
 
@@ -179,22 +238,7 @@ def _metadata_layer(
     if not options.metadata_files:
         return []
     entries = [bytes_entry(path, data, 0o644) for path, data in options.metadata_files]
-    return [(_write_layer(layout, entries, options, types), "package metadata for scanners")]
-
-
-def _layer_entries(
-    executable: Path, options: ImageOptions, files: BaseFiles
-) -> tuple[list[Entry], str | None]:
-    """The layer's entries and the CA bundle path the image ends up with (or None)."""
-    if not executable.is_file():
-        message = f"The executable {executable} does not exist"
-        raise ImageError(message)
-    entries = [file_entry(options.executable_path, executable, 0o755)]
-    if not files.has("tmp"):
-        entries.append(dir_entry("/tmp", 0o1777))  # noqa: S108 - the image's own /tmp
-    entries += _account_entries(options.user, files)
-    ca_entries, cert_file = _ca_entries(options.ca_certificates, files)
-    return entries + ca_entries, cert_file
+    return [(write_image_layer(layout, entries, options, types), "package metadata for scanners")]
 
 
 def _account_entries(user: str, files: BaseFiles) -> list[Entry]:
@@ -221,9 +265,10 @@ def _ca_entries(option: bool | Path, files: BaseFiles) -> tuple[list[Entry], str
     return [file_entry(CA_BUNDLE_PATH, source, 0o644)], CA_BUNDLE_PATH
 
 
-def _write_layer(
+def write_image_layer(
     layout: Layout, entries: list[Entry], options: ImageOptions, types: MediaTypes
 ) -> Layer:
+    """A normalised layer of `entries` (mtimes at `options.epoch`), stored in `layout`."""
     staging = layout.blob_path("sha256:" + "0" * 64).parent
     staging.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".krust-layer-", dir=staging) as tmp:
@@ -260,17 +305,17 @@ def _image_config(
     resolved: ResolvedImage | None,
     options: ImageOptions,
     layers: list[tuple[Layer, str]],
-    cert_file: str | None,
+    run_facts: tuple[tuple[str, ...], tuple[str, ...], str],
 ) -> ImageConfig:
+    """`run_facts`: the entrypoint, the environment and the history's `created_by`."""
+    entrypoint, env, created_by = run_facts
     base = resolved.config if resolved else None
     base_run = base.config if base else RunConfig()
     created = created_timestamp(options.epoch)
     run = RunConfig(
-        entrypoint=(options.executable_path,),
+        entrypoint=entrypoint,
         cmd=options.args,
-        env=merge_env(
-            base_run.env, options.env, cert_file, shipped_cert=cert_file == CA_BUNDLE_PATH
-        ),
+        env=env,
         user=options.user,
         working_dir=options.workdir or base_run.working_dir,
         labels={**base_run.labels, **options.labels},
@@ -278,7 +323,7 @@ def _image_config(
         other=base_run.other,
     )
     history = tuple(
-        {"created": created, "created_by": CREATED_BY, "comment": comment}
+        {"created": created, "created_by": created_by, "comment": comment}
         for _, comment in layers
     )
     return ImageConfig(

@@ -4,7 +4,7 @@ catalogues the archive and the image pushed to Debian's docker-registry, and mus
 
 The project is the attest fixtures' one (PyYAML, a compiled dependency, so OpenSSL-free but
 with the C library and libpython from Debian packages inside the executable), frozen once.
-Only the static format exists so far; the layered format gets the same test when it lands.
+The layered format's counterpart is in tests/layered/test_format.py.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,9 @@ class App:
     @staticmethod
     def run():
         print("ran", sys.argv[1:])
+
+def interrupted():
+    raise KeyboardInterrupt
 """
 
 
@@ -56,10 +60,30 @@ def test_string_result_goes_to_stderr_with_status_1(tmp_path: Path) -> None:
     assert (proc.returncode, proc.stderr) == (1, "failure message\n")
 
 
+def test_an_uncaught_keyboard_interrupt_ends_with_130_and_its_traceback(tmp_path: Path) -> None:
+    proc = run_launcher("fake_entry:interrupted", tmp_path)
+    assert proc.returncode == 130
+    assert proc.stderr.rstrip().endswith("KeyboardInterrupt")
+
+
+def test_the_launcher_forks_only_when_its_parents_parent_is_pid_1(tmp_path: Path) -> None:
+    """The init steps in when the bootloader's parent is PID 1; here the launcher's parent
+    is this test's process, so it forks only when pytest itself was started by PID 1."""
+    (tmp_path / "fake_entry.py").write_text("import os\ndef main():\n    print(os.getpid())\n")
+    launcher = write_launcher("fake_entry:main", tmp_path / "launcher")
+    proc = subprocess.Popen(
+        [sys.executable, str(launcher)], stdout=subprocess.PIPE, text=True,
+        env={"PYTHONPATH": str(tmp_path)},
+    )  # fmt: skip
+    out, _ = proc.communicate(timeout=60)
+    assert (int(out) == proc.pid) is (os.getppid() != 1)
+
+
 def test_source_imports_the_module_statically() -> None:
     source = launcher_source("pkg.cli:main")
     assert "from pkg.cli import main as _krust_entry\n" in source
-    assert "sys.exit(_krust_entry())" in source
+    assert "_krust_status = _krust_entry()" in source
+    assert "sys.exit(_krust_status)" in source
     compile(source, LAUNCHER_NAME, "exec")
 
 

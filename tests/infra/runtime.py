@@ -17,7 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RunningContainer", "have_runtime_tools", "run_image", "run_in_chroot", "start_image"]
+__all__ = [
+    "RunningContainer",
+    "have_runtime_tools",
+    "image_entrypoint",
+    "run_image",
+    "run_in_chroot",
+    "start_image",
+]
 
 _TIMEOUT = 120
 
@@ -25,6 +32,18 @@ _TIMEOUT = 120
 def have_runtime_tools() -> bool:
     """True when umoci and runc are installed and we are root."""
     return os.geteuid() == 0 and all(shutil.which(t) for t in ("umoci", "runc"))
+
+
+def image_entrypoint(layout_dir: Path, tag: str) -> list[str]:
+    """The whole Entrypoint of `layout_dir:tag` (the layered format's has several elements)."""
+    from hatch_krust.oci.layout import Layout
+
+    layout = Layout.open(layout_dir)
+    index = json.loads(layout.blob_path(layout.resolve(tag).digest).read_bytes())
+    if index.get("mediaType", "").endswith("index.v1+json") or "manifests" in index:
+        index = json.loads(layout.blob_path(index["manifests"][0]["digest"]).read_bytes())
+    config = json.loads(layout.blob_path(index["config"]["digest"]).read_bytes())
+    return list(config["config"].get("Entrypoint") or [])
 
 
 def _prepare_bundle(
@@ -56,7 +75,7 @@ def _prepare_bundle(
     config["process"].pop("rlimits", None)
     config["process"]["terminal"] = False
     if args is not None:  # like `docker run IMAGE ARGS...`: replaces Cmd, keeps Entrypoint
-        config["process"]["args"] = [config["process"]["args"][0], *args]
+        config["process"]["args"] = [*image_entrypoint(layout_dir, tag), *args]
     if env:  # like `docker run -e NAME=VALUE`: replaces the image's value of NAME
         kept = [e for e in config["process"].get("env", []) if e.split("=", 1)[0] not in env]
         config["process"]["env"] = kept + [f"{k}={v}" for k, v in env.items()]

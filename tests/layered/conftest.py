@@ -147,9 +147,14 @@ class Started:
 
 
 @contextmanager
-def started(layout: Path, tmp_path: Path, args: list[str]) -> Iterator[Started]:
-    """Run in the background until it prints `ready`; killed and deleted afterwards."""
-    path = bundle(layout, tmp_path, args)
+def started(
+    layout: Path, tmp_path: Path, args: list[str], scratch: str | None = None
+) -> Iterator[Started]:
+    """Run in the background until it prints `ready`; killed and deleted afterwards.
+
+    `scratch`: a tmpfs there (the static format needs a writable, executable /tmp).
+    """
+    path = bundle(layout, tmp_path, args, scratch=scratch)
     name = f"krust-layered-{uuid.uuid4().hex[:12]}"
     process = subprocess.Popen(
         ["runc", "run", "--bundle", str(path), name],

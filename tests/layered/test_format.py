@@ -1,0 +1,276 @@
+"""`format = "layered"` through the real build: `python -m hatchling build -t krust`.
+
+The demo project (PyYAML's C loader, package data) is built with KRUST_FORMAT=layered on
+`scratch`, run with runc on a read-only root with no /tmp volume, stopped as PID 1, then
+changed by one line, rebuilt and pushed again to a real registry: only the project layer
+(plus the config, the manifests and the attachments) may be uploaded the second time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from hatch_krust.attest import Document, attach
+from hatch_krust.attest.facts import INTOTO
+from hatch_krust.cli import main
+from hatch_krust.oci.descriptor import Descriptor
+from hatch_krust.oci.layout import Layout
+from hatch_krust.oci.reference import parse_reference
+from tests.attest.test_scanners import found_packages, sbom_packages, syft
+from tests.e2e.conftest import build_env, hatchling_build
+from tests.infra.images import BASE_TAG, make_umoci_base
+from tests.infra.registry import RegistryServer, start_registry
+from tests.layered.conftest import PROJECT, run, started, stop_with
+
+pytestmark = pytest.mark.infra
+
+STEM = "krust-layered-demo-1.0.0"
+
+
+@dataclass(frozen=True)
+class Build:
+    """One build's outputs: the layout unpacked from its archive (tag `latest`)."""
+
+    out: Path
+    layout: Path
+    stderr: str
+    provenance: bytes  # as this build wrote it (a later build overwrites the file)
+
+    @property
+    def record(self) -> dict:
+        return json.loads((self.out / f"{STEM}.build.json").read_text())
+
+    def manifest(self) -> dict:
+        opened = Layout.open(self.layout)
+        index = json.loads(opened.blob_path(opened.resolve("latest").digest).read_bytes())
+        return json.loads(opened.blob_path(index["manifests"][0]["digest"]).read_bytes())
+
+    def file(self, suffix: str) -> Path:
+        return self.out / f"{STEM}{suffix}"
+
+    def layer_digests(self) -> list[str]:
+        return [layer["digest"] for layer in self.manifest()["layers"]]
+
+
+def build(project: Path, cache: Path, where: Path, **env: str) -> Build:
+    settings = {"KRUST_FORMAT": "layered", "KRUST_BASE_IMAGE": "scratch", **env}
+    environment = build_env(cache, **settings)
+    done = hatchling_build(project, "krust", environment)
+    assert done.returncode == 0, done.stderr[-4000:]
+    out = project / "dist" / "krust"
+    layout = where / "layout"
+    with tarfile.open(out / f"{STEM}.oci.tar") as archive:
+        archive.extractall(layout, filter="data")
+    opened = Layout.open(layout)
+    opened.add_manifest(opened.resolve("1.0.0"), "latest")
+    provenance = (out / f"{STEM}.provenance.json").read_bytes()
+    return Build(out, layout, done.stderr, provenance)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory):
+    if shutil.which("docker-registry") is None:
+        pytest.fail("`docker-registry` is not installed; scripts/test.sh installs it")
+    with start_registry(tmp_path_factory.mktemp("format-registry"), "anonymous") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("format-cache")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    copy = tmp_path_factory.mktemp("format-project") / "project"
+    shutil.copytree(PROJECT, copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def first(
+    project: Path, cache: Path, registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory
+) -> Build:
+    where = tmp_path_factory.mktemp("format-first")
+    return build(project, cache, where, KRUST_REPO=f"{registry.host}/team")
+
+
+def test_the_layered_build_runs_on_a_read_only_root_without_tmp(
+    first: Build, tmp_path: Path
+) -> None:
+    done = run(first.layout, tmp_path, ["report"])
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["data"] == "hello from the data file"
+    assert report["cloader"] is True  # PyYAML's compiled extension, with libyaml
+    assert report["yaml"] == {"answer": 42}
+    assert report["executable"] == "/app/bin/python"
+    assert report["uid"] == 65532
+    record = first.record
+    assert record["executable"] is None  # the layered format has no single executable
+    assert record["format"] == "layered"
+    assert not list(first.out.glob("krust-layered-*-linux-*"))
+    layers = [h.get("comment") for h in _config(first)["history"]]
+    assert layers == [
+        "runtime files", "system libraries", "interpreter", "third-party packages", "project"
+    ]
+
+
+def test_the_sbom_names_system_libraries_interpreter_and_packages(first: Build) -> None:
+    sbom = json.loads((first.out / f"{STEM}.cdx.json").read_text())
+    purls = [c.get("purl", "") for c in sbom["components"]]
+    assert any(p.startswith("pkg:deb/debian/libc6@") or p.startswith("pkg:deb/libc6@")
+               for p in purls), purls  # fmt: skip
+    assert any(p.startswith("pkg:pypi/pyyaml@6.0.2") for p in purls), purls
+    names = {c["name"]: c.get("version") for c in sbom["components"]}
+    assert names["libc.so.6"]  # with the Debian package's version
+    assert names["cpython"].startswith("3.")
+    component = sbom["metadata"]["component"]
+    paths = {p["name"]: p["value"] for p in component["properties"]}
+    assert paths["hatch-krust:executable:path"] == "/app/bin/krust-layered"
+
+
+def test_verify_checks_the_console_script_and_the_layers(
+    first: Build, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reference = first.record["reference"]
+    assert main(["verify", reference]) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "executable /app/bin/krust-layered is sha256:" in err
+    assert "the layers system libraries, interpreter, third-party packages, project" in err
+
+
+@pytest.mark.slow
+def test_syft_finds_every_package_of_the_sbom_in_the_layered_image(first: Build) -> None:
+    """The venv's dist-info directories and the dpkg status entries of the system libraries."""
+    wanted = sbom_packages(first)
+    assert {kind for kind, _, _ in wanted} == {"pypi", "deb"}
+    assert any(name == "libc6" for kind, name, _ in wanted if kind == "deb")
+    artifacts = syft(f"oci-archive:{first.out / f'{STEM}.oci.tar'}")
+    missing = wanted - found_packages(artifacts)
+    assert not missing, f"Syft did not find {sorted(missing)}"
+
+
+def test_two_clean_builds_give_the_same_image(
+    first: Build, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    copy = tmp_path_factory.mktemp("format-again") / "project"
+    shutil.copytree(PROJECT, copy)
+    cache = tmp_path_factory.mktemp("format-cache-again")
+    again = build(copy, cache, tmp_path_factory.mktemp("format-again-out"))
+    assert "from the cache" not in again.stderr
+    assert again.layer_digests() == first.layer_digests()
+    assert again.record["index"]["digest"] == first.record["index"]["digest"]
+
+
+def test_the_layered_build_on_an_oci_layout_base_runs_as_the_configured_user(
+    cache: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    base = make_umoci_base(tmp_path_factory.mktemp("format-base") / "base")
+    copy = tmp_path_factory.mktemp("format-on-base") / "project"
+    shutil.copytree(PROJECT, copy)
+    where = tmp_path_factory.mktemp("format-on-base-out")
+    built = build(copy, cache, where, KRUST_BASE_IMAGE=f"oci:{base}:{BASE_TAG}", KRUST_USER="app")
+    assert built.stderr.count("from the cache") == 4  # the layers do not depend on the base
+    done = run(built.layout, tmp_path, ["report"])
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert (seen["uid"], seen["user"], seen["cwd"]) == (1000, "app", "/srv")
+    assert seen["cloader"] is True
+
+
+def test_pid_1_without_a_handler_stops_with_143(first: Build, tmp_path: Path) -> None:
+    with started(first.layout, tmp_path, ["wait"]) as running:
+        status, seconds, _out = stop_with(running, "TERM")
+    assert status == 143
+    assert seconds < 1.0
+
+
+def test_pid_1_with_a_handler_keeps_its_own_status(first: Build, tmp_path: Path) -> None:
+    with started(first.layout, tmp_path, ["wait-handler"]) as running:
+        status, seconds, out = stop_with(running, "TERM")
+    assert status == 7
+    assert "handled 15" in out
+    assert seconds < 1.0
+
+
+def test_a_one_line_change_rebuilds_and_pushes_only_the_project_layer(
+    first: Build,
+    project: Path,
+    cache: Path,
+    registry: RegistryServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    init = project / "src" / "krust_layered" / "__init__.py"
+    init.write_text(init.read_text().replace('"original"', '"changed"'))
+    mark = registry.mark()
+    second = build(project, cache, tmp_path, KRUST_REPO=f"{registry.host}/team")
+    requests = registry.requests_since(mark)
+    before, after = first.layer_digests(), second.layer_digests()
+    assert before[:-1] == after[:-1]  # runtime files, libraries, interpreter, packages
+    assert before[-1] != after[-1]
+    assert second.stderr.count("from the cache") == 3
+    uploaded = _uploaded_digests(requests)
+    config = second.manifest()["config"]["digest"]
+    assert after[-1] in uploaded
+    assert config in uploaded
+    assert not set(after[:-1]) & uploaded, "a lower layer was uploaded again"
+    done = run(second.layout, tmp_path, ["report"])
+    assert json.loads(done.stdout)["change"] == "changed"
+    # the first build's provenance, attached to the second image: same console script,
+    # another project layer, which verify names
+    reference = second.record["reference"]
+    platform = second.record["platforms"][0]
+    subject = Descriptor(second.manifest()["mediaType"], platform["digest"], platform["size"])
+    stale = Document("provenance", INTOTO, f"{STEM}.provenance.json", first.provenance)
+    attach(parse_reference(reference), subject, [stale])
+    assert main(["verify", reference]) == 1
+    assert "records the project layer as" in capsys.readouterr().err
+
+
+def _config(built: Build) -> dict:
+    opened = Layout.open(built.layout)
+    return json.loads(opened.blob_path(built.manifest()["config"]["digest"]).read_bytes())
+
+
+def _uploaded_digests(requests: list[str]) -> set[str]:
+    """Digests of the blobs whose upload finished (`PUT …/blobs/uploads/…?digest=`) or was
+    done in one request (`POST …/blobs/uploads/?digest=`, or a cross-repository mount)."""
+    out = set()
+    for line in requests:
+        method, _, target = line.partition(" ")
+        if method in ("PUT", "POST") and "/blobs/uploads/" in target:
+            out.update(re.findall(r"(?:digest|mount)=(sha256(?::|%3A)[0-9a-f]{64})", target))
+    return {d.replace("%3A", ":") for d in out}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("command", "signal", "expected"),
+    [("wait", "TERM", 143), ("wait-handler", "TERM", 7), ("wait", "INT", 130)],
+)
+def test_the_static_format_as_pid_1_ends_as_under_an_init(
+    static: Build, tmp_path: Path, command: str, signal: str, expected: int
+) -> None:
+    """staticx's bootloader alone would end with 2; the frozen launcher's init gives 143."""
+    with started(static.layout, tmp_path, [command], scratch="/tmp") as running:
+        status, seconds, out = stop_with(running, signal)
+    assert status == expected, out
+    assert "unknown reason" not in out
+    assert seconds < 1.0
+
+
+@pytest.fixture(scope="module")
+def static(cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """The same project in the static format (a real freeze)."""
+    copy = tmp_path_factory.mktemp("static-project") / "project"
+    shutil.copytree(PROJECT, copy)
+    return build(copy, cache, tmp_path_factory.mktemp("static"), KRUST_FORMAT="static")
