@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hatch_krust.layered.bytecode import compile_entries
+from hatch_krust.oci.digest import sha256_file
 from hatch_krust.oci.layer import Layer, write_layer
 from hatch_krust.oci.mediatypes import OCI_LAYER_GZIP
 
@@ -98,7 +99,7 @@ def _cached(entry_dir: Path, media_type: str) -> Layer | None:
     try:
         facts = json.loads((entry_dir / "layer.json").read_text("utf-8"))
         path = entry_dir / "layer.tar.gz"
-        if path.stat().st_size != facts["size"] or _file_digest(path) != facts["digest"]:
+        if path.stat().st_size != facts["size"] or sha256_file(path) != facts["digest"]:
             return None
         return Layer(path, facts["digest"], facts["size"], facts["diff_id"], media_type)
     except (OSError, ValueError, KeyError, TypeError):
@@ -111,13 +112,6 @@ def _content_digest(entry: Entry) -> str:
     if entry.data is not None:
         return "sha256:" + hashlib.sha256(entry.data).hexdigest()
     if entry.source is not None:
-        return _file_digest(entry.source)
+        return sha256_file(entry.source)
     return "dir"
 
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return "sha256:" + digest.hexdigest()

@@ -10,7 +10,6 @@ Run alone with `pytest -m matrix`; see docs/performance.md for the time it takes
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -32,19 +31,6 @@ from tests.matrix.harness import (
 
 pytestmark = [pytest.mark.infra, pytest.mark.matrix, pytest.mark.slow, pytest.mark.runtime]
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("plugin") / "hatch-krust"
-    target.mkdir()
-    shutil.copytree(
-        REPO / "hatch_krust", target / "hatch_krust", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy2(REPO / name, target / name)
-    return target
 
 
 def container_get(url: str, container: RunningContainer, deadline: float = 90.0) -> str:
