@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-import hatch_krust.build.image
+import hatch_krust.build.packaging
 from hatch_krust.build.executable import BinaryResult, ExecutableInputs
 from hatch_krust.build.flow import build_and_publish
 from hatch_krust.build.image import ProjectFacts
@@ -43,7 +43,7 @@ def stand_in(probe: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         shutil.copy2(probe, path)
         return BinaryResult(path=path, cached=False, script="hello")
 
-    monkeypatch.setattr(hatch_krust.build.image, "build_executable", build)
+    monkeypatch.setattr(hatch_krust.build.packaging, "build_executable", build)
 
 
 def engines_path(tmp_path: Path, *names: str) -> str:
