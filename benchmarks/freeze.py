@@ -63,6 +63,7 @@ STAGES = (
     "running staticx",
     "verifying the executable is static",
 )
+_LOWER = tuple(stage.lower() for stage in STAGES)
 
 
 class BenchError(RuntimeError):
@@ -120,11 +121,13 @@ def krust_build(
     if proc.returncode != 0:
         raise BenchError("krust build failed:\n" + "".join(lines[-25:]))
     stages: dict[str, float] = {}
-    points = [(t, text) for t, text in marks if text.startswith(STAGES)] + [(seconds, "end")]
+    # progress lines are sentence case ("Running PyInstaller …"): match without case
+    points = [(t, text.lower()) for t, text in marks if text.lower().startswith(_LOWER)]
+    points.append((seconds, "end"))
     first = points[0][0] if len(points) > 1 else seconds
     stages["wheel + cache lookup"] = first
     for (t0, text), (t1, _) in itertools.pairwise(points):
-        name = next(s for s in STAGES if text.startswith(s))
+        name = next(s for s in STAGES if text.startswith(s.lower()))
         stages[name] = t1 - t0
     found = sorted((project / "dist" / "krust").glob("hello-*-linux-*"))
     return KrustRun(seconds, stages, found[0] if found else None)
