@@ -122,9 +122,8 @@ class KrustBuildHook(BuildHookInterface[BuilderConfig]):
         return write_atomically(text.encode(), out_dir / f"{stem}.hook.log")
 
     def _report(self, result: ImageOutcome, config: KrustConfig, out_dir: Path) -> None:
+        # the destination already said where the image went (pushed, or loaded locally)
         self.app.display_success(f"krust: image {result.index_digest} -> {result.archive}")
-        if result.reference:
-            self.app.display_success(f"krust: pushed {result.reference}")
         if not Path(config.output_dir or DEFAULT_OUTPUT_DIR).is_absolute() and _from_sdist(
             self.root
         ):
