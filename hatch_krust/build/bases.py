@@ -24,6 +24,7 @@ from hatch_krust.oci.digest import is_digest
 from hatch_krust.oci.layout import Layout, walk
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from hatch_krust.oci.descriptor import Platform
@@ -47,7 +48,11 @@ def record_path(cache_root: Path, reference: Reference, platform: Platform) -> t
 
 
 def pull_base(
-    reference: Reference, platform: Platform, cache_root: Path, insecure: tuple[str, ...]
+    reference: Reference,
+    platform: Platform,
+    cache_root: Path,
+    insecure: tuple[str, ...],
+    env: Mapping[str, str] | None = None,
 ) -> CachedBase:
     from hatch_krust.registry.api import Options, pull_image
 
@@ -59,7 +64,8 @@ def pull_base(
             cached, warning = _from_record(layout, record)
             if cached is not None:
                 return cached
-        options = Options(insecure=frozenset(insecure))
+        # credentials from the build's own environment (the config's), not the process's
+        options = Options(insecure=frozenset(insecure), env=dict(env) if env else None)
         pulled = pull_image(reference, layout, platform=str(platform), tag=key, options=options)
         descriptor = layout.resolve(key)
         base_digest = pulled.index.digest if pulled.index is not None else pulled.manifest.digest

@@ -70,7 +70,9 @@ def destination_for(plan: ImagePlan, config: KrustConfig) -> Destination | None:
         return None
     if is_local(plan.repository):
         return LocalEngineDestination.from_environment(plan.tags, config.environ)
-    return RegistryDestination(plan.repository, plan.tags, tuple(config.insecure_registries))
+    return RegistryDestination(
+        plan.repository, plan.tags, tuple(config.insecure_registries), config.environ or None
+    )
 
 
 def build_and_publish(

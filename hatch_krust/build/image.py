@@ -117,7 +117,12 @@ def repository_name(template: str, project_name: str) -> str:
 
 @contextlib.contextmanager
 def open_base(
-    spec: str, platform: Platform, cache_root: Path, insecure: tuple[str, ...], reporter: Reporter
+    spec: str,
+    platform: Platform,
+    cache_root: Path,
+    insecure: tuple[str, ...],
+    reporter: Reporter,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[BaseImage | None, str, str]]:
     """(base, name, digest) of `scratch`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, a registry."""
     from hatch_krust.registry.api import LayoutLocation, parse_location
@@ -145,7 +150,7 @@ def open_base(
 
     reporter.display_waiting(f"Pulling base image {location} ({platform})")
     try:
-        base = pull_base(location, platform, cache_root, insecure)
+        base = pull_base(location, platform, cache_root, insecure, env)
     except TransportFailure as exc:
         if spec != DEFAULT_BASE_IMAGE:
             raise
@@ -246,7 +251,8 @@ def build_image(
     epoch = inputs.epoch if inputs.epoch is not None else int(time.time())
     cache_root, insecure = default_cache_dir(inputs.env), tuple(config.insecure_registries)
     packager = packager_for(config)
-    with open_base(config.base_image, plan.platform, cache_root, insecure, reporter) as opened:
+    spec, platform = config.base_image, plan.platform
+    with open_base(spec, platform, cache_root, insecure, reporter, inputs.env) as opened:
         base = (opened[0], public_location(opened[1], inputs.root), opened[2])  # no local path
         packaged = packager.package(inputs, reporter, work)
         reporter.display_waiting(f"Assembling the image ({packaged.format})")

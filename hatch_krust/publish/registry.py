@@ -7,9 +7,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from hatch_krust.publish import Published
+from hatch_krust.registry.api import Options
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from hatch_krust.build.executable import Reporter
     from hatch_krust.build.image import BuiltImage
@@ -25,6 +26,10 @@ class RegistryDestination:
     repository: str
     tags: tuple[str, ...]
     insecure: tuple[str, ...] = ()
+    env: Mapping[str, str] | None = None  # where credentials are looked up (the config's)
+
+    def _options(self) -> Options:
+        return Options(insecure=frozenset(self.insecure), env=dict(self.env) if self.env else None)
 
     def publish(self, image: BuiltImage, reporter: Reporter) -> Published:
         reference = self._push(image, reporter)
@@ -33,7 +38,7 @@ class RegistryDestination:
 
     def _push(self, image: BuiltImage, reporter: Reporter) -> str:
         from hatch_krust.oci.reference import parse_reference
-        from hatch_krust.registry.api import Options, push_layout
+        from hatch_krust.registry.api import push_layout
 
         dest = replace(parse_reference(self.repository), tag=None)  # tags come only from `tags`
         reporter.display_waiting(f"Pushing to {self.repository} (tags: {', '.join(self.tags)})")
@@ -42,7 +47,7 @@ class RegistryDestination:
             image.index,
             dest,
             list(self.tags),
-            options=Options(insecure=frozenset(self.insecure)),
+            options=self._options(),
             mount_from=_mount_from(image.base_name, dest),
         )
         reference = f"{dest.name}@{digest}"
@@ -58,12 +63,11 @@ class RegistryDestination:
         from hatch_krust.errors import RegistryError
         from hatch_krust.oci.annotations import rfc3339
         from hatch_krust.oci.reference import parse_reference
-        from hatch_krust.registry.api import Options
 
         docs, subject = image.documents, image.subject
         if not docs:
             return []
-        options = Options(insecure=frozenset(self.insecure))
+        options = self._options()
         try:
             results = attach(
                 parse_reference(reference),
