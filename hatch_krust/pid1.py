@@ -11,7 +11,10 @@ a shell reports 143. So when the process that matters is PID 1, `start_init` for
 - the parent stays behind as the init: it forwards TERM, INT, HUP, QUIT, USR1, USR2 and
   WINCH to the child's process group, reaps every child (orphans reparented to PID 1
   included) while it waits for the program, and ends with the program's status, or 128+N
-  when a signal N killed it (143 for TERM), as `docker run --init` (tini) would.
+  when a signal N killed it (143 for TERM), as `docker run --init` (tini) would. An init
+  that is not PID 1 itself (the static format's: staticx's bootloader is PID 1 and waits
+  for its own child only) makes itself the children's subreaper (prctl, through ctypes),
+  so the program's orphans come to it rather than to a PID 1 that leaves them zombies.
 
 Signals are blocked across the fork, so none is lost in between. A terminal that refuses
 `tcsetpgrp` (one that is not the process's controlling terminal) is left as it is: the
@@ -68,6 +71,23 @@ def exit_status(status: int) -> int:
     return os.WEXITSTATUS(status)
 
 
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+
+
+def become_subreaper() -> bool:
+    """Have the program's orphans reparented to this process instead of to PID 1.
+
+    Best effort: False where ctypes or prctl is missing (orphans then go to PID 1).
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (ImportError, OSError, AttributeError):
+        return False
+
+
 def become_foreground() -> None:
     """The child: its own process group, the terminal's foreground group if it has one.
 
@@ -114,6 +134,8 @@ def supervise(child: int) -> int:
 def start_init() -> None:
     """Fork: return in the child, which runs the program; in the parent, supervise it and
     end the process with its status (never returns)."""
+    if os.getpid() != 1:
+        become_subreaper()
     signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
     child = os.fork()
     if child == 0:

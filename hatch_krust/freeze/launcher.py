@@ -35,7 +35,7 @@ from hatch_krust.freeze.extras import split_entry_point
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["CA_BUNDLES", "launcher_source", "parse_entry_point", "write_launcher"]
+__all__ = ["CA_BUNDLES", "PID1_IMPORTS", "launcher_source", "parse_entry_point", "write_launcher"]
 
 LAUNCHER_NAME = "krust_launcher.py"  # no project can import it: it shadows nothing
 
@@ -59,8 +59,9 @@ CA_BUNDLES = (
 # embeds that file's text, the same text the layered format ships, and runs it as a module
 # of its own (its `from __future__` line must come first in a module).
 PID1_GENERATIONS = 2
-# What the embedded source imports, spelled out so that PyInstaller's analysis bundles it.
-PID1_IMPORTS = "import __future__, signal, types  # noqa: F401 - the embedded init's imports\n"
+# What the embedded source imports beyond os and sys: PyInstaller's analysis does not read
+# the text, so these are its hidden imports (not imported at start: ctypes costs time).
+PID1_IMPORTS = ("__future__", "ctypes", "signal", "types")
 
 
 def pid1_source() -> str:
@@ -71,9 +72,9 @@ def pid1_source() -> str:
 def _init_block() -> str:
     """Define `_krust_init()`: run the embedded PID-1 module's init when it applies."""
     return (
-        f"{PID1_IMPORTS}\n"
         f"_KRUST_PID1 = {pid1_source()!r}\n\n\n"
         "def _krust_init():\n"
+        "    import types\n\n"
         '    pid1 = types.ModuleType("krust_pid1")\n'
         '    exec(compile(_KRUST_PID1, "krust_pid1.py", "exec"), pid1.__dict__)\n'
         f"    if pid1.is_pid1({PID1_GENERATIONS}):\n"
