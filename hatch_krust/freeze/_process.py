@@ -18,6 +18,7 @@ __all__ = ["ToolFailed", "installer_env", "run_tool", "stage_failed", "tail"]
 TAIL_LINES = 25
 
 
+
 def installer_env() -> dict[str, str]:
     """The caller's environment without what would leak another Python's packages in.
 

@@ -125,7 +125,9 @@ def _licence(metadata: Any) -> str:
 def _distribution(dist_info: Path, sources: dict[str, str]) -> dict[str, Any] | None:
     """The distribution of `dist_info` with the files of it that were packed, or None."""
     try:
-        metadata = email.parser.HeaderParser().parsestr((dist_info / "METADATA").read_text("utf-8"))
+        metadata = email.parser.HeaderParser().parsestr(
+            (dist_info / "METADATA").read_text("utf-8")
+        )
         record = (dist_info / "RECORD").read_text("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
@@ -277,15 +279,13 @@ def collect_bundle(
     runtime = python_runtime(env_python, sources)
     prefix = os.path.realpath(runtime["origin"]["prefix"])
     # (path PyInstaller took it from, name it packed it as) of the system's libraries
-    system = sorted(
-        {
-            (source, Path(dest).name)
-            for dest, source, typecode in read_toc(build_dir / "PKG-00.toc")
-            if typecode in ("BINARY", "EXTENSION")
-            and not os.path.realpath(source).startswith(prefix + os.sep)
-            and not any(os.path.realpath(source).startswith(d + os.sep) for d in dist_paths)
-        }
-    )
+    system = sorted({
+        (source, Path(dest).name)
+        for dest, source, typecode in read_toc(build_dir / "PKG-00.toc")
+        if typecode in ("BINARY", "EXTENSION")
+        and not os.path.realpath(source).startswith(prefix + os.sep)
+        and not any(os.path.realpath(source).startswith(d + os.sep) for d in dist_paths)
+    })
     staticx_libs = _staticx_libraries(staticx_report)
     packages = debian_packages([*(source for source, _ in system), *staticx_libs])
     native = [native_library(p, "pyinstaller", packages, name) for p, name in system]
