@@ -5,7 +5,7 @@ For each program: install it in a venv with the pyenv Python, lay the venv out i
 (median of N runs, after 2 warm-ups):
 
   venv              VENV/bin/SCRIPT --version on the host (bytecode compiled, no PYTHON* vars)
-  image            chroot ROOTFS /app/bin/python /opt/krust/launch.py /app/bin/SCRIPT --version
+  image            chroot ROOTFS /app/bin/python /opt/krust/pid1.py /app/bin/SCRIPT --version
   image as PID 1   the same under `unshare --pid --fork` (the launcher forks and supervises)
   image, no .pyc   the same with every __pycache__ removed and PYTHONDONTWRITEBYTECODE=1,
                    i.e. what a read-only root without pre-compiled bytecode pays at each start
@@ -112,7 +112,7 @@ def startup(label: str, what: Path | str, dist: str, script: str, arg: str, tmp:
     venv = install(what, root)
     layout, layers = build(venv, dist, script, root, root / "cache")
     rootfs = unpack(layout, root / "bundle")
-    inside = ["/app/bin/python", "/opt/krust/launch.py", f"/app/bin/{script}", arg]
+    inside = ["/app/bin/python", "/opt/krust/pid1.py", f"/app/bin/{script}", arg]
     chroot, unshare = shutil.which("chroot") or "chroot", shutil.which("unshare") or "unshare"
     bare = without_bytecode(rootfs, root / "nopyc")
     venv_s, image_s, pid1_s, nopyc_s = timed(

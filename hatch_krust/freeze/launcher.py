@@ -17,7 +17,7 @@ Three more things a static executable needs that a console script does not:
   `import ssl` at start-up;
 - as an image's entrypoint (staticx's bootloader as PID 1), a minimal init in the program
   itself, so `docker stop` ends a program without a SIGTERM handler with 143 (see
-  `PID1_SOURCE`);
+  hatch_krust/pid1.py, whose text the launcher embeds);
 - an uncaught KeyboardInterrupt (Ctrl-C, SIGINT) ends with its traceback and status 130,
   as a shell reports Python's own end by SIGINT, instead of PyInstaller's "Failed to
   execute script" and 1.
@@ -26,6 +26,7 @@ Three more things a static executable needs that a console script does not:
 from __future__ import annotations
 
 import keyword
+from importlib import resources
 from typing import TYPE_CHECKING
 
 from hatch_krust.errors import FreezeError
@@ -34,7 +35,7 @@ from hatch_krust.freeze.extras import split_entry_point
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["CA_BUNDLES", "launcher_source", "parse_entry_point", "write_launcher"]
+__all__ = ["CA_BUNDLES", "PID1_IMPORTS", "launcher_source", "parse_entry_point", "write_launcher"]
 
 LAUNCHER_NAME = "krust_launcher.py"  # no project can import it: it shadows nothing
 
@@ -49,53 +50,36 @@ CA_BUNDLES = (
 )
 
 
-# staticx's bootloader, when it is PID 1 (the image's entrypoint), cannot re-raise the
-# signal that killed its child: the kernel ignores it for a namespace's init, and it exits
-# 2 ("Child exited for unknown reason!") instead of 143 on `docker stop`. So when the
-# PyInstaller bootloader's parent is PID 1, the frozen program forks once more: the parent
-# forwards the runtime's signals and ends *normally* with the child's status, or 128+N
-# when the child was killed by signal N, which the bootloaders pass on as it is. Not PID 1
-# (a shell, `docker run --init`): nothing changes. The same design as the layered
-# format's launcher (hatch_krust/layered/launch.py).
-PID1_SOURCE = """\
-def _krust_init():
-    try:
-        with open("/proc/%d/stat" % os.getppid(), "rb") as stat:
-            if int(stat.read().rsplit(b")", 1)[1].split()[1]) != 1:
-                return
-    except (OSError, ValueError, IndexError):
-        return
-    import signal
-    forwarded = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
-                 signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
-    signal.pthread_sigmask(signal.SIG_BLOCK, forwarded)
-    child = os.fork()
-    if child == 0:
-        os.setpgid(0, 0)
-        if os.isatty(0):
-            previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
-            try:
-                os.tcsetpgrp(0, os.getpgrp())
-            except OSError:
-                pass
-            signal.signal(signal.SIGTTOU, previous)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, forwarded)
-        return
+# staticx's bootloader as PID 1 (the image's entrypoint) cannot re-raise the signal that
+# killed its child: it ends with 2 ("Child exited for unknown reason!") instead of 143 on
+# `docker stop`. So when the PyInstaller bootloader's parent is PID 1 (two generations up),
+# the frozen program runs hatch_krust/pid1.py's init: it forks once more, and the parent
+# forwards signals and *exits* with the child's status or 128+N, which both bootloaders pass
+# on as it is. Not PID 1 (a shell, `docker run --init`): nothing changes. The launcher
+# embeds that file's text, the same text the layered format ships, and runs it as a module
+# of its own (its `from __future__` line must come first in a module).
+PID1_GENERATIONS = 2
+# What the embedded source imports beyond os and sys: PyInstaller's analysis does not read
+# the text, so these are its hidden imports (not imported at start: ctypes costs time).
+PID1_IMPORTS = ("__future__", "ctypes", "signal", "types")
 
-    def forward(signum, _frame):
-        try:
-            os.kill(child, signum)
-        except ProcessLookupError:
-            pass
 
-    for number in forwarded:
-        signal.signal(number, forward)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, forwarded)
-    _pid, status = os.waitpid(child, 0)
-    if os.WIFSIGNALED(status):
-        os._exit(128 + os.WTERMSIG(status))
-    os._exit(os.WEXITSTATUS(status))
-"""
+def pid1_source() -> str:
+    """The text of hatch_krust/pid1.py, as the layered format ships it."""
+    return (resources.files("hatch_krust") / "pid1.py").read_text(encoding="utf-8")
+
+
+def _init_block() -> str:
+    """Define `_krust_init()`: run the embedded PID-1 module's init when it applies."""
+    return (
+        f"_KRUST_PID1 = {pid1_source()!r}\n\n\n"
+        "def _krust_init():\n"
+        "    import types\n\n"
+        '    pid1 = types.ModuleType("krust_pid1")\n'
+        '    exec(compile(_KRUST_PID1, "krust_pid1.py", "exec"), pid1.__dict__)\n'
+        f"    if pid1.is_pid1({PID1_GENERATIONS}):\n"
+        "        pid1.start_init()\n\n"
+    )
 
 
 def _dotted(value: str) -> bool:
@@ -117,23 +101,20 @@ def parse_entry_point(entry_point: str) -> tuple[str, str]:
     return module, attr
 
 
-def launcher_source(entry_point: str, ca_defaults: tuple[str, ...] = ()) -> str:
-    """Python source that runs the entry point like a console script does.
+_HEADER = (
+    '"""Generated by hatch-krust: runs the project\'s entry point."""\nimport os\nimport sys\n\n'
+)
 
-    `ca_defaults` are the bundled OpenSSL's own certificate file and directory (as the
-    build host has them); when one of them exists at run time nothing is changed.
-    """
-    module, attr = parse_entry_point(entry_point)
-    # As a console script does: `from pkg import cli` imports the submodule `pkg.cli` when
-    # the package does not (entry point `pkg:cli.main`).
-    head, _, rest = attr.partition(".")
+# A child that `multiprocessing` started runs its own code here, not the entry point.
+_FREEZE_SUPPORT = (
+    'if __name__ == "__main__" and "multiprocessing" in sys.modules:\n'
+    '    sys.modules["multiprocessing"].freeze_support()\n\n'
+)
+
+
+def _prelude_block(ca_defaults: tuple[str, ...]) -> str:
+    """argv[0] as the user ran it, a CA bundle where the host keeps one, then the init."""
     return (
-        '"""Generated by hatch-krust: runs the project\'s entry point."""\n'
-        "import os\n"
-        "import sys\n\n"
-        f"{PID1_SOURCE}\n"
-        'if __name__ == "__main__" and "multiprocessing" in sys.modules:\n'
-        '    sys.modules["multiprocessing"].freeze_support()\n\n'
         'if __name__ == "__main__":\n'
         '    sys.argv[0] = os.environ.get("STATICX_PROG_PATH", sys.argv[0])\n'
         '    if not (os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")'
@@ -143,6 +124,12 @@ def launcher_source(entry_point: str, ca_defaults: tuple[str, ...] = ()) -> str:
         '                os.environ["SSL_CERT_FILE"] = _krust_bundle\n'
         "                break\n"
         "    _krust_init()\n\n"
+    )
+
+
+def _entry_block(module: str, head: str, rest: str) -> str:
+    """Import the entry point statically (PyInstaller sees it), call it, exit with its result."""
+    return (
         f"from {module} import {head} as _krust_entry\n\n"
         'if __name__ == "__main__":\n'
         "    try:\n"
@@ -153,6 +140,27 @@ def launcher_source(entry_point: str, ca_defaults: tuple[str, ...] = ()) -> str:
         "        _krust_status = 130\n"
         "    sys.exit(_krust_status)\n"
     )
+
+
+def launcher_source(entry_point: str, ca_defaults: tuple[str, ...] = ()) -> str:
+    """Python source that runs the entry point like a console script does.
+
+    `ca_defaults` are the bundled OpenSSL's own certificate file and directory (as the
+    build host has them); when one of them exists at run time nothing is changed. The
+    source is a sequence of blocks, each doing one of the launcher's duties in order.
+    """
+    module, attr = parse_entry_point(entry_point)
+    # As a console script does: `from pkg import cli` imports the submodule `pkg.cli` when
+    # the package does not (entry point `pkg:cli.main`).
+    head, _, rest = attr.partition(".")
+    blocks = (
+        _HEADER,
+        _init_block(),
+        _FREEZE_SUPPORT,
+        _prelude_block(ca_defaults),
+        _entry_block(module, head, rest),
+    )
+    return "".join(blocks)
 
 
 def write_launcher(entry_point: str, directory: Path, ca_defaults: tuple[str, ...] = ()) -> Path:

@@ -18,7 +18,7 @@ from hatch_krust.freeze.bundle import collect_bundle
 from hatch_krust.freeze.elf import verify_static
 from hatch_krust.freeze.environment import create_environment
 from hatch_krust.freeze.extras import wheel_requirement
-from hatch_krust.freeze.launcher import parse_entry_point, write_launcher
+from hatch_krust.freeze.launcher import PID1_IMPORTS, parse_entry_point, write_launcher
 from hatch_krust.freeze.plugins import with_plugins
 from hatch_krust.freeze.spec import FreezeResult, hookimpl
 from hatch_krust.freeze.staticx import run_staticx, staticx_report
@@ -153,7 +153,7 @@ def pyinstaller_args(request: FreezeRequest, contents: WheelContents, launcher: 
     args += ["--recursive-copy-metadata", request.dist_name]
     for package in contents.packages:
         args += ["--collect-submodules", package, "--collect-data", package]
-    for module in (*contents.modules, *request.hidden_imports):
+    for module in (*contents.modules, *request.hidden_imports, *PID1_IMPORTS):
         args += ["--hidden-import", module]
     for module in request.exclude_modules:
         args += ["--exclude-module", module]

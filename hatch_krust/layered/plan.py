@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LAUNCHER_PATH", "LayeredPlan", "build_layers", "entrypoint", "plan_layers"]
 
-LAUNCHER_PATH = "/opt/krust/launch.py"
+LAUNCHER_PATH = "/opt/krust/pid1.py"  # hatch_krust/pid1.py, the one PID-1 source
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def plan_layers(
     `work` receives patched copies of interpreter files; keep it until the layers are built.
     """
     info = interpreter.info
-    launcher = (resources.files("hatch_krust.layered") / "launch.py").read_bytes()
+    launcher = (resources.files("hatch_krust") / "pid1.py").read_bytes()
     interp_entries = [*interpreter.entries(work), bytes_entry(LAUNCHER_PATH, launcher, 0o644)]
     env = split_environment(venv, project)
     third = [*venv_skeleton(info.image_executable, info.version), *env.third_party]

@@ -12,6 +12,7 @@ import pytest
 from hatch_krust.errors import FreezeError
 from hatch_krust.freeze import FreezeRequest
 from hatch_krust.freeze.environment import FreezeEnvironment, create_environment, find_uv
+from hatch_krust.freeze.launcher import PID1_IMPORTS
 from hatch_krust.freeze.pyinstaller import check_entry_module, pyinstaller_args, run_pyinstaller
 from hatch_krust.freeze.wheelfile import WheelContents
 from tests.freeze.conftest import make_wheel
@@ -49,6 +50,7 @@ def test_command_line(tmp_path: Path) -> None:
         "--hidden-import single --hidden-import extra.mod",
         "--exclude-module tkinter",
         "--log-level WARN",
+        *(f"--hidden-import {module}" for module in PID1_IMPORTS),  # the embedded init's
     ]:
         assert expected in joined
     assert args[-2:] == ["--noupx", str(tmp_path / "launcher.py")]

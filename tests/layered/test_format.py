@@ -1,9 +1,10 @@
 """`format = "layered"` through the real build: `python -m hatchling build -t krust`.
 
 The demo project (PyYAML's C loader, package data) is built with KRUST_FORMAT=layered on
-`scratch`, run with runc on a read-only root with no /tmp volume, stopped as PID 1, then
-changed by one line, rebuilt and pushed again to a real registry: only the project layer
-(plus the config, the manifests and the attachments) may be uploaded the second time.
+`scratch`, run with runc on a read-only root with no /tmp volume, then changed by one
+line, rebuilt and pushed again to a real registry: only the project layer (plus the
+config, the manifests and the attachments) may be uploaded the second time. As PID 1, in
+both formats: tests/test_pid1_containers.py.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tests.attest.test_scanners import found_packages, sbom_packages, syft
 from tests.e2e.conftest import build_env, hatchling_build
 from tests.infra.images import BASE_TAG, make_umoci_base
 from tests.infra.registry import RegistryServer, start_registry
-from tests.layered.conftest import PROJECT, run, started, stop_with
+from tests.layered.conftest import PROJECT, run
 
 pytestmark = pytest.mark.infra
 
@@ -186,21 +187,6 @@ def test_the_layered_build_on_an_oci_layout_base_runs_as_the_configured_user(
     assert seen["cloader"] is True
 
 
-def test_pid_1_without_a_handler_stops_with_143(first: Build, tmp_path: Path) -> None:
-    with started(first.layout, tmp_path, ["wait"]) as running:
-        status, seconds, _out = stop_with(running, "TERM")
-    assert status == 143
-    assert seconds < 1.0
-
-
-def test_pid_1_with_a_handler_keeps_its_own_status(first: Build, tmp_path: Path) -> None:
-    with started(first.layout, tmp_path, ["wait-handler"]) as running:
-        status, seconds, out = stop_with(running, "TERM")
-    assert status == 7
-    assert "handled 15" in out
-    assert seconds < 1.0
-
-
 def test_a_one_line_change_rebuilds_and_pushes_only_the_project_layer(
     first: Build,
     project: Path,
@@ -250,27 +236,3 @@ def _uploaded_digests(requests: list[str]) -> set[str]:
         if method in ("PUT", "POST") and "/blobs/uploads/" in target:
             out.update(re.findall(r"(?:digest|mount)=(sha256(?::|%3A)[0-9a-f]{64})", target))
     return {d.replace("%3A", ":") for d in out}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("command", "signal", "expected"),
-    [("wait", "TERM", 143), ("wait-handler", "TERM", 7), ("wait", "INT", 130)],
-)
-def test_the_static_format_as_pid_1_ends_as_under_an_init(
-    static: Build, tmp_path: Path, command: str, signal: str, expected: int
-) -> None:
-    """staticx's bootloader alone would end with 2; the frozen launcher's init gives 143."""
-    with started(static.layout, tmp_path, [command], scratch="/tmp") as running:
-        status, seconds, out = stop_with(running, signal)
-    assert status == expected, out
-    assert "unknown reason" not in out
-    assert seconds < 1.0
-
-
-@pytest.fixture(scope="module")
-def static(cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """The same project in the static format (a real freeze)."""
-    copy = tmp_path_factory.mktemp("static-project") / "project"
-    shutil.copytree(PROJECT, copy)
-    return build(copy, cache, tmp_path_factory.mktemp("static"), KRUST_FORMAT="static")

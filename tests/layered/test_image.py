@@ -18,8 +18,6 @@ from tests.layered.conftest import (
     build_image,
     install,
     run,
-    started,
-    stop_with,
 )
 
 pytestmark = [pytest.mark.infra, pytest.mark.runtime]
@@ -69,27 +67,6 @@ def test_python_m_venv_uses_the_images_own_python(demo_image: Built, tmp_path: P
     process = run(demo_image.layout, tmp_path, ["venv", "/scratch/env"], scratch="/scratch")
     assert process.returncode == 0, process.stderr
     assert process.stdout.split() == ["/scratch/env", "/opt/python"]
-
-
-def test_sigterm_stops_a_program_without_a_handler_with_143(demo_image: Built, tmp_path: Path):
-    with started(demo_image.layout, tmp_path, ["wait"]) as running:
-        status, seconds, output = stop_with(running, "TERM")
-    assert status == 143, output
-    assert seconds < 1.0
-
-
-def test_sigterm_reaches_a_handler_which_keeps_its_status(demo_image: Built, tmp_path: Path):
-    with started(demo_image.layout, tmp_path, ["wait-handler"]) as running:
-        status, seconds, output = stop_with(running, "TERM")
-    assert (status, output.strip()) == (7, "handled 15")
-    assert seconds < 1.0
-
-
-def test_sigint_interrupts_like_ctrl_c(demo_image: Built, tmp_path: Path):
-    with started(demo_image.layout, tmp_path, ["wait"]) as running:
-        status, _, output = stop_with(running, "INT")
-    assert status == 130
-    assert "KeyboardInterrupt" in output
 
 
 def test_a_project_change_rebuilds_only_the_top_layer(

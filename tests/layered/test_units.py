@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -17,8 +16,6 @@ from hatch_krust.layered.libraries import DpkgDatabase, find_system_libraries
 from hatch_krust.layered.packages import split_environment
 from hatch_krust.oci.layer import bytes_entry, link_entry
 from tests.freeze.conftest import DEBIAN_PYTHON, PYENV_PYTHON
-
-LAUNCHER = Path(__file__).parents[2] / "hatch_krust" / "layered" / "launch.py"
 
 
 @pytest.fixture(scope="module")
@@ -187,28 +184,6 @@ def test_a_cached_layer_is_reused_unless_it_was_damaged(tmp_path: Path):
     first.layer.path.write_bytes(b"damaged")
     rebuilt = build_layer(plan, tmp_path)
     assert (rebuilt.cached, rebuilt.layer.digest) == (False, first.layer.digest)
-
-
-def test_the_launcher_runs_the_script_as_main_when_not_pid_1(tmp_path: Path):
-    script = tmp_path / "bin" / "tool"
-    script.parent.mkdir()
-    script.write_text(
-        "import sys\nprint(__name__, sys.argv, sys.path[0] == sys.argv[0].rsplit('/', 1)[0])\n"
-        "def f(x: int): pass\nprint(f.__annotations__)\n"
-        "sys.exit(int(sys.argv[1]))\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    result = subprocess.run(
-        [sys.executable, str(LAUNCHER), str(script), "5"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-    assert result.returncode == 5, result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[0] == f"__main__ ['{script}', '5'] True"
-    assert lines[1] == "{'x': <class 'int'>}", "no `from __future__` flags leak in"
 
 
 def test_a_distribution_interpreter_is_named_by_its_package():

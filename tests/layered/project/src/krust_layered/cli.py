@@ -65,13 +65,40 @@ def wait(handler: bool) -> int:
     if handler:
 
         def stop(signum: int, frame: object) -> None:
-            print("handled", signum, flush=True)
+            os.write(1, b"handled %d\n" % signum)  # not print: it may be flushing "ready"
             sys.exit(7)
 
         signal.signal(signal.SIGTERM, stop)
     print("ready", flush=True)
     while True:
         time.sleep(0.05)
+
+
+def zombies() -> list[int]:
+    """The processes of this PID namespace that have ended and that no one has waited for."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                if stat.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                    found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
+def orphan() -> int:
+    """Leave an orphan that ends after its parent; report the zombies a second later."""
+    middle = os.fork()
+    if middle == 0:
+        if os.fork() == 0:
+            time.sleep(0.2)
+            os._exit(0)
+        os._exit(0)
+    os.waitpid(middle, 0)
+    time.sleep(1.5)
+    print(json.dumps({"pid": os.getpid(), "zombies": zombies()}))
+    return 0
 
 
 def main() -> int:
@@ -81,6 +108,8 @@ def main() -> int:
         return 0
     if command == "venv":
         return make_venv(sys.argv[2])
+    if command == "orphan":
+        return orphan()
     if command in ("wait", "wait-handler"):
         return wait(command == "wait-handler")
     return report()
