@@ -183,3 +183,23 @@ def test_the_base_pull_of_a_build_records_under_the_cache(anon_registry: Registr
     record = read_record(blob_record_file(cache_root))
     assert set(record) == set(blob_digests(layout, base))
     assert {entries[0] for entries in record.values()} == {(anon_registry.host, "cached/base")}
+
+
+def test_the_cli_keeps_the_record_under_krust_cache_dir(
+    anon_registry: RegistryServer, layout: Layout, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.registry.test_cli import run_cli
+
+    monkeypatch.setenv("KRUST_CACHE_DIR", str(tmp_path / "krust-cache"))
+    image = random_image(layout, layers=2, size=20_000, tag="v1")
+    first = run_cli("push", "-q", f"oci:{layout.root}:v1", f"{anon_registry.host}/clirec/a:v1")
+    assert first.returncode == 0, first.stderr
+    mark = anon_registry.mark()
+    second = run_cli("push", "-q", f"oci:{layout.root}:v1", f"{anon_registry.host}/clirec/b:v1")
+    assert second.returncode == 0, second.stderr
+    lines = anon_registry.requests_since(mark)
+    assert len(mounts(lines)) == 3
+    assert blob_uploads(lines) == []
+    record = read_record(tmp_path / "krust-cache" / "registry" / "blob-locations.json")
+    assert set(record) == set(blob_digests(layout, image))
