@@ -98,23 +98,27 @@ class BlobRecord:
                 blobs = read_record(self.path)
                 for change in changes:
                     _apply(blobs, self.host, change)
-                write_record(self.path, blobs)
+                write_record(self.path, _trim(blobs))
         except OSError as exc:
             log.debug("blob record %s not updated: %s", self.path, exc)
 
 
 def _apply(blobs: Blobs, host: str, change: tuple[bool, str, str]) -> None:
-    """Put (host, repository) first for the digest (or drop it), then enforce the bounds."""
+    """Put (host, repository) first for the digest, or drop it; at most PER_DIGEST kept."""
     seen, digest, repository = change
     entries = [e for e in blobs.pop(digest, []) if e != (host, repository)]
     if seen:
         entries.insert(0, (host, repository))
     if entries:
         blobs[digest] = entries[:PER_DIGEST]  # re-inserted: now the most recently used
+
+
+def _trim(blobs: Blobs) -> Blobs:
+    """At most MAX_ENTRIES entries: the least recently used digests go first."""
     total = sum(len(e) for e in blobs.values())
     while total > MAX_ENTRIES:
-        oldest = next(iter(blobs))
-        total -= len(blobs.pop(oldest))
+        total -= len(blobs.pop(next(iter(blobs))))
+    return blobs
 
 
 def _valid(digest: str, host: str, repository: str) -> bool:
@@ -154,9 +158,7 @@ def _parse(document: Any) -> Blobs:
                 and _valid(digest, h, r)][:PER_DIGEST]
         if kept:
             blobs[digest] = kept
-    while sum(len(e) for e in blobs.values()) > MAX_ENTRIES:
-        blobs.pop(next(iter(blobs)))
-    return blobs
+    return _trim(blobs)
 
 
 def write_record(path: Path, blobs: Blobs) -> None:
