@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -57,6 +58,7 @@ class BlobRecord:
     def __init__(self, path: Path | None, host: str) -> None:
         self.path, self.host = path, host.lower()
         self._blobs: Blobs | None = None
+        self._stamp: tuple[int, int, int] | None = None  # the file as loaded (unchanged?)
         self._changes: list[tuple[bool, str, str]] = []  # (seen?, digest, repository)
         self._lock = threading.Lock()
 
@@ -84,6 +86,7 @@ class BlobRecord:
 
     def _loaded(self) -> Blobs:
         if self._blobs is None:
+            self._stamp = None if self.path is None else _stamp(self.path)
             self._blobs = {} if self.path is None else read_record(self.path)
         return self._blobs
 
@@ -95,12 +98,30 @@ class BlobRecord:
             return
         try:
             with _file_lock(self.path):
-                blobs = read_record(self.path)
-                for change in changes:
-                    _apply(blobs, self.host, change)
+                with self._lock:
+                    unchanged = self._stamp is not None and self._stamp == _stamp(self.path)
+                    blobs = dict(self._loaded()) if unchanged else read_record(self.path)
+                if not unchanged:  # another process wrote meanwhile: merge into its file
+                    for change in changes:
+                        _apply(blobs, self.host, change)
                 write_record(self.path, _trim(blobs))
+                with self._lock:
+                    if not unchanged:  # the view becomes the merged file, plus newer changes
+                        for change in self._changes:
+                            _apply(blobs, self.host, change)
+                        self._blobs = blobs
+                    self._stamp = _stamp(self.path)
         except OSError as exc:
             log.debug("blob record %s not updated: %s", self.path, exc)
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """Identity of the file's current version (inode, size, mtime), None if absent."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def _apply(blobs: Blobs, host: str, change: tuple[bool, str, str]) -> None:
@@ -122,7 +143,13 @@ def _trim(blobs: Blobs) -> Blobs:
 
 
 def _valid(digest: str, host: str, repository: str) -> bool:
-    if not (is_digest(digest) and _HOST.match(host)):
+    return is_digest(digest) and _valid_place(host, repository)
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_place(host: str, repository: str) -> bool:
+    """A `host[:port]` and a repository name, nothing else (a file holds few distinct ones)."""
+    if not _HOST.match(host):
         return False
     try:
         check_repository(repository)

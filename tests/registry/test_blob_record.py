@@ -91,6 +91,19 @@ def test_concurrent_views_merge_on_save(tmp_path: Path) -> None:
     assert final.candidates(digest(2), exclude="") == ["team/b"]
 
 
+def test_a_file_changed_since_loading_is_merged_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "record.json"
+    write_record(path, {digest(0): [(HOST, "team/old")]})
+    first, second = BlobRecord(path, HOST), BlobRecord(path, HOST)
+    first.seen(digest(1), "team/a")  # both views load the same version of the file
+    second.seen(digest(2), "team/b")
+    first.save()
+    second.save()
+    second.seen(digest(3), "team/c")  # unchanged since its last save: written from memory
+    second.save()
+    assert sorted(read_record(path)) == sorted(digest(n) for n in range(4))
+
+
 def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "cache" / "record.json"
     write_record(path, {digest(1): [(HOST, "team/a")]})
