@@ -41,9 +41,9 @@ log = logging.getLogger("hatch_krust.registry")
 
 VERSION = 1
 PER_DIGEST = 5  # repositories kept per digest (skopeo tries at most 5 candidates)
-MAX_ENTRIES = 10_000  # (digest, host, repository) entries in all: about 1.5 MB
+MAX_ENTRIES = 10_000  # (digest, host, repository) entries in all: under 1 MB
 MAX_FILE = 4 << 20  # a larger file is not read (it was not written by us)
-_HOST = re.compile(r"^[a-z0-9.-]{1,253}(:[0-9]{1,5})?$|^\[[a-f0-9:]{2,39}\](:[0-9]{1,5})?$")
+_HOST = re.compile(r"[a-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[a-f0-9:]{2,39}\](:[0-9]{1,5})?")
 
 Blobs = dict[str, list[tuple[str, str]]]
 
@@ -143,13 +143,13 @@ def _trim(blobs: Blobs) -> Blobs:
 
 
 def _valid(digest: str, host: str, repository: str) -> bool:
-    return is_digest(digest) and _valid_place(host, repository)
+    return is_digest(digest) and "\n" not in digest and _valid_place(host, repository)
 
 
 @functools.lru_cache(maxsize=4096)
 def _valid_place(host: str, repository: str) -> bool:
     """A `host[:port]` and a repository name, nothing else (a file holds few distinct ones)."""
-    if not _HOST.match(host):
+    if not _HOST.fullmatch(host) or "\n" in repository:
         return False
     try:
         check_repository(repository)

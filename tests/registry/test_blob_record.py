@@ -146,7 +146,9 @@ def test_entries_that_do_not_parse_are_dropped(tmp_path: Path) -> None:
     path = tmp_path / "record.json"
     good = [HOST, "team/a"]
     path.write_text(json.dumps({"version": 1, "blobs": {
-        digest(1): [good, ["user:pw@host", "team/a"], [HOST, "Bad Repo"], [HOST, "x?y=1"]],
+        digest(1): [good, ["user:pw@host", "team/a"], [HOST, "Bad Repo"], [HOST, "x?y=1"],
+                    [HOST + "\n", "team/a"], [HOST, "team/a\n"]],
+        digest(2) + "\n": [good],
         "md5:abc": [good],
     }}))
     assert read_record(path) == {digest(1): [(HOST, "team/a")]}
