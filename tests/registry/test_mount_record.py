@@ -203,3 +203,34 @@ def test_the_cli_keeps_the_record_under_krust_cache_dir(
     assert blob_uploads(lines) == []
     record = read_record(tmp_path / "krust-cache" / "registry" / "blob-locations.json")
     assert set(record) == set(blob_digests(layout, image))
+
+
+def test_no_pull_right_on_the_recorded_source_falls_back_to_upload(
+    token_registry: RegistryServer, layout: Layout, tmp_path: Path, clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The token for a mount must grant pull on the source; when the token server
+    withholds it, the registry refuses the mount and the blob is uploaded."""
+    token_server = token_registry.token_server
+    assert token_server is not None
+    docker_config(clean_env, token_registry.host, "alice", "wonderland")
+    path = tmp_path / "blob-locations.json"
+    image = random_image(layout, layers=1, size=10_000, tag="v1")
+    push_layout(layout, image, f"{token_registry.host}/tokdeny/src:v1",
+                options=Options(blob_record=path))
+    issue = token_server.issue
+
+    def no_pull_on_src(user: str, scopes: list[str]) -> str:
+        return issue(user, [s for s in scopes if not s.startswith("repository:tokdeny/src:")])
+
+    monkeypatch.setattr(token_server, "issue", no_pull_on_src)
+    mark = token_registry.mark()
+    push_layout(layout, image, f"{token_registry.host}/tokdeny/dst:v1",
+                options=Options(blob_record=path))
+    lines = token_registry.requests_since(mark)
+    assert mounts(lines)  # tried, refused
+    assert len([line for line in blob_uploads(lines) if line.startswith("PUT")]) == 2
+    assert skopeo_digest(token_registry, "tokdeny/dst:v1",
+                         "--creds", "alice:wonderland") == image.digest
+    record = read_record(path)
+    assert all(entries[0] == (token_registry.host, "tokdeny/dst") for entries in record.values())
