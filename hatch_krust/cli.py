@@ -28,6 +28,7 @@ if "httpx" not in sys.modules:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 from hatch_krust.__about__ import __version__
+from hatch_krust.build.cache import blob_record_file, default_cache_dir
 from hatch_krust.errors import INTERRUPTED, KrustError, failure
 from hatch_krust.oci.reference import Reference
 from hatch_krust.registry import api
@@ -108,7 +109,8 @@ def _options(args: argparse.Namespace) -> Options:
     env = dict(os.environ)
     if args.authfile:
         env["REGISTRY_AUTH_FILE"] = args.authfile
-    options = Options(insecure=frozenset(args.insecure_registry), jobs=args.jobs, env=env)
+    options = Options(insecure=frozenset(args.insecure_registry), jobs=args.jobs, env=env,
+                      blob_record=blob_record_file(default_cache_dir(env)))
     if not args.quiet:
         options = replace(options, progress=_Progress())
     return options

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hatch_krust.build.cache import file_lock
+from hatch_krust.build.cache import blob_record_file, file_lock
 from hatch_krust.errors import ImageError
 from hatch_krust.oci.assemble import BaseImage
 from hatch_krust.oci.descriptor import Descriptor
@@ -65,7 +65,8 @@ def pull_base(
             if cached is not None:
                 return cached
         # credentials from the build's own environment (the config's), not the process's
-        options = Options(insecure=frozenset(insecure), env=dict(env) if env else None)
+        options = Options(insecure=frozenset(insecure), env=dict(env) if env else None,
+                          blob_record=blob_record_file(cache_root))
         pulled = pull_image(reference, layout, platform=str(platform), tag=key, options=options)
         descriptor = layout.resolve(key)
         base_digest = pulled.index.digest if pulled.index is not None else pulled.manifest.digest

@@ -28,7 +28,14 @@ from hatch_krust.oci.digest import sha256_file
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-__all__ = ["CacheEntry", "ExecutableCache", "cache_key", "default_cache_dir", "file_lock"]
+__all__ = [
+    "CacheEntry",
+    "ExecutableCache",
+    "blob_record_file",
+    "cache_key",
+    "default_cache_dir",
+    "file_lock",
+]
 
 
 def default_cache_dir(env: Mapping[str, str]) -> Path:
@@ -37,6 +44,12 @@ def default_cache_dir(env: Mapping[str, str]) -> Path:
         return Path(env["KRUST_CACHE_DIR"])
     base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "hatch-krust"
+
+
+def blob_record_file(cache_root: Path) -> Path:
+    """Where pushes and pulls record which registry repositories hold which blobs, so a
+    later push mounts them (`registry.api.Options.blob_record`); safe to delete."""
+    return cache_root / "registry" / "blob-locations.json"
 
 
 def cache_key(inputs: Mapping[str, Any]) -> str:

@@ -63,6 +63,7 @@ def build_binary(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResult:
 def destination_for(plan: ImagePlan, config: KrustConfig) -> Destination | None:
     """Where the configuration says the image goes: the local engine for `krust.local`,
     else its registry repository, or nowhere."""
+    from hatch_krust.build.cache import blob_record_file, default_cache_dir
     from hatch_krust.publish.engine import LocalEngineDestination, is_local
     from hatch_krust.publish.registry import RegistryDestination
 
@@ -71,7 +72,8 @@ def destination_for(plan: ImagePlan, config: KrustConfig) -> Destination | None:
     if is_local(plan.repository):
         return LocalEngineDestination.from_environment(plan.tags, config.environ)
     return RegistryDestination(
-        plan.repository, plan.tags, tuple(config.insecure_registries), config.environ or None
+        plan.repository, plan.tags, tuple(config.insecure_registries), config.environ or None,
+        blob_record=blob_record_file(default_cache_dir(config.environ)),
     )
 
 

@@ -3,7 +3,7 @@ referrers of the platform image (after the image, so they never point at nothing
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from hatch_krust.publish import Published
@@ -11,6 +11,7 @@ from hatch_krust.registry.api import Options
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from pathlib import Path
 
     from hatch_krust.build.executable import Reporter
     from hatch_krust.build.image import BuiltImage
@@ -27,9 +28,11 @@ class RegistryDestination:
     tags: tuple[str, ...]
     insecure: tuple[str, ...] = ()
     env: Mapping[str, str] | None = None  # where credentials are looked up (the config's)
+    blob_record: Path | None = field(default=None, compare=False)  # see Options.blob_record
 
     def _options(self) -> Options:
-        return Options(insecure=frozenset(self.insecure), env=dict(self.env) if self.env else None)
+        return Options(insecure=frozenset(self.insecure), env=dict(self.env) if self.env else None,
+                       blob_record=self.blob_record)
 
     def publish(self, image: BuiltImage, reporter: Reporter) -> Published:
         reference = self._push(image, reporter)

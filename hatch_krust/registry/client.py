@@ -20,6 +20,7 @@ import httpx
 
 from hatch_krust.errors import AuthError, HTTPError, RegistryError, TransportFailure
 from hatch_krust.registry.auth import Authenticator, Body, ChallengeFlow
+from hatch_krust.registry.blobrecord import BlobRecord
 from hatch_krust.registry.bodies import read_capped
 from hatch_krust.registry.credentials import lookup_credentials
 from hatch_krust.registry.options import Options
@@ -79,6 +80,7 @@ class Registry:
         self._pinged = False
         self._lock = threading.Lock()
         self.closed = threading.Event()
+        self.record = BlobRecord(self.options.blob_record, host)  # where blobs were seen
 
     def __enter__(self) -> Registry:
         return self
@@ -90,6 +92,7 @@ class Registry:
         """Close the connections and wake every retry wait (workers then stop)."""
         self.closed.set()
         self.client.close()
+        self.record.save()
 
     # -- connection set-up ---------------------------------------------------------------
 

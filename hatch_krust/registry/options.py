@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from hatch_krust.registry.retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import httpx
 
     from hatch_krust.registry.credentials import Credentials
@@ -40,6 +42,10 @@ class Options:
     - `env`: environment for credential lookup (default `os.environ`).
     - `progress`: callback `(digest, done, total)` per blob; default none.
     - `transport`: an httpx transport to use instead of the network (tests).
+    - `blob_record`: a JSON file recording which repositories of each registry held
+      which blobs (pushed, mounted or pulled), so a push mounts a blob from there
+      instead of uploading it again (see `blobrecord`). Default none: nothing is
+      recorded and only `mount_from` is tried.
     """
 
     insecure: frozenset[str] = frozenset()
@@ -54,3 +60,4 @@ class Options:
     env: dict[str, str] | None = None
     progress: Progress | None = None
     transport: httpx.BaseTransport | None = None
+    blob_record: Path | None = None

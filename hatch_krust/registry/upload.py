@@ -34,11 +34,21 @@ if TYPE_CHECKING:
     from hatch_krust.registry.client import Registry
     from hatch_krust.registry.options import Progress
 
-__all__ = ["Upload", "with_digest"]
+__all__ = ["MAX_MOUNTS", "Upload", "mount_candidates", "with_digest"]
 
 log = logging.getLogger("hatch_krust.registry")
 
 _OCTETS = "application/octet-stream"
+MAX_MOUNTS = 3  # mount attempts per blob: the caller's source, then the record's
+
+
+def mount_candidates(registry: Registry, repository: str, digest: str,
+                     mount_from: str | None) -> tuple[str, ...]:
+    """Repositories of this registry to mount `digest` from: `mount_from`, then where the
+    blob record last saw it (never another registry: the record is per host)."""
+    found = [mount_from] if mount_from else []
+    found += registry.record.candidates(digest, exclude=repository)
+    return tuple(r for r in dict.fromkeys(found) if r != repository)[:MAX_MOUNTS]
 
 
 def with_digest(location: str, digest: str) -> str:
@@ -85,20 +95,18 @@ class Upload:
     ) -> None:
         self.registry, self.repository = registry, repository
         self.descriptor, self.source = descriptor, source
-        self.mount_from = mount_from if mount_from != repository else None
+        self.mounts = mount_candidates(registry, repository, descriptor.digest, mount_from)
         self.progress = progress
-        self.scopes = scopes_for(repository, self.mount_from)
+        self.scopes = scopes_for(repository, None)
         self.done = 0
 
     def run(self) -> str:
         digest = self.descriptor.digest
         if blob_exists(self.registry, self.repository, digest, self.scopes[0]):
-            self._report(self.descriptor.size, final=True)
-            return "exists"
+            return self._done("exists")
         location = self._start()
         if location is None:
-            self._report(self.descriptor.size, final=True)
-            return "mounted"
+            return self._done("mounted")
         try:
             threshold = self.registry.options.chunked_threshold
             if threshold and self.descriptor.size > threshold:
@@ -108,37 +116,61 @@ class Upload:
         except BaseException:
             self._cancel(location)
             raise
+        return self._done("uploaded")
+
+    def _done(self, outcome: str) -> str:
+        """The repository now holds the blob: report it complete and record where it is."""
         self._report(self.descriptor.size, final=True)
-        return "uploaded"
+        self.registry.record.seen(self.descriptor.digest, self.repository)
+        return outcome
 
     # -- session -------------------------------------------------------------------------
 
     def _start(self) -> str | None:
-        """POST a session (trying a mount first); None when the mount succeeded."""
+        """POST a session, trying mounts first; None when a mount succeeded.
+
+        A refused mount (202) opens an ordinary session: the last one is used for the
+        upload, earlier ones are cancelled before the next candidate is tried.
+        """
         path = f"/v2/{self.repository}/blobs/uploads/"
-        if self.mount_from:
-            source = quote(self.mount_from, safe="/")
-            query = f"?mount={quote(self.descriptor.digest, safe=':')}&from={source}"
-            try:
-                response = self.registry.request("POST", path + query, scopes=self.scopes)
-            except (TransportFailure, HTTPError):
-                raise
-            except RegistryError as exc:  # e.g. no pull right on the source: plain upload
-                log.info("mount from %s refused (%s); uploading", self.mount_from, exc)
-                self.scopes = self.scopes[:1]
-            else:
-                with contextlib.closing(response):
-                    if response.status_code == 201:
-                        return None
-                    if response.status_code == 202:
-                        return next_location(response)
-                log.info("mount from %s answered %s; uploading", self.mount_from,
-                         response.status_code)
+        for number, source in enumerate(self.mounts):
+            location = self._mount(path, source)
+            if location is None:
+                return None
+            if location:
+                if number == len(self.mounts) - 1:
+                    return location
+                self._cancel(location)
+        self.scopes = scopes_for(self.repository, None)
         response = self.registry.request("POST", path, scopes=self.scopes)
         with contextlib.closing(response):
             raise_for_status(response, f"starting the upload of blob {self.descriptor.digest}",
                              (202,))
             return next_location(response)
+
+    def _mount(self, path: str, source: str) -> str | None:
+        """One mount attempt: None = mounted, a session URL = refused with a session
+        (202), "" = refused without one. A refusal marks the record's entry stale."""
+        digest = self.descriptor.digest
+        self.scopes = scopes_for(self.repository, source)
+        query = f"?mount={quote(digest, safe=':')}&from={quote(source, safe='/')}"
+        try:
+            response = self.registry.request("POST", path + query, scopes=self.scopes)
+        except (TransportFailure, HTTPError):
+            raise
+        except RegistryError as exc:  # e.g. no pull right on the source: plain upload
+            log.info("mount from %s refused (%s); uploading", source, exc)
+            self.registry.record.forget(digest, source)
+            return ""
+        with contextlib.closing(response):
+            if response.status_code == 201:
+                return None
+            self.registry.record.forget(digest, source)
+            if response.status_code == 202:
+                log.info("mount of %s from %s refused (202); uploading", digest, source)
+                return next_location(response)
+        log.info("mount from %s answered %s; uploading", source, response.status_code)
+        return ""
 
     def _cancel(self, location: str) -> None:
         """Tell the registry to drop the session; failures here do not matter."""

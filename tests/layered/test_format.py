@@ -236,3 +236,24 @@ def _uploaded_digests(requests: list[str]) -> set[str]:
         if method in ("PUT", "POST") and "/blobs/uploads/" in target:
             out.update(re.findall(r"(?:digest|mount)=(sha256(?::|%3A)[0-9a-f]{64})", target))
     return {d.replace("%3A", ":") for d in out}
+
+
+def test_a_second_service_on_the_registry_mounts_every_layer(
+    first: Build, project: Path, cache: Path, registry: RegistryServer, tmp_path: Path
+) -> None:
+    """Services built on one machine share the interpreter and library layers: pushed to
+    another repository of the same registry, each layer is mounted from where the blob
+    record (under KRUST_CACHE_DIR) saw it, never uploaded again (issue 21)."""
+    mark = registry.mark()
+    other = build(project, cache, tmp_path, KRUST_REPOSITORY=f"{registry.host}/other/service")
+    requests = registry.requests_since(mark)
+    layers = set(other.layer_digests())
+    mounted = {d.replace("%3A", ":") for line in requests if line.startswith("POST")
+               for d in re.findall(r"mount=(sha256(?::|%3A)[0-9a-f]{64})", line)}
+    assert layers <= mounted, requests
+    uploaded = {d.replace("%3A", ":") for line in requests if line.startswith("PUT")
+                for d in re.findall(r"digest=(sha256(?::|%3A)[0-9a-f]{64})", line)}
+    assert not layers & uploaded, "a layer the registry had was uploaded again"
+    assert not [line for line in requests if line.startswith("PATCH")]
+    assert other.record["reference"].startswith(f"{registry.host}/other/service@")
+    assert (cache / "registry" / "blob-locations.json").is_file()
