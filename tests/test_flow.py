@@ -5,7 +5,7 @@ e2e push tests). Nothing here needs root, tools or the network."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,8 @@ def no_freeze(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def inputs_for(tmp_path: Path, **table: Any) -> ExecutableInputs:
     env = {"KRUST_CACHE_DIR": str(tmp_path / "cache"), "SOURCE_DATE_EPOCH": "1700000000"}
-    config = load_config({"base-image": "scratch", **table}, env=env, user_defaults={})
+    table = {"format": "static", "base-image": "scratch", **table}
+    config = load_config(table, env=env, user_defaults={})
     (tmp_path / "project").mkdir(exist_ok=True)
     return ExecutableInputs(
         root=tmp_path / "project",
@@ -122,6 +123,46 @@ def test_a_local_build_removes_a_stale_ref(tmp_path: Path, no_freeze: None) -> N
     assert outcome.reference is None
     assert not (inputs.out_dir / "app-1.0.ref").exists()
     assert json.loads(outcome.record_path.read_text())["reference"] is None
+
+
+def test_a_static_image_build_says_how_to_run_it_on_a_read_only_root(
+    tmp_path: Path, no_freeze: None
+) -> None:
+    reporter = Quiet()
+    build_and_publish(inputs_for(tmp_path), ProjectFacts(), reporter)
+    hints = [line for line in reporter.lines if "--tmpfs /tmp:exec" in line]
+    assert len(hints) == 1, reporter.lines
+    assert "emptyDir" in hints[0]
+    assert "\n" not in hints[0]
+
+
+def test_switching_to_a_format_without_an_executable_removes_the_old_one(
+    tmp_path: Path, no_freeze: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """static, then layered: the outputs are exactly the second build's (the layered
+    format is stood in for by the same build without its executable)."""
+    import hatch_krust.build.flow as flow
+
+    inputs = inputs_for(tmp_path)
+    build_and_publish(inputs, ProjectFacts(), Quiet())
+    assert (inputs.out_dir / "app-1.0-linux-amd64").is_file()
+    kept = inputs.out_dir / "app-1.0-linux-arm64"  # not this build's: e.g. copied in by hand
+    kept.write_text("x")
+    real = flow.build_image
+
+    def layered(*args: Any) -> BuiltImage:
+        return replace(real(*args), executable=None, format="layered")
+
+    monkeypatch.setattr(flow, "build_image", layered)
+    outcome = build_and_publish(inputs, ProjectFacts(), Quiet())
+    assert outcome.executable is None
+    assert sorted(p.name for p in inputs.out_dir.iterdir()) == [
+        "app-1.0-linux-arm64",
+        "app-1.0.build.json",
+        "app-1.0.cdx.json",
+        "app-1.0.oci.tar",
+        "app-1.0.provenance.json",
+    ]
 
 
 def test_a_failed_publication_leaves_the_local_outputs_and_no_ref(

@@ -42,7 +42,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         version="0.2.0",
         scripts={"say-hi": "say_hi.app:main"},
         files={"say_hi/app.py": APP},
-        krust='base-image = "scratch"\n',
+        krust='format = "static"\nbase-image = "scratch"\n',
     )
 
 
