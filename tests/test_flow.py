@@ -190,3 +190,39 @@ def test_the_configuration_chooses_a_registry_or_nothing() -> None:
     assert chosen == RegistryDestination("localhost:5000/a", ("latest", "1"), ("localhost:5000",))
     destination: Destination = chosen  # the registry destination satisfies the protocol
     assert destination is chosen
+
+
+@pytest.mark.parametrize(
+    ("table", "environ", "named"),
+    [
+        ({}, {"KRUST_BASE_IMAGE": "no_such::ref!!"}, "Environment variable `KRUST_BASE_IMAGE`"),
+        ({"base-image": "no_such::ref!!"}, {}, "Field `tool.hatch.build.targets.krust.base-image`"),
+        ({}, {"KRUST_REPO": "ko.local"}, "`krust.local`"),
+        ({"repository": "ko.local/team"}, {}, "`krust.local`"),
+    ],
+)
+def test_a_bad_base_image_or_ko_local_fails_before_any_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: dict, environ: dict, named: str
+) -> None:
+    """`KRUST_REPO=ko.local` used to build everything and then fail at the push; a
+    malformed base image did not say which option or variable held it."""
+    from hatch_krust.errors import ConfigError
+
+    built: list[str] = []
+    monkeypatch.setattr(
+        hatch_krust.build.packaging, "build_executable", lambda *a: built.append("frozen")
+    )
+    env = {"KRUST_CACHE_DIR": str(tmp_path / "cache"), **environ}
+    table = {"format": "static", "base-image": "scratch", **table}
+    config = load_config(table, env=env, user_defaults={})
+    (tmp_path / "project").mkdir()
+    inputs = ExecutableInputs(
+        root=tmp_path / "project", dist_name="app", version="1.0", scripts={"app": "app:main"},
+        config=config, epoch=0, out_dir=tmp_path / "dist" / "krust",
+    )  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        build_and_publish(inputs, ProjectFacts(), Quiet())
+    assert named in str(info.value)
+    assert "\n" not in str(info.value)
+    assert built == []
+    assert not (tmp_path / "dist").exists()
