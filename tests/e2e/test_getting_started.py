@@ -179,3 +179,36 @@ def _check_archive_name(out: Path, text: str, registry: str) -> None:
         index = json.loads(member.read())
     names = {m["annotations"].get("io.containerd.image.name") for m in index["manifests"]}
     assert names == {f"{registry}/my-app:0.0.1"}
+
+
+def install_block(text: str) -> list[str]:
+    """The commands of the page's `## Install` sh block, comments dropped."""
+    section = text.split("## Install\n", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    return [line.split("#", 1)[0].strip() for line in block.group(1).splitlines()]
+
+
+def test_the_readme_installs_as_the_page_does() -> None:
+    readme = install_block((REPO / "README.md").read_text())
+    assert readme == install_block(PAGE.read_text())
+    assert readme == [f"git clone {CLONE_URL}", "pip install ./hatch-krust"]
+
+
+def test_the_command_installs_from_the_clone(tmp_path: Path, clone_source: Path) -> None:
+    """`## Install` as written, in a fresh virtual environment: the `hatch-krust` command."""
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "VIRTUAL"))}
+    env["PATH"] = f"{tmp_path / 'venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    for line in install_block(PAGE.read_text()):
+        done = subprocess.run(
+            ["bash", "-c", line.replace(CLONE_URL, str(clone_source))], cwd=tmp_path, env=env,
+            capture_output=True, text=True, timeout=900, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, f"$ {line}\n{done.stdout}\n{done.stderr}"
+    version = subprocess.run(
+        ["hatch-krust", "--version"], env=env, capture_output=True, text=True, check=False
+    )
+    assert version.returncode == 0, version.stderr
+    assert (tmp_path / "venv" / "bin" / "hatch-krust").is_file()
+    assert version.stdout.split()[-1] == __import__("hatch_krust.__about__").__about__.__version__
