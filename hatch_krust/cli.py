@@ -399,12 +399,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     _configure_logging(getattr(args, "verbose", False))
     try:
-        return int(args.run(args))
+        status = int(args.run(args))
+        sys.stdout.flush()  # a reader gone before our last line shows here, not at exit
+        return status
+    except BrokenPipeError as exc:
+        if _stdout_closed():
+            return CLOSED_STDOUT
+        message, status = failure(exc) or (str(exc), 1)
+        print("hatch-krust: error: " + message, file=sys.stderr)
+        return status
     except (KrustError, OSError, KeyboardInterrupt) as exc:
         message, status = failure(exc) or (str(exc), 1)
         prefix = "hatch-krust: " if status == INTERRUPTED else "hatch-krust: error: "
         print(prefix + message, file=sys.stderr)
         return status
+
+
+# `hatch-krust inspect REF | head -c 1`: the reader went away. Like coreutils (killed by
+# SIGPIPE), end without a word and with 128 + SIGPIPE.
+CLOSED_STDOUT = 141
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout's reader is gone (not a registry connection that broke): a pipe with
+    no reader polls as an error. If so, stdout now points at /dev/null, so the
+    interpreter's own flush at exit has nothing to say."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        closed = any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+    if closed:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    return closed
 
 
 def _configure_logging(verbose: bool) -> None:

@@ -84,7 +84,7 @@ class KrustConfig:
     ca_certificates: bool | str = True
     insecure_registries: tuple[str, ...] = ()
     sbom: str | None = "cyclonedx"
-    format: str = "static"
+    format: str = "layered"
     output_dir: str | None = None
     origins: Mapping[str, str] = field(
         default_factory=dict, compare=False, repr=False, metadata={"option": False}
@@ -309,8 +309,8 @@ OPTIONS: tuple[Option, ...] = (
         "format",
         "KRUST_FORMAT",
         "string",
-        "The image format: `static` (one frozen executable) or `layered` (the program "
-        "unpacked in layers; see docs/layered.md).",
+        "The image format: `layered` (the program unpacked in layers, with its "
+        "interpreter; see docs/layered.md) or `static` (one frozen executable).",
     ),
     Option(
         "output-dir",

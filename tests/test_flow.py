@@ -5,7 +5,7 @@ e2e push tests). Nothing here needs root, tools or the network."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,8 @@ def no_freeze(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def inputs_for(tmp_path: Path, **table: Any) -> ExecutableInputs:
     env = {"KRUST_CACHE_DIR": str(tmp_path / "cache"), "SOURCE_DATE_EPOCH": "1700000000"}
-    config = load_config({"base-image": "scratch", **table}, env=env, user_defaults={})
+    table = {"format": "static", "base-image": "scratch", **table}
+    config = load_config(table, env=env, user_defaults={})
     (tmp_path / "project").mkdir(exist_ok=True)
     return ExecutableInputs(
         root=tmp_path / "project",
@@ -124,6 +125,46 @@ def test_a_local_build_removes_a_stale_ref(tmp_path: Path, no_freeze: None) -> N
     assert json.loads(outcome.record_path.read_text())["reference"] is None
 
 
+def test_a_static_image_build_says_how_to_run_it_on_a_read_only_root(
+    tmp_path: Path, no_freeze: None
+) -> None:
+    reporter = Quiet()
+    build_and_publish(inputs_for(tmp_path), ProjectFacts(), reporter)
+    hints = [line for line in reporter.lines if "--tmpfs /tmp:exec" in line]
+    assert len(hints) == 1, reporter.lines
+    assert "emptyDir" in hints[0]
+    assert "\n" not in hints[0]
+
+
+def test_switching_to_a_format_without_an_executable_removes_the_old_one(
+    tmp_path: Path, no_freeze: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """static, then layered: the outputs are exactly the second build's (the layered
+    format is stood in for by the same build without its executable)."""
+    import hatch_krust.build.flow as flow
+
+    inputs = inputs_for(tmp_path)
+    build_and_publish(inputs, ProjectFacts(), Quiet())
+    assert (inputs.out_dir / "app-1.0-linux-amd64").is_file()
+    kept = inputs.out_dir / "app-1.0-linux-arm64"  # not this build's: e.g. copied in by hand
+    kept.write_text("x")
+    real = flow.build_image
+
+    def layered(*args: Any) -> BuiltImage:
+        return replace(real(*args), executable=None, format="layered")
+
+    monkeypatch.setattr(flow, "build_image", layered)
+    outcome = build_and_publish(inputs, ProjectFacts(), Quiet())
+    assert outcome.executable is None
+    assert sorted(p.name for p in inputs.out_dir.iterdir()) == [
+        "app-1.0-linux-arm64",
+        "app-1.0.build.json",
+        "app-1.0.cdx.json",
+        "app-1.0.oci.tar",
+        "app-1.0.provenance.json",
+    ]
+
+
 def test_a_failed_publication_leaves_the_local_outputs_and_no_ref(
     tmp_path: Path, no_freeze: None
 ) -> None:
@@ -149,3 +190,39 @@ def test_the_configuration_chooses_a_registry_or_nothing() -> None:
     assert chosen == RegistryDestination("localhost:5000/a", ("latest", "1"), ("localhost:5000",))
     destination: Destination = chosen  # the registry destination satisfies the protocol
     assert destination is chosen
+
+
+@pytest.mark.parametrize(
+    ("table", "environ", "named"),
+    [
+        ({}, {"KRUST_BASE_IMAGE": "no_such::ref!!"}, "Environment variable `KRUST_BASE_IMAGE`"),
+        ({"base-image": "no_such::ref!!"}, {}, "Field `tool.hatch.build.targets.krust.base-image`"),
+        ({}, {"KRUST_REPO": "ko.local"}, "`krust.local`"),
+        ({"repository": "ko.local/team"}, {}, "`krust.local`"),
+    ],
+)
+def test_a_bad_base_image_or_ko_local_fails_before_any_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: dict, environ: dict, named: str
+) -> None:
+    """`KRUST_REPO=ko.local` used to build everything and then fail at the push; a
+    malformed base image did not say which option or variable held it."""
+    from hatch_krust.errors import ConfigError
+
+    built: list[str] = []
+    monkeypatch.setattr(
+        hatch_krust.build.packaging, "build_executable", lambda *a: built.append("frozen")
+    )
+    env = {"KRUST_CACHE_DIR": str(tmp_path / "cache"), **environ}
+    table = {"format": "static", "base-image": "scratch", **table}
+    config = load_config(table, env=env, user_defaults={})
+    (tmp_path / "project").mkdir()
+    inputs = ExecutableInputs(
+        root=tmp_path / "project", dist_name="app", version="1.0", scripts={"app": "app:main"},
+        config=config, epoch=0, out_dir=tmp_path / "dist" / "krust",
+    )  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        build_and_publish(inputs, ProjectFacts(), Quiet())
+    assert named in str(info.value)
+    assert "\n" not in str(info.value)
+    assert built == []
+    assert not (tmp_path / "dist").exists()

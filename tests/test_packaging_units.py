@@ -23,9 +23,10 @@ def config(table: dict[str, object], env: dict[str, str] | None = None):
     return load_config(table, env=env or {}, user_defaults={})
 
 
-def test_format_defaults_to_static_and_reads_the_environment() -> None:
-    assert isinstance(packager_for(config({})), StaticFormat)
-    assert isinstance(packager_for(config({"format": "layered"})), LayeredFormat)
+def test_format_defaults_to_layered_and_reads_the_environment() -> None:
+    assert isinstance(packager_for(config({})), LayeredFormat)
+    assert isinstance(packager_for(config({"format": "static"})), StaticFormat)
+    assert isinstance(packager_for(config({}, {"KRUST_FORMAT": "static"})), StaticFormat)
     assert isinstance(packager_for(config({}, {"KRUST_FORMAT": "layered"})), LayeredFormat)
 
 
@@ -127,6 +128,24 @@ def test_the_binary_target_says_it_stays_static(
         "KRUST_FORMAT" in line and "`krust:binary` makes the static executable" in line
         for line in reporter.lines
     ), reporter.lines
+
+
+def test_the_binary_target_is_quiet_about_the_default_format(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`layered` is the default: `krust:binary` says nothing unless a format was asked for."""
+    import hatch_krust.build.flow as flow
+    from hatch_krust.build.executable import ExecutableInputs
+    from tests.test_flow import Quiet
+
+    monkeypatch.setattr(flow, "build_executable", lambda inputs, reporter: "static executable")
+    reporter = Quiet()
+    inputs = ExecutableInputs(
+        root=tmp_path, dist_name="app", version="1.0", scripts={"app": "app:main"},
+        config=config({}), epoch=0, out_dir=tmp_path,
+    )  # fmt: skip
+    assert flow.build_binary(inputs, reporter) == "static executable"
+    assert reporter.lines == []
 
 
 @pytest.mark.parametrize(

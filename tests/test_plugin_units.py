@@ -69,3 +69,22 @@ def test_each_table_names_its_own_mistakes() -> None:
         hook_config({"tag": "x"}, {}, {})
     with pytest.raises(ConfigError, match=rf"^Field `{TARGET}\.compress` must be a boolean"):
         hook_config({}, {"compress": "yes"}, {})
+
+
+def test_the_built_line_names_the_index_and_the_platform_manifest(tmp_path: Path) -> None:
+    """Three digests per build: the line says which is the index (to deploy) and which the
+    platform image's manifest (the one skopeo shows and the attachments name)."""
+    from hatch_krust.build.flow import ImageOutcome
+    from hatch_krust.plugin.digests import built_line
+
+    index, manifest = "sha256:" + "ae" * 32, "sha256:" + "5b" * 32
+    outcome = ImageOutcome(
+        executable=None, archive=tmp_path / "app-1.0.oci.tar", record_path=tmp_path / "r",
+        index_digest=index, reference=None, platform="linux/amd64",
+        record={"platforms": [{"platform": "linux/amd64", "digest": manifest, "size": 1}]},
+    )  # fmt: skip
+    line = built_line(outcome)
+    assert line == (
+        f"Built the image {index} in {tmp_path / 'app-1.0.oci.tar'} (the index: the digest "
+        f"to deploy; its linux/amd64 manifest is {manifest})"
+    )

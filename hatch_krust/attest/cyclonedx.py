@@ -46,7 +46,7 @@ def cyclonedx_sbom(facts: BuildFacts) -> bytes:
     if facts.python:
         contents.append(_runtime(facts.python))
     contents += [_native(n) for n in facts.native]
-    for component in [*contents, *_scanner_files(facts)]:
+    for component in contents:
         bom.components.add(component)
     bom.register_dependency(executable, contents)
     text = JsonV1Dot6(bom).output_as_string(indent=None)
@@ -120,26 +120,28 @@ def _executable(facts: BuildFacts) -> Component:
         bom_ref="executable",
         description=facts.program_description,
         hashes=_sha256(facts.executable_sha256),
-        properties=_properties({
-            EXECUTABLE_PROPERTY: facts.executable_path,
-            "hatch-krust:platform": facts.platform,
-            "hatch-krust:image:base:name": facts.base_name,
-            "hatch-krust:image:base:digest": facts.base_digest,
-        }),
+        properties=[
+            *_properties({
+                EXECUTABLE_PROPERTY: facts.executable_path,
+                "hatch-krust:platform": facts.platform,
+                "hatch-krust:image:base:name": facts.base_name,
+                "hatch-krust:image:base:digest": facts.base_digest,
+            }),
+            *_scanner_files(facts),
+        ],
     )
 
 
-def _scanner_files(facts: BuildFacts) -> list[Component]:
-    """The package metadata files the image carries for scanners (not in the executable)."""
-    from cyclonedx.model.component import Component, ComponentType
+def _scanner_files(facts: BuildFacts) -> list[Any]:
+    """The package metadata files the image carries for scanners, as properties of the
+    main component (`<path> sha256:<hex>`): they describe the contents, they are not
+    components themselves (a scanner would count them as software)."""
+    from cyclonedx.model import Property
 
     from hatch_krust.attest.scanner_files import ROLE, scanner_file_digests
 
     return [
-        Component(
-            type=ComponentType.FILE, name=path, bom_ref=f"{ROLE}:{path}", hashes=_sha256(sha256),
-            properties=_properties({"hatch-krust:role": ROLE}),
-        )
+        Property(name=f"hatch-krust:{ROLE}", value=f"{path} sha256:{sha256}")
         for path, sha256, _sha1 in scanner_file_digests(facts.bundle)
     ]
 

@@ -127,7 +127,21 @@ class BuildFacts:
 
     @property
     def native(self) -> list[dict[str, Any]]:
-        return [dict(n) for n in self.bundle.get("native", [])]
+        """The native libraries, one entry per file: PyInstaller and staticx both pack the
+        C libraries they need (libz.so.1), and the same bytes are one component, bundled by
+        both (`bundled_by` "pyinstaller+staticx")."""
+        merged: dict[tuple[str, str], dict[str, Any]] = {}
+        out: list[dict[str, Any]] = []
+        for entry in self.bundle.get("native", []):
+            library = dict(entry)
+            key = (str(library.get("name", "")), str(library.get("sha256", "")))
+            same = merged.get(key) if key[1] else None
+            if same is None:
+                merged[key] = library
+                out.append(library)
+            elif library["bundled_by"] not in same["bundled_by"].split("+"):
+                same["bundled_by"] += f"+{library['bundled_by']}"
+        return out
 
     @property
     def freezer_tools(self) -> dict[str, str]:

@@ -15,7 +15,9 @@ of its system-libraries layer and its interpreter: its packages' own `dist-info`
 directories are in its venv, where scanners find them.
 
 Both come from the bundle facts that the SBOM is made from, so the two cannot disagree; the
-SBOM lists these files too. The bytes depend only on those facts (sorted, no times).
+SPDX SBOM lists these files, the CycloneDX one names them as properties of its main
+component (never as components: they are not software). The bytes depend only on those
+facts (sorted, no times).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from hatch_krust.build.executable import BinaryResult, build_executable
 from hatch_krust.build.image import ImagePlan, build_image, plan_image
 from hatch_krust.build.outputs import install_outputs, remove_stale_ref, write_record, write_ref
 from hatch_krust.build.record import with_publication
+from hatch_krust.config import DEFAULT_ORIGIN
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -52,7 +53,8 @@ class ImageOutcome:
 
 def build_binary(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResult:
     """The `binary` version: only the executable, into `inputs.out_dir`."""
-    if inputs.config.format != "static":
+    explicit = inputs.config.origin("format") != DEFAULT_ORIGIN
+    if explicit and inputs.config.format != "static":
         reporter.display_info(
             f"{inputs.config.origin('format')} asks for the {inputs.config.format} format: "
             "it applies to the image only; `krust:binary` makes the static executable"

@@ -212,6 +212,7 @@ def plan_image(inputs: ExecutableInputs, reporter: Reporter) -> ImagePlan:
     """Every check that needs no work done, so a mistake costs no freeze."""
     config = inputs.config
     platform = check_platforms(config.platforms, config.origin("platforms"))
+    check_base_image(config)
     ca_certificates(config)  # before the freeze, not minutes after it
     tags = render_tags(config.tags, inputs.version)
     skipped = release_only_templates(config.tags, inputs.version)
@@ -228,6 +229,23 @@ def plan_image(inputs: ExecutableInputs, reporter: Reporter) -> ImagePlan:
         raise ConfigError(message)
     repository = _repository(config.repository, inputs.dist_name) if push else None
     return ImagePlan(platform, tuple(tags), repository)
+
+
+def check_base_image(config: KrustConfig) -> None:
+    """A malformed `base-image` is named where it was set, before any work is done."""
+    from hatch_krust.errors import InvalidReference
+    from hatch_krust.registry.api import parse_location
+
+    if config.base_image == "scratch":
+        return
+    try:
+        parse_location(config.base_image)
+    except InvalidReference as exc:
+        message = (
+            f"{config.origin('base-image')} is not a valid base image: {exc}. Use `scratch`, a "
+            "registry reference (host/repo:tag), oci:DIR[:TAG] or oci-archive:FILE[:TAG]"
+        )
+        raise ConfigError(message) from None
 
 
 def file_stem(inputs: ExecutableInputs) -> str:
@@ -345,6 +363,12 @@ def _repository(repository: str | None, dist_name: str) -> str:
     if repository == LOCAL_REGISTRY:  # the whole name for the local engine: add the project's
         repository += "/{name}"
     name = repository_name(repository, dist_name)
+    if name.split("/", 1)[0].lower() == "ko.local":
+        message = (
+            f"Invalid repository {name!r} (option `repository` / `KRUST_REPO`): `ko.local` "
+            "is ko's name for the local engine; hatch-krust's is `krust.local`"
+        )
+        raise ConfigError(message)
     try:
         ref = parse_reference(name)
     except InvalidReference as exc:

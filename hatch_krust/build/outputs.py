@@ -7,6 +7,7 @@ pushed and written only after the push and the attachments succeeded.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ __all__ = [
     "Installed",
     "install_outputs",
     "remove_stale_documents",
+    "remove_stale_executable",
     "remove_stale_ref",
     "write_atomically",
     "write_record",
@@ -51,6 +53,7 @@ class Installed:
 def install_outputs(image: BuiltImage, out_dir: Path) -> Installed:
     """The executable (static format only), the archive, the build record and the
     documents, into `out_dir` (silently: the caller reports the build once)."""
+    remove_stale_executable(out_dir, image.stem, image.executable)
     executable = None
     if image.executable is not None:
         executable = out_dir / image.executable.name
@@ -72,6 +75,19 @@ def remove_stale_documents(out_dir: Path, stem: str, written: tuple[Path, ...]) 
         path = out_dir / f"{stem}{suffix}"
         if path not in written:
             path.unlink(missing_ok=True)
+
+
+def remove_stale_executable(out_dir: Path, stem: str, built: Path | None) -> None:
+    """Switching from `static` to `layered` must not leave the earlier build's executable
+    beside the new outputs: the record of that build names it. A `krust:binary` output
+    (no record of its own) stays."""
+    try:
+        earlier = json.loads((out_dir / f"{stem}.build.json").read_text())["executable"]
+        name = str(earlier["name"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if Path(name).name == name and (built is None or built.name != name):
+        (out_dir / name).unlink(missing_ok=True)
 
 
 def remove_stale_ref(out_dir: Path, stem: str) -> None:

@@ -87,6 +87,13 @@ def packager_for(config: KrustConfig) -> Packager:
     return LayeredFormat() if config.format == "layered" else StaticFormat()
 
 
+# staticx unpacks the program into /tmp at every start: said once per static image build
+STATIC_TMP_HINT = (
+    "The static image unpacks into /tmp at start: on a read-only root give it "
+    "`--tmpfs /tmp:exec` (Kubernetes: an emptyDir at /tmp); see docs/troubleshooting.md"
+)
+
+
 class StaticFormat:
     """Today's image: the one frozen executable at `/app/<script>`."""
 
@@ -95,6 +102,7 @@ class StaticFormat:
     def package(self, inputs: ExecutableInputs, reporter: Reporter, work: Path) -> Packaged:
         binary = build_executable(replace(inputs, out_dir=work / "out"), reporter)
         path = binary.path
+        reporter.display_info(STATIC_TMP_HINT)
 
         def put(base: BaseImage | None, options: ImageOptions, layout: Layout) -> Descriptor:
             return assemble(base, path, options, layout)
@@ -121,10 +129,12 @@ class LayeredFormat:
     name = "layered"
 
     def package(self, inputs: ExecutableInputs, reporter: Reporter, work: Path) -> Packaged:
+        from hatch_krust.freeze import probe_interpreter
         from hatch_krust.layered import assemble_layered, build_layers, entrypoint
 
         check_host()
         config = inputs.config
+        probe_interpreter(config.python)  # before the wheel is built, as the static format does
         script, _entry = resolve_script(
             inputs.scripts, inputs.dist_name, config.script, config.origin("script")
         )

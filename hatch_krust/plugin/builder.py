@@ -20,6 +20,7 @@ from hatchling.plugin.manager import PluginManager
 from hatch_krust.build.flow import ImageOutcome, build_and_publish, build_binary
 from hatch_krust.config import KrustConfig, load_config
 from hatch_krust.errors import KrustError, failure
+from hatch_krust.plugin.digests import built_line
 from hatch_krust.plugin.project import executable_inputs, project_facts
 
 if TYPE_CHECKING:
@@ -83,10 +84,7 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
                 self._executable_inputs(directory), project_facts(self.metadata), self.app
             )
             self.outcomes.append(outcome)
-            where = f" ({outcome.platform})" if outcome.platform else ""
-            self.app.display_success(
-                f"Built the image {outcome.index_digest}{where} in {outcome.archive}"
-            )
+            self.app.display_success(built_line(outcome))
             # our one stdout line (docs/cli.md, "For scripts"): composes with $(...)
             self.app.display(outcome.reference or str(outcome.archive))
             return str(outcome.archive)

@@ -28,6 +28,7 @@ from hatch_krust.build.image import repository_name
 from hatch_krust.build.outputs import write_atomically, write_record
 from hatch_krust.config import load_config
 from hatch_krust.errors import KrustError, failure
+from hatch_krust.plugin.digests import built_line
 from hatch_krust.plugin.project import executable_inputs, project_facts
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ class KrustBuildHook(BuildHookInterface[BuilderConfig]):
 
     def _report(self, result: ImageOutcome, config: KrustConfig, out_dir: Path) -> None:
         # the destination already said where the image went (pushed, or loaded locally)
-        self.app.display_success(f"krust: image {result.index_digest} -> {result.archive}")
+        self.app.display_success(f"krust: {built_line(result)}")
         if not Path(config.output_dir or DEFAULT_OUTPUT_DIR).is_absolute() and _from_sdist(
             self.root
         ):

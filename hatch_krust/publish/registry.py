@@ -87,7 +87,10 @@ class RegistryDestination:
             raise RegistryError(message, exc.status) from exc
         how = "referrers API" if all(r.api for r in results) else f"tag {results[0].fallback_tag}"
         kinds = " and ".join(d.kind for d in docs)
-        reporter.display_info(f"Attached the {kinds} to {subject.digest} ({how})")
+        reporter.display_info(
+            f"Attached the {kinds} to the {image.platform} manifest {subject.digest} "
+            f"(not the index; {how})"
+        )
         return [
             {"digest": r.digest, "listedBy": "referrers-api" if r.api else f"tag:{r.fallback_tag}"}
             for r in results

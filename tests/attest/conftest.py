@@ -55,7 +55,8 @@ def yaml_project(root: Path, base: Path | None) -> Path:
         dependencies=(f"pyyaml=={PYYAML}",),
         scripts={NAME: "yaml_app.app:main"},
         files={"yaml_app/app.py": APP},
-        krust=f'base-image = "oci:{base}:{BASE_TAG}"\n' if base is not None else "",
+        krust='format = "static"\n'
+        + (f'base-image = "oci:{base}:{BASE_TAG}"\n' if base is not None else ""),
     )
     git = need("git")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(root), **GIT_DATES}

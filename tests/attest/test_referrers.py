@@ -59,7 +59,7 @@ def test_push_writes_the_fallback_tag_once(
         assert artifact["subject"]["digest"] == subject.digest
         assert artifact["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
         assert entry["annotations"]["org.opencontainers.image.created"]
-    assert "Attached the sbom and provenance" in pushed.stderr
+    assert "Attached the sbom and provenance to the linux/amd64 manifest sha256:" in pushed.stderr
     record = json.loads(pushed.file(".build.json").read_text())
     assert {a["digest"] for a in record["attestations"]} == {e["digest"] for e in entries}
     assert {a["listedBy"] for a in record["attestations"]} == {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 from hatch_krust.attest import BuildFacts, documents
@@ -110,13 +111,15 @@ def facts() -> BuildFacts:
 def test_the_sboms_list_the_files_for_scanners() -> None:
     wanted = {p: hashlib.sha256(d).hexdigest() for p, d in scanner_files(BUNDLE)}
     cdx = json.loads(documents(facts(), "cyclonedx", "s")[0].data)
-    listed = {
-        c["name"]: c["hashes"][0]["content"]
-        for c in cdx["components"]
-        if {"name": "hatch-krust:role", "value": "scanner-metadata"} in c.get("properties", [])
-    }
+    main = cdx["metadata"]["component"]["properties"]
+    listed = dict(
+        p["value"].split(" sha256:") for p in main if p["name"] == "hatch-krust:scanner-metadata"
+    )
     assert listed == wanted
-    assert all(c["type"] == "file" for c in cdx["components"] if c["name"] in wanted)
+    # metadata for scanners, not software: no component of the document is one of them
+    names = [c["name"] for c in cdx["components"]]
+    names += [f["name"] for c in cdx["components"] for f in c.get("components", [])]
+    assert not [n for n in names if n.startswith("/var/lib/dpkg/") or n in wanted], names
     spdx = json.loads(documents(facts(), "spdx", "s")[0].data)
     files = {f["fileName"]: f for f in spdx["files"]}
     for path, sha256 in wanted.items():
@@ -151,3 +154,28 @@ def test_the_files_are_a_layer_of_their_own_below_the_executable(tmp_path: Path)
     assert contents == dict(scanner_files(BUNDLE))
     assert {m.mode for m in members.values() if m.isreg()} == {0o644}
     assert "app/hello" not in members
+
+
+def test_a_library_both_freezers_packed_is_listed_once() -> None:
+    """PyInstaller and staticx both pack libz.so.1 from the same file: one component (and
+    one SPDX package), bundled by both; a different file of the same name stays apart."""
+    libz = {"name": "libz.so.1", "path": "/lib/x86_64-linux-gnu/libz.so.1", "sha256": "a" * 64}
+    native = [
+        {**libz, "bundled_by": "pyinstaller"},
+        {**libz, "bundled_by": "staticx"},
+        {**libz, "bundled_by": "staticx", "sha256": "b" * 64, "path": "/opt/libz.so.1"},
+    ]
+    bundle = {**BUNDLE, "native": native}
+    made = replace(facts(), bundle=bundle)
+    cdx = json.loads(documents(made, "cyclonedx", "s")[0].data)
+    listed = [(c["name"], c["hashes"][0]["content"]) for c in cdx["components"]
+              if c["name"] == "libz.so.1"]  # fmt: skip
+    assert sorted(listed) == [("libz.so.1", "a" * 64), ("libz.so.1", "b" * 64)]
+    merged = next(
+        c for c in cdx["components"] if c.get("hashes") == [{"alg": "SHA-256", "content": "a" * 64}]
+    )
+    assert {"name": "hatch-krust:native:bundled-by", "value": "pyinstaller+staticx"} in merged[
+        "properties"
+    ]
+    spdx = json.loads(documents(made, "spdx", "s")[0].data)
+    assert [p["name"] for p in spdx["packages"]].count("libz.so.1") == 2

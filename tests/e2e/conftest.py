@@ -24,7 +24,7 @@ def plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(
         REPO / "hatch_krust", target / "hatch_krust", ignore=shutil.ignore_patterns("__pycache__")
     )
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):  # the wheel ships the licence
         shutil.copy2(REPO / name, target / name)
     return target
 

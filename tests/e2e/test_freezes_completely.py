@@ -81,7 +81,12 @@ def test_a_given_wheel_is_frozen_and_recorded_byte_for_byte(
     )
     assert done.returncode == 0, done.stderr
     (wheel,) = (project / "released").glob("*.whl")
-    env = build_env(cache_dir, KRUST_WHEEL=f"released/{wheel.name}", KRUST_BASE_IMAGE="scratch")
+    env = build_env(
+        cache_dir,
+        KRUST_WHEEL=f"released/{wheel.name}",
+        KRUST_BASE_IMAGE="scratch",
+        KRUST_FORMAT="static",
+    )
     result = hatchling_build(project, "krust", env)
     assert result.returncode == 0, result.stderr
     assert "Building the wheel" not in result.stderr

@@ -29,7 +29,8 @@ def test_python_m_build_wheel_gives_wheel_and_image(
     pyproject = project / "pyproject.toml"
     pyproject.write_text(
         pyproject.read_text()
-        + '\n[tool.hatch.build.targets.wheel.hooks.krust]\nbase-image = "scratch"\n'
+        + "\n[tool.hatch.build.targets.wheel.hooks.krust]\n"
+        + 'format = "static"\nbase-image = "scratch"\n'
     )
     result = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "wheelhouse")],

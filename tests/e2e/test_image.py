@@ -54,7 +54,7 @@ def probe_project(root: Path, krust: str = "") -> Path:
         version="0.3.0",
         scripts={"probe-app": "probe_app.app:main"},
         files={"probe_app/app.py": PROBE_APP},
-        krust='base-image = "scratch"\n' + krust,
+        krust='format = "static"\nbase-image = "scratch"\n' + krust,
     )
 
 

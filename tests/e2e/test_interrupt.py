@@ -23,7 +23,7 @@ def _project(root: Path) -> Path:
         name="stopper",
         scripts={"stopper": "stopper:main"},
         files={"stopper/__init__.py": "def main():\n    print('hi')\n"},
-        krust='base-image = "scratch"',
+        krust='format = "static"\nbase-image = "scratch"',
     )
 
 

@@ -42,7 +42,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         version="0.2.0",
         scripts={"say-hi": "say_hi.app:main"},
         files={"say_hi/app.py": APP},
-        krust='base-image = "scratch"\n',
+        krust='format = "static"\nbase-image = "scratch"\n',
     )
 
 
@@ -85,8 +85,10 @@ def test_image_kept_local_prints_the_archive(project: Path, cache_dir: Path) -> 
     assert_one_event_per_line(done.stderr)
     record = json.loads(project.joinpath(*OUT, "say-hi-0.2.0.build.json").read_text())
     digest = record["index"]["digest"]
+    (platform,) = record["platforms"]
     assert [line for line in done.stderr.splitlines() if digest in line] == [
-        f"Built the image {digest} (linux/amd64) in {archive}"
+        f"Built the image {digest} in {archive} (the index: the digest to deploy; "
+        f"its linux/amd64 manifest is {platform['digest']})"
     ]  # once: the archive is not announced twice
     assert not project.joinpath(*OUT, "say-hi-0.2.0.ref").exists()
 

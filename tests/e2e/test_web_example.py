@@ -1,6 +1,7 @@
-"""`examples/web` end to end: built with `-t krust`, its configuration in the image config,
-run with umoci + runc, answering `/healthz` on loopback, stopped cleanly by SIGTERM; and its
-Kubernetes manifest agreeing with its configuration."""
+"""`examples/web` end to end: built with `-t krust` in the default (layered) format, its
+configuration in the image config, run with umoci + runc on a read-only root without /tmp
+(as its Deployment runs it), answering `/healthz` on loopback, stopped cleanly by SIGTERM;
+and its Kubernetes manifest agreeing with its configuration."""
 
 from __future__ import annotations
 
@@ -76,7 +77,11 @@ def web_layout(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Ite
     assert built.returncode == 0, built.stderr
     archive = project / "dist" / "krust" / "web-0.1.0.oci.tar"
     assert built.stdout.splitlines() == [str(archive)]  # nothing pushed: the archive's path
-    assert archive.is_file(), sorted(p.name for p in (project / "dist" / "krust").iterdir())
+    outputs = sorted(p.name for p in (project / "dist" / "krust").iterdir())
+    assert "web-0.1.0-linux-amd64" not in outputs  # layered: no executable beside the archive
+    record = json.loads((project / "dist" / "krust" / "web-0.1.0.build.json").read_text())
+    assert record["format"] == "layered"
+    assert archive.is_file(), outputs
     layout = work / "layout"
     copied = skopeo("copy", f"oci-archive:{archive}", f"oci:{layout}:run")
     assert copied.returncode == 0, copied.stderr
@@ -95,7 +100,7 @@ def test_the_image_config_carries_env_labels_and_ports(web_layout: Path) -> None
         assert env[key] == value, key
     assert config["Labels"] == {**config["Labels"], **table["labels"]}
     assert set(config["ExposedPorts"]) == set(table["ports"]) == {"8080/tcp"}
-    assert config["Entrypoint"] == ["/app/web"]
+    assert config["Entrypoint"] == ["/app/bin/python", "/opt/krust/launch.py", "/app/bin/web"]
     assert config["User"] == "65532"
 
 
@@ -104,7 +109,7 @@ def test_the_image_config_carries_env_labels_and_ports(web_layout: Path) -> None
 def test_the_service_answers_healthz_and_stops_on_sigterm(web_layout: Path, tmp_path: Path) -> None:
     port = free_port()  # the image says 8080; like `docker run -e PORT=…`, the test picks one
     with start_image(
-        web_layout, "run", tmp_path, host_network=True, env={"PORT": str(port)}
+        web_layout, "run", tmp_path, host_network=True, env={"PORT": str(port)}, read_only=True
     ) as container:
         wait_for_port(port, container)
         status, body = get(f"http://127.0.0.1:{port}/healthz")
@@ -135,8 +140,9 @@ def test_the_kubernetes_manifest_matches_the_configuration() -> None:
     assert [p["containerPort"] for p in container["ports"]] == [port]
     for probe in ("readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"]["path"] == "/healthz"
-    # PyInstaller and staticx unpack into /tmp: a read-only root needs a writable /tmp.
+    # the layered format writes nothing at start: a read-only root and no /tmp volume
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    assert "volumeMounts" not in container
+    assert "volumes" not in pod
     selector = kinds["Service"]["spec"]["selector"]
     assert selector.items() <= kinds["Deployment"]["spec"]["template"]["metadata"]["labels"].items()

@@ -55,6 +55,7 @@ def _prepare_bundle(
     args: list[str] | None,
     host_network: bool,
     env: Mapping[str, str] | None = None,
+    read_only: bool = False,
 ) -> Path:
     """Unpack `layout_dir:tag` with umoci into a runc bundle and adjust its config.json.
 
@@ -79,6 +80,9 @@ def _prepare_bundle(
     if env:  # like `docker run -e NAME=VALUE`: replaces the image's value of NAME
         kept = [e for e in config["process"].get("env", []) if e.split("=", 1)[0] not in env]
         config["process"]["env"] = kept + [f"{k}={v}" for k, v in env.items()]
+    if read_only:  # like `docker run --read-only`, and no /tmp volume either
+        config["root"]["readonly"] = True
+        config["mounts"] = [m for m in config["mounts"] if m["destination"] != "/tmp"]
     if host_network:  # reach servers the test runs on the host's loopback
         namespaces = config["linux"]["namespaces"]
         config["linux"]["namespaces"] = [n for n in namespaces if n["type"] != "network"]
@@ -150,14 +154,22 @@ def start_image(
     args: list[str] | None = None,
     host_network: bool = False,
     env: Mapping[str, str] | None = None,
+    read_only: bool = False,
 ) -> Iterator[RunningContainer]:
     """Like `run_image`, but for servers: start the container in the background and yield it.
 
     On exit the container is killed (if still running), waited for and deleted, and its
-    bundle removed, whatever the test did.
+    bundle removed, whatever the test did. `read_only`: a read-only root without /tmp.
     """
     bundle = _prepare_bundle(
-        layout_dir, tag, tmp_path, timeout=timeout, args=args, host_network=host_network, env=env
+        layout_dir,
+        tag,
+        tmp_path,
+        timeout=timeout,
+        args=args,
+        host_network=host_network,
+        env=env,
+        read_only=read_only,
     )
     name = f"krust-test-{uuid.uuid4().hex[:12]}"
     stdout_path, stderr_path = bundle.with_suffix(".out"), bundle.with_suffix(".err")

@@ -257,3 +257,31 @@ def test_a_second_service_on_the_registry_mounts_every_layer(
     assert not [line for line in requests if line.startswith("PATCH")]
     assert other.record["reference"].startswith(f"{registry.host}/other/service@")
     assert (cache / "registry" / "blob-locations.json").is_file()
+
+
+@pytest.fixture(scope="module")
+def static(cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """The same project in the static format (a real freeze)."""
+    copy = tmp_path_factory.mktemp("static-project") / "project"
+    shutil.copytree(PROJECT, copy)
+    return build(copy, cache, tmp_path_factory.mktemp("static"), KRUST_FORMAT="static")
+
+
+@pytest.mark.slow
+def test_switching_from_static_to_layered_keeps_only_the_new_outputs(
+    static: Build, cache: Path, tmp_path: Path
+) -> None:
+    """The static build said how to run it on a read-only root, once; a layered build of
+    the same project afterwards removes the static executable from dist/krust/."""
+    hints = [line for line in static.stderr.splitlines() if "--tmpfs /tmp:exec" in line]
+    assert len(hints) == 1, static.stderr[-3000:]
+    copy = tmp_path / "project"
+    shutil.copytree(static.out.parents[1], copy)  # the static build's project and outputs
+    assert list((copy / "dist" / "krust").glob("krust-layered-*-linux-*"))
+    layered = build(copy, cache, tmp_path / "layered")
+    assert layered.record["format"] == "layered"
+    assert not list(layered.out.glob("krust-layered-*-linux-*"))
+    assert sorted(p.name for p in layered.out.iterdir()) == sorted(
+        f"{STEM}{suffix}" for suffix in (".build.json", ".cdx.json", ".oci.tar", ".provenance.json")
+    )
+    assert "--tmpfs /tmp:exec" not in layered.stderr

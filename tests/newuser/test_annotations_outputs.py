@@ -29,7 +29,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         version="0.4.0",
         scripts={"annotated": "annotated:main"},
         files={"annotated/__init__.py": "def main():\n    print('annotated')\n"},
-        krust='base-image = "scratch"\n'
+        krust='format = "static"\nbase-image = "scratch"\n'
         'annotations = { "com.example.team" = "web", '
         '"org.opencontainers.image.title" = "The Annotated" }\n',
     )

@@ -53,7 +53,7 @@ def exe(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
         dependencies=("numpy",),
         scripts={"crunch": "crunch.cli:main"},
         files={"crunch/cli.py": CLI},
-        krust='base-image = "scratch"',
+        krust='format = "static"\nbase-image = "scratch"',
     )
     result = hatchling_build(project, "krust:binary", build_env(cache_dir))
     assert result.returncode == 0, result.stderr

@@ -33,7 +33,7 @@ def test_the_hook_pushes_only_when_asked(tmp_path: Path, cache_dir: Path) -> Non
         version="0.3.0",
         scripts={"hook-push": "hook_push:main"},
         files={"hook_push/__init__.py": "def main():\n    print('hook push')\n"},
-        krust='base-image = "scratch"\n',
+        krust='format = "static"\nbase-image = "scratch"\n',
         extra="[tool.hatch.build.targets.wheel.hooks.krust]\n",
     )
     out = project / "dist" / "krust"

@@ -23,7 +23,7 @@ def test_a_later_build_without_a_push_leaves_no_stale_ref(
         name="refapp",
         scripts={"refapp": "refapp:main"},
         files={"refapp/__init__.py": "def main():\n    print('ref')\n"},
-        krust='base-image = "scratch"',
+        krust='format = "static"\nbase-image = "scratch"',
     )
     out = project / "dist" / "krust"
     ref = out / "refapp-0.1.0.ref"

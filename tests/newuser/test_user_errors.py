@@ -47,7 +47,10 @@ def test_an_interpreter_that_fails_says_why(tmp_path: Path, cache_dir: Path) -> 
     fake.write_text("#!/bin/sh\necho 'boom: broken interpreter' >&2\nexit 3\n")
     fake.chmod(0o755)
     project = write_project(
-        tmp_path, name="oops", scripts={"oops": "oops:main"}, krust='base-image = "scratch"'
+        tmp_path,
+        name="oops",
+        scripts={"oops": "oops:main"},
+        krust='format = "static"\nbase-image = "scratch"',
     )
     result = hatchling_build(project, "krust", build_env(cache_dir, KRUST_PYTHON=str(fake)))
     assert result.returncode == 1

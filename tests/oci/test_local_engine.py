@@ -61,7 +61,8 @@ def build(tmp_path: Path, environ: dict[str, str], **table: Any) -> Any:
         "KRUST_CACHE_DIR": str(tmp_path / "cache"),
         "SOURCE_DATE_EPOCH": "1700000000",
     }
-    config = load_config({"base-image": "scratch", **table}, env=env, user_defaults={})
+    table = {"format": "static", "base-image": "scratch", **table}
+    config = load_config(table, env=env, user_defaults={})
     (tmp_path / "project").mkdir(exist_ok=True)
     inputs = ExecutableInputs(
         root=tmp_path / "project",

@@ -42,7 +42,7 @@ def tiny_project(root: Path, name: str, *, scripts: bool = True) -> Path:
         name=name,
         scripts={name: f"{package}.app:main"} if scripts else None,
         files={f"{package}/app.py": APP},
-        krust='base-image = "scratch"',
+        krust='format = "static"\nbase-image = "scratch"',
     )
 
 

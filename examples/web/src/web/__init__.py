@@ -1,1 +1,1 @@
-"""A small HTTP service frozen into a static executable by hatch-krust."""
+"""A small HTTP service shipped as a layered OCI image by hatch-krust."""
