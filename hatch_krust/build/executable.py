@@ -19,18 +19,18 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hatch_krust.__about__ import __version__
 from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_dir
-from hatch_krust.build.wheel import INNER_WHEEL_ENV, build_wheel, project_wheel
 from hatch_krust.errors import ConfigError, KrustError
-from hatch_krust.freeze.dependencies import declared_requirements, resolve_requirements
-from hatch_krust.freeze.extras import chosen_extras, with_extras
 from hatch_krust.oci.platform import Platform
+from hatch_krust.python.dependencies import declared_requirements, resolve_requirements
+from hatch_krust.python.extras import chosen_extras, with_extras
+from hatch_krust.python.wheel_build import INNER_WHEEL_ENV, build_wheel, given_wheel
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from hatch_krust.config import KrustConfig
     from hatch_krust.freeze import Freezer, FreezeRequest
-    from hatch_krust.freeze.interpreter import Interpreter
+    from hatch_krust.python.interpreter import Interpreter
 
 __all__ = [
     "BinaryResult",
@@ -42,6 +42,7 @@ __all__ = [
     "executable_name",
     "install_atomically",
     "is_inner_wheel_build",
+    "project_wheel",
     "resolve_script",
     "source_date_epoch",
     "wheel_fingerprint",
@@ -194,7 +195,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
     script, entry_point = resolve_script(
         inputs.scripts, inputs.dist_name, config.script, config.origin("script")
     )
-    interpreter = freezing.probe_interpreter(config.python)
+    interpreter = freezing.probe_interpreter(config.python, inputs.env)
     freezer = freezing.find_freezer(config.freezer)
     arch = Platform.host().architecture
     with tempfile.TemporaryDirectory(prefix="hatch-krust-") as tmp:
@@ -252,6 +253,7 @@ def _cache_key(
         with_extras(declared_requirements(wheel[0]), entry[2]),
         freezer.pins,
         str(interpreter.executable),
+        inputs.env,
     )
     if resolved is None:
         reporter.display_info(
@@ -294,6 +296,7 @@ def _freeze_request(
         python=str(interpreter.executable),
         interpreter=interpreter,
         work_dir=work / "freeze",
+        environ=inputs.env,
         compress=config.compress,
         hidden_imports=config.hidden_imports,
         exclude_modules=config.exclude_modules,
@@ -345,3 +348,13 @@ def install_atomically(source: Path, target: Path, mode: int = 0o755) -> None:
 
 def is_inner_wheel_build(env: Mapping[str, str]) -> bool:
     return env.get(INNER_WHEEL_ENV) == "1"
+
+
+def project_wheel(
+    inputs: ExecutableInputs, directory: Path, log: Callable[[str], None] | None = None
+) -> Path:
+    """The wheel to build from for `inputs`: the `wheel` option's, or built with the build's
+    environment."""
+    if inputs.config.wheel:
+        return given_wheel(inputs.root, inputs.config.wheel, inputs.dist_name, inputs.version)
+    return build_wheel(inputs.root, directory, inputs.env, log)

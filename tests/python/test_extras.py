@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from hatch_krust.errors import ConfigError, FreezeError
-from hatch_krust.freeze.extras import (
+from hatch_krust.freeze.launcher import launcher_source, parse_entry_point
+from hatch_krust.python.extras import (
     check_extras,
     chosen_extras,
     split_entry_point,
     wheel_requirement,
     with_extras,
 )
-from hatch_krust.freeze.launcher import launcher_source, parse_entry_point
 
 
 def make_wheel(tmp_path: Path, extras: tuple[str, ...] = ("cli", "Web_Server")) -> Path:
