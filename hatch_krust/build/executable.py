@@ -23,7 +23,12 @@ from hatch_krust.errors import ConfigError, KrustError
 from hatch_krust.oci.platform import Platform
 from hatch_krust.python.dependencies import declared_requirements, resolve_requirements
 from hatch_krust.python.extras import chosen_extras, with_extras
-from hatch_krust.python.wheel_build import INNER_WHEEL_ENV, build_wheel, given_wheel
+from hatch_krust.python.wheel_build import (
+    INNER_WHEEL_ENV,
+    build_wheel,
+    given_wheel,
+    inner_build_running,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -347,7 +352,7 @@ def install_atomically(source: Path, target: Path, mode: int = 0o755) -> None:
 
 
 def is_inner_wheel_build(env: Mapping[str, str]) -> bool:
-    return env.get(INNER_WHEEL_ENV) == "1"
+    return env.get(INNER_WHEEL_ENV) == "1" or inner_build_running()
 
 
 def project_wheel(

@@ -1,20 +1,20 @@
 """The project's wheel, exactly as the project builds it (build hooks and their dependencies).
 
-hatchling's WheelBuilder runs with this interpreter and its packages when everything the
-wheel target needs (`[build-system].requires` plus what `get_requires_for_build_wheel`
-reports: the target's and its build hooks' `dependencies`) is installed here: that takes
-a few tenths of a second, and keeps a cache hit fast. Otherwise, or for another build
+hatchling's WheelBuilder runs with this interpreter's packages when everything the wheel
+target needs (`[build-system].requires` plus what `get_requires_for_build_wheel` reports:
+the target's and its build hooks' `dependencies`) is installed here: in this process it
+takes a hundredth of a second, and keeps a cache hit fast. Otherwise, or for another build
 backend, the wheel is built in an isolated PEP 517 environment by `uv build --wheel`
-(about a second once uv's cache is warm).
+(about a second once uv's cache is warm), with the environment the caller passes (`env`).
 
-Both run as a child process with the environment the caller passes (`env`), plus
-`HATCH_KRUST_INNER_WHEEL=1`, which keeps our own wheel hook out of the build. Not in this
-process: hatchling reads its variables (`SOURCE_DATE_EPOCH` for the files' times,
-`HATCH_BUILD_*` for hooks and cleaning) and build hooks read theirs from `os.environ`,
-and hatchling has no parameter for them, so an in-process build would see the process's
-environment, not `env`, and the recursion guard would have to be written into it. The
-child of this interpreter gets `PYTHONPATH` set to this process's `sys.path`, so it sees
-exactly the packages `missing_requirements` checked.
+hatchling reads a few variables from the process itself and has no parameter for them:
+`SOURCE_DATE_EPOCH` (the files' times), `HATCH_BUILD_*` (which hooks run, cleaning),
+`HATCH_METADATA_*`. So when `env` sets any of them, hatchling runs in a child of this
+interpreter (same `sys.path`, a few tenths of a second) that gets exactly `env`; when it
+sets none, in this process, which then must not have them either (the entry points pass
+the process's own environment as `env`, so the two agree). Nothing here reads or writes
+`os.environ`: our own wheel hook is kept out of the build by `HATCH_KRUST_INNER_WHEEL=1`
+in a child's environment, and by `inner_build_running()` in this process.
 A failing build hook is one KrustError naming the hook and the last lines of its error.
 """
 
@@ -24,7 +24,9 @@ import os
 import re
 import subprocess
 import sys
+import traceback
 import zipfile
+from contextvars import ContextVar
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,12 +43,21 @@ __all__ = [
     "INNER_WHEEL_ENV",
     "build_wheel",
     "given_wheel",
+    "inner_build_running",
     "isolated_build",
     "missing_requirements",
 ]
 
 INNER_WHEEL_ENV = "HATCH_KRUST_INNER_WHEEL"
 _HATCHLING = "hatchling.build"
+# Variables hatchling reads from the process's environment (prefixes included).
+HATCHLING_VARIABLES = ("SOURCE_DATE_EPOCH", "HATCH_BUILD_", "HATCH_METADATA_")
+_IN_BUILD: ContextVar[bool] = ContextVar("hatch_krust_inner_wheel_build", default=False)
+
+
+def inner_build_running() -> bool:
+    """True while hatchling builds the wheel in this process: our own wheel hook stays out."""
+    return _IN_BUILD.get()
 
 
 def _pyproject(root: Path) -> dict[str, Any]:
@@ -113,13 +124,15 @@ def build_wheel(
     if needs is not None and not missing_requirements(needs):
         if log is not None:
             log("Building the wheel with hatchling")
-        return _with_hatchling(root, directory, pyproject, env)
+        if any(name.startswith(HATCHLING_VARIABLES) for name in env):
+            return _hatchling_child(root, directory, pyproject, env)
+        return _in_process(root, directory, pyproject)
     if log is not None:
         log("Building the wheel in an isolated build environment (uv build)")
     return isolated_build(root, directory, pyproject, env)
 
 
-# Run by this interpreter in a child process: hatchling's WheelBuilder, the wheel's path last.
+# Run by this interpreter in a child process: hatchling's WheelBuilder; the wheel's path last.
 _HATCHLING_BUILD = """
 import sys
 from hatchling.builders.wheel import WheelBuilder
@@ -135,7 +148,23 @@ def _wheel_env(env: Mapping[str, str]) -> dict[str, str]:
     return child
 
 
-def _with_hatchling(
+def _in_process(root: Path, directory: Path, pyproject: Mapping[str, Any]) -> Path:
+    from hatchling.builders.wheel import WheelBuilder
+
+    token = _IN_BUILD.set(True)
+    try:
+        builder = WheelBuilder(str(root))
+        artifacts = list(builder.build(directory=str(directory), versions=["standard"]))
+    except Exception as exc:  # a build hook may raise anything
+        lines = traceback.format_exception_only(type(exc), exc)
+        hook = _failed_hook(traceback.format_exc(), pyproject)
+        raise _hook_error(hook, "".join(lines), "hatchling") from None
+    finally:
+        _IN_BUILD.reset(token)
+    return Path(artifacts[0])
+
+
+def _hatchling_child(
     root: Path, directory: Path, pyproject: Mapping[str, Any], env: Mapping[str, str]
 ) -> Path:
     child = _wheel_env(env)

@@ -3,6 +3,7 @@ and a wheel given by the `wheel` option."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import zipfile
@@ -11,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from hatch_krust.errors import ConfigError, KrustError
-from hatch_krust.python.wheel_build import build_wheel, given_wheel
+from hatch_krust.python.wheel_build import (
+    HATCHLING_VARIABLES,
+    build_wheel,
+    given_wheel,
+    inner_build_running,
+)
 from tests.e2e.conftest import write_project
 
 PROJECTS = Path(__file__).resolve().parents[1] / "projects"
@@ -39,12 +45,62 @@ def test_a_hook_with_its_own_dependencies_is_built_in_isolation(tmp_path: Path) 
     assert generated == "MESSAGE = 'generee au moment du build'\n"
 
 
-def test_a_project_needing_nothing_more_is_built_in_process(tmp_path: Path) -> None:
+def test_a_project_needing_nothing_more_is_built_with_hatchling(tmp_path: Path) -> None:
     project = write_project(tmp_path, name="plain", scripts={"plain": "plain:main"})
     said: list[str] = []
     wheel = build_wheel(project, tmp_path / "out", ENV, said.append)
     assert said == ["Building the wheel with hatchling"]
     assert wheel.name == "plain-0.1.0-py3-none-any.whl"
+
+
+SEEING_HOOK = """
+import json, os
+from pathlib import Path
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+from hatch_krust.python.wheel_build import inner_build_running
+
+
+class CustomBuildHook(BuildHookInterface):
+    def initialize(self, version, build_data):
+        names = ("HATCH_KRUST_INNER_WHEEL", "KRUST_TEST_GIVEN", "SOURCE_DATE_EPOCH")
+        seen = {name: os.environ.get(name) for name in names}
+        seen["inner_build_running"] = inner_build_running()
+        Path(self.root, "seen.json").write_text(json.dumps(seen))
+"""
+
+
+def seeing_project(tmp_path: Path) -> Path:
+    return write_project(
+        tmp_path,
+        name="seeing",
+        scripts={"seeing": "seeing:main"},
+        files={"hatch_build.py": SEEING_HOOK},
+        extra="[tool.hatch.build.targets.wheel.hooks.custom]\n",
+    )
+
+
+def test_the_build_gets_the_environment_given_and_leaves_the_processs_alone(
+    tmp_path: Path,
+) -> None:
+    """`env` sets a variable hatchling reads itself: hatchling runs in a child of this
+    interpreter, and it, its hooks and the wheel's file times see `env`, and only `env`;
+    the process's environment is neither read for the build nor changed by it."""
+    project = seeing_project(tmp_path)
+    before = dict(os.environ)
+    given = {**os.environ, "KRUST_TEST_GIVEN": "yes", "SOURCE_DATE_EPOCH": "1700000000"}
+    wheel = build_wheel(project, tmp_path / "out", given)
+    assert dict(os.environ) == before
+    seen = json.loads((project / "seen.json").read_text())
+    assert seen == {
+        "HATCH_KRUST_INNER_WHEEL": "1",  # our own wheel hook stays out of the build
+        "KRUST_TEST_GIVEN": "yes",
+        "SOURCE_DATE_EPOCH": "1700000000",
+        "inner_build_running": False,
+    }
+    with zipfile.ZipFile(wheel) as archive:
+        assert {i.date_time for i in archive.infolist()} == {(2023, 11, 14, 22, 13, 20)}
 
 
 def hook_project(tmp_path: Path, hooks: str) -> Path:
@@ -116,3 +172,26 @@ def test_a_hook_dependency_that_does_not_exist_is_named(tmp_path: Path) -> None:
     assert text.startswith("Building the project's wheel needs packages that could not be")
     assert "no-such-package-for-krust-tests was not found" in text
     assert "\n" not in text
+
+
+def test_in_this_process_our_hook_is_kept_out_without_touching_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`env` sets none of hatchling's variables: the build runs in this process, which
+    marks it for our wheel hook (`inner_build_running`) instead of writing os.environ."""
+    project = seeing_project(tmp_path)
+    for name in [k for k in os.environ if k.startswith(HATCHLING_VARIABLES)]:
+        monkeypatch.delenv(name)  # the process agrees with `env`, as at the entry points
+    given = dict(os.environ)
+    said: list[str] = []
+    build_wheel(project, tmp_path / "out", given, said.append)
+    assert said == ["Building the wheel with hatchling"]
+    seen = json.loads((project / "seen.json").read_text())
+    assert seen == {
+        "HATCH_KRUST_INNER_WHEEL": None,
+        "KRUST_TEST_GIVEN": None,
+        "SOURCE_DATE_EPOCH": None,
+        "inner_build_running": True,
+    }
+    assert not inner_build_running()
+    assert dict(os.environ) == given
