@@ -206,7 +206,8 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
     with tempfile.TemporaryDirectory(prefix="hatch-krust-") as tmp:
         work = Path(tmp)
         wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
-        chosen = (script, *chosen_extras(config.extras, script, entry_point, wheel, inputs.env))
+        extras = chosen_extras(config.extras, config.origin("extras"), script, entry_point, wheel)
+        chosen = (script, *extras)
         fingerprint = wheel_fingerprint(wheel)
         wheel_file_sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
         key = _cache_key(inputs, (wheel, fingerprint), chosen, interpreter, freezer, reporter)

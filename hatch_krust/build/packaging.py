@@ -176,7 +176,7 @@ def _plan(inputs: ExecutableInputs, reporter: Reporter, work: Path) -> tuple[Pat
     interpreter = probe_interpreter(config.python, inputs.env)
     wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
     script, entry = resolve_script(inputs.scripts, inputs.dist_name, config.script)
-    _point, extras = chosen_extras(config.extras, script, entry, wheel, inputs.env)
+    _point, extras = chosen_extras(config.extras, config.origin("extras"), script, entry, wheel)
     reporter.display_waiting("Installing the project and its dependencies")
     requirement = wheel_requirement(wheel, inputs.dist_name, extras)
     env = create_environment(interpreter, work / "env", [requirement], env=inputs.env)
