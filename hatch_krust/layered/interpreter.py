@@ -18,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
 from hatch_krust.errors import ImageError
 from hatch_krust.layered.elf import is_elf, read_dynamic, rewrite_search_path, strip_debug
 from hatch_krust.oci.layer import Entry, file_entry, link_entry
+from hatch_krust.python import InterpreterLayout
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -69,18 +70,9 @@ _SKIP_SUFFIXES = (".pyc", ".pyo", ".exe", ".a", ".o")
 
 
 @dataclass(frozen=True)
-class InterpreterInfo:
-    """An interpreter's layout (host paths) and identity, as the image needs them."""
-
-    version: str  # "3.11.7"
-    machine: str  # "x86_64"
-    prefix: Path
-    executable: Path
-    stdlib: Path
-    platstdlib: Path
-    libdir: Path | None
-    soname: str  # "libpython3.11.so.1.0", or "" for a statically linked libpython
-    multiarch: str  # "x86_64-linux-gnu", or ""
+class InterpreterInfo(InterpreterLayout):
+    """An interpreter's layout (host paths, as the one probe reports them) and where its
+    files go in the image."""
 
     @property
     def short_version(self) -> str:
@@ -119,17 +111,7 @@ def host_interpreter(interpreter: Interpreter) -> HostInterpreter:
     """The build host's interpreter, probed by `hatch_krust.python.probe_interpreter` (the
     one probe; a venv's Python means its base), as a source to copy into the image."""
     layout = interpreter.layout
-    info = InterpreterInfo(
-        version=layout.python_version,
-        machine=layout.machine,
-        prefix=layout.prefix,
-        executable=layout.executable,
-        stdlib=layout.stdlib,
-        platstdlib=layout.platstdlib,
-        libdir=layout.libdir,
-        soname=layout.soname,
-        multiarch=layout.multiarch,
-    )
+    info = InterpreterInfo(**{f.name: getattr(layout, f.name) for f in fields(layout)})
     for path in (info.executable, info.stdlib):
         if not path.is_relative_to(info.prefix):
             message = (

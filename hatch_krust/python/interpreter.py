@@ -39,7 +39,7 @@ print(json.dumps({
     "hexversion": sys.hexversion,
     "ldlibrary": sysconfig.get_config_var("LDLIBRARY"),
     "layout": {
-        "python_version": platform.python_version(),
+        "version": platform.python_version(),
         "machine": platform.machine(),
         "prefix": real(sys.base_prefix),
         "executable": real(getattr(sys, "_base_executable", "") or sys.executable),
@@ -53,7 +53,7 @@ print(json.dumps({
 """
 _FIELDS = {"version", "release", "executable", "prefix", "hexversion", "ldlibrary", "layout"}
 _LAYOUT = {
-    "python_version",
+    "version",
     "machine",
     "prefix",
     "executable",
@@ -70,7 +70,7 @@ class InterpreterLayout:
     """Where the interpreter keeps its files (real paths, a venv's Python means its base):
     what a copy of it into an image needs."""
 
-    python_version: str  # platform.python_version(): "3.11.7", "3.13.0rc1"
+    version: str  # platform.python_version(): "3.11.7", "3.13.0rc1"
     machine: str  # "x86_64"
     prefix: Path  # sys.base_prefix, symlinks resolved
     executable: Path  # the base interpreter's binary, symlinks resolved
@@ -140,7 +140,7 @@ def probe_interpreter(python: str, env: Mapping[str, str]) -> Interpreter:
 
 def _layout(data: dict[str, Any]) -> InterpreterLayout:
     return InterpreterLayout(
-        python_version=str(data["python_version"]),
+        version=str(data["version"]),
         machine=str(data["machine"]),
         prefix=Path(data["prefix"]),
         executable=Path(data["executable"]),

@@ -22,7 +22,7 @@ def test_the_layout_comes_from_the_one_probe() -> None:
     info = host_interpreter(probed).info
     layout = probed.layout
     assert (info.version, info.machine, info.soname) == (
-        layout.python_version,
+        layout.version,
         layout.machine,
         layout.soname,
     )

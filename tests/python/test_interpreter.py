@@ -50,7 +50,7 @@ def test_the_layout_is_this_interpreters() -> None:
     """What the layered format copies into the image comes from the same probe."""
     layout = probe_interpreter(PYTHON, ENV).layout
     assert isinstance(layout, InterpreterLayout)
-    assert layout.python_version == platform.python_version()
+    assert layout.version == platform.python_version()
     assert layout.machine == platform.machine()
     assert layout.prefix == Path(os.path.realpath(sys.base_prefix))
     assert layout.stdlib == Path(os.path.realpath(sysconfig.get_path("stdlib")))
@@ -91,7 +91,7 @@ def test_old_interpreter(tmp_path: Path) -> None:
         "hexversion": 0x030812F0,
         "ldlibrary": None,
         "layout": {
-            "python_version": "3.8.18",
+            "version": "3.8.18",
             "machine": "x86_64",
             "prefix": "/usr",
             "executable": "/usr/bin/python3.8",
