@@ -148,13 +148,17 @@ def wheel_fingerprint(wheel: Path) -> str:
 
 
 def freezer_code_digest() -> str:
-    """A change to how we freeze (our own freeze/ code) must not reuse old executables."""
+    """A change to how we freeze (our own freeze/ code, and the Python toolkit it installs
+    and reads the environment with) must not reuse old executables."""
+    import hatch_krust.python
     from hatch_krust import freeze as freezing
 
     digest = hashlib.sha256()
-    package = Path(freezing.__file__).parent
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    for module in (freezing, hatch_krust.python):
+        package = Path(str(module.__file__)).parent
+        for path in sorted(package.rglob("*.py")):
+            name = f"{package.name}/{path.relative_to(package).as_posix()}"
+            digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
