@@ -135,6 +135,18 @@ def test_a_failing_hook_is_named_with_its_error(tmp_path: Path, hooks: str) -> N
     assert len(text.splitlines()) <= 6
 
 
+def test_a_failing_hook_in_the_child_build_is_named_the_same_way(tmp_path: Path) -> None:
+    """With SOURCE_DATE_EPOCH in `env`, hatchling runs in a child: same one clear error."""
+    project = hook_project(tmp_path, "[tool.hatch.build.targets.wheel.hooks.custom]\n")
+    with pytest.raises(KrustError) as info:
+        build_wheel(project, tmp_path / "out", {**ENV, "SOURCE_DATE_EPOCH": "1700000000"})
+    text = str(info.value)
+    assert "Building the project's wheel (hatchling) failed in the build hook `custom`" in text
+    assert "RuntimeError: the version file is missing: run make first" in text
+    assert "Traceback" not in text
+    assert len(text.splitlines()) <= 6
+
+
 def test_an_unknown_hook_is_named(tmp_path: Path) -> None:
     project = hook_project(tmp_path, "[tool.hatch.build.targets.wheel.hooks.mypyc]\n")
     with pytest.raises(KrustError, match=r"failed in the build hook `mypyc`") as info:
