@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import REPO, code_note, code_state, log
 from benchmarks.layered import timed
-from hatch_krust.freeze.environment import create_environment
+from hatch_krust.python import create_environment
 
 PYTHON = sys.executable
 FORMATS = ("static", "layered")
@@ -173,7 +173,7 @@ def venv_for(project: Path, tmp: Path) -> Path:
     subprocess.run([PYTHON, "-m", "hatchling", "build", "-t", "wheel", "-d", str(wheel_dir)],
                    cwd=project, check=True, capture_output=True)  # fmt: skip
     venv = tmp / "venv"
-    create_environment(PYTHON, venv, [str(next(wheel_dir.glob("*.whl")))])
+    create_environment(PYTHON, venv, [str(next(wheel_dir.glob("*.whl")))], env=HOST_ENV)
     subprocess.run([str(venv / "bin" / "python"), "-m", "compileall", "-q", str(venv / "lib")],
                    check=False, capture_output=True)  # fmt: skip
     return venv

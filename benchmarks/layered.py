@@ -31,7 +31,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import REPO, code_note, code_state, log, med
-from hatch_krust.freeze.environment import create_environment
 from hatch_krust.layered import (
     assemble_layered,
     build_layers,
@@ -42,6 +41,7 @@ from hatch_krust.layered import (
 from hatch_krust.oci.assemble import ImageOptions
 from hatch_krust.oci.descriptor import Platform
 from hatch_krust.oci.layout import Layout
+from hatch_krust.python import create_environment, probe_interpreter
 from tests.freeze.conftest import PYENV_PYTHON, build_wheel
 
 DEMO = REPO / "tests" / "layered" / "project"
@@ -60,7 +60,7 @@ def install(what: Path | str, root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     requirement = str(build_wheel(what, root / "wheel")) if isinstance(what, Path) else what
     venv = root / "venv"
-    create_environment(PYENV_PYTHON, venv, [requirement])
+    create_environment(PYENV_PYTHON, venv, [requirement], env=HOST_ENV)
     # A fair baseline: the venv with its bytecode, as pip leaves it (uv compiles none).
     python = str(venv / "bin" / "python")
     subprocess.run([python, "-m", "compileall", "-q", str(venv / "lib")], check=False)
@@ -68,7 +68,8 @@ def install(what: Path | str, root: Path) -> Path:
 
 
 def build(venv: Path, dist: str, script: str, root: Path, cache: Path) -> tuple[Path, list]:
-    plan = plan_layers(host_interpreter(PYENV_PYTHON), venv, dist, cache / "work")
+    interpreter = host_interpreter(probe_interpreter(PYENV_PYTHON, HOST_ENV))
+    plan = plan_layers(interpreter, venv, dist, cache / "work")
     layers = build_layers(plan, cache, epoch=0)
     layout = Layout.create(root / "image")
     options = ImageOptions(script, Platform("linux", "amd64"))

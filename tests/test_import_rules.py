@@ -89,8 +89,28 @@ RULES = (
         "freezing a wheel into an executable knows nothing about images or registries",
     ),
     Rule(
+        "hatch_krust.python",
+        (
+            "hatch_krust.oci",
+            "hatch_krust.registry",
+            "hatch_krust.build",
+            "hatch_krust.building",
+            "hatch_krust.formats",
+            "hatch_krust.publish",
+            "hatch_krust.flow",
+            "hatch_krust.attest",
+            "hatch_krust.plugin",
+            "hatch_krust.layered",
+            "hatch_krust.freeze",
+            "hatch_krust.config",
+            "hatch_krust.resolve",
+        ),
+        "the Python toolkit takes paths, strings and mappings: nothing of images or builds",
+    ),
+    Rule(
         "hatch_krust.layered",
         (
+            "hatch_krust.freeze",
             "hatch_krust.registry",
             "hatch_krust.build",
             "hatch_krust.plugin",
@@ -98,7 +118,8 @@ RULES = (
             "hatch_krust.config",
             "hatchling",
         ),
-        "laying a venv out as image layers knows nothing of builds, registries or options",
+        "laying a venv out as image layers knows nothing of builds, registries, options or the "
+        "freezer (Python comes from hatch_krust.python)",
     ),
     Rule(
         "hatch_krust.errors",

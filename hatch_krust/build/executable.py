@@ -19,18 +19,23 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hatch_krust.__about__ import __version__
 from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_dir
-from hatch_krust.build.wheel import INNER_WHEEL_ENV, build_wheel, project_wheel
 from hatch_krust.errors import ConfigError, KrustError
-from hatch_krust.freeze.dependencies import declared_requirements, resolve_requirements
-from hatch_krust.freeze.extras import chosen_extras, with_extras
 from hatch_krust.oci.platform import Platform
+from hatch_krust.python.dependencies import declared_requirements, resolve_requirements
+from hatch_krust.python.extras import chosen_extras, with_extras
+from hatch_krust.python.wheel_build import (
+    INNER_WHEEL_ENV,
+    build_wheel,
+    given_wheel,
+    inner_build_running,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from hatch_krust.config import KrustConfig
     from hatch_krust.freeze import Freezer, FreezeRequest
-    from hatch_krust.freeze.interpreter import Interpreter
+    from hatch_krust.python.interpreter import Interpreter
 
 __all__ = [
     "BinaryResult",
@@ -42,6 +47,7 @@ __all__ = [
     "executable_name",
     "install_atomically",
     "is_inner_wheel_build",
+    "project_wheel",
     "resolve_script",
     "source_date_epoch",
     "wheel_fingerprint",
@@ -142,13 +148,17 @@ def wheel_fingerprint(wheel: Path) -> str:
 
 
 def freezer_code_digest() -> str:
-    """A change to how we freeze (our own freeze/ code) must not reuse old executables."""
+    """A change to how we freeze (our own freeze/ code, and the Python toolkit it installs
+    and reads the environment with) must not reuse old executables."""
+    import hatch_krust.python
     from hatch_krust import freeze as freezing
 
     digest = hashlib.sha256()
-    package = Path(freezing.__file__).parent
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    for module in (freezing, hatch_krust.python):
+        package = Path(str(module.__file__)).parent
+        for path in sorted(package.rglob("*.py")):
+            name = f"{package.name}/{path.relative_to(package).as_posix()}"
+            digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -194,13 +204,14 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
     script, entry_point = resolve_script(
         inputs.scripts, inputs.dist_name, config.script, config.origin("script")
     )
-    interpreter = freezing.probe_interpreter(config.python)
+    interpreter = freezing.probe_interpreter(config.python, inputs.env)
     freezer = freezing.find_freezer(config.freezer)
     arch = Platform.host().architecture
     with tempfile.TemporaryDirectory(prefix="hatch-krust-") as tmp:
         work = Path(tmp)
         wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
-        chosen = (script, *chosen_extras(config.extras, script, entry_point, wheel, inputs.env))
+        extras = chosen_extras(config.extras, config.origin("extras"), script, entry_point, wheel)
+        chosen = (script, *extras)
         fingerprint = wheel_fingerprint(wheel)
         wheel_file_sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
         key = _cache_key(inputs, (wheel, fingerprint), chosen, interpreter, freezer, reporter)
@@ -252,6 +263,7 @@ def _cache_key(
         with_extras(declared_requirements(wheel[0]), entry[2]),
         freezer.pins,
         str(interpreter.executable),
+        inputs.env,
     )
     if resolved is None:
         reporter.display_info(
@@ -294,6 +306,7 @@ def _freeze_request(
         python=str(interpreter.executable),
         interpreter=interpreter,
         work_dir=work / "freeze",
+        environ=inputs.env,
         compress=config.compress,
         hidden_imports=config.hidden_imports,
         exclude_modules=config.exclude_modules,
@@ -344,4 +357,14 @@ def install_atomically(source: Path, target: Path, mode: int = 0o755) -> None:
 
 
 def is_inner_wheel_build(env: Mapping[str, str]) -> bool:
-    return env.get(INNER_WHEEL_ENV) == "1"
+    return env.get(INNER_WHEEL_ENV) == "1" or inner_build_running()
+
+
+def project_wheel(
+    inputs: ExecutableInputs, directory: Path, log: Callable[[str], None] | None = None
+) -> Path:
+    """The wheel to build from for `inputs`: the `wheel` option's, or built with the build's
+    environment."""
+    if inputs.config.wheel:
+        return given_wheel(inputs.root, inputs.config.wheel, inputs.dist_name, inputs.version)
+    return build_wheel(inputs.root, directory, inputs.env, log)

@@ -177,21 +177,22 @@ _LAYER_TYPE = OCI_LAYER_GZIP
 
 def _plan(inputs: ExecutableInputs, reporter: Reporter, work: Path) -> tuple[Path, LayeredPlan]:
     """The wheel, installed with its dependencies into a venv, planned as layers."""
-    from hatch_krust.build.wheel import project_wheel
-    from hatch_krust.freeze.environment import create_environment
-    from hatch_krust.freeze.extras import chosen_extras, wheel_requirement
+    from hatch_krust.build.executable import project_wheel
     from hatch_krust.layered import host_interpreter, plan_layers
+    from hatch_krust.python import create_environment, probe_interpreter
+    from hatch_krust.python.extras import chosen_extras, wheel_requirement
 
     config = inputs.config
+    interpreter = probe_interpreter(config.python, inputs.env)
     wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
     script, entry = resolve_script(inputs.scripts, inputs.dist_name, config.script)
-    _point, extras = chosen_extras(config.extras, script, entry, wheel, inputs.env)
+    _point, extras = chosen_extras(config.extras, config.origin("extras"), script, entry, wheel)
     reporter.display_waiting("Installing the project and its dependencies")
     requirement = wheel_requirement(wheel, inputs.dist_name, extras)
-    env = create_environment(config.python, work / "env", [requirement], verbose=False)
+    env = create_environment(interpreter, work / "env", [requirement], env=inputs.env)
     reporter.display_waiting("Planning the layers")
     files = default_cache_dir(inputs.env) / "layered" / "files" if config.cache else work / "files"
-    plan = plan_layers(host_interpreter(config.python), env.root, inputs.dist_name, files)
+    plan = plan_layers(host_interpreter(interpreter), env.root, inputs.dist_name, files)
     return wheel, plan
 
 

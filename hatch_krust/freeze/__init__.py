@@ -6,7 +6,14 @@
 Freezers are found with pluggy: the default is registered directly, others come from the
 `hatch_krust.freezers` entry-point group (see `hatch_krust.freeze.spec`). `find_freezer`
 gives the class, whose `pins` a caller needs before freezing (the cache key);
-`probe_interpreter` checks the interpreter once for both.
+`probe_interpreter` (re-exported from `hatch_krust.python`, the one interpreter probe)
+checks the interpreter once for both.
+
+What is here is the freezer alone: PyInstaller and staticx (`pyinstaller`, `staticx`,
+`_runners`), the plugins PyInstaller cannot see (`plugins`), the PID-1 launcher it bundles
+(`launcher`), the static check (`elf`) and the bill of materials read from PyInstaller's
+work files (`bundle`). The Python environment, the interpreter probe, the wheel and its
+extras come from the toolkit `hatch_krust.python`.
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ import pluggy
 
 from hatch_krust.errors import FreezeError
 from hatch_krust.freeze import pyinstaller
-from hatch_krust.freeze.interpreter import Interpreter, probe_interpreter
 from hatch_krust.freeze.pyinstaller import FREEZER_PINS
 from hatch_krust.freeze.spec import (
     PROJECT_NAME,
@@ -26,6 +32,7 @@ from hatch_krust.freeze.spec import (
     FreezeResult,
     FreezerSpec,
 )
+from hatch_krust.python.interpreter import Interpreter, probe_interpreter
 
 __all__ = [
     "DEFAULT_FREEZER",

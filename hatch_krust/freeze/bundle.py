@@ -26,7 +26,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.freeze.metadata import installed_metadata
+from hatch_krust.python.metadata import installed_metadata
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -30,7 +30,7 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from hatch_krust.errors import FreezeError
-from hatch_krust.freeze.extras import split_entry_point
+from hatch_krust.python.extras import split_entry_point
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -18,13 +18,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from hatch_krust.errors import FreezeError
-from hatch_krust.freeze._process import ToolFailed, run_tool, stage_failed
+from hatch_krust.python.process import ToolFailed, run_tool, stage_failed
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from hatch_krust.freeze.environment import FreezeEnvironment
     from hatch_krust.freeze.spec import FreezeRequest
+    from hatch_krust.python.environment import FreezeEnvironment
 
 __all__ = ["ALWAYS_EXCLUDED", "Plugin", "find_plugins", "plugin_args", "with_plugins"]
 

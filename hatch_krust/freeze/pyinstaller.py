@@ -12,24 +12,24 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from hatch_krust.errors import FreezeError
-from hatch_krust.freeze._process import ToolFailed, run_tool, stage_failed, tail
 from hatch_krust.freeze._runners import runner_script
 from hatch_krust.freeze.bundle import collect_bundle
 from hatch_krust.freeze.elf import verify_static
-from hatch_krust.freeze.environment import create_environment
-from hatch_krust.freeze.extras import wheel_requirement
 from hatch_krust.freeze.launcher import PID1_IMPORTS, parse_entry_point, write_launcher
 from hatch_krust.freeze.plugins import with_plugins
 from hatch_krust.freeze.spec import FreezeResult, hookimpl
 from hatch_krust.freeze.staticx import run_staticx, staticx_report
-from hatch_krust.freeze.wheelfile import WheelContents, read_wheel
+from hatch_krust.python.environment import create_environment
+from hatch_krust.python.extras import wheel_requirement
+from hatch_krust.python.process import ToolFailed, run_tool, stage_failed, tail
+from hatch_krust.python.wheelfile import WheelContents, read_wheel
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from hatch_krust.freeze.environment import FreezeEnvironment
     from hatch_krust.freeze.spec import Freezer, FreezeRequest
+    from hatch_krust.python.environment import FreezeEnvironment
 
 __all__ = [
     "FREEZER_PINS",
@@ -71,6 +71,7 @@ class PyInstallerFreezer:
             request.interpreter or request.python,
             request.work_dir / "env",
             [project, *requirements(self.pins)],
+            env=request.environ,
             verbose=request.verbose,
         )
         check_entry_module(env, request.entry_point)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from pathlib import Path
 
-    from hatch_krust.freeze.interpreter import Interpreter
+    from hatch_krust.python.interpreter import Interpreter
 
 __all__ = [
     "FreezeRequest",
@@ -48,6 +48,8 @@ class FreezeRequest:
     entry_point: str  # "package.module:function" (attribute path allowed after the colon)
     python: str  # interpreter to freeze with (path or command)
     work_dir: Path  # fresh, empty, owned by this build; removed afterwards
+    # the build's environment variables: the installers and the freezer's tools run with them
+    environ: Mapping[str, str] = field(compare=False, repr=False)
     compress: bool = False  # compression inside the executable (staticx xz)
     hidden_imports: tuple[str, ...] = ()
     exclude_modules: tuple[str, ...] = ()

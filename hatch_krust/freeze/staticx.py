@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hatch_krust.freeze._process import ToolFailed, run_tool, stage_failed
 from hatch_krust.freeze._runners import runner_script
+from hatch_krust.python.process import ToolFailed, run_tool, stage_failed
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from hatch_krust.freeze.environment import FreezeEnvironment
     from hatch_krust.freeze.spec import FreezeRequest
+    from hatch_krust.python.environment import FreezeEnvironment
 
 __all__ = ["run_staticx", "staticx_report"]
 

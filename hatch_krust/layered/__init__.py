@@ -2,7 +2,7 @@
 
 Call order for a build (see docs/layered.md):
 
-    interpreter = host_interpreter(python)
+    interpreter = host_interpreter(probe_interpreter(python, env))  # hatch_krust.python
     plan = plan_layers(interpreter, venv, project_name, work_dir)
     built = build_layers(plan, cache_dir, epoch=epoch, media_type=...)
     index = assemble_layered(base, built, options, layout, entrypoint=entrypoint(plan, script))

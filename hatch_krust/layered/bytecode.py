@@ -16,9 +16,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from hatch_krust.errors import ImageError
-from hatch_krust.freeze._process import ToolFailed, run_tool, tail
-from hatch_krust.freeze.environment import installer_env
 from hatch_krust.oci.layer import Entry, file_entry
+from hatch_krust.python import ToolFailed, run_tool, tail
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -66,9 +65,9 @@ def compile_entries(
 
 
 def _run(python: Path, jobs: list[tuple[str, str]]) -> None:
-    env = installer_env()
-    env["PYTHONHASHSEED"] = "0"
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # The compile needs nothing from the environment: `-I` ignores PYTHON* variables and
+    # `python` is an absolute path. An empty one keeps the build's settings out of the bytecode.
+    env = {"PYTHONHASHSEED": "0"}
     try:
         run_tool([str(python), "-I", "-c", _COMPILE, json.dumps(jobs)], env=env)
     except ToolFailed as exc:

@@ -16,21 +16,21 @@ project's come from its environment), test extension modules and `nis`. `ensurep
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
 from hatch_krust.errors import ImageError
-from hatch_krust.freeze._process import ToolFailed, run_tool, tail
-from hatch_krust.freeze.environment import installer_env
 from hatch_krust.layered.elf import is_elf, read_dynamic, rewrite_search_path, strip_debug
 from hatch_krust.oci.layer import Entry, file_entry, link_entry
+from hatch_krust.python import InterpreterLayout
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from hatch_krust.python import Interpreter
 
 __all__ = [
     "IMAGE_PREFIX",
@@ -41,23 +41,6 @@ __all__ = [
 ]
 
 IMAGE_PREFIX = "/opt/python"
-
-_PROBE = """
-import json, os, platform, sys, sysconfig
-base = sys.base_prefix
-v = lambda name: sysconfig.get_config_var(name) or ""
-print(json.dumps({
-    "version": platform.python_version(),
-    "machine": platform.machine(),
-    "prefix": os.path.realpath(base),
-    "executable": os.path.realpath(getattr(sys, "_base_executable", "") or sys.executable),
-    "stdlib": os.path.realpath(sysconfig.get_path("stdlib")),
-    "platstdlib": os.path.realpath(sysconfig.get_path("platstdlib")),
-    "libdir": os.path.realpath(v("LIBDIR")) if v("LIBDIR") else "",
-    "soname": v("INSTSONAME") if v("Py_ENABLE_SHARED") else "",
-    "multiarch": v("MULTIARCH"),
-}))
-"""
 
 # Top-level names in the standard library that an application image does not need.
 _SKIP_TOP = frozenset(
@@ -87,18 +70,9 @@ _SKIP_SUFFIXES = (".pyc", ".pyo", ".exe", ".a", ".o")
 
 
 @dataclass(frozen=True)
-class InterpreterInfo:
-    """An interpreter's layout (host paths) and identity."""
-
-    version: str  # "3.11.7"
-    machine: str  # "x86_64"
-    prefix: Path
-    executable: Path
-    stdlib: Path
-    platstdlib: Path
-    libdir: Path | None
-    soname: str  # "libpython3.11.so.1.0", or "" for a statically linked libpython
-    multiarch: str  # "x86_64-linux-gnu", or ""
+class InterpreterInfo(InterpreterLayout):
+    """An interpreter's layout (host paths, as the one probe reports them) and where its
+    files go in the image."""
 
     @property
     def short_version(self) -> str:
@@ -133,30 +107,17 @@ class InterpreterSource(Protocol):
         ...
 
 
-def host_interpreter(python: str | Path) -> HostInterpreter:
-    """The build host's interpreter behind `python` (a venv's Python means its base)."""
-    try:
-        out = run_tool([str(python), "-I", "-c", _PROBE], env=installer_env())
-    except ToolFailed as exc:
-        message = f"`{python}` could not be run to lay out its interpreter:\n{tail(exc.output)}"
-        raise ImageError(message) from None
-    data = json.loads(out)
-    info = InterpreterInfo(
-        version=data["version"],
-        machine=data["machine"],
-        prefix=Path(data["prefix"]),
-        executable=Path(data["executable"]),
-        stdlib=Path(data["stdlib"]),
-        platstdlib=Path(data["platstdlib"]),
-        libdir=Path(data["libdir"]) if data["libdir"] else None,
-        soname=data["soname"],
-        multiarch=data["multiarch"],
-    )
+def host_interpreter(interpreter: Interpreter) -> HostInterpreter:
+    """The build host's interpreter, probed by `hatch_krust.python.probe_interpreter` (the
+    one probe; a venv's Python means its base), as a source to copy into the image."""
+    layout = interpreter.layout
+    info = InterpreterInfo(**{f.name: getattr(layout, f.name) for f in fields(layout)})
     for path in (info.executable, info.stdlib):
         if not path.is_relative_to(info.prefix):
             message = (
-                f"The interpreter `{python}` keeps {path} outside its prefix {info.prefix}; "
-                "it cannot be relocated into the image. Use a pyenv or distribution Python."
+                f"The interpreter `{interpreter.executable}` keeps {path} outside its prefix "
+                f"{info.prefix}; it cannot be relocated into the image. Use a pyenv or "
+                "distribution Python."
             )
             raise ImageError(message)
     return HostInterpreter(info)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from hatch_krust.attest import BuildFacts, documents
 from hatch_krust.attest.scanner_files import scanner_files
-from hatch_krust.freeze.metadata import installed_metadata
 from hatch_krust.oci.assemble import ImageOptions, assemble
 from hatch_krust.oci.descriptor import Platform
 from hatch_krust.oci.layout import Layout
+from hatch_krust.python.metadata import installed_metadata
 
 YAML_METADATA = (
     "Metadata-Version: 2.1\nName: PyYAML\nVersion: 6.0.2\nSummary: YAML parser and emitter\n"

@@ -100,6 +100,7 @@ def do_freeze(wheel: Path, python: str, work_dir: Path, **options: object) -> Fr
         entry_point="krust_demo.cli:main",
         python=python,
         work_dir=work_dir,
+        environ=os.environ,
         source_date_epoch=EPOCH,
         log=lines.append,
         **options,  # type: ignore[arg-type]

@@ -16,8 +16,8 @@ import pytest
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
-from hatch_krust.freeze import backends
 from hatch_krust.freeze.elf import verify_static
+from hatch_krust.python import backends
 from tests.freeze.conftest import (
     DEBIAN_PYTHON,
     EPOCH,
@@ -116,7 +116,7 @@ def test_without_uv_pip_builds_the_environment(
     """uv is a dependency, but a missing uv binary must fall back to venv + pip, not fail."""
     if python_usable(DEBIAN_PYTHON):
         pytest.fail(f"{DEBIAN_PYTHON} is not installed; run scripts/test.sh")
-    monkeypatch.setattr(backends, "find_uv", lambda: None)
+    monkeypatch.setattr(backends, "find_uv", lambda _env: None)
     frozen = do_freeze(demo_wheel, DEBIAN_PYTHON, tmp_path / "work")
     assert "pip" in frozen.result.distributions
     proc = subprocess.run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -75,6 +76,7 @@ def request_for(tmp_path: Path) -> FreezeRequest:
         entry_point="x:main",
         python=sys.executable,
         work_dir=tmp_path / "work",
+        environ=os.environ,
     )
 
 

@@ -3,6 +3,7 @@ the PyInstaller internal that the RUNPATH fix wraps is missing."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,10 +12,10 @@ import pytest
 
 from hatch_krust.errors import FreezeError
 from hatch_krust.freeze import FreezeRequest
-from hatch_krust.freeze.environment import FreezeEnvironment, create_environment, find_uv
 from hatch_krust.freeze.launcher import PID1_IMPORTS
 from hatch_krust.freeze.pyinstaller import check_entry_module, pyinstaller_args, run_pyinstaller
-from hatch_krust.freeze.wheelfile import WheelContents
+from hatch_krust.python.environment import FreezeEnvironment, create_environment, find_uv
+from hatch_krust.python.wheelfile import WheelContents
 from tests.freeze.conftest import make_wheel
 
 
@@ -27,6 +28,7 @@ def request_for(tmp_path: Path, **options: object) -> FreezeRequest:
         "entry_point": "demo.cli:main",
         "python": sys.executable,
         "work_dir": tmp_path,
+        "environ": os.environ,
         **options,
     }
     return FreezeRequest(**fields)  # type: ignore[arg-type]
@@ -72,14 +74,16 @@ FAKE_PYINSTALLER = {
 def test_missing_hook_point_fails_loudly(tmp_path: Path) -> None:
     """A PyInstaller without process_collected_binary must stop the build, naming its version."""
     root = tmp_path / "env"
-    uv = find_uv() or "uv"
+    uv = find_uv(os.environ) or "uv"
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(root)], check=True)
     site = next(root.glob("lib/python*/site-packages"))
     for relative, text in FAKE_PYINSTALLER.items():
         (site / relative).parent.mkdir(parents=True, exist_ok=True)
         (site / relative).write_text(text)
     tools = {"pyinstaller": "99.0"}
-    env = FreezeEnvironment(root=root, python=root / "bin" / "python", tools=tools)
+    env = FreezeEnvironment(
+        root=root, python=root / "bin" / "python", base_env=os.environ, tools=tools
+    )
     with pytest.raises(FreezeError) as caught:
         run_pyinstaller(env, request_for(tmp_path), WheelContents(("demo",), ()))
     message = str(caught.value)
@@ -105,7 +109,9 @@ def small_env(tmp_path_factory: pytest.TempPathFactory) -> FreezeEnvironment:
         },
     )
     offline = ["--no-index"]
-    return create_environment(sys.executable, out / "env", [str(wheel)], installer_args=offline)
+    return create_environment(
+        sys.executable, out / "env", [str(wheel)], env=os.environ, installer_args=offline
+    )
 
 
 def test_entry_module_present(small_env: FreezeEnvironment) -> None:

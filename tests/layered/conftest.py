@@ -8,6 +8,7 @@ clean build, or a rebuild after a change, produces.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -19,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from hatch_krust.freeze.environment import create_environment
 from hatch_krust.layered import (
     BuiltLayer,
     assemble_layered,
@@ -32,6 +32,7 @@ from hatch_krust.layered.plan import LayeredPlan
 from hatch_krust.oci.assemble import BaseImage, ImageOptions
 from hatch_krust.oci.descriptor import Platform
 from hatch_krust.oci.layout import Layout
+from hatch_krust.python import create_environment, probe_interpreter
 from tests.freeze.conftest import PYENV_PYTHON, build_wheel
 from tests.infra.runtime import _prepare_bundle
 
@@ -55,7 +56,7 @@ def install(project: Path, root: Path, python: str = PYENV_PYTHON) -> Path:
     """The project's wheel and its dependencies in a fresh venv (what the build will hand us)."""
     wheel = build_wheel(project, root / "wheel")
     venv = root / "venv"
-    create_environment(python, venv, [str(wheel)])
+    create_environment(python, venv, [str(wheel)], env=os.environ)
     return venv
 
 
@@ -70,7 +71,7 @@ def build_image(
     """Plan, build (through `cache`) and assemble the layered image of `venv` under `root`."""
     work = root / "work"
     work.mkdir(parents=True)
-    plan = plan_layers(host_interpreter(python), venv, NAME, work)
+    plan = plan_layers(host_interpreter(probe_interpreter(python, os.environ)), venv, NAME, work)
     layers = build_layers(plan, cache, epoch=EPOCH)
     layout = Layout.create(root / "image")
     options = ImageOptions(SCRIPT, PLATFORM, epoch=EPOCH, user=user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from hatch_krust.layered.elf import is_elf, read_dynamic, rewrite_search_path
 from hatch_krust.layered.libraries import DpkgDatabase, find_system_libraries
 from hatch_krust.layered.packages import split_environment
 from hatch_krust.oci.layer import bytes_entry, link_entry
+from hatch_krust.python import probe_interpreter
 from tests.freeze.conftest import DEBIAN_PYTHON, PYENV_PYTHON
 
 
@@ -49,7 +51,7 @@ def test_a_longer_runpath_is_refused(pyenv_binary: Path, tmp_path: Path):
 
 @pytest.mark.infra  # lays out this machine's pyenv interpreter
 def test_the_interpreter_leaves_out_what_applications_do_not_need(tmp_path: Path):
-    interpreter = host_interpreter(PYENV_PYTHON)
+    interpreter = host_interpreter(probe_interpreter(PYENV_PYTHON, os.environ))
     short = interpreter.info.short_version
     paths = {e.path for e in interpreter.entries(tmp_path)}
     stdlib = f"/opt/python/lib/python{short}"
@@ -65,7 +67,7 @@ def test_the_interpreter_leaves_out_what_applications_do_not_need(tmp_path: Path
 
 @pytest.mark.infra  # lays out this machine's pyenv interpreter
 def test_the_copied_interpreter_looks_for_libpython_in_the_image(tmp_path: Path):
-    interpreter = host_interpreter(PYENV_PYTHON)
+    interpreter = host_interpreter(probe_interpreter(PYENV_PYTHON, os.environ))
     entries = {e.path: e for e in interpreter.entries(tmp_path)}
     binary = entries[interpreter.info.image_executable].source
     assert binary is not None
@@ -74,7 +76,7 @@ def test_the_copied_interpreter_looks_for_libpython_in_the_image(tmp_path: Path)
 
 @pytest.mark.infra  # lays out this machine's pyenv interpreter
 def test_system_libraries_are_the_hosts_and_never_the_images_own(tmp_path: Path):
-    interpreter = host_interpreter(PYENV_PYTHON)
+    interpreter = host_interpreter(probe_interpreter(PYENV_PYTHON, os.environ))
     elves = [
         (e.path, e.source) for e in interpreter.entries(tmp_path) if e.source and is_elf(e.source)
     ]

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hatch_krust.freeze.environment import find_uv
+from hatch_krust.python import find_uv
 
 try:
     import tomllib
@@ -85,7 +85,7 @@ def frontend_requirements(root: Path) -> list[str]:
 
 
 def build_environment(root: Path, plugin_dir: Path, venv: Path) -> Path:
-    uv = find_uv()
+    uv = find_uv(os.environ)
     assert uv is not None
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
     python = venv / "bin" / "python"

@@ -1,29 +1,45 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from hatch_krust.freeze._process import ToolFailed, run_tool, stage_failed, tail
+from hatch_krust.python.process import ToolFailed, installer_env, run_tool, stage_failed, tail
+
+ENV = {"PATH": os.environ.get("PATH", os.defpath)}
 
 
 def test_output_is_captured_quietly(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_tool(["sh", "-c", "echo out; echo err >&2"]) == "out\nerr\n"
+    assert run_tool(["sh", "-c", "echo out; echo err >&2"], env=ENV) == "out\nerr\n"
     assert capsys.readouterr() == ("", "")
 
 
 def test_verbose_streams_to_stderr_only(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_tool(["sh", "-c", "echo out; echo err >&2"], verbose=True) == "out\nerr\n"
+    assert run_tool(["sh", "-c", "echo out; echo err >&2"], env=ENV, verbose=True) == "out\nerr\n"
     assert capsys.readouterr() == ("", "out\nerr\n")
+
+
+def test_the_tool_gets_exactly_the_environment_given() -> None:
+    script = 'echo "$KRUST_TEST_ONLY-${HOME:-unset}"'
+    printed = run_tool(["sh", "-c", script], env={**ENV, "KRUST_TEST_ONLY": "given"})
+    assert printed == "given-unset\n"
+
+
+def test_installer_env_drops_other_pythons_paths() -> None:
+    given = {"PATH": "/bin", "PYTHONPATH": "/x", "PYTHONHOME": "/y", "VIRTUAL_ENV": "/v"}
+    assert installer_env(given) == {"PATH": "/bin"}
+    assert given["PYTHONPATH"] == "/x"  # the caller's mapping is left alone
 
 
 def test_failure_keeps_the_output() -> None:
     with pytest.raises(ToolFailed) as caught:
-        run_tool(["sh", "-c", "echo partial; exit 4"])
+        run_tool(["sh", "-c", "echo partial; exit 4"], env=ENV)
     assert (caught.value.returncode, caught.value.output) == (4, "partial\n")
 
 
 def test_missing_tool() -> None:
     with pytest.raises(ToolFailed) as caught:
-        run_tool(["/nonexistent/tool"])
+        run_tool(["/nonexistent/tool"], env=ENV)
     assert caught.value.returncode == 127
 
 

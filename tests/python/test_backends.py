@@ -4,6 +4,7 @@ protocol a new backend implements. No network: the installers are recording scri
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -13,13 +14,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 from hatch_krust.errors import FreezeError
-from hatch_krust.freeze import backends, probe_interpreter
-from hatch_krust.freeze._process import ToolFailed
-from hatch_krust.freeze.backends import PipBackend, UvBackend, choose_backend
-from hatch_krust.freeze.environment import create_environment
+from hatch_krust.python import backends, probe_interpreter
+from hatch_krust.python.backends import PipBackend, UvBackend, choose_backend
+from hatch_krust.python.environment import create_environment
+from hatch_krust.python.process import ToolFailed
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+ENV = {"PATH": os.environ.get("PATH", os.defpath), "HOME": os.environ.get("HOME", "/")}
 
 
 @pytest.mark.parametrize(
@@ -34,18 +37,29 @@ if TYPE_CHECKING:
 def test_choice(
     monkeypatch: pytest.MonkeyPatch, use_uv: bool | None, uv: str | None, expected: str
 ) -> None:
-    monkeypatch.setattr(backends, "find_uv", lambda: uv)
-    chosen = choose_backend(use_uv)
+    monkeypatch.setattr(backends, "find_uv", lambda _env: uv)
+    chosen = choose_backend(ENV, use_uv)
     assert chosen.name == expected
     if expected == "uv":
         assert isinstance(chosen, UvBackend)
         assert chosen.uv == uv
+        assert chosen.env is ENV
 
 
 def test_uv_asked_for_but_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(backends, "find_uv", lambda: None)
+    monkeypatch.setattr(backends, "find_uv", lambda _env: None)
     with pytest.raises(FreezeError, match=r"^uv was asked for but is not installed"):
-        choose_backend(True)
+        choose_backend(ENV, True)
+
+
+def test_uv_is_found_on_the_given_path_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without the `uv` package, uv is looked up on the PATH of the environment given."""
+    monkeypatch.setitem(sys.modules, "uv", None)  # `import uv` fails
+    uv, _ = recorder(tmp_path, "uv")
+    assert backends.find_uv({"PATH": str(tmp_path)}) == str(uv)
+    assert backends.find_uv({"PATH": str(tmp_path / "elsewhere")}) is None
 
 
 def recorder(tmp_path: Path, name: str, status: int = 0) -> tuple[Path, Path]:
@@ -67,7 +81,7 @@ def calls(log: Path) -> list[list[str]]:
 
 def test_uv_commands(tmp_path: Path) -> None:
     uv, log = recorder(tmp_path, "uv")
-    backend = UvBackend(str(uv))
+    backend = UvBackend(str(uv), ENV)
     python = backend.create(Path("/usr/bin/python3"), tmp_path / "env")
     backend.install(python, ["--no-index", "demo.whl"], cwd=tmp_path)
     assert python == tmp_path / "env" / "bin" / "python"
@@ -79,7 +93,7 @@ def test_uv_commands(tmp_path: Path) -> None:
 
 def test_pip_commands(tmp_path: Path) -> None:
     interpreter, log = recorder(tmp_path, "python3")
-    backend = PipBackend()
+    backend = PipBackend(ENV)
     python = backend.create(interpreter, tmp_path / "env")
     backend.install(interpreter, ["demo.whl"], cwd=tmp_path)
     assert python == tmp_path / "env" / "bin" / "python"
@@ -92,7 +106,7 @@ def test_pip_commands(tmp_path: Path) -> None:
 def test_pip_venv_failure_has_the_debian_hint(tmp_path: Path) -> None:
     interpreter, _ = recorder(tmp_path, "python3", status=1)
     with pytest.raises(FreezeError) as caught:
-        PipBackend().create(interpreter, tmp_path / "env")
+        PipBackend(ENV).create(interpreter, tmp_path / "env")
     assert str(caught.value).startswith(
         f"Creating the freeze environment with {interpreter} failed (exit status 1). On Debian "
         "and Ubuntu, `apt-get install python3-venv` provides the venv module."
@@ -121,9 +135,10 @@ class StdlibVenvBackend:
 
 def test_another_backend_plugs_in(tmp_path: Path) -> None:
     backend = StdlibVenvBackend()
-    interpreter = probe_interpreter(sys.executable)
+    interpreter = probe_interpreter(sys.executable, ENV)
     env = create_environment(
-        interpreter, tmp_path / "env", ["demo.whl"], installer_args=["-q"], backend=backend
+        interpreter, tmp_path / "env", ["demo.whl"], env=ENV, installer_args=["-q"],
+        backend=backend,
     )
     assert backend.installed == [[str(tmp_path / "env" / "bin" / "python"), "-q", "demo.whl"]]
     assert env.python == tmp_path / "env" / "bin" / "python"
@@ -134,7 +149,7 @@ def test_another_backend_plugs_in(tmp_path: Path) -> None:
 def test_a_failed_install_names_the_backend(tmp_path: Path) -> None:
     with pytest.raises(FreezeError) as caught:
         create_environment(
-            sys.executable, tmp_path / "env", ["broken>=1"], backend=StdlibVenvBackend()
+            sys.executable, tmp_path / "env", ["broken>=1"], env=ENV, backend=StdlibVenvBackend()
         )
     message = str(caught.value)
     assert message.startswith("The requirement `broken>=1` could not be installed")

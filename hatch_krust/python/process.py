@@ -1,8 +1,11 @@
-"""Running the freezing tools: one place that streams, captures and reports their output."""
+"""Running Python tools (installers, freezers, probes): one place that streams, captures and
+reports their output.
+
+Every tool gets the environment it is given: nothing here looks at the process's own.
+"""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -18,33 +21,33 @@ __all__ = ["ToolFailed", "installer_env", "run_tool", "stage_failed", "tail"]
 TAIL_LINES = 25
 
 
-
-def installer_env() -> dict[str, str]:
-    """The caller's environment without what would leak another Python's packages in.
+def installer_env(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` without what would leak another Python's packages into a tool's Python.
 
     A build frontend may run us with PYTHONPATH pointing at its own isolated packages.
     """
-    env = dict(os.environ)
+    cleaned = dict(env)
     for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "CONDA_PREFIX"):
-        env.pop(name, None)
-    return env
+        cleaned.pop(name, None)
+    return cleaned
 
 
 def run_tool(
     args: Sequence[str],
     *,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
     cwd: Path | None = None,
     verbose: bool = False,
 ) -> str:
-    """Run a tool, echoing its output to stderr when verbose; return the output either way.
+    """Run a tool with exactly `env`, echoing its output to stderr when verbose; return the
+    output either way.
 
     The output is always kept so that a failure can show its tail even when it was streamed.
     """
     try:
         proc = subprocess.Popen(
             list(args),
-            env=dict(env) if env is not None else None,
+            env=dict(env),
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

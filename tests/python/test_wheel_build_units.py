@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hatch_krust.build.wheel import _failed_hook, _hook_error, missing_requirements
+from hatch_krust.python.wheel_build import _failed_hook, _hook_error, missing_requirements
 
 
 def test_missing_requirements_checks_versions_and_markers() -> None:

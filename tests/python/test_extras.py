@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from hatch_krust.errors import ConfigError, FreezeError
-from hatch_krust.freeze.extras import (
+from hatch_krust.freeze.launcher import launcher_source, parse_entry_point
+from hatch_krust.python.extras import (
     check_extras,
     chosen_extras,
     split_entry_point,
     wheel_requirement,
     with_extras,
 )
-from hatch_krust.freeze.launcher import launcher_source, parse_entry_point
 
 
 def make_wheel(tmp_path: Path, extras: tuple[str, ...] = ("cli", "Web_Server")) -> Path:
@@ -48,6 +48,10 @@ def test_the_launcher_accepts_an_entry_point_with_extras() -> None:
         parse_entry_point("app server [web]")
 
 
+FIELD = "Field `tool.hatch.build.targets.krust.extras`"
+VARIABLE = "Environment variable `KRUST_EXTRAS`"
+
+
 def test_extras_are_normalized_and_checked(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path)
     wanted = [("CLI", "opt"), ("web-server", "opt"), ("cli", "ep")]
@@ -57,20 +61,23 @@ def test_extras_are_normalized_and_checked(tmp_path: Path) -> None:
 def test_an_unknown_extra_names_where_and_what_is_defined(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path)
     with pytest.raises(ConfigError) as info:
-        chosen_extras(("gui",), "demo", "demo:main", wheel, {})
+        chosen_extras(("gui",), FIELD, "demo", "demo:main", wheel)
     text = str(info.value)
-    option = "The option `extras` of [tool.hatch.build.targets.krust]"
+    option = FIELD
     assert f"{option} asks for the extra `gui`" in text
     assert "`cli`, `Web_Server`" in text
     with pytest.raises(ConfigError, match=r"The entry point `demo = demo:main \[tui\]`"):
-        chosen_extras((), "demo", "demo:main [tui]", wheel, {})
-    with pytest.raises(ConfigError, match="`KRUST_EXTRAS`"):
-        chosen_extras(("gui",), "demo", "demo:main", wheel, {"KRUST_EXTRAS": "gui"})
+        chosen_extras((), "The default", "demo", "demo:main [tui]", wheel)
+    with pytest.raises(ConfigError, match=r"^Environment variable `KRUST_EXTRAS` asks for"):
+        chosen_extras(("gui",), VARIABLE, "demo", "demo:main", wheel)
 
 
 def test_the_script_gets_its_extras(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path)
-    assert chosen_extras((), "demo", "demo:main [cli]", wheel, {}) == ("demo:main", ("cli",))
+    assert chosen_extras((), "The default", "demo", "demo:main [cli]", wheel) == (
+        "demo:main",
+        ("cli",),
+    )
 
 
 def test_requirements_with_extras_for_the_resolver() -> None:

@@ -3,6 +3,7 @@ deterministic: a missing dependency is a local fact, not a network accident."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,16 +11,16 @@ import pytest
 
 from hatch_krust.errors import FreezeError
 from hatch_krust.freeze import FreezeRequest, freeze
-from hatch_krust.freeze.environment import (
+from hatch_krust.freeze.pyinstaller import PyInstallerFreezer
+from hatch_krust.python.environment import (
     create_environment,
     failing_requirement,
-    installer_env,
     normalise_records,
 )
-from hatch_krust.freeze.pyinstaller import PyInstallerFreezer
 from tests.freeze.conftest import make_wheel
 
 PYTHON = sys.executable
+ENV = os.environ  # the process's, live: monkeypatch.setenv reaches it
 NO_INDEX = ["--no-index"]
 
 
@@ -43,7 +44,9 @@ def no_deps(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_missing_dependency_with_uv_names_it(needs_missing: Path, tmp_path: Path) -> None:
     with pytest.raises(FreezeError) as caught:
-        create_environment(PYTHON, tmp_path / "env", [str(needs_missing)], installer_args=NO_INDEX)
+        create_environment(
+            PYTHON, tmp_path / "env", [str(needs_missing)], env=ENV, installer_args=NO_INDEX
+        )
     message = str(caught.value)
     assert message.startswith(
         "The requirement `krust-missing-dep>=1` (needed by krust-needs-missing==0.1.0) "
@@ -58,7 +61,12 @@ def test_missing_dependency_with_uv_names_it(needs_missing: Path, tmp_path: Path
 def test_missing_dependency_with_pip_names_it(needs_missing: Path, tmp_path: Path) -> None:
     with pytest.raises(FreezeError) as caught:
         create_environment(
-            PYTHON, tmp_path / "env", [str(needs_missing)], installer_args=NO_INDEX, use_uv=False
+            PYTHON,
+            tmp_path / "env",
+            [str(needs_missing)],
+            env=ENV,
+            installer_args=NO_INDEX,
+            use_uv=False,
         )
     message = str(caught.value)
     assert message.startswith(
@@ -70,7 +78,9 @@ def test_missing_dependency_with_pip_names_it(needs_missing: Path, tmp_path: Pat
 
 
 def test_environment_records_distributions_and_tools(no_deps: Path, tmp_path: Path) -> None:
-    env = create_environment(PYTHON, tmp_path / "env", [str(no_deps)], installer_args=NO_INDEX)
+    env = create_environment(
+        PYTHON, tmp_path / "env", [str(no_deps)], env=ENV, installer_args=NO_INDEX
+    )
     assert env.distributions == {"krust-no-deps": "0.1.0"}
     assert env.tools["python"] == ".".join(map(str, sys.version_info[:3]))
     assert env.tools["glibc"].startswith("2.")
@@ -94,7 +104,7 @@ def test_missing_direct_reference_is_named(tmp_path: Path, use_uv: bool) -> None
     )
     with pytest.raises(FreezeError) as caught:
         create_environment(
-            PYTHON, tmp_path / "env", [str(wheel)], installer_args=NO_INDEX, use_uv=use_uv
+            PYTHON, tmp_path / "env", [str(wheel)], env=ENV, installer_args=NO_INDEX, use_uv=use_uv
         )
     assert str(caught.value).startswith(
         f"The requirement `ghostlib @ {missing}` (needed by krust-ghost==0.1.0) could not be "
@@ -133,7 +143,7 @@ def test_failing_requirement(output: str, expected: tuple[str, str] | None) -> N
 
 def test_unnamed_failure_still_reads_well(tmp_path: Path) -> None:
     with pytest.raises(FreezeError) as caught:
-        create_environment(PYTHON, tmp_path / "env", ["--not-an-option"], use_uv=False)
+        create_environment(PYTHON, tmp_path / "env", ["--not-an-option"], env=ENV, use_uv=False)
     assert str(caught.value).startswith("A requirement of the project or of the freezer could not")
 
 
@@ -174,6 +184,7 @@ def test_freeze_reports_the_missing_dependency(
         entry_point="krust_needs_missing:main",
         python=PYTHON,
         work_dir=tmp_path / "work",
+        environ=ENV,
         log=lines.append,
     )
     with pytest.raises(FreezeError) as caught:
@@ -184,9 +195,16 @@ def test_freeze_reports_the_missing_dependency(
     assert lines == ["Creating the freeze environment"]
 
 
-def test_foreign_python_paths_do_not_leak_into_tools(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
-    monkeypatch.setenv("PYTHONHOME", "/other/python")
-    env = installer_env()
-    assert "PYTHONPATH" not in env
-    assert "PYTHONHOME" not in env
+def test_tools_get_the_given_environment_without_foreign_python_paths(
+    tmp_path: Path, no_deps: Path
+) -> None:
+    """The environment's tools run with the variables it was made with, minus other
+    Pythons' paths, plus its own bin first."""
+    given = {**ENV, "PYTHONPATH": "/somewhere/else", "KRUST_TEST_GIVEN": "yes"}
+    env = create_environment(
+        PYTHON, tmp_path / "env", [str(no_deps)], env=given, installer_args=NO_INDEX
+    )
+    tool_env = env.tool_env()
+    assert "PYTHONPATH" not in tool_env
+    assert tool_env["KRUST_TEST_GIVEN"] == "yes"
+    assert tool_env["VIRTUAL_ENV"] == str(tmp_path / "env")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from hatch_krust.errors import FreezeError
-from hatch_krust.freeze.wheelfile import WheelContents, read_wheel
+from hatch_krust.python.wheelfile import WheelContents, read_wheel
 
 
 def write_wheel(path: Path, record: list[str], extra: dict[str, str] | None = None) -> Path:

@@ -1,7 +1,9 @@
-"""The freeze environment: an isolated venv with the project's wheel, its dependencies, the freezer.
+"""The build's environment: an isolated venv with the project's wheel, its dependencies and,
+for the static format, the freezer.
 
-A backend (`hatch_krust.freeze.backends`: uv when it can, pip otherwise) creates and fills
-it. Failures name the requirement that could not be installed, because "resolution failed"
+A backend (`hatch_krust.python.backends`: uv when it can, pip otherwise) creates and fills
+it, with the environment variables it is given (`env`), never the process's own.
+Failures name the requirement that could not be installed, because "resolution failed"
 with 200 lines of resolver output is not something a user can act on.
 """
 
@@ -19,14 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hatch_krust.errors import FreezeError
-from hatch_krust.freeze._process import ToolFailed, installer_env, run_tool, stage_failed, tail
-from hatch_krust.freeze.backends import choose_backend, find_uv
-from hatch_krust.freeze.interpreter import Interpreter, probe_interpreter
+from hatch_krust.python.backends import choose_backend, find_uv
+from hatch_krust.python.interpreter import Interpreter, probe_interpreter
+from hatch_krust.python.process import ToolFailed, installer_env, run_tool, stage_failed, tail
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
-    from hatch_krust.freeze.backends import EnvironmentBackend
+    from hatch_krust.python.backends import EnvironmentBackend
 
 __all__ = [
     "FreezeEnvironment",
@@ -60,6 +62,8 @@ class FreezeEnvironment:
 
     root: Path
     python: Path
+    # the environment variables it was made with; its tools get them too (`tool_env`)
+    base_env: Mapping[str, str] = field(compare=False, repr=False)
     distributions: dict[str, str] = field(default_factory=dict)
     tools: dict[str, str] = field(default_factory=dict)
 
@@ -69,7 +73,7 @@ class FreezeEnvironment:
 
     def tool_env(self, source_date_epoch: int | None = None) -> dict[str, str]:
         """Environment for tools run from here: this venv's bin first, deterministic hashing."""
-        env = installer_env()
+        env = installer_env(self.base_env)
         env["PATH"] = os.pathsep.join([str(self.bin_dir), env.get("PATH", os.defpath)])
         env["VIRTUAL_ENV"] = str(self.root)
         env["PYTHONHASHSEED"] = "0"
@@ -83,6 +87,7 @@ def create_environment(
     root: Path,
     requirements: Sequence[str],
     *,
+    env: Mapping[str, str],
     installer_args: Sequence[str] = (),
     verbose: bool = False,
     use_uv: bool | None = None,
@@ -91,17 +96,18 @@ def create_environment(
     """Create a venv at `root` for `python` and install `requirements` (a wheel path, pins...).
 
     `installer_args` go to the installer as they are (an index, --no-index). Without a
-    `backend`, one is chosen by `choose_backend(use_uv)`: uv when available.
+    `backend`, one is chosen by `choose_backend(env, use_uv)`: uv when available. The
+    installers and the environment's tools run with `env` (the build's environment).
     """
-    interpreter = python if isinstance(python, Interpreter) else probe_interpreter(python)
-    backend = backend or choose_backend(use_uv)
+    interpreter = python if isinstance(python, Interpreter) else probe_interpreter(python, env)
+    backend = backend or choose_backend(env, use_uv)
     env_python = backend.create(interpreter.executable, root, verbose=verbose)
     try:
         backend.install(env_python, [*installer_args, *requirements], cwd=root, verbose=verbose)
     except ToolFailed as exc:
         raise _install_error(exc, backend.name, direct_references(requirements)) from None
     normalise_records(root)
-    return _probe(root, env_python)
+    return _probe(root, env_python, env)
 
 
 # Installer notes that depend on where and when the build ran: the wheel's path (PEP 610)
@@ -145,10 +151,10 @@ def _unhashed(line: str) -> str:
     return out.getvalue()
 
 
-def _probe(root: Path, env_python: Path) -> FreezeEnvironment:
+def _probe(root: Path, env_python: Path, env: Mapping[str, str]) -> FreezeEnvironment:
     """Ask the new environment what it holds."""
     try:
-        info = json.loads(run_tool([str(env_python), "-I", "-c", _PROBE]))
+        info = json.loads(run_tool([str(env_python), "-I", "-c", _PROBE], env=installer_env(env)))
     except ToolFailed as exc:
         raise stage_failed("Inspecting the freeze environment", exc) from None
     dists: dict[str, str] = dict(sorted(info["distributions"].items(), key=lambda i: i[0].lower()))
@@ -159,7 +165,9 @@ def _probe(root: Path, env_python: Path) -> FreezeEnvironment:
             tools[tool] = lowered[tool]
     if info["libc"].startswith("glibc-"):
         tools["glibc"] = info["libc"].removeprefix("glibc-")
-    return FreezeEnvironment(root=root, python=env_python, distributions=dists, tools=tools)
+    return FreezeEnvironment(
+        root=root, python=env_python, base_env=env, distributions=dists, tools=tools
+    )
 
 
 # What uv and pip print about the requirement they could not install, most specific first.

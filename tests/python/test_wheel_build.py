@@ -3,17 +3,25 @@ and a wheel given by the `wheel` option."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from hatch_krust.build.wheel import build_wheel, given_wheel
 from hatch_krust.errors import ConfigError, KrustError
+from hatch_krust.python.wheel_build import (
+    HATCHLING_VARIABLES,
+    build_wheel,
+    given_wheel,
+    inner_build_running,
+)
 from tests.e2e.conftest import write_project
 
 PROJECTS = Path(__file__).resolve().parents[1] / "projects"
+ENV = os.environ
 
 FAILING_HOOK = """
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
@@ -30,19 +38,69 @@ def test_a_hook_with_its_own_dependencies_is_built_in_isolation(tmp_path: Path) 
     project = tmp_path / "hook-deps"
     shutil.copytree(PROJECTS / "hook-deps", project)
     said: list[str] = []
-    wheel = build_wheel(project, tmp_path / "out", said.append)
+    wheel = build_wheel(project, tmp_path / "out", ENV, said.append)
     assert said == ["Building the wheel in an isolated build environment (uv build)"]
     with zipfile.ZipFile(wheel) as archive:
         generated = archive.read("hook_deps/_generated.py").decode()
     assert generated == "MESSAGE = 'generee au moment du build'\n"
 
 
-def test_a_project_needing_nothing_more_is_built_in_process(tmp_path: Path) -> None:
+def test_a_project_needing_nothing_more_is_built_with_hatchling(tmp_path: Path) -> None:
     project = write_project(tmp_path, name="plain", scripts={"plain": "plain:main"})
     said: list[str] = []
-    wheel = build_wheel(project, tmp_path / "out", said.append)
+    wheel = build_wheel(project, tmp_path / "out", ENV, said.append)
     assert said == ["Building the wheel with hatchling"]
     assert wheel.name == "plain-0.1.0-py3-none-any.whl"
+
+
+SEEING_HOOK = """
+import json, os
+from pathlib import Path
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+from hatch_krust.python.wheel_build import inner_build_running
+
+
+class CustomBuildHook(BuildHookInterface):
+    def initialize(self, version, build_data):
+        names = ("HATCH_KRUST_INNER_WHEEL", "KRUST_TEST_GIVEN", "SOURCE_DATE_EPOCH")
+        seen = {name: os.environ.get(name) for name in names}
+        seen["inner_build_running"] = inner_build_running()
+        Path(self.root, "seen.json").write_text(json.dumps(seen))
+"""
+
+
+def seeing_project(tmp_path: Path) -> Path:
+    return write_project(
+        tmp_path,
+        name="seeing",
+        scripts={"seeing": "seeing:main"},
+        files={"hatch_build.py": SEEING_HOOK},
+        extra="[tool.hatch.build.targets.wheel.hooks.custom]\n",
+    )
+
+
+def test_the_build_gets_the_environment_given_and_leaves_the_processs_alone(
+    tmp_path: Path,
+) -> None:
+    """`env` sets a variable hatchling reads itself: hatchling runs in a child of this
+    interpreter, and it, its hooks and the wheel's file times see `env`, and only `env`;
+    the process's environment is neither read for the build nor changed by it."""
+    project = seeing_project(tmp_path)
+    before = dict(os.environ)
+    given = {**os.environ, "KRUST_TEST_GIVEN": "yes", "SOURCE_DATE_EPOCH": "1700000000"}
+    wheel = build_wheel(project, tmp_path / "out", given)
+    assert dict(os.environ) == before
+    seen = json.loads((project / "seen.json").read_text())
+    assert seen == {
+        "HATCH_KRUST_INNER_WHEEL": "1",  # our own wheel hook stays out of the build
+        "KRUST_TEST_GIVEN": "yes",
+        "SOURCE_DATE_EPOCH": "1700000000",
+        "inner_build_running": False,
+    }
+    with zipfile.ZipFile(wheel) as archive:
+        assert {i.date_time for i in archive.infolist()} == {(2023, 11, 14, 22, 13, 20)}
 
 
 def hook_project(tmp_path: Path, hooks: str) -> Path:
@@ -69,7 +127,7 @@ def hook_project(tmp_path: Path, hooks: str) -> Path:
 def test_a_failing_hook_is_named_with_its_error(tmp_path: Path, hooks: str) -> None:
     project = hook_project(tmp_path, hooks)
     with pytest.raises(KrustError) as info:
-        build_wheel(project, tmp_path / "out")
+        build_wheel(project, tmp_path / "out", ENV)
     text = str(info.value)
     assert "failed in the build hook `custom`" in text
     assert "RuntimeError: the version file is missing: run make first" in text
@@ -77,16 +135,28 @@ def test_a_failing_hook_is_named_with_its_error(tmp_path: Path, hooks: str) -> N
     assert len(text.splitlines()) <= 6
 
 
+def test_a_failing_hook_in_the_child_build_is_named_the_same_way(tmp_path: Path) -> None:
+    """With SOURCE_DATE_EPOCH in `env`, hatchling runs in a child: same one clear error."""
+    project = hook_project(tmp_path, "[tool.hatch.build.targets.wheel.hooks.custom]\n")
+    with pytest.raises(KrustError) as info:
+        build_wheel(project, tmp_path / "out", {**ENV, "SOURCE_DATE_EPOCH": "1700000000"})
+    text = str(info.value)
+    assert "Building the project's wheel (hatchling) failed in the build hook `custom`" in text
+    assert "RuntimeError: the version file is missing: run make first" in text
+    assert "Traceback" not in text
+    assert len(text.splitlines()) <= 6
+
+
 def test_an_unknown_hook_is_named(tmp_path: Path) -> None:
     project = hook_project(tmp_path, "[tool.hatch.build.targets.wheel.hooks.mypyc]\n")
     with pytest.raises(KrustError, match=r"failed in the build hook `mypyc`") as info:
-        build_wheel(project, tmp_path / "out")
+        build_wheel(project, tmp_path / "out", ENV)
     assert "Unknown build hook: mypyc" in str(info.value)
 
 
 def test_a_given_wheel_must_be_this_project_at_this_version(tmp_path: Path) -> None:
     project = write_project(tmp_path, name="given", scripts={"given": "given:main"})
-    wheel = build_wheel(project, project / "dist")
+    wheel = build_wheel(project, project / "dist", ENV)
     relative = f"dist/{wheel.name}"
     assert given_wheel(project, relative, "given", "0.1.0") == wheel
     assert given_wheel(project, relative, "Given", "0.1.0.0") == wheel
@@ -109,8 +179,31 @@ def test_a_hook_dependency_that_does_not_exist_is_named(tmp_path: Path) -> None:
     )
     project = hook_project(tmp_path, hooks)
     with pytest.raises(KrustError) as info:
-        build_wheel(project, tmp_path / "out")
+        build_wheel(project, tmp_path / "out", ENV)
     text = str(info.value)
     assert text.startswith("Building the project's wheel needs packages that could not be")
     assert "no-such-package-for-krust-tests was not found" in text
     assert "\n" not in text
+
+
+def test_in_this_process_our_hook_is_kept_out_without_touching_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`env` sets none of hatchling's variables: the build runs in this process, which
+    marks it for our wheel hook (`inner_build_running`) instead of writing os.environ."""
+    project = seeing_project(tmp_path)
+    for name in [k for k in os.environ if k.startswith(HATCHLING_VARIABLES)]:
+        monkeypatch.delenv(name)  # the process agrees with `env`, as at the entry points
+    given = dict(os.environ)
+    said: list[str] = []
+    build_wheel(project, tmp_path / "out", given, said.append)
+    assert said == ["Building the wheel with hatchling"]
+    seen = json.loads((project / "seen.json").read_text())
+    assert seen == {
+        "HATCH_KRUST_INNER_WHEEL": None,
+        "KRUST_TEST_GIVEN": None,
+        "SOURCE_DATE_EPOCH": None,
+        "inner_build_running": True,
+    }
+    assert not inner_build_running()
+    assert dict(os.environ) == given

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from hatch_krust.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
     from pathlib import Path
 
 __all__ = [
@@ -118,19 +118,18 @@ def with_extras(requirements: Iterable[str], extras: tuple[str, ...]) -> list[st
 
 def chosen_extras(
     configured: tuple[str, ...],
+    where: str,
     script: str,
     entry_value: str,
     wheel: Path,
-    env: Mapping[str, str],
 ) -> tuple[str, tuple[str, ...]]:
-    """(entry point without extras, the extras to install): the option's and the script's."""
+    """(entry point without extras, the extras to install): the option's and the script's.
+
+    `where` names where `configured` came from in an error ("Environment variable
+    `KRUST_EXTRAS`", a TOML field): the caller knows its configuration, this module does not.
+    """
     entry_point, named = split_entry_point(entry_value)
-    option = (
-        "The environment variable `KRUST_EXTRAS`"
-        if env.get("KRUST_EXTRAS", "").strip()
-        else "The option `extras` of [tool.hatch.build.targets.krust]"
-    )
-    wanted = [(extra, option) for extra in configured]
+    wanted = [(extra, where) for extra in configured]
     wanted += [(extra, f"The entry point `{script} = {entry_value.strip()}`") for extra in named]
     project = (wheel_metadata(wheel).get("Name") or [wheel.name])[0]
     return entry_point, check_extras(wanted, wheel, project)

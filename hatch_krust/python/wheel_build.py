@@ -1,11 +1,20 @@
 """The project's wheel, exactly as the project builds it (build hooks and their dependencies).
 
-hatchling's WheelBuilder runs in this process when everything the wheel target needs
-(`[build-system].requires` plus what `get_requires_for_build_wheel` reports: the target's
-and its build hooks' `dependencies`) is installed here: that takes a tenth of a second,
-and keeps a cache hit fast. Otherwise, or for another build backend, the wheel is built
-in an isolated PEP 517 environment by `uv build --wheel` (about a second once uv's cache
-is warm). Either way `HATCH_KRUST_INNER_WHEEL=1` keeps our own wheel hook out of it.
+hatchling's WheelBuilder runs with this interpreter's packages when everything the wheel
+target needs (`[build-system].requires` plus what `get_requires_for_build_wheel` reports:
+the target's and its build hooks' `dependencies`) is installed here: in this process it
+takes a hundredth of a second, and keeps a cache hit fast. Otherwise, or for another build
+backend, the wheel is built in an isolated PEP 517 environment by `uv build --wheel`
+(about a second once uv's cache is warm), with the environment the caller passes (`env`).
+
+hatchling reads a few variables from the process itself and has no parameter for them:
+`SOURCE_DATE_EPOCH` (the files' times), `HATCH_BUILD_*` (which hooks run, cleaning),
+`HATCH_METADATA_*`. So when `env` sets any of them, hatchling runs in a child of this
+interpreter (same `sys.path`, a few tenths of a second) that gets exactly `env`; when it
+sets none, in this process, which then must not have them either (the entry points pass
+the process's own environment as `env`, so the two agree). Nothing here reads or writes
+`os.environ`: our own wheel hook is kept out of the build by `HATCH_KRUST_INNER_WHEEL=1`
+in a child's environment, and by `inner_build_running()` in this process.
 A failing build hook is one KrustError naming the hook and the last lines of its error.
 """
 
@@ -17,28 +26,38 @@ import subprocess
 import sys
 import traceback
 import zipfile
+from contextvars import ContextVar
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hatch_krust.errors import ConfigError, KrustError
+from hatch_krust.python.backends import find_uv
+from hatch_krust.python.extras import normalize_extra, wheel_metadata
+from hatch_krust.python.process import installer_env
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
-
-    from hatch_krust.build.executable import ExecutableInputs
 
 __all__ = [
     "INNER_WHEEL_ENV",
     "build_wheel",
     "given_wheel",
+    "inner_build_running",
     "isolated_build",
     "missing_requirements",
-    "project_wheel",
 ]
 
 INNER_WHEEL_ENV = "HATCH_KRUST_INNER_WHEEL"
 _HATCHLING = "hatchling.build"
+# Variables hatchling reads from the process's environment (prefixes included).
+HATCHLING_VARIABLES = ("SOURCE_DATE_EPOCH", "HATCH_BUILD_", "HATCH_METADATA_")
+_IN_BUILD: ContextVar[bool] = ContextVar("hatch_krust_inner_wheel_build", default=False)
+
+
+def inner_build_running() -> bool:
+    """True while hatchling builds the wheel in this process: our own wheel hook stays out."""
+    return _IN_BUILD.get()
 
 
 def _pyproject(root: Path) -> dict[str, Any]:
@@ -77,7 +96,7 @@ def missing_requirements(requirements: Iterable[str]) -> list[str]:
     return missing
 
 
-def _in_process_requirements(root: Path, pyproject: Mapping[str, Any]) -> list[str] | None:
+def _hatchling_requirements(root: Path, pyproject: Mapping[str, Any]) -> list[str] | None:
     """What the wheel build needs, when hatchling builds it; None for another backend."""
     system = pyproject.get("build-system", {})
     if system.get("build-backend") != _HATCHLING:
@@ -93,25 +112,46 @@ def _in_process_requirements(root: Path, pyproject: Mapping[str, Any]) -> list[s
 
 
 def build_wheel(
-    root: Path, directory: Path, log: Callable[[str], None] | None = None
+    root: Path,
+    directory: Path,
+    env: Mapping[str, str],
+    log: Callable[[str], None] | None = None,
 ) -> Path:
-    """Build the project's wheel into `directory`: in-process when possible, else isolated."""
+    """Build the project's wheel into `directory` with the environment `env`: with hatchling
+    and this interpreter's packages when they suffice, else in an isolated environment."""
     pyproject = _pyproject(root)
-    needs = _in_process_requirements(root, pyproject)
+    needs = _hatchling_requirements(root, pyproject)
     if needs is not None and not missing_requirements(needs):
         if log is not None:
             log("Building the wheel with hatchling")
+        if any(name.startswith(HATCHLING_VARIABLES) for name in env):
+            return _hatchling_child(root, directory, pyproject, env)
         return _in_process(root, directory, pyproject)
     if log is not None:
         log("Building the wheel in an isolated build environment (uv build)")
-    return isolated_build(root, directory, pyproject)
+    return isolated_build(root, directory, pyproject, env)
+
+
+# Run by this interpreter in a child process: hatchling's WheelBuilder; the wheel's path last.
+_HATCHLING_BUILD = """
+import sys
+from hatchling.builders.wheel import WheelBuilder
+artifacts = list(WheelBuilder(sys.argv[1]).build(directory=sys.argv[2], versions=["standard"]))
+print(artifacts[0])
+"""
+
+
+def _wheel_env(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` for a wheel build: no other Python's packages, our own wheel hook kept out."""
+    child = installer_env(env)
+    child[INNER_WHEEL_ENV] = "1"  # our own wheel hook must not recurse into this build
+    return child
 
 
 def _in_process(root: Path, directory: Path, pyproject: Mapping[str, Any]) -> Path:
     from hatchling.builders.wheel import WheelBuilder
 
-    previous = os.environ.get(INNER_WHEEL_ENV)
-    os.environ[INNER_WHEEL_ENV] = "1"  # our own wheel hook must not recurse into this build
+    token = _IN_BUILD.set(True)
     try:
         builder = WheelBuilder(str(root))
         artifacts = list(builder.build(directory=str(directory), versions=["standard"]))
@@ -120,37 +160,50 @@ def _in_process(root: Path, directory: Path, pyproject: Mapping[str, Any]) -> Pa
         hook = _failed_hook(traceback.format_exc(), pyproject)
         raise _hook_error(hook, "".join(lines), "hatchling") from None
     finally:
-        if previous is None:
-            os.environ.pop(INNER_WHEEL_ENV, None)
-        else:
-            os.environ[INNER_WHEEL_ENV] = previous
+        _IN_BUILD.reset(token)
     return Path(artifacts[0])
 
 
-def _build_command(root: Path, directory: Path) -> list[str]:
-    from hatch_krust.freeze.environment import find_uv
+def _hatchling_child(
+    root: Path, directory: Path, pyproject: Mapping[str, Any], env: Mapping[str, str]
+) -> Path:
+    child = _wheel_env(env)
+    child["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    command = [sys.executable, "-c", _HATCHLING_BUILD, str(root), str(directory)]
+    done = _run_build(command, root, child)
+    output = (done.stderr or "") + (done.stdout or "")
+    lines = [line for line in (done.stdout or "").splitlines() if line.strip()]
+    if done.returncode != 0 or not lines or not Path(lines[-1]).is_file():
+        raise _hook_error(_failed_hook(output, pyproject), output, "hatchling")
+    return Path(lines[-1])
 
-    uv = find_uv()
-    if uv is not None:
-        return [uv, "build", "--wheel", "--out-dir", str(directory), str(root)]
-    return [sys.executable, "-m", "build", "--wheel", "--outdir", str(directory), str(root)]
 
-
-def isolated_build(root: Path, directory: Path, pyproject: Mapping[str, Any]) -> Path:
-    """PEP 517 in a fresh environment: `[build-system].requires` + get_requires_for_build_wheel."""
-    from hatch_krust.freeze.environment import installer_env
-
-    directory.mkdir(parents=True, exist_ok=True)
-    env = installer_env()
-    env[INNER_WHEEL_ENV] = "1"
-    command = _build_command(root, directory)
+def _run_build(
+    command: list[str], root: Path, env: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
     try:
-        done = subprocess.run(
+        return subprocess.run(
             command, cwd=root, env=env, capture_output=True, text=True, timeout=1800, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         message = f"Building the project's wheel with `{Path(command[0]).name}` failed: {exc}"
         raise KrustError(message) from None
+
+
+def _build_command(root: Path, directory: Path, env: Mapping[str, str]) -> list[str]:
+    uv = find_uv(env)
+    if uv is not None:
+        return [uv, "build", "--wheel", "--out-dir", str(directory), str(root)]
+    return [sys.executable, "-m", "build", "--wheel", "--outdir", str(directory), str(root)]
+
+
+def isolated_build(
+    root: Path, directory: Path, pyproject: Mapping[str, Any], env: Mapping[str, str]
+) -> Path:
+    """PEP 517 in a fresh environment: `[build-system].requires` + get_requires_for_build_wheel."""
+    directory.mkdir(parents=True, exist_ok=True)
+    command = _build_command(root, directory, env)
+    done = _run_build(command, root, _wheel_env(env))
     output = (done.stderr or "") + (done.stdout or "")
     if done.returncode != 0:
         tool = "uv build" if "uv" in Path(command[0]).name else "python -m build"
@@ -230,8 +283,6 @@ def _hook_error(hook: str, output: str, tool: str) -> KrustError:
 
 def given_wheel(root: Path, value: str, dist_name: str, version: str) -> Path:
     """The wheel named by the `wheel` option, checked to be this project at this version."""
-    from hatch_krust.freeze.extras import normalize_extra, wheel_metadata
-
     path = (root / value).resolve()
     where = "The option `wheel` (`KRUST_WHEEL`)"
     if not path.is_file():
@@ -260,12 +311,3 @@ def _same_version(one: str, other: str) -> bool:
         return Version(one) == Version(other)
     except InvalidVersion:
         return one == other
-
-
-def project_wheel(
-    inputs: ExecutableInputs, directory: Path, log: Callable[[str], None] | None = None
-) -> Path:
-    """The wheel to freeze for `inputs` (ExecutableInputs): the `wheel` option's, or built."""
-    if inputs.config.wheel:
-        return given_wheel(inputs.root, inputs.config.wheel, inputs.dist_name, inputs.version)
-    return build_wheel(inputs.root, directory, log)

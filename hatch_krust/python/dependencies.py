@@ -32,12 +32,16 @@ def declared_requirements(wheel: Path) -> list[str]:
 
 
 def resolve_requirements(
-    requirements: list[str], pins: Mapping[str, str], python: str
+    requirements: list[str], pins: Mapping[str, str], python: str, env: Mapping[str, str]
 ) -> list[str] | None:
-    """Pinned `name==version` lines for `requirements` plus the freezer `pins`, or None."""
-    from hatch_krust.freeze.backends import find_uv
+    """Pinned `name==version` lines for `requirements` plus the freezer `pins`, or None.
 
-    uv = find_uv()
+    uv runs with `env` (the build's environment: its index settings, its cache).
+    """
+    from hatch_krust.python.backends import find_uv
+    from hatch_krust.python.process import installer_env
+
+    uv = find_uv(env)
     if uv is None:
         return None
     lines = [*requirements, *(f"{name}{spec}" for name, spec in sorted(pins.items()))]
@@ -58,7 +62,12 @@ def resolve_requirements(
         for extra in ([], ["--offline"]):
             try:
                 done = subprocess.run(
-                    [*command, *extra], capture_output=True, text=True, timeout=60, check=False
+                    [*command, *extra],
+                    env=installer_env(env),
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    check=False,
                 )
             except (OSError, subprocess.TimeoutExpired):
                 continue
