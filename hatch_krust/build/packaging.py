@@ -129,12 +129,10 @@ class LayeredFormat:
     name = "layered"
 
     def package(self, inputs: ExecutableInputs, reporter: Reporter, work: Path) -> Packaged:
-        from hatch_krust.freeze import probe_interpreter
         from hatch_krust.layered import assemble_layered, build_layers, entrypoint
 
         check_host()
         config = inputs.config
-        probe_interpreter(config.python)  # before the wheel is built, as the static format does
         script, _entry = resolve_script(
             inputs.scripts, inputs.dist_name, config.script, config.origin("script")
         )
