@@ -1,5 +1,5 @@
 """The `hatch-krust` command: push, copy, inspect and merge images; resolve and apply
-Kubernetes YAML (building through `hatch_krust.build.flow`, a child process per
+Kubernetes YAML (building through `hatch_krust.building.flow`, a child process per
 project); verify images and print their SBOM. More subcommands plug in.
 
 stdout carries only the result (the pushed reference by digest, or inspect's JSON), so

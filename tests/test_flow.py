@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-import hatch_krust.build.image
-import hatch_krust.build.packaging
-from hatch_krust.build.executable import BinaryResult, ExecutableInputs
-from hatch_krust.build.flow import build_and_publish, destination_for
-from hatch_krust.build.image import BuiltImage, ImagePlan, ProjectFacts
+import hatch_krust.building.image
+import hatch_krust.building.packaging
+from hatch_krust.building.executable import BinaryResult, ExecutableInputs
+from hatch_krust.building.flow import build_and_publish, destination_for
+from hatch_krust.building.image import BuiltImage, ImagePlan, ProjectFacts
 from hatch_krust.config import KrustConfig, load_config
 from hatch_krust.errors import RegistryError
 from hatch_krust.oci.platform import Platform
@@ -68,7 +68,7 @@ def fake_executable(inputs: ExecutableInputs, reporter: Any) -> BinaryResult:
 
 @pytest.fixture
 def no_freeze(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hatch_krust.build.packaging, "build_executable", fake_executable)
+    monkeypatch.setattr(hatch_krust.building.packaging, "build_executable", fake_executable)
 
 
 def inputs_for(tmp_path: Path, **table: Any) -> ExecutableInputs:

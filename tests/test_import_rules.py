@@ -54,7 +54,7 @@ RULES = (
         (
             "hatch_krust.registry",
             "hatch_krust.freeze",
-            "hatch_krust.build",
+            "hatch_krust.building",
             "hatch_krust.plugin",
             "hatch_krust.resolve",
             "hatch_krust.attest",
@@ -68,7 +68,7 @@ RULES = (
         "hatch_krust.registry",
         (
             "hatch_krust.freeze",
-            "hatch_krust.build",
+            "hatch_krust.building",
             "hatch_krust.plugin",
             "hatch_krust.resolve",
             "hatch_krust.attest",
@@ -82,7 +82,7 @@ RULES = (
         (
             "hatch_krust.oci",
             "hatch_krust.registry",
-            "hatch_krust.build",
+            "hatch_krust.building",
             "hatch_krust.plugin",
             "hatch_krust.attest",
         ),
@@ -92,7 +92,7 @@ RULES = (
         "hatch_krust.layered",
         (
             "hatch_krust.registry",
-            "hatch_krust.build",
+            "hatch_krust.building",
             "hatch_krust.plugin",
             "hatch_krust.resolve",
             "hatch_krust.config",

@@ -11,7 +11,7 @@ from hatch_krust.attest import BuildFacts
 from hatch_krust.attest.scanner_files import scanner_files
 from hatch_krust.attest.slsa import provenance_statement, recorded_layers
 from hatch_krust.attest.verify import ImageReport, _check_layers, _Image
-from hatch_krust.build.packaging import LayeredFormat, StaticFormat, layered_bundle, packager_for
+from hatch_krust.building.packaging import LayeredFormat, StaticFormat, layered_bundle, packager_for
 from hatch_krust.config import load_config
 from hatch_krust.errors import ConfigError
 from hatch_krust.layered import LayeredPlan, SystemLibrary
@@ -112,8 +112,8 @@ def test_verify_compares_the_recorded_layers_with_the_image(
 def test_the_binary_target_says_it_stays_static(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import hatch_krust.build.flow as flow
-    from hatch_krust.build.executable import ExecutableInputs
+    import hatch_krust.building.flow as flow
+    from hatch_krust.building.executable import ExecutableInputs
     from tests.test_flow import Quiet
 
     monkeypatch.setattr(flow, "build_executable", lambda inputs, reporter: "static executable")

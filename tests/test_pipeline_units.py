@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_dir
-from hatch_krust.build.executable import (
+from hatch_krust.building.cache import ExecutableCache, cache_key, default_cache_dir
+from hatch_krust.building.executable import (
     executable_name,
     install_atomically,
     resolve_script,

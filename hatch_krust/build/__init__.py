@@ -1,1 +1,1 @@
-"""Building: a project -> its static executable and its OCI image, as values; no publishing here."""
+"""Temporary home of `wheel.py` until it joins the Python toolkit (`hatch_krust.python`)."""

@@ -26,7 +26,7 @@ from hatch_krust.errors import ConfigError, KrustError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-    from hatch_krust.build.executable import ExecutableInputs
+    from hatch_krust.building.executable import ExecutableInputs
 
 __all__ = [
     "INNER_WHEEL_ENV",

@@ -1,6 +1,6 @@
 """KrustBuilder: the `krust` build target (`hatch build -t krust[:binary|image]`).
 
-It only wires configuration into `hatch_krust.build.flow` and turns our errors into one
+It only wires configuration into `hatch_krust.building.flow` and turns our errors into one
 clear message and a non-zero exit.
 """
 
@@ -17,7 +17,7 @@ from hatchling.builders.config import BuilderConfig
 from hatchling.builders.plugin.interface import BuilderInterface
 from hatchling.plugin.manager import PluginManager
 
-from hatch_krust.build.flow import ImageOutcome, build_and_publish, build_binary
+from hatch_krust.building.flow import ImageOutcome, build_and_publish, build_binary
 from hatch_krust.config import KrustConfig, load_config
 from hatch_krust.errors import KrustError, failure
 from hatch_krust.plugin.project import executable_inputs, project_facts
@@ -25,7 +25,7 @@ from hatch_krust.plugin.project import executable_inputs, project_facts
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from hatch_krust.build.executable import ExecutableInputs
+    from hatch_krust.building.executable import ExecutableInputs
 
 __all__ = ["KrustBuilder", "KrustBuilderConfig"]
 

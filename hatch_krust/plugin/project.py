@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.build.executable import ExecutableInputs, source_date_epoch
-from hatch_krust.build.image import ProjectFacts
+from hatch_krust.building.executable import ExecutableInputs, source_date_epoch
+from hatch_krust.building.image import ProjectFacts
 
 if TYPE_CHECKING:
     from hatch_krust.config import KrustConfig

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 from hatchling.builders.config import BuilderConfig
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-from hatch_krust.build.executable import is_inner_wheel_build
-from hatch_krust.build.flow import build_and_publish
-from hatch_krust.build.image import repository_name
-from hatch_krust.build.outputs import write_atomically, write_record
+from hatch_krust.building.executable import is_inner_wheel_build
+from hatch_krust.building.flow import build_and_publish
+from hatch_krust.building.image import repository_name
+from hatch_krust.building.outputs import write_atomically, write_record
 from hatch_krust.config import load_config
 from hatch_krust.errors import KrustError, failure
 from hatch_krust.plugin.project import executable_inputs, project_facts
@@ -33,7 +33,7 @@ from hatch_krust.plugin.project import executable_inputs, project_facts
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from hatch_krust.build.flow import ImageOutcome
+    from hatch_krust.building.flow import ImageOutcome
     from hatch_krust.config import KrustConfig
 
 __all__ = ["KrustBuildHook", "hook_config", "hook_push"]

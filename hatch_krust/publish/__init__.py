@@ -1,6 +1,6 @@
 """Publishing a built image: the second of the two steps (ko's `publish.Interface`).
 
-    built = build_image(...)                       # hatch_krust.build.image: no network
+    built = build_image(...)                       # hatch_krust.building.image: no network
     published = destination.publish(built, reporter)
 
 A destination takes a `BuiltImage` and returns where it went. A registry is one kind
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from hatch_krust.build.executable import Reporter
-    from hatch_krust.build.image import BuiltImage
+    from hatch_krust.building.executable import Reporter
+    from hatch_krust.building.image import BuiltImage
 
 __all__ = ["Destination", "Published"]
 

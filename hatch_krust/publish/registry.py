@@ -12,8 +12,8 @@ from hatch_krust.registry.api import Options
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from hatch_krust.build.executable import Reporter
-    from hatch_krust.build.image import BuiltImage
+    from hatch_krust.building.executable import Reporter
+    from hatch_krust.building.image import BuiltImage
     from hatch_krust.oci.reference import Reference
 
 __all__ = ["RegistryDestination"]

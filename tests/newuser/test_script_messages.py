@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hatch_krust.build.executable import resolve_script
+from hatch_krust.building.executable import resolve_script
 from hatch_krust.config import load_config
 from hatch_krust.errors import ConfigError
 

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-import hatch_krust.build.packaging
-from hatch_krust.build.executable import BinaryResult, ExecutableInputs
-from hatch_krust.build.flow import build_and_publish
-from hatch_krust.build.image import ProjectFacts
+import hatch_krust.building.packaging
+from hatch_krust.building.executable import BinaryResult, ExecutableInputs
+from hatch_krust.building.flow import build_and_publish
+from hatch_krust.building.image import ProjectFacts
 from hatch_krust.config import load_config
 from hatch_krust.errors import EngineError
 from tests.infra.engines import DockerDaemon, Podman, engine_binary, start_docker
@@ -43,7 +43,7 @@ def stand_in(probe: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         shutil.copy2(probe, path)
         return BinaryResult(path=path, cached=False, script="hello")
 
-    monkeypatch.setattr(hatch_krust.build.packaging, "build_executable", build)
+    monkeypatch.setattr(hatch_krust.building.packaging, "build_executable", build)
 
 
 def engines_path(tmp_path: Path, *names: str) -> str:

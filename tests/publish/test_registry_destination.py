@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hatch_krust.build.flow import destination_for
-from hatch_krust.build.image import ImagePlan
+from hatch_krust.building.flow import destination_for
+from hatch_krust.building.image import ImagePlan
 from hatch_krust.config import load_config
 from hatch_krust.oci.platform import Platform
 from hatch_krust.publish.registry import RegistryDestination

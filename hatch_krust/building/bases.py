@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hatch_krust.build.cache import file_lock
+from hatch_krust.building.cache import file_lock
 from hatch_krust.errors import ImageError
 from hatch_krust.oci.assemble import BaseImage
 from hatch_krust.oci.descriptor import Descriptor

@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.build.executable import BinaryResult, build_executable
-from hatch_krust.build.image import ImagePlan, build_image, plan_image
-from hatch_krust.build.outputs import install_outputs, remove_stale_ref, write_record, write_ref
-from hatch_krust.build.record import with_publication
+from hatch_krust.building.executable import BinaryResult, build_executable
+from hatch_krust.building.image import ImagePlan, build_image, plan_image
+from hatch_krust.building.outputs import install_outputs, remove_stale_ref, write_record, write_ref
+from hatch_krust.building.record import with_publication
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from hatch_krust.build.executable import ExecutableInputs, Reporter
-    from hatch_krust.build.image import ProjectFacts
+    from hatch_krust.building.executable import ExecutableInputs, Reporter
+    from hatch_krust.building.image import ProjectFacts
     from hatch_krust.config import KrustConfig
     from hatch_krust.publish import Destination
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hatch_krust.build.public_paths import public_options
+from hatch_krust.building.public_paths import public_options
 
 if TYPE_CHECKING:
     from hatch_krust.attest import Document
-    from hatch_krust.build.executable import ExecutableInputs
-    from hatch_krust.build.git import GitState
-    from hatch_krust.build.image import ProjectFacts
-    from hatch_krust.build.packaging import Packaged
+    from hatch_krust.building.executable import ExecutableInputs
+    from hatch_krust.building.git import GitState
+    from hatch_krust.building.image import ProjectFacts
+    from hatch_krust.building.packaging import Packaged
     from hatch_krust.oci.descriptor import Descriptor, Platform
     from hatch_krust.oci.layout import Layout
 

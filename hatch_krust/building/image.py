@@ -6,7 +6,7 @@ build record.
 CA file); `build_image` then pulls the base (the only network it touches), freezes,
 assembles and writes everything into a work directory the caller owns, and returns a
 `BuiltImage`. Installing it into `dist/krust/` and publishing it are later steps
-(`hatch_krust.build.outputs`, `hatch_krust.publish`), joined by `hatch_krust.build.flow`.
+(`hatch_krust.building.outputs`, `hatch_krust.publish`), joined by `hatch_krust.building.flow`.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.build.attestations import attestation_documents
-from hatch_krust.build.cache import default_cache_dir
-from hatch_krust.build.git import GitState, git_state
-from hatch_krust.build.packaging import Packaged, packager_for
-from hatch_krust.build.public_paths import public_location
-from hatch_krust.build.record import build_record
-from hatch_krust.build.tags import release_only_templates, render_tags, tag_safe
+from hatch_krust.building.attestations import attestation_documents
+from hatch_krust.building.cache import default_cache_dir
+from hatch_krust.building.git import GitState, git_state
+from hatch_krust.building.packaging import Packaged, packager_for
+from hatch_krust.building.public_paths import public_location
+from hatch_krust.building.record import build_record
+from hatch_krust.building.tags import release_only_templates, render_tags, tag_safe
 from hatch_krust.errors import ConfigError, ImageError
 from hatch_krust.oci.annotations import image_annotations
 from hatch_krust.oci.archive_names import image_name
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from hatch_krust.attest import Document
-    from hatch_krust.build.executable import ExecutableInputs, Reporter
+    from hatch_krust.building.executable import ExecutableInputs, Reporter
     from hatch_krust.config import KrustConfig
 
 __all__ = [
@@ -144,7 +144,7 @@ def open_base(
             descriptor = layout.resolve(location.tag)
             yield BaseImage(layout, descriptor), spec, descriptor.digest
         return
-    from hatch_krust.build.bases import pull_base
+    from hatch_krust.building.bases import pull_base
     from hatch_krust.config import DEFAULT_BASE_IMAGE
     from hatch_krust.errors import RegistryError, TransportFailure
 

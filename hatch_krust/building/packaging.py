@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hatch_krust.attest.scanner_files import dpkg_status_files, scanner_files
-from hatch_krust.build.cache import default_cache_dir
-from hatch_krust.build.executable import build_executable, check_host, resolve_script
+from hatch_krust.building.cache import default_cache_dir
+from hatch_krust.building.executable import build_executable, check_host, resolve_script
 from hatch_krust.errors import ImageError
 from hatch_krust.oci.assemble import APP_DIR, assemble
 from hatch_krust.oci.digest import sha256_file
@@ -30,7 +30,7 @@ from hatch_krust.oci.mediatypes import OCI_LAYER_GZIP
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from hatch_krust.build.executable import ExecutableInputs, Reporter
+    from hatch_krust.building.executable import ExecutableInputs, Reporter
     from hatch_krust.config import KrustConfig
     from hatch_krust.layered import BuiltLayer, LayeredPlan
     from hatch_krust.oci.assemble import BaseImage, ImageOptions

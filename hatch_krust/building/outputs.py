@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.build.executable import install_atomically
-from hatch_krust.build.record import record_bytes
+from hatch_krust.building.executable import install_atomically
+from hatch_krust.building.record import record_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from hatch_krust.build.image import BuiltImage
+    from hatch_krust.building.image import BuiltImage
 
 __all__ = [
     "DOCUMENT_SUFFIXES",

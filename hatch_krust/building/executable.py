@@ -1,6 +1,6 @@
 """The executable: a project's wheel frozen into one static file, or reused from the cache.
 
-`build_executable` is the first step of every build (`hatch_krust.build.flow` calls it
+`build_executable` is the first step of every build (`hatch_krust.building.flow` calls it
 for the `binary` and `image` versions, the wheel hook through the image). Each step is a
 function with plain inputs and outputs.
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hatch_krust.__about__ import __version__
-from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_dir
 from hatch_krust.build.wheel import INNER_WHEEL_ENV, build_wheel, project_wheel
+from hatch_krust.building.cache import ExecutableCache, cache_key, default_cache_dir
 from hatch_krust.errors import ConfigError, KrustError
 from hatch_krust.freeze.dependencies import declared_requirements, resolve_requirements
 from hatch_krust.freeze.extras import chosen_extras, with_extras
