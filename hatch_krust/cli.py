@@ -1,5 +1,5 @@
 """The `hatch-krust` command: push, copy, inspect and merge images; resolve and apply
-Kubernetes YAML (building through `hatch_krust.building.flow`, a child process per
+Kubernetes YAML (building through `hatch_krust.flow`, a child process per
 project); verify images and print their SBOM. More subcommands plug in.
 
 stdout carries only the result (the pushed reference by digest, or inspect's JSON), so
@@ -104,11 +104,22 @@ def _positive(text: str) -> int:
     return value
 
 
+_INSECURE = "KRUST_INSECURE_REGISTRIES"
+
+
 def _options(args: argparse.Namespace) -> Options:
     env = dict(os.environ)
     if args.authfile:
         env["REGISTRY_AUTH_FILE"] = args.authfile
-    options = Options(insecure=frozenset(args.insecure_registry), jobs=args.jobs, env=env)
+    # the registry module reads no environment: its variables are read here, at the edge
+    insecure = [*args.insecure_registry, *env.get(_INSECURE, "").replace(",", " ").split()]
+    epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
+    options = Options(
+        insecure=frozenset(insecure),
+        jobs=args.jobs,
+        env=env,
+        epoch=int(epoch) if epoch.isdigit() else 0,
+    )
     if not args.quiet:
         options = replace(options, progress=_Progress())
     return options

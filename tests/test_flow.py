@@ -12,12 +12,14 @@ from typing import Any
 import pytest
 
 import hatch_krust.building.image
-import hatch_krust.building.packaging
-from hatch_krust.building.executable import BinaryResult, ExecutableInputs
-from hatch_krust.building.flow import build_and_publish, destination_for
-from hatch_krust.building.image import BuiltImage, ImagePlan, ProjectFacts
+import hatch_krust.formats.static
+from hatch_krust.building.built import BuiltImage
+from hatch_krust.building.image import ImagePlan, ProjectFacts
 from hatch_krust.config import KrustConfig, load_config
 from hatch_krust.errors import RegistryError
+from hatch_krust.flow import build_and_publish, destination_for
+from hatch_krust.formats.executable import BinaryResult
+from hatch_krust.inputs import BuildInputs
 from hatch_krust.oci.platform import Platform
 from hatch_krust.publish import Destination, Published
 from hatch_krust.publish.registry import RegistryDestination
@@ -58,8 +60,8 @@ class FakeDestination:
         return Published(REFERENCE, where)
 
 
-def fake_executable(inputs: ExecutableInputs, reporter: Any) -> BinaryResult:
-    path = inputs.out_dir / f"app-{inputs.version}-linux-amd64"
+def fake_executable(inputs: BuildInputs, reporter: Any, out_dir: Path) -> BinaryResult:
+    path = out_dir / f"app-{inputs.version}-linux-amd64"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"#!/bin/sh\necho not really frozen\n")
     path.chmod(0o755)
@@ -68,14 +70,14 @@ def fake_executable(inputs: ExecutableInputs, reporter: Any) -> BinaryResult:
 
 @pytest.fixture
 def no_freeze(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hatch_krust.building.packaging, "build_executable", fake_executable)
+    monkeypatch.setattr(hatch_krust.formats.static, "build_executable", fake_executable)
 
 
-def inputs_for(tmp_path: Path, **table: Any) -> ExecutableInputs:
+def inputs_for(tmp_path: Path, **table: Any) -> BuildInputs:
     env = {"KRUST_CACHE_DIR": str(tmp_path / "cache"), "SOURCE_DATE_EPOCH": "1700000000"}
     config = load_config({"base-image": "scratch", **table}, env=env, user_defaults={})
     (tmp_path / "project").mkdir(exist_ok=True)
-    return ExecutableInputs(
+    return BuildInputs(
         root=tmp_path / "project",
         dist_name="app",
         version="1.0",

@@ -10,7 +10,7 @@ import pytest
 
 from hatch_krust.config import load_config
 from hatch_krust.errors import ConfigError
-from hatch_krust.plugin.project import executable_inputs, project_facts
+from hatch_krust.plugin.project import build_inputs, project_facts
 from hatch_krust.plugin.wheel_hook import HOOK_PREFIX, hook_config
 
 TARGET = "tool.hatch.build.targets.krust"
@@ -30,7 +30,7 @@ def metadata() -> SimpleNamespace:
 def test_inputs_from_hatchlings_metadata(tmp_path: Path) -> None:
     env = {"SOURCE_DATE_EPOCH": "42"}
     config = load_config({}, env=env, user_defaults={})
-    inputs = executable_inputs(
+    inputs = build_inputs(
         str(tmp_path), metadata(), config, reproducible=True, out_dir=tmp_path / "out"
     )
     assert (inputs.root, inputs.dist_name, inputs.version) == (tmp_path, "My_App", "1.2.3")
@@ -39,7 +39,7 @@ def test_inputs_from_hatchlings_metadata(tmp_path: Path) -> None:
     assert inputs.epoch == 42  # SOURCE_DATE_EPOCH from the configuration's environment
     assert inputs.env is env
     assert inputs.wheel is None
-    again = executable_inputs(
+    again = build_inputs(
         tmp_path, metadata(), config, reproducible=False, out_dir=tmp_path, wheel=tmp_path / "w"
     )
     assert again.epoch is None

@@ -140,7 +140,7 @@ def _scanner_files(facts: BuildFacts) -> list[Component]:
             type=ComponentType.FILE, name=path, bom_ref=f"{ROLE}:{path}", hashes=_sha256(sha256),
             properties=_properties({"hatch-krust:role": ROLE}),
         )
-        for path, sha256, _sha1 in scanner_file_digests(facts.bundle)
+        for path, sha256, _sha1 in scanner_file_digests(facts.scanner_files)
     ]
 
 

@@ -26,7 +26,7 @@ from hatch_krust.errors import ConfigError, KrustError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-    from hatch_krust.building.executable import ExecutableInputs
+    from hatch_krust.inputs import BuildInputs
 
 __all__ = [
     "INNER_WHEEL_ENV",
@@ -263,9 +263,9 @@ def _same_version(one: str, other: str) -> bool:
 
 
 def project_wheel(
-    inputs: ExecutableInputs, directory: Path, log: Callable[[str], None] | None = None
+    inputs: BuildInputs, directory: Path, log: Callable[[str], None] | None = None
 ) -> Path:
-    """The wheel to freeze for `inputs` (ExecutableInputs): the `wheel` option's, or built."""
+    """The wheel to freeze for `inputs` (BuildInputs): the `wheel` option's, or built."""
     if inputs.config.wheel:
         return given_wheel(inputs.root, inputs.config.wheel, inputs.dist_name, inputs.version)
     return build_wheel(inputs.root, directory, log)

@@ -12,9 +12,9 @@ from hatch_krust.registry.api import Options
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from hatch_krust.building.executable import Reporter
-    from hatch_krust.building.image import BuiltImage
+    from hatch_krust.building.built import BuiltImage
     from hatch_krust.oci.reference import Reference
+    from hatch_krust.progress import Reporter
 
 __all__ = ["RegistryDestination"]
 

@@ -224,7 +224,7 @@ def _layout_sink(
     sink = LayoutSink(
         layout, jobs=options.jobs, progress=options.progress, registry=source_registry
     )
-    return sink, names, lambda: write_archive(layout, location.path)
+    return sink, names, lambda: write_archive(layout, location.path, epoch=options.epoch)
 
 
 @contextlib.contextmanager
