@@ -148,6 +148,24 @@ def _result(location: Location, digest: str) -> str:
     return f"{'oci-archive' if location.archive else 'oci'}:{location.path}@{digest}"
 
 
+_ANY_LOCATION = "registry reference, oci:DIR[:TAG] or oci-archive:FILE[:TAG]"
+
+
+def _location(parser: argparse.ArgumentParser, name: str, metavar: str) -> None:
+    """A positional SRC/DST/REF that may be a registry reference or a layout."""
+    parser.add_argument(name, metavar=metavar, help=_ANY_LOCATION)
+
+
+def _platform(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--platform`: what it does to an index, for this command."""
+    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help=what)
+
+
+def _tags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tag", action="append", default=[], metavar="TAG",
+                        help="also apply this tag (repeatable)")
+
+
 def _say(args: argparse.Namespace, text: str) -> None:
     if not args.quiet:
         print(text, file=sys.stderr, flush=True)
@@ -159,8 +177,7 @@ def _say(args: argparse.Namespace, text: str) -> None:
 def _push_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="SRC", help="oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
     parser.add_argument("destination", metavar="DST", help="registry reference host/repo[:tag]")
-    parser.add_argument("--tag", action="append", default=[], metavar="TAG",
-                        help="also apply this tag (repeatable)")
+    _tags(parser)
     parser.add_argument("--mount-from", metavar="REPO",
                         help="another repository of the same registry to mount blobs from")
     _registry_options(parser, "push")
@@ -179,8 +196,20 @@ def push(args: argparse.Namespace) -> int:
     if not isinstance(dest, Reference):
         message = f"push: DST must be a registry reference, not {args.destination!r}"
         raise KrustError(message)
-    _say(args, f"Pushing {source} to {dest}")
-    digest = api.copy(source, dest, tags=args.tag, mount_from=args.mount_from,
+    return _transfer(args, ("Pushing", source, dest), mount_from=args.mount_from)
+
+
+def _transfer(
+    args: argparse.Namespace,
+    what: tuple[str, Location, Location],
+    *,
+    platform: str | None = None,
+    mount_from: str | None = None,
+) -> int:
+    """push and copy: (verb, source, destination), said, done, and the result printed."""
+    verb, source, dest = what
+    _say(args, f"{verb} {source} to {dest}")
+    digest = api.copy(source, dest, platform=platform, tags=args.tag, mount_from=mount_from,
                       options=_options(args))
     print(_result(dest, digest))
     return 0
@@ -190,36 +219,25 @@ def push(args: argparse.Namespace) -> int:
 
 
 def _copy_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", metavar="SRC",
-                        help="registry reference, oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
-    parser.add_argument("destination", metavar="DST",
-                        help="registry reference, oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
-    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
-                        help="copy only this platform's image of an index")
-    parser.add_argument("--tag", action="append", default=[], metavar="TAG",
-                        help="also apply this tag (repeatable)")
+    _location(parser, "source", "SRC")
+    _location(parser, "destination", "DST")
+    _platform(parser, "copy only this platform's image of an index")
+    _tags(parser)
     _registry_options(parser, "copy")
 
 
 @command("copy", "copy an image or index between registries and OCI layouts", _copy_arguments)
 def copy(args: argparse.Namespace) -> int:
-    source = parse_location(args.source)
-    dest = parse_location(args.destination)
-    _say(args, f"Copying {source} to {dest}")
-    digest = api.copy(source, dest, platform=args.platform, tags=args.tag,
-                      options=_options(args))
-    print(_result(dest, digest))
-    return 0
+    what = ("Copying", parse_location(args.source), parse_location(args.destination))
+    return _transfer(args, what, platform=args.platform)
 
 
 # -- inspect --------------------------------------------------------------------------------
 
 
 def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("reference", metavar="REF",
-                        help="registry reference, oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
-    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
-                        help="resolve an index to this platform's image")
+    _location(parser, "reference", "REF")
+    _platform(parser, "resolve an index to this platform's image")
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--raw", action="store_true", help="print only the manifest, as stored")
     shown.add_argument("--config", action="store_true", help="print only the image config")
@@ -251,12 +269,10 @@ def inspect(args: argparse.Namespace) -> int:
 
 
 def _merge_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("destination", metavar="DST",
-                        help="registry reference, oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
+    _location(parser, "destination", "DST")
     parser.add_argument("sources", metavar="SRC", nargs="+",
                         help="per-platform images or indexes (registry references or layouts)")
-    parser.add_argument("--tag", action="append", default=[], metavar="TAG",
-                        help="also apply this tag (repeatable)")
+    _tags(parser)
     _registry_options(parser, "merge")
 
 
@@ -336,8 +352,7 @@ def apply(args: argparse.Namespace) -> int:
 def _verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("reference", metavar="REF",
                         help="registry reference host/repo[:tag|@digest]")
-    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
-                        help="check only this platform's image of an index")
+    _platform(parser, "check only this platform's image of an index")
     _registry_options(parser, "verify")
 
 
@@ -359,9 +374,8 @@ def verify(args: argparse.Namespace) -> int:
 def _sbom_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("reference", metavar="REF",
                         help="registry reference host/repo[:tag|@digest]")
-    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
-                        help="print the SBOM of this platform's image of an index (needed "
-                        "when the index has more than one)")
+    _platform(parser, "print the SBOM of this platform's image of an index (needed when the "
+              "index has more than one)")
     _registry_options(parser, "sbom")
 
 
