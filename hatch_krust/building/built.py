@@ -38,4 +38,4 @@ class BuiltImage:
     stem: str
     base_name: str
     epoch: int
-    format: str = "static"
+    format: str

@@ -31,7 +31,7 @@ __all__ = [
 
 
 # every document a build may write, as `<stem><suffix>` (attest.documents names them;
-# tests/test_config_ko.py keeps the two in step)
+# test_every_document_a_build_writes_is_known_to_the_stale_check keeps the two in step)
 DOCUMENT_SUFFIXES = (".cdx.json", ".spdx.json", ".provenance.json")
 
 

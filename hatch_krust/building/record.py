@@ -31,14 +31,13 @@ def build_record(
     base: tuple[str, str],
     repository: str | None,
     docs: Sequence[Document],
-    image_format: str = "static",
+    image_format: str,
 ) -> dict[str, Any]:
     """The record of a built, not yet published image.
 
     `files` are what the format installs (at most one file: the executable) and the
-    archive; `image`
-    the layout and its index; `base` the base's name and digest ("" for scratch);
-    `image_format` the `format` option's value.
+    archive; `image` the layout and its index; `base` the base's name and digest ("" for
+    scratch); `image_format` the format's name.
     """
     installs, archive = files
     layout, index = image
