@@ -18,16 +18,19 @@ __all__ = ["atomic_writer", "install_atomically", "write_atomically"]
 
 class atomic_writer:
     """Write to a temp file beside `path`; rename onto `path` (with `mode`) only if the
-    block succeeds, else remove the temp file."""
+    block succeeds, else remove the temp file. `parents`: make missing directories (else
+    a missing one is the caller's OSError)."""
 
-    def __init__(self, path: Path, mode: int = 0o644) -> None:
+    def __init__(self, path: Path, mode: int = 0o644, *, parents: bool = True) -> None:
         self.path = path
         self.mode = mode
+        self.parents = parents
         self._file: IO[bytes] | None = None
         self._name = ""
 
     def __enter__(self) -> IO[bytes]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.parents:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, self._name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         self._file = os.fdopen(fd, "wb")
         return self._file
@@ -44,9 +47,11 @@ class atomic_writer:
                 Path(self._name).unlink(missing_ok=True)
 
 
-def write_atomically(data: bytes, target: Path, mode: int = 0o644) -> Path:
+def write_atomically(
+    data: bytes, target: Path, mode: int = 0o644, *, parents: bool = True
+) -> Path:
     """`data` into `target`, whole."""
-    with atomic_writer(target, mode) as out:
+    with atomic_writer(target, mode, parents=parents) as out:
         out.write(data)
     return target
 

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hatch_krust.atomic import write_atomically
 from hatch_krust.errors import KrustError
 from hatch_krust.resolve.builds import build_all, build_project, default_jobs, stderr_line
 from hatch_krust.resolve.projects import Project, projects_of, push_problem
@@ -109,16 +110,13 @@ def resolve(
 
 
 def write_image_refs(path: Path, references: Sequence[str], cwd: Path) -> None:
-    """One reference a line, each once, in the order given; written whole (a temporary
-    file renamed into place), so a reader never sees half a list."""
+    """One reference a line, each once, in the order given; written whole (the one
+    atomic writer), so a reader never sees half a list."""
     target = cwd / path
     lines = "".join(f"{ref}\n" for ref in dict.fromkeys(references))
-    partial = target.with_name(f".{target.name}.partial")
     try:
-        partial.write_text(lines, encoding="utf-8")
-        partial.replace(target)
+        write_atomically(lines.encode("utf-8"), target, parents=False)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         message = f"Cannot write --image-refs {path}: {exc.strerror or exc}"
         raise KrustError(message) from None
 
