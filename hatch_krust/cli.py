@@ -323,7 +323,7 @@ def resolve(args: argparse.Namespace) -> int:
 
     text = resolve_yaml(args.filename, recursive=args.recursive, jobs=args.jobs,
                         quiet=args.quiet, allow_outside=args.allow_outside,
-                        image_refs=args.image_refs)
+                        image_refs=args.image_refs, env=dict(os.environ))
     out = getattr(sys.stdout, "buffer", None)
     if out is not None:
         sys.stdout.flush()
@@ -340,7 +340,7 @@ def apply(args: argparse.Namespace) -> int:
 
     status = apply_yaml(args.filename, args.kubectl_args, recursive=args.recursive,
                         jobs=args.jobs, quiet=args.quiet, allow_outside=args.allow_outside,
-                        image_refs=args.image_refs)
+                        image_refs=args.image_refs, env=dict(os.environ))
     if status != 0:
         print(f"hatch-krust: error: kubectl apply exited with status {status}", file=sys.stderr)
     return status

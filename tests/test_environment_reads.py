@@ -32,8 +32,6 @@ PENDING = {
     "hatch_krust.build.wheel": "the in-process wheel build; the Python toolkit passes it in",
     "hatch_krust.registry.credentials": "`Options.env=None` means the process's, for library "
     "callers of `registry.api` (the CLI and every build pass theirs)",
-    "hatch_krust.resolve": "`env=None` means the process's, for library callers (the CLI "
-    "passes its own)",
 }
 
 _CALLS = {"getenv", "putenv", "unsetenv", "environ", "environb", "getenvb"}

@@ -63,7 +63,7 @@ def resolve(
     recursive: bool = False,
     jobs: int | None = None,
     quiet: bool = False,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
     cwd: Path | None = None,
     python: str = sys.executable,
     stdin: Callable[[], bytes] | None = None,
@@ -77,7 +77,7 @@ def resolve(
     `cwd` or `allow_outside`. `image_refs` (ko's `--image-refs`) receives every reference
     built, one a line, in the order the YAML first names each project.
     """
-    env = dict(os.environ if env is None else env)
+    env = dict(env)  # the caller's (the CLI reads the process's)
     cwd = Path.cwd() if cwd is None else cwd
     files = read_files(collect_files(sources, recursive=recursive, cwd=cwd), stdin, cwd)
     by_path = projects_of(files, cwd, allow_outside)
@@ -136,7 +136,7 @@ def apply(
     recursive: bool = False,
     jobs: int | None = None,
     quiet: bool = False,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
     cwd: Path | None = None,
     python: str = sys.executable,
     stdin: Callable[[], bytes] | None = None,
@@ -150,7 +150,7 @@ def apply(
     """
     import shutil
 
-    env = dict(os.environ if env is None else env)
+    env = dict(env)  # the caller's (the CLI reads the process's)
     kubectl = shutil.which("kubectl", path=env.get("PATH", os.defpath))
     if kubectl is None:
         raise KrustError(kubectl_missing_message(sources, recursive))
