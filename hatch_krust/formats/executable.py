@@ -68,6 +68,9 @@ def freezer_code_digest() -> str:
 
 @dataclass(frozen=True)
 class BinaryResult:
+    """The executable at `path`, whether the cache served it, and what the freeze (or
+    the cache entry) says of it: the tools, the distributions and the bundle."""
+
     path: Path
     cached: bool
     script: str
