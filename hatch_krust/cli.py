@@ -1,5 +1,5 @@
 """The `hatch-krust` command: push, copy, inspect and merge images; resolve and apply
-Kubernetes YAML (building through `hatch_krust.build.flow`, a child process per
+Kubernetes YAML (building through `hatch_krust.flow`, a child process per
 project); verify images and print their SBOM. More subcommands plug in.
 
 stdout carries only the result (the pushed reference by digest, or inspect's JSON), so
@@ -28,8 +28,8 @@ if "httpx" not in sys.modules:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 from hatch_krust.__about__ import __version__
-from hatch_krust.build.cache import blob_record_file, default_cache_dir
 from hatch_krust.errors import INTERRUPTED, KrustError, failure
+from hatch_krust.inputs import blob_record_file, default_cache_dir
 from hatch_krust.oci.reference import Reference
 from hatch_krust.registry import api
 from hatch_krust.registry.api import LayoutLocation, Location, Options, parse_location
@@ -105,12 +105,23 @@ def _positive(text: str) -> int:
     return value
 
 
+_INSECURE = "KRUST_INSECURE_REGISTRIES"
+
+
 def _options(args: argparse.Namespace) -> Options:
     env = dict(os.environ)
     if args.authfile:
         env["REGISTRY_AUTH_FILE"] = args.authfile
-    options = Options(insecure=frozenset(args.insecure_registry), jobs=args.jobs, env=env,
-                      blob_record=blob_record_file(default_cache_dir(env)))
+    # the registry module reads no environment: its variables are read here, at the edge
+    insecure = [*args.insecure_registry, *env.get(_INSECURE, "").replace(",", " ").split()]
+    epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
+    options = Options(
+        insecure=frozenset(insecure),
+        jobs=args.jobs,
+        env=env,
+        epoch=int(epoch) if epoch.isdigit() else 0,
+        blob_record=blob_record_file(default_cache_dir(env)),
+    )
     if not args.quiet:
         options = replace(options, progress=_Progress())
     return options
@@ -139,6 +150,24 @@ def _result(location: Location, digest: str) -> str:
     return f"{'oci-archive' if location.archive else 'oci'}:{location.path}@{digest}"
 
 
+_ANY_LOCATION = "registry reference, oci:DIR[:TAG] or oci-archive:FILE[:TAG]"
+
+
+def _location(parser: argparse.ArgumentParser, name: str, metavar: str) -> None:
+    """A positional SRC/DST/REF that may be a registry reference or a layout."""
+    parser.add_argument(name, metavar=metavar, help=_ANY_LOCATION)
+
+
+def _platform(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--platform`: what it does to an index, for this command."""
+    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help=what)
+
+
+def _tags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tag", action="append", default=[], metavar="TAG",
+                        help="also apply this tag (repeatable)")
+
+
 def _say(args: argparse.Namespace, text: str) -> None:
     if not args.quiet:
         print(text, file=sys.stderr, flush=True)
@@ -150,8 +179,7 @@ def _say(args: argparse.Namespace, text: str) -> None:
 def _push_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="SRC", help="oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
     parser.add_argument("destination", metavar="DST", help="registry reference host/repo[:tag]")
-    parser.add_argument("--tag", action="append", default=[], metavar="TAG",
-                        help="also apply this tag (repeatable)")
+    _tags(parser)
     parser.add_argument("--mount-from", metavar="REPO",
                         help="another repository of the same registry to mount blobs from")
     _registry_options(parser, "push")
@@ -170,8 +198,20 @@ def push(args: argparse.Namespace) -> int:
     if not isinstance(dest, Reference):
         message = f"push: DST must be a registry reference, not {args.destination!r}"
         raise KrustError(message)
-    _say(args, f"Pushing {source} to {dest}")
-    digest = api.copy(source, dest, tags=args.tag, mount_from=args.mount_from,
+    return _transfer(args, ("Pushing", source, dest), mount_from=args.mount_from)
+
+
+def _transfer(
+    args: argparse.Namespace,
+    what: tuple[str, Location, Location],
+    *,
+    platform: str | None = None,
+    mount_from: str | None = None,
+) -> int:
+    """push and copy: (verb, source, destination), said, done, and the result printed."""
+    verb, source, dest = what
+    _say(args, f"{verb} {source} to {dest}")
+    digest = api.copy(source, dest, platform=platform, tags=args.tag, mount_from=mount_from,
                       options=_options(args))
     print(_result(dest, digest))
     return 0
@@ -181,36 +221,25 @@ def push(args: argparse.Namespace) -> int:
 
 
 def _copy_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", metavar="SRC",
-                        help="registry reference, oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
-    parser.add_argument("destination", metavar="DST",
-                        help="registry reference, oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
-    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
-                        help="copy only this platform's image of an index")
-    parser.add_argument("--tag", action="append", default=[], metavar="TAG",
-                        help="also apply this tag (repeatable)")
+    _location(parser, "source", "SRC")
+    _location(parser, "destination", "DST")
+    _platform(parser, "copy only this platform's image of an index")
+    _tags(parser)
     _registry_options(parser, "copy")
 
 
 @command("copy", "copy an image or index between registries and OCI layouts", _copy_arguments)
 def copy(args: argparse.Namespace) -> int:
-    source = parse_location(args.source)
-    dest = parse_location(args.destination)
-    _say(args, f"Copying {source} to {dest}")
-    digest = api.copy(source, dest, platform=args.platform, tags=args.tag,
-                      options=_options(args))
-    print(_result(dest, digest))
-    return 0
+    what = ("Copying", parse_location(args.source), parse_location(args.destination))
+    return _transfer(args, what, platform=args.platform)
 
 
 # -- inspect --------------------------------------------------------------------------------
 
 
 def _inspect_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("reference", metavar="REF",
-                        help="registry reference, oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
-    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
-                        help="resolve an index to this platform's image")
+    _location(parser, "reference", "REF")
+    _platform(parser, "resolve an index to this platform's image")
     shown = parser.add_mutually_exclusive_group()
     shown.add_argument("--raw", action="store_true", help="print only the manifest, as stored")
     shown.add_argument("--config", action="store_true", help="print only the image config")
@@ -242,12 +271,10 @@ def inspect(args: argparse.Namespace) -> int:
 
 
 def _merge_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("destination", metavar="DST",
-                        help="registry reference, oci:DIR[:TAG] or oci-archive:FILE[:TAG]")
+    _location(parser, "destination", "DST")
     parser.add_argument("sources", metavar="SRC", nargs="+",
                         help="per-platform images or indexes (registry references or layouts)")
-    parser.add_argument("--tag", action="append", default=[], metavar="TAG",
-                        help="also apply this tag (repeatable)")
+    _tags(parser)
     _registry_options(parser, "merge")
 
 
@@ -298,7 +325,7 @@ def resolve(args: argparse.Namespace) -> int:
 
     text = resolve_yaml(args.filename, recursive=args.recursive, jobs=args.jobs,
                         quiet=args.quiet, allow_outside=args.allow_outside,
-                        image_refs=args.image_refs)
+                        image_refs=args.image_refs, env=dict(os.environ))
     out = getattr(sys.stdout, "buffer", None)
     if out is not None:
         sys.stdout.flush()
@@ -315,7 +342,7 @@ def apply(args: argparse.Namespace) -> int:
 
     status = apply_yaml(args.filename, args.kubectl_args, recursive=args.recursive,
                         jobs=args.jobs, quiet=args.quiet, allow_outside=args.allow_outside,
-                        image_refs=args.image_refs)
+                        image_refs=args.image_refs, env=dict(os.environ))
     if status != 0:
         print(f"hatch-krust: error: kubectl apply exited with status {status}", file=sys.stderr)
     return status
@@ -327,8 +354,7 @@ def apply(args: argparse.Namespace) -> int:
 def _verify_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("reference", metavar="REF",
                         help="registry reference host/repo[:tag|@digest]")
-    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
-                        help="check only this platform's image of an index")
+    _platform(parser, "check only this platform's image of an index")
     _registry_options(parser, "verify")
 
 
@@ -350,9 +376,8 @@ def verify(args: argparse.Namespace) -> int:
 def _sbom_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("reference", metavar="REF",
                         help="registry reference host/repo[:tag|@digest]")
-    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
-                        help="print the SBOM of this platform's image of an index (needed "
-                        "when the index has more than one)")
+    _platform(parser, "print the SBOM of this platform's image of an index (needed when the "
+              "index has more than one)")
     _registry_options(parser, "sbom")
 
 

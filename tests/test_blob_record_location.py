@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from hatch_krust import cli
-from hatch_krust.build.flow import destination_for
-from hatch_krust.build.image import ImagePlan
+from hatch_krust.building.image import ImagePlan
 from hatch_krust.config import KrustConfig
+from hatch_krust.flow import destination_for
 from hatch_krust.oci.platform import Platform
 from hatch_krust.publish.registry import RegistryDestination
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hatch_krust.build.bases import pull_base, record_path
-from hatch_krust.build.cache import ExecutableCache, cache_key
+from hatch_krust.building.bases import pull_base, record_path
 from hatch_krust.errors import KrustError
+from hatch_krust.formats.cache import ExecutableCache, cache_key
 from hatch_krust.oci.descriptor import Platform
 from hatch_krust.oci.layout import Layout, reachable_blobs
 from hatch_krust.oci.reference import parse_reference

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hatch_krust.build.image import check_platforms, image_options
-from hatch_krust.build.outputs import DOCUMENT_SUFFIXES, remove_stale_documents
+from hatch_krust.building.image import check_platforms, image_options
+from hatch_krust.building.outputs import DOCUMENT_SUFFIXES, remove_stale_documents
 from hatch_krust.config import KrustConfig, load_config
 from hatch_krust.errors import ConfigError
 from hatch_krust.oci.platform import Platform

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hatch_krust.build.image import ca_certificates
+from hatch_krust.building.image import ca_certificates
 from hatch_krust.config import (
     OPTIONS,
     KrustConfig,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hatch_krust.build.outputs import DOCUMENT_SUFFIXES
-from hatch_krust.build.packaging import STATIC_TMP_HINT
+from hatch_krust.building.outputs import DOCUMENT_SUFFIXES
 from hatch_krust.config import KrustConfig
+from hatch_krust.formats.static import STATIC_TMP_HINT
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"

@@ -11,13 +11,15 @@ from typing import Any
 
 import pytest
 
-import hatch_krust.build.image
-import hatch_krust.build.packaging
-from hatch_krust.build.executable import BinaryResult, ExecutableInputs
-from hatch_krust.build.flow import build_and_publish, destination_for
-from hatch_krust.build.image import BuiltImage, ImagePlan, ProjectFacts
+import hatch_krust.building.image
+import hatch_krust.formats.static
+from hatch_krust.building.built import BuiltImage
+from hatch_krust.building.image import ImagePlan, ProjectFacts
 from hatch_krust.config import KrustConfig, load_config
 from hatch_krust.errors import RegistryError
+from hatch_krust.flow import build_and_publish, destination_for
+from hatch_krust.formats.executable import BinaryResult
+from hatch_krust.inputs import BuildInputs
 from hatch_krust.oci.platform import Platform
 from hatch_krust.publish import Destination, Published
 from hatch_krust.publish.registry import RegistryDestination
@@ -58,8 +60,8 @@ class FakeDestination:
         return Published(REFERENCE, where)
 
 
-def fake_executable(inputs: ExecutableInputs, reporter: Any) -> BinaryResult:
-    path = inputs.out_dir / f"app-{inputs.version}-linux-amd64"
+def fake_executable(inputs: BuildInputs, reporter: Any, out_dir: Path) -> BinaryResult:
+    path = out_dir / f"app-{inputs.version}-linux-amd64"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"#!/bin/sh\necho not really frozen\n")
     path.chmod(0o755)
@@ -68,15 +70,15 @@ def fake_executable(inputs: ExecutableInputs, reporter: Any) -> BinaryResult:
 
 @pytest.fixture
 def no_freeze(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hatch_krust.build.packaging, "build_executable", fake_executable)
+    monkeypatch.setattr(hatch_krust.formats.static, "build_executable", fake_executable)
 
 
-def inputs_for(tmp_path: Path, **table: Any) -> ExecutableInputs:
+def inputs_for(tmp_path: Path, **table: Any) -> BuildInputs:
     env = {"KRUST_CACHE_DIR": str(tmp_path / "cache"), "SOURCE_DATE_EPOCH": "1700000000"}
     table = {"format": "static", "base-image": "scratch", **table}
     config = load_config(table, env=env, user_defaults={})
     (tmp_path / "project").mkdir(exist_ok=True)
-    return ExecutableInputs(
+    return BuildInputs(
         root=tmp_path / "project",
         dist_name="app",
         version="1.0",
@@ -141,7 +143,7 @@ def test_switching_to_a_format_without_an_executable_removes_the_old_one(
 ) -> None:
     """static, then layered: the outputs are exactly the second build's (the layered
     format is stood in for by the same build without its executable)."""
-    import hatch_krust.build.flow as flow
+    import hatch_krust.flow as flow
 
     inputs = inputs_for(tmp_path)
     build_and_publish(inputs, ProjectFacts(), Quiet())
@@ -151,11 +153,11 @@ def test_switching_to_a_format_without_an_executable_removes_the_old_one(
     real = flow.build_image
 
     def layered(*args: Any) -> BuiltImage:
-        return replace(real(*args), executable=None, format="layered")
+        return replace(real(*args), installs=(), format="layered")
 
     monkeypatch.setattr(flow, "build_image", layered)
     outcome = build_and_publish(inputs, ProjectFacts(), Quiet())
-    assert outcome.executable is None
+    assert outcome.files == ()
     assert sorted(p.name for p in inputs.out_dir.iterdir()) == [
         "app-1.0-linux-arm64",
         "app-1.0.build.json",
@@ -210,13 +212,13 @@ def test_a_bad_base_image_or_ko_local_fails_before_any_build(
 
     built: list[str] = []
     monkeypatch.setattr(
-        hatch_krust.build.packaging, "build_executable", lambda *a: built.append("frozen")
+        hatch_krust.formats.static, "build_executable", lambda *a: built.append("frozen")
     )
     env = {"KRUST_CACHE_DIR": str(tmp_path / "cache"), **environ}
     table = {"format": "static", "base-image": "scratch", **table}
     config = load_config(table, env=env, user_defaults={})
     (tmp_path / "project").mkdir()
-    inputs = ExecutableInputs(
+    inputs = BuildInputs(
         root=tmp_path / "project", dist_name="app", version="1.0", scripts={"app": "app:main"},
         config=config, epoch=0, out_dir=tmp_path / "dist" / "krust",
     )  # fmt: skip

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hatch_krust.build.git import _public_url, git_state
+from hatch_krust.building.git import _public_url, git_state
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,10 @@ RULES = (
         (
             "hatch_krust.registry",
             "hatch_krust.freeze",
-            "hatch_krust.build",
+            "hatch_krust.building",
+            "hatch_krust.formats",
+            "hatch_krust.publish",
+            "hatch_krust.flow",
             "hatch_krust.plugin",
             "hatch_krust.resolve",
             "hatch_krust.attest",
@@ -68,7 +71,10 @@ RULES = (
         "hatch_krust.registry",
         (
             "hatch_krust.freeze",
-            "hatch_krust.build",
+            "hatch_krust.building",
+            "hatch_krust.formats",
+            "hatch_krust.publish",
+            "hatch_krust.flow",
             "hatch_krust.plugin",
             "hatch_krust.resolve",
             "hatch_krust.attest",
@@ -82,18 +88,65 @@ RULES = (
         (
             "hatch_krust.oci",
             "hatch_krust.registry",
-            "hatch_krust.build",
+            "hatch_krust.building",
+            "hatch_krust.formats",
+            "hatch_krust.publish",
+            "hatch_krust.flow",
             "hatch_krust.plugin",
             "hatch_krust.attest",
         ),
         "freezing a wheel into an executable knows nothing about images or registries",
     ),
     Rule(
+        "hatch_krust.layered",
+        (
+            "hatch_krust.freeze",
+            "hatch_krust.registry",
+            "hatch_krust.building",
+            "hatch_krust.formats",
+            "hatch_krust.publish",
+            "hatch_krust.flow",
+            "hatch_krust.plugin",
+            "hatch_krust.resolve",
+            "hatch_krust.config",
+            "hatchling",
+        ),
+        "laying a venv out as image layers knows nothing of builds, registries, options or the "
+        "freezer (Python comes from hatch_krust.python)",
+    ),
+    Rule(
+        "hatch_krust.building",
+        ("hatch_krust.publish", "hatch_krust.flow", "hatch_krust.plugin", "hatch_krust.cli"),
+        "building makes the image as values: where it goes is the flow's and publish's business",
+    ),
+    Rule(
+        "hatch_krust.formats",
+        (
+            "hatch_krust.registry",
+            "hatch_krust.publish",
+            "hatch_krust.building",
+            "hatch_krust.flow",
+            "hatch_krust.plugin",
+        ),
+        "a format makes the program: it knows nothing of registries, publishing or the image",
+    ),
+    Rule(
+        "hatch_krust.publish",
+        (
+            "hatch_krust.building",
+            "hatch_krust.formats",
+            "hatch_krust.flow",
+            "hatch_krust.freeze",
+            "hatch_krust.layered",
+        ),
+        "a destination learns the built image, never how it was made",
+        allowed=("hatch_krust.building.built",),
+    ),
+    Rule(
         "hatch_krust.python",
         (
             "hatch_krust.oci",
             "hatch_krust.registry",
-            "hatch_krust.build",
             "hatch_krust.building",
             "hatch_krust.formats",
             "hatch_krust.publish",
@@ -105,21 +158,20 @@ RULES = (
             "hatch_krust.config",
             "hatch_krust.resolve",
         ),
-        "the Python toolkit takes paths, strings and mappings: nothing of images or builds",
+        "the Python toolkit (interpreters, environments, wheels) knows nothing of images, "
+        "builds or options",
     ),
     Rule(
-        "hatch_krust.layered",
-        (
-            "hatch_krust.freeze",
-            "hatch_krust.registry",
-            "hatch_krust.build",
-            "hatch_krust.plugin",
-            "hatch_krust.resolve",
-            "hatch_krust.config",
-            "hatchling",
-        ),
-        "laying a venv out as image layers knows nothing of builds, registries, options or the "
-        "freezer (Python comes from hatch_krust.python)",
+        "hatch_krust.atomic",
+        ("hatch_krust",),
+        "the one atomic writer: everything may import it, it imports nothing of ours",
+        allowed=("hatch_krust.atomic",),
+    ),
+    Rule(
+        "hatch_krust.progress",
+        ("hatch_krust",),
+        "progress reporting is an interface: everything may import it, it imports nothing",
+        allowed=("hatch_krust.progress",),
     ),
     Rule(
         "hatch_krust.errors",
@@ -144,8 +196,12 @@ RULES = (
 
 # (importer, imported) pairs the tree breaks today: to be emptied, never added to. An entry
 # that no longer occurs fails the test too, so the list cannot outlive the fix.
-# Today: registry's private modules, which issue 9 item 6 moves behind registry.api.
+# Today: layered's use of freeze's private process runner, which the Python toolkit
+# (`hatch_krust.python`, issue 17) makes public.
 KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset()
+
+PRIVATE_WHY = "a private module (`_name`) is imported only from inside its own package"
+CIRCLE_WHY = "no circle between the subpackages (and top-level modules) of hatch_krust"
 
 
 # -- the checker ---------------------------------------------------------------------------
@@ -256,10 +312,90 @@ def _light_violations(modules: dict[str, Path], graph: dict[str, list[Import]]) 
     return found
 
 
-def check(root: Path, rules: tuple[Rule, ...] = RULES) -> list[Violation]:
-    """Every import under `root/PACKAGE` that a rule forbids."""
+def _private_owner(imported: str) -> str | None:
+    """The package that owns the first private part of `imported` (`a.b._c.d` -> `a.b`)."""
+    parts = imported.split(".")
+    for i, part in enumerate(parts):
+        if part.startswith("_") and not part.startswith("__"):
+            return ".".join(parts[:i])
+    return None
+
+
+def _private_violations(graph: dict[str, list[Import]]) -> list[Violation]:
+    found = []
+    for module, imports in graph.items():
+        for imp in imports:
+            owner = _private_owner(imp.name)
+            if covers(PACKAGE, imp.name) and owner is not None and not covers(owner, module):
+                found.append(Violation(module, imp.line, imp.name, PRIVATE_WHY))
+    return found
+
+
+def import_graph(root: Path) -> dict[str, list[Import]]:
+    """Every module of PACKAGE under `root` with the imports it makes."""
     modules = module_names(root)
-    graph = {name: imports_of(name, path, set(modules)) for name, path in modules.items()}
+    return {name: imports_of(name, path, set(modules)) for name, path in modules.items()}
+
+
+def unit_of(module: str) -> str | None:
+    """The subpackage (or top-level module) `module` belongs to; None for the root."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == PACKAGE and len(parts) > 1 else None
+
+
+def unit_graph(graph: dict[str, list[Import]]) -> dict[str, dict[str, Import]]:
+    """Subpackage -> the subpackages it imports, each with one import that does it."""
+    units: dict[str, dict[str, Import]] = {}
+    for module, imports in sorted(graph.items()):
+        here = unit_of(module)
+        if here is None:
+            continue
+        edges = units.setdefault(here, {})
+        for imp in imports:
+            there = unit_of(imp.name)
+            if there is not None and there != here:
+                edges.setdefault(there, Import(f"{module}:{imp.line}", imp.line, False))
+    return units
+
+
+def circles(units: dict[str, dict[str, Import]]) -> list[list[str]]:
+    """Each circle among the units (a strongly connected set of two or more), sorted;
+    found with graphlib's topological sort, repeated after each circle is taken out."""
+    from graphlib import CycleError, TopologicalSorter
+
+    remaining = {unit: set(edges) for unit, edges in units.items()}
+    found: list[list[str]] = []
+    while True:
+        try:
+            tuple(TopologicalSorter(remaining).static_order())
+        except CycleError as exc:
+            cycle = sorted(set(exc.args[1]))
+            if cycle not in found:
+                found.append(cycle)
+            first, second = exc.args[1][0], exc.args[1][1]
+            remaining[second].discard(first)  # break this circle, look for the next
+            continue
+        return sorted(found)
+
+
+def _circle_violations(graph: dict[str, list[Import]]) -> list[Violation]:
+    units = unit_graph(graph)
+    found = []
+    for cycle in circles(units):
+        steps = [
+            f"{a} -> {b} ({units[a][b].name})"
+            for a in cycle
+            for b in cycle
+            if b in units.get(a, {})
+        ]
+        found.append(Violation(cycle[0], 0, " / ".join(cycle), f"{CIRCLE_WHY}: {'; '.join(steps)}"))
+    return found
+
+
+def check(root: Path, rules: tuple[Rule, ...] = RULES) -> list[Violation]:
+    """Every import under `root/PACKAGE` that a rule forbids, and every circle."""
+    modules = module_names(root)
+    graph = import_graph(root)
     found = [
         Violation(module, imp.line, imp.name, rule.why)
         for module, imports in graph.items()
@@ -267,6 +403,7 @@ def check(root: Path, rules: tuple[Rule, ...] = RULES) -> list[Violation]:
         for rule in rules
         if _breaks(rule, module, imp.name)
     ]
+    found += _private_violations(graph) + _circle_violations(graph)
     return found + _light_violations(modules, graph)
 
 
@@ -278,6 +415,9 @@ def rules_markdown(rules: tuple[Rule, ...] = RULES) -> str:
         forbidden = ", ".join(f"`{name}`" for name in rule.forbidden)
         allowed = ", ".join(f"`{name}`" for name in rule.allowed) or "-"
         lines.append(f"| {where} | {forbidden} | {allowed} | {rule.why} |")
+    private = "another package's private module (`_name`)"
+    lines.append(f"| `hatch_krust` | {private} | - | {PRIVATE_WHY} |")
+    lines.append(f"| `hatch_krust` | a package that imports it back | - | {CIRCLE_WHY} |")
     for light, allowed in LIGHT_MODULES.items():
         only = ", ".join(f"`{name}`" for name in allowed)
         lines.append(
@@ -387,5 +527,55 @@ def test_errors_importing_the_package_is_reported(tmp_path: Path) -> None:
 def test_the_rules_render_as_a_table() -> None:
     table = rules_markdown().splitlines()
     assert table[0] == "| Code in | Must not import | Except | Why |"
-    assert len(table) == 2 + len(RULES) + len(LIGHT_MODULES)
+    assert len(table) == 2 + len(RULES) + 2 + len(LIGHT_MODULES)
     assert any("`hatch_krust.registry.api`" in line for line in table)
+
+
+def test_a_circle_between_subpackages_is_reported(tmp_path: Path) -> None:
+    """building -> publish -> building (under TYPE_CHECKING too) is a circle; a third
+    package that only imports one of them is not part of it."""
+    root = _tree(tmp_path, {
+        "hatch_krust/building/image.py": "from hatch_krust.publish import engine\n",
+        "hatch_krust/publish/engine.py": (
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+            "    from hatch_krust.building.image import Built\n"
+        ),
+        "hatch_krust/flow.py": "from hatch_krust.building import image\n",
+    })  # fmt: skip
+    found = [v for v in check(root, rules=()) if v.why.startswith(CIRCLE_WHY)]
+    assert len(found) == 1, found
+    assert found[0].imported == "hatch_krust.building / hatch_krust.publish"
+    assert "hatch_krust.building.image:1" in found[0].why
+    assert "hatch_krust.publish.engine:3" in found[0].why
+
+
+def test_two_circles_are_both_reported(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "hatch_krust/a/m.py": "from hatch_krust.b import m\n",
+        "hatch_krust/b/m.py": "from hatch_krust.a import m\n",
+        "hatch_krust/c/m.py": "from hatch_krust.d import m\n",
+        "hatch_krust/d/m.py": "import hatch_krust.c.m\n",
+    })  # fmt: skip
+    units = unit_graph(import_graph(root))
+    assert circles(units) == [
+        ["hatch_krust.a", "hatch_krust.b"],
+        ["hatch_krust.c", "hatch_krust.d"],
+    ]
+
+
+def test_the_real_tree_has_no_circle() -> None:
+    units = unit_graph(import_graph(SOURCE_ROOT))
+    assert "hatch_krust.building" in units
+    assert "hatch_krust.publish" in units["hatch_krust.flow"]  # the flow composes both
+    assert circles(units) == []
+
+
+def test_a_private_module_of_another_package_is_reported(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "hatch_krust/freeze/_process.py": "",
+        "hatch_krust/freeze/environment.py": "from hatch_krust.freeze._process import run\n",
+        "hatch_krust/layered/bytecode.py": "from hatch_krust.freeze._process import run\n",
+    })  # fmt: skip
+    assert [(v.module, v.imported) for v in check(root, rules=())] == [
+        ("hatch_krust.layered.bytecode", "hatch_krust.freeze._process")
+    ]

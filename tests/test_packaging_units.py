@@ -11,9 +11,11 @@ from hatch_krust.attest import BuildFacts
 from hatch_krust.attest.scanner_files import scanner_files
 from hatch_krust.attest.slsa import provenance_statement, recorded_layers
 from hatch_krust.attest.verify import ImageReport, _check_layers, _Image
-from hatch_krust.build.packaging import LayeredFormat, StaticFormat, layered_bundle, packager_for
 from hatch_krust.config import load_config
 from hatch_krust.errors import ConfigError
+from hatch_krust.formats import format_for
+from hatch_krust.formats.layered import LayeredFormat, layered_bundle
+from hatch_krust.formats.static import StaticFormat
 from hatch_krust.layered import LayeredPlan, SystemLibrary
 from hatch_krust.layered.libraries import LibraryScan
 from hatch_krust.layered.packages import Distribution
@@ -24,10 +26,10 @@ def config(table: dict[str, object], env: dict[str, str] | None = None):
 
 
 def test_format_defaults_to_layered_and_reads_the_environment() -> None:
-    assert isinstance(packager_for(config({})), LayeredFormat)
-    assert isinstance(packager_for(config({"format": "static"})), StaticFormat)
-    assert isinstance(packager_for(config({}, {"KRUST_FORMAT": "static"})), StaticFormat)
-    assert isinstance(packager_for(config({}, {"KRUST_FORMAT": "layered"})), LayeredFormat)
+    assert isinstance(format_for(config({})), LayeredFormat)
+    assert isinstance(format_for(config({"format": "static"})), StaticFormat)
+    assert isinstance(format_for(config({}, {"KRUST_FORMAT": "static"})), StaticFormat)
+    assert isinstance(format_for(config({}, {"KRUST_FORMAT": "layered"})), LayeredFormat)
 
 
 def test_an_unknown_format_names_the_field() -> None:
@@ -55,15 +57,16 @@ def _plan(tmp_path: Path) -> LayeredPlan:
 
 def test_the_layered_bundle_names_libraries_with_their_debian_packages(tmp_path: Path) -> None:
     bundle = layered_bundle(_plan(tmp_path))
-    native = {n["name"]: n for n in bundle["native"]}
+    native = {n["name"]: n for n in bundle.native}
     assert native["libc.so.6"]["debian"] == {
         "package": "libc6", "version": "2.36-9", "architecture": "amd64", "source": ""
     }
     assert "debian" not in native["libodd.so.1"]
-    assert bundle["python"]["version"] == "3.11.7"
-    assert [d["name"] for d in bundle["distributions"]] == ["demo", "PyYAML"]
+    assert bundle.python["version"] == "3.11.7"
+    assert [d["name"] for d in bundle.distributions] == ["demo", "PyYAML"]
     # scanners: a dpkg stanza for libc6 only; no copies of METADATA (the venv has them)
-    files = dict(scanner_files(bundle))
+    files = dict(bundle.scanner_files())
+    assert len(scanner_files(bundle.facts())) == 3  # were they packed: a METADATA each
     assert list(files) == ["/var/lib/dpkg/status.d/libc6"]
     assert b"Version: 2.36-9\n" in files["/var/lib/dpkg/status.d/libc6"]
 
@@ -113,17 +116,19 @@ def test_verify_compares_the_recorded_layers_with_the_image(
 def test_the_binary_target_says_it_stays_static(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import hatch_krust.build.flow as flow
-    from hatch_krust.build.executable import ExecutableInputs
+    import hatch_krust.formats.static as flow
+    from hatch_krust.inputs import BuildInputs
     from tests.test_flow import Quiet
 
-    monkeypatch.setattr(flow, "build_executable", lambda inputs, reporter: "static executable")
+    monkeypatch.setattr(
+        flow, "build_executable", lambda inputs, reporter, out_dir: "static executable"
+    )
     reporter = Quiet()
-    inputs = ExecutableInputs(
+    inputs = BuildInputs(
         root=tmp_path, dist_name="app", version="1.0", scripts={"app": "app:main"},
         config=config({}, {"KRUST_FORMAT": "layered"}), epoch=0, out_dir=tmp_path,
     )  # fmt: skip
-    assert flow.build_binary(inputs, reporter) == "static executable"
+    assert flow.build_binary(inputs, reporter) == "static executable"  # type: ignore[comparison-overlap]
     assert any(
         "KRUST_FORMAT" in line and "`krust:binary` makes the static executable" in line
         for line in reporter.lines
@@ -134,17 +139,19 @@ def test_the_binary_target_is_quiet_about_the_default_format(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """`layered` is the default: `krust:binary` says nothing unless a format was asked for."""
-    import hatch_krust.build.flow as flow
-    from hatch_krust.build.executable import ExecutableInputs
+    import hatch_krust.formats.static as flow
+    from hatch_krust.inputs import BuildInputs
     from tests.test_flow import Quiet
 
-    monkeypatch.setattr(flow, "build_executable", lambda inputs, reporter: "static executable")
+    monkeypatch.setattr(
+        flow, "build_executable", lambda inputs, reporter, out_dir: "static executable"
+    )
     reporter = Quiet()
-    inputs = ExecutableInputs(
+    inputs = BuildInputs(
         root=tmp_path, dist_name="app", version="1.0", scripts={"app": "app:main"},
         config=config({}), epoch=0, out_dir=tmp_path,
     )  # fmt: skip
-    assert flow.build_binary(inputs, reporter) == "static executable"
+    assert flow.build_binary(inputs, reporter) == "static executable"  # type: ignore[comparison-overlap]
     assert reporter.lines == []
 
 

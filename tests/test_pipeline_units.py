@@ -7,14 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_dir
-from hatch_krust.build.executable import (
-    executable_name,
-    install_atomically,
-    resolve_script,
-    source_date_epoch,
-)
+from hatch_krust.atomic import install_atomically
 from hatch_krust.errors import ConfigError
+from hatch_krust.formats.cache import ExecutableCache, cache_key
+from hatch_krust.formats.executable import executable_name
+from hatch_krust.inputs import default_cache_dir, resolve_script, source_date_epoch
 
 
 def test_single_script_is_the_default() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from hatch_krust.config import load_config
 from hatch_krust.errors import ConfigError
-from hatch_krust.plugin.project import executable_inputs, project_facts
+from hatch_krust.plugin.project import build_inputs, project_facts
 from hatch_krust.plugin.wheel_hook import HOOK_PREFIX, hook_config
 
 TARGET = "tool.hatch.build.targets.krust"
@@ -30,7 +30,7 @@ def metadata() -> SimpleNamespace:
 def test_inputs_from_hatchlings_metadata(tmp_path: Path) -> None:
     env = {"SOURCE_DATE_EPOCH": "42"}
     config = load_config({}, env=env, user_defaults={})
-    inputs = executable_inputs(
+    inputs = build_inputs(
         str(tmp_path), metadata(), config, reproducible=True, out_dir=tmp_path / "out"
     )
     assert (inputs.root, inputs.dist_name, inputs.version) == (tmp_path, "My_App", "1.2.3")
@@ -39,7 +39,7 @@ def test_inputs_from_hatchlings_metadata(tmp_path: Path) -> None:
     assert inputs.epoch == 42  # SOURCE_DATE_EPOCH from the configuration's environment
     assert inputs.env is env
     assert inputs.wheel is None
-    again = executable_inputs(
+    again = build_inputs(
         tmp_path, metadata(), config, reproducible=False, out_dir=tmp_path, wheel=tmp_path / "w"
     )
     assert again.epoch is None
@@ -74,12 +74,12 @@ def test_each_table_names_its_own_mistakes() -> None:
 def test_the_built_line_names_the_index_and_the_platform_manifest(tmp_path: Path) -> None:
     """Three digests per build: the line says which is the index (to deploy) and which the
     platform image's manifest (the one skopeo shows and the attachments name)."""
-    from hatch_krust.build.flow import ImageOutcome
+    from hatch_krust.flow import ImageOutcome
     from hatch_krust.plugin.digests import built_line
 
     index, manifest = "sha256:" + "ae" * 32, "sha256:" + "5b" * 32
     outcome = ImageOutcome(
-        executable=None, archive=tmp_path / "app-1.0.oci.tar", record_path=tmp_path / "r",
+        files=(), archive=tmp_path / "app-1.0.oci.tar", record_path=tmp_path / "r",
         index_digest=index, reference=None, platform="linux/amd64",
         record={"platforms": [{"platform": "linux/amd64", "digest": manifest, "size": 1}]},
     )  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hatch_krust.build.public_paths import public_location, public_options, public_path
+from hatch_krust.building.public_paths import public_location, public_options, public_path
 
 
 def test_paths_inside_the_project_are_relative_outside_only_their_name() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hatch_krust.build.tags import release_only_templates, render_tags, tag_safe
+from hatch_krust.building.tags import release_only_templates, render_tags, tag_safe
 from hatch_krust.errors import ConfigError
 
 TEMPLATES = ("latest", "{major}", "{major}.{minor}", "{version}")

@@ -142,7 +142,7 @@ def _scanner_files(facts: BuildFacts) -> list[Any]:
 
     return [
         Property(name=f"hatch-krust:{ROLE}", value=f"{path} sha256:{sha256}")
-        for path, sha256, _sha1 in scanner_file_digests(facts.bundle)
+        for path, sha256, _sha1 in scanner_file_digests(facts.scanner_files)
     ]
 
 

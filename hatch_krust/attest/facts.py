@@ -92,15 +92,18 @@ class BuildFacts:
     options: dict[str, Any] = field(default_factory=dict)  # externalParameters
     image_name: str = ""  # repository (or project name when not pushed)
     manifest_digest: str = ""  # the platform image manifest, the attachments' subject
-    # The layered format's own layers, bottom first: (name, diff_id "sha256:<hex>")
+    # The format's own layers, bottom first: (name, diff_id "sha256:<hex>"); often none
     layers: tuple[tuple[str, str], ...] = ()
+    # What the program is, in the documents' words (the format says)
+    program_kind: str = "Static executable"
+    # (path in the image, content) of the files that tell scanners what is inside
+    scanner_files: tuple[tuple[str, bytes], ...] = ()
 
     @property
     def program_description(self) -> str:
-        """What the documents' main component is: the static executable, or the layered
-        image's console script."""
-        what = "Console script (layered image)" if self.layers else "Static executable"
-        return f"{what} of {self.name} {self.version} ({self.platform})"
+        """What the documents' main component is (the static executable, the layered
+        image's console script, ...)."""
+        return f"{self.program_kind} of {self.name} {self.version} ({self.platform})"
 
     @property
     def project(self) -> dict[str, Any]:

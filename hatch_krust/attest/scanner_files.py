@@ -10,9 +10,9 @@ small layer of its own:
   are inside the executable (the C library, OpenSSL, …, and libpython), the way Google's
   distroless images describe themselves.
 
-A layered image (bundle `layout: "layered"`) gets only the dpkg stanzas, for the packages
-of its system-libraries layer and its interpreter: its packages' own `dist-info`
-directories are in its venv, where scanners find them.
+A program whose distributions scanners can see (the layered image's venv holds each
+one's own `dist-info`) needs only the dpkg stanzas: the format chooses
+(`hatch_krust.formats.Bundle.scanner_files`).
 
 Both come from the bundle facts that the SBOM is made from, so the two cannot disagree; the
 SPDX SBOM lists these files, the CycloneDX one names them as properties of its main
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from hatch_krust.attest.facts import normalise_name
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
 __all__ = [
     "DPKG_STATUS_DIR",
@@ -51,7 +51,7 @@ def scanner_files(bundle: Mapping[str, Any]) -> list[tuple[str, bytes]]:
     return sorted([*python_metadata_files(bundle), *dpkg_status_files(bundle)])
 
 
-def scanner_file_digests(bundle: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+def scanner_file_digests(files: Iterable[tuple[str, bytes]]) -> list[tuple[str, str, str]]:
     """(path, hex sha256, hex sha1) of each file for scanners, for the SBOMs to list."""
     return [
         (
@@ -59,17 +59,12 @@ def scanner_file_digests(bundle: Mapping[str, Any]) -> list[tuple[str, str, str]
             hashlib.sha256(data).hexdigest(),
             hashlib.sha1(data, usedforsecurity=False).hexdigest(),
         )
-        for path, data in scanner_files(bundle)
+        for path, data in sorted(files)
     ]
 
 
 def python_metadata_files(bundle: Mapping[str, Any]) -> list[tuple[str, bytes]]:
-    """One METADATA per bundled distribution: the installed one, else a minimal one.
-
-    None for a layered image: its venv holds every distribution's own dist-info.
-    """
-    if bundle.get("layout") == "layered":
-        return []
+    """One METADATA per bundled distribution: the installed one, else a minimal one."""
     installed = {
         normalise_name(str(m.get("name", ""))): m for m in bundle.get("metadata", []) or []
     }

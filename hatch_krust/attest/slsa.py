@@ -90,7 +90,7 @@ LAYER_PREFIX = "layer:"
 
 
 def _byproducts(facts: BuildFacts) -> dict[str, Any]:
-    """The layered format's layers, by name and uncompressed digest (the config's diff_id),
+    """The format's own layers (if any), by name and uncompressed digest (the diff_id),
     bottom first; `hatch-krust verify` checks them against the image."""
     if not facts.layers:
         return {}

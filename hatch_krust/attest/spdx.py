@@ -129,7 +129,7 @@ def _scanner_files(facts: BuildFacts) -> list[dict[str, Any]]:
             "copyrightText": "NOASSERTION",
             "comment": f"hatch-krust:role={ROLE}: package metadata in the image, for scanners",
         }
-        for path, sha256, sha1 in scanner_file_digests(facts.bundle)
+        for path, sha256, sha1 in scanner_file_digests(facts.scanner_files)
     ]
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, cast
 
+from hatch_krust.atomic import atomic_writer
 from hatch_krust.errors import ImageError
 from hatch_krust.oci.descriptor import Descriptor
-from hatch_krust.oci.layout import atomic_writer
 from hatch_krust.oci.mediatypes import OCI_LAYER_GZIP
 
 if TYPE_CHECKING:

@@ -13,13 +13,13 @@ import hashlib
 import io
 import json
 import lzma
-import os
 import tarfile
 import tempfile
 import zlib
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
+from hatch_krust.atomic import atomic_writer, write_atomically
 from hatch_krust.errors import ImageError
 from hatch_krust.oci.archive_names import INDEX_ANNOTATION, archive_documents, index_behind
 from hatch_krust.oci.canonical import MAX_DOCUMENT, canonical_json, json_object
@@ -36,7 +36,6 @@ __all__ = [
     "REF_NAME",
     "Layout",
     "adopt_blob",
-    "atomic_writer",
     "open_archive",
     "reachable_blobs",
     "walk",
@@ -69,7 +68,7 @@ class Layout:
             raise ImageError(message)
         (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
         layout = cls(root)
-        _atomic_write(root / "oci-layout", _LAYOUT_FILE)
+        write_atomically(_LAYOUT_FILE, root / "oci-layout")
         layout._write_index({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []})
         return layout
 
@@ -151,7 +150,7 @@ class Layout:
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         path = self.blob_path(digest)
         if not path.is_file():
-            _atomic_write(path, data)
+            write_atomically(data, path)
         return digest
 
     def write_blob_from(self, stream: IO[bytes], digest: str, size: int) -> None:
@@ -258,7 +257,7 @@ class Layout:
         self._write_index(index)
 
     def _write_index(self, index: dict[str, Any]) -> None:
-        _atomic_write(self.root / "index.json", canonical_json(index))
+        write_atomically(canonical_json(index), self.root / "index.json")
 
 
 def _same_entry(existing: dict[str, Any], new: dict[str, Any], tag: str | None) -> bool:
@@ -271,30 +270,6 @@ def _same_entry(existing: dict[str, Any], new: dict[str, Any], tag: str | None) 
     )
 
 
-class atomic_writer:
-    """Write to a temp file beside `path`; rename onto `path` only if the block succeeds."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: IO[bytes] | None = None
-        self._name = ""
-
-    def __enter__(self) -> IO[bytes]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self._name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        self._file = os.fdopen(fd, "wb")
-        return self._file
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        assert self._file is not None
-        self._file.close()
-        if exc_type is None:
-            Path(self._name).chmod(0o644)
-            Path(self._name).replace(self.path)
-        else:
-            Path(self._name).unlink(missing_ok=True)
-
-
 def _read_capped(path: Path, limit: int) -> bytes:
     """A small file's bytes; OSError if it is larger than `limit` (never read whole)."""
     with path.open("rb") as f:
@@ -303,11 +278,6 @@ def _read_capped(path: Path, limit: int) -> bytes:
         message = f"larger than {limit} bytes"
         raise OSError(errno.EFBIG, message)
     return data
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    with atomic_writer(path) as f:
-        f.write(data)
 
 
 def adopt_blob(layout: Layout, source: Path, digest: str) -> None:
@@ -380,7 +350,7 @@ def _read_archive(
             problem = "has no" if member is None else f"has an oversized ({member.size} bytes)"
             message = f"The OCI archive {archive} {problem} `{name}`; it is not an OCI layout"
             raise ImageError(message)
-        _atomic_write(root / name, _member_bytes(tar, member))
+        write_atomically(_member_bytes(tar, member), root / name)
     (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
     layout = Layout.open(root)
 
@@ -443,13 +413,14 @@ def _safe_name(name: str, archive: Path) -> PurePosixPath | None:
     return PurePosixPath(*parts) if parts else None
 
 
-def write_archive(layout: Layout, path: Path, *, epoch: int | None = None) -> None:
+def write_archive(layout: Layout, path: Path, *, epoch: int = 0) -> None:
     """Write the layout as a deterministic tar: sorted, mtime `epoch`, owners 0, fixed modes.
 
     Only what `index.json` reaches is written, so scratch blobs never leak into the archive.
-    `epoch` defaults to SOURCE_DATE_EPOCH, else 0.
+    `epoch` is the caller's (a build's SOURCE_DATE_EPOCH as its configuration read it): this
+    package reads no configuration.
     """
-    mtime = _default_epoch() if epoch is None else epoch
+    mtime = epoch
     digests = sorted(reachable_blobs(layout))
     members: list[tuple[str, Path | bytes | None]] = [("blobs", None)]
     algorithms = sorted({"sha256"} | {d.split(":", 1)[0] for d in digests})
@@ -484,11 +455,6 @@ def _add_member(
     info.size = source.stat().st_size
     with source.open("rb") as f:
         tar.addfile(info, f)
-
-
-def _default_epoch() -> int:
-    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    return int(value) if value.isdigit() else 0
 
 
 MAX_DEPTH = 16  # levels of indexes within indexes; real images use one or two

@@ -1,6 +1,6 @@
 """KrustBuilder: the `krust` build target (`hatch build -t krust[:binary|image]`).
 
-It only wires configuration into `hatch_krust.build.flow` and turns our errors into one
+It only wires configuration into `hatch_krust.flow` and turns our errors into one
 clear message and a non-zero exit.
 """
 
@@ -17,16 +17,16 @@ from hatchling.builders.config import BuilderConfig
 from hatchling.builders.plugin.interface import BuilderInterface
 from hatchling.plugin.manager import PluginManager
 
-from hatch_krust.build.flow import ImageOutcome, build_and_publish, build_binary
 from hatch_krust.config import KrustConfig, load_config
 from hatch_krust.errors import KrustError, failure
+from hatch_krust.flow import ImageOutcome, build_and_publish, build_binary
 from hatch_krust.plugin.digests import built_line
-from hatch_krust.plugin.project import executable_inputs, project_facts
+from hatch_krust.plugin.project import build_inputs, project_facts
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from hatch_krust.build.executable import ExecutableInputs
+    from hatch_krust.inputs import BuildInputs
 
 __all__ = ["KrustBuilder", "KrustBuilderConfig"]
 
@@ -71,7 +71,7 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
 
     def build_binary(self, directory: str, **build_data: Any) -> str:  # noqa: ARG002
         with self._reporting_errors(self._out_dir(directory)):
-            result = build_binary(self._executable_inputs(directory), self.app)
+            result = build_binary(self._build_inputs(directory), self.app)
             # built or reused was said as it happened: one line for the result
             self.app.display_success(f"Static executable: {result.path}")
             self.app.display(str(result.path))  # our one stdout line (docs/cli.md, "For scripts")
@@ -81,7 +81,7 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
     def build_image(self, directory: str, **build_data: Any) -> str:  # noqa: ARG002
         with self._reporting_errors(self._out_dir(directory)):
             outcome = build_and_publish(
-                self._executable_inputs(directory), project_facts(self.metadata), self.app
+                self._build_inputs(directory), project_facts(self.metadata), self.app
             )
             self.outcomes.append(outcome)
             self.app.display_success(built_line(outcome))
@@ -90,8 +90,8 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
             return str(outcome.archive)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _executable_inputs(self, directory: str) -> ExecutableInputs:
-        return executable_inputs(
+    def _build_inputs(self, directory: str) -> BuildInputs:
+        return build_inputs(
             self.root,
             self.metadata,
             self.config.krust,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hatch_krust.build.flow import ImageOutcome
+    from hatch_krust.flow import ImageOutcome
 
 __all__ = ["built_line"]
 

@@ -6,16 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.build.executable import ExecutableInputs, source_date_epoch
-from hatch_krust.build.image import ProjectFacts
+from hatch_krust.building.image import ProjectFacts
+from hatch_krust.inputs import BuildInputs, source_date_epoch
 
 if TYPE_CHECKING:
     from hatch_krust.config import KrustConfig
 
-__all__ = ["executable_inputs", "project_facts"]
+__all__ = ["build_inputs", "project_facts"]
 
 
-def executable_inputs(
+def build_inputs(
     root: str | Path,
     metadata: Any,
     config: KrustConfig,
@@ -23,13 +23,13 @@ def executable_inputs(
     reproducible: bool,
     out_dir: Path,
     wheel: Path | None = None,
-) -> ExecutableInputs:
+) -> BuildInputs:
     """The inputs of a build from hatchling's ProjectMetadata and the validated options.
 
     `reproducible` is hatch's option of that name (SOURCE_DATE_EPOCH is read from the
     configuration's environment); `wheel` is one already built (by the wheel hook).
     """
-    return ExecutableInputs(
+    return BuildInputs(
         root=Path(root),
         dist_name=metadata.core.raw_name,
         version=metadata.version,

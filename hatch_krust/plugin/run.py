@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from hatch_krust.build.flow import ImageOutcome
+    from hatch_krust.flow import ImageOutcome
 
 __all__ = ["build_target", "main", "outcome_data"]
 

@@ -22,20 +22,21 @@ from typing import TYPE_CHECKING, Any
 from hatchling.builders.config import BuilderConfig
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-from hatch_krust.build.executable import is_inner_wheel_build
-from hatch_krust.build.flow import build_and_publish
-from hatch_krust.build.image import repository_name
-from hatch_krust.build.outputs import write_atomically, write_record
+from hatch_krust.atomic import write_atomically
+from hatch_krust.building.image import repository_name
+from hatch_krust.building.outputs import write_record
 from hatch_krust.config import load_config
 from hatch_krust.errors import KrustError, failure
+from hatch_krust.flow import build_and_publish
+from hatch_krust.formats.executable import is_inner_wheel_build
 from hatch_krust.plugin.digests import built_line
-from hatch_krust.plugin.project import executable_inputs, project_facts
+from hatch_krust.plugin.project import build_inputs, project_facts
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from hatch_krust.build.flow import ImageOutcome
     from hatch_krust.config import KrustConfig
+    from hatch_krust.flow import ImageOutcome
 
 __all__ = ["KrustBuildHook", "hook_config", "hook_push"]
 
@@ -83,7 +84,7 @@ class KrustBuildHook(BuildHookInterface[BuilderConfig]):
             out_dir = self._out_dir(config)
             if config.repository is not None and config.push is False:
                 self.app.display_info(f"krust: {push_note}")
-            inputs = executable_inputs(
+            inputs = build_inputs(
                 self.root,
                 self.metadata,
                 config,

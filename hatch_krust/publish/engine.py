@@ -27,8 +27,8 @@ from hatch_krust.publish import Published
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from hatch_krust.build.executable import Reporter
-    from hatch_krust.build.image import BuiltImage
+    from hatch_krust.building.built import BuiltImage
+    from hatch_krust.progress import Reporter
 
 __all__ = [
     "ENGINES",

@@ -13,9 +13,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
 
-    from hatch_krust.build.executable import Reporter
-    from hatch_krust.build.image import BuiltImage
+    from hatch_krust.building.built import BuiltImage
     from hatch_krust.oci.reference import Reference
+    from hatch_krust.progress import Reporter
 
 __all__ = ["RegistryDestination"]
 

@@ -12,46 +12,6 @@ See docs/registry.md.
 
 from __future__ import annotations
 
-from hatch_krust.registry.api import (
-    Credentials,
-    LayoutLocation,
-    Location,
-    Manifest,
-    Options,
-    Progress,
-    PulledImage,
-    ReferrersResult,
-    Repository,
-    RetryPolicy,
-    copy,
-    fetch_blob,
-    inspect,
-    merge,
-    parse_location,
-    pull_image,
-    pull_manifest,
-    push_layout,
-    select_platform,
-)
-
-__all__ = [
-    "Credentials",
-    "LayoutLocation",
-    "Location",
-    "Manifest",
-    "Options",
-    "Progress",
-    "PulledImage",
-    "ReferrersResult",
-    "Repository",
-    "RetryPolicy",
-    "copy",
-    "fetch_blob",
-    "inspect",
-    "merge",
-    "parse_location",
-    "pull_image",
-    "pull_manifest",
-    "push_layout",
-    "select_platform",
-]
+# The package exports what `api` does, by its list: one list, kept in one place.
+from hatch_krust.registry.api import *  # noqa: F403
+from hatch_krust.registry.api import __all__ as __all__

@@ -141,14 +141,10 @@ def copy(
     """
     if mount_from is not None:
         check_repository(mount_from)
-    source_loc = parse_location(src) if isinstance(src, str) else src
-    dest_loc = parse_location(dst) if isinstance(dst, str) else dst
+    source_loc, dest_loc = _location(src), _location(dst)
     opts = options or Options()
     with contextlib.ExitStack() as stack:
-        source, source_registry = _open_source(stack, source_loc, opts)
-        root = source.root()
-        if platform is not None and root.is_index:
-            root = source.manifest(select_platform(root, platform, source.name))
+        source, source_registry, root = _open_root(stack, source_loc, opts, platform)
         sink, tags_out, finish = _open_sink(
             stack,
             dest_loc,
@@ -163,6 +159,25 @@ def copy(
         transfer(source, sink, root, tags_out)
         finish()
     return root.digest
+
+
+def _location(location: Location | str) -> Location:
+    return parse_location(location) if isinstance(location, str) else location
+
+
+def _open_root(
+    stack: contextlib.ExitStack,
+    location: Location,
+    options: Options,
+    platform: Platform | str | None,
+) -> tuple[Source, Registry | None, Manifest]:
+    """The source, its registry (None for a layout) and its root manifest: with
+    `platform`, an index's image for that platform."""
+    source, registry = _open_source(stack, location, options)
+    root = source.root()
+    if platform is not None and root.is_index:
+        root = source.manifest(select_platform(root, platform, source.name))
+    return source, registry, root
 
 
 def _open_source(
@@ -224,7 +239,7 @@ def _layout_sink(
     sink = LayoutSink(
         layout, jobs=options.jobs, progress=options.progress, registry=source_registry
     )
-    return sink, names, lambda: write_archive(layout, location.path)
+    return sink, names, lambda: write_archive(layout, location.path, epoch=options.epoch)
 
 
 @contextlib.contextmanager
@@ -334,13 +349,8 @@ def inspect(
 
     With `raw`, `out["raw"]` holds the manifest's exact bytes (their SHA-256 is the digest).
     """
-    loc = parse_location(location) if isinstance(location, str) else location
-    opts = options or Options()
     with contextlib.ExitStack() as stack:
-        source, _ = _open_source(stack, loc, opts)
-        manifest = source.root()
-        if platform is not None and manifest.is_index:
-            manifest = source.manifest(select_platform(manifest, platform, source.name))
+        source, _, manifest = _open_root(stack, _location(location), options or Options(), platform)
         out: dict[str, Any] = {
             "digest": manifest.digest,
             "mediaType": manifest.media_type,

@@ -26,7 +26,7 @@ from hatch_krust.registry.credentials import lookup_credentials
 from hatch_krust.registry.options import Options
 from hatch_krust.registry.redact import install_log_redaction, redact_url
 from hatch_krust.registry.retry import RETRY_STATUSES, is_transient, parse_retry_after, retrying
-from hatch_krust.registry.security import http_allowed, insecure_from_env
+from hatch_krust.registry.security import http_allowed, insecure_hosts
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -59,7 +59,7 @@ class Registry:
         """`repository` picks the most specific `auths` entry (`host/namespace`) when given."""
         self.host = host
         self.options = options or Options()
-        insecure = insecure_from_env(self.options.insecure)
+        insecure = insecure_hosts(self.options.insecure)
         self.insecure = host.lower() in insecure
         self.http_allowed = self.insecure or http_allowed(host)
         self.base = f"https://{host}"

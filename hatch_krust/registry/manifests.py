@@ -37,6 +37,7 @@ __all__ = [
     "parse_manifest",
     "put_manifest",
     "select_platform",
+    "send_manifest",
 ]
 
 MAX_MANIFEST = 4 << 20
@@ -183,27 +184,39 @@ def put_manifest(
     registry: Registry, repository: str, manifest: Manifest, identifier: str
 ) -> None:
     """PUT the exact bytes under a digest or tag; skipped if the registry already has them."""
-    scope = push_scope(repository)
-    if head_manifest(registry, repository, identifier, scope) == manifest.digest:
+    if head_manifest(registry, repository, identifier, push_scope(repository)) == manifest.digest:
         return
+    send_manifest(registry, repository, manifest, identifier)
+
+
+def send_manifest(
+    registry: Registry,
+    repository: str,
+    manifest: Manifest,
+    identifier: str,
+    kind: str = "manifest",
+) -> dict[str, str]:
+    """PUT the exact bytes under `identifier` (a digest or tag), always; the registry's
+    answer's headers (an artifact's `OCI-Subject`). A registry that stores them under
+    another digest is refused; `kind` names the manifest in messages."""
     response = registry.request(
         "PUT",
         f"/v2/{repository}/manifests/{identifier}",
-        scopes=(scope,),
+        scopes=(push_scope(repository),),
         headers={"Content-Type": manifest.media_type},
         content=manifest.data,
     )
+    tagged = f" as {identifier}" if identifier != manifest.digest else ""
     with contextlib.closing(response):
-        raise_for_status(
-            response, f"pushing manifest {manifest.digest} as {identifier}", (200, 201)
-        )
+        raise_for_status(response, f"pushing {kind} {manifest.digest}{tagged}", (200, 201))
     header = response.headers.get("Docker-Content-Digest")
     if header and header != manifest.digest:
         message = (
-            f"Registry {registry.host} stored manifest {identifier} under digest {header}, "
+            f"Registry {registry.host} stored {kind} {identifier} under digest {header}, "
             f"not {manifest.digest}"
         )
         raise RegistryError(message)
+    return dict(response.headers)
 
 
 def select_platform(index: Manifest, platform: Platform | str, where: str) -> Descriptor:

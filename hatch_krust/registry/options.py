@@ -27,8 +27,9 @@ Progress = Callable[[str, int, int], None]
 class Options:
     """How the registry module talks to registries.
 
-    - `insecure`: hosts (`host[:port]`) allowed plain http and unverified TLS, added to
-      `KRUST_INSECURE_REGISTRIES`; loopback hosts may always use plain http. Default none.
+    - `insecure`: hosts (`host[:port]`) allowed plain http and unverified TLS (the caller's
+      list: the build's config, the CLI's flags and `KRUST_INSECURE_REGISTRIES`); loopback
+      hosts may always use plain http. Default none.
     - `jobs`: blobs transferred in parallel. The default is 4.
     - `retry`: see `RetryPolicy`; the default retries 5 times within 300 s.
     - `connect_timeout` / `read_timeout`: seconds; the read timeout is per network read,
@@ -40,6 +41,8 @@ class Options:
       a threshold of 0 disables chunked uploads.
     - `credentials`: use these for every registry instead of looking them up.
     - `env`: environment for credential lookup (default `os.environ`).
+    - `epoch`: the file times of an `oci-archive:` written (SOURCE_DATE_EPOCH, read by the
+      caller). Default 0.
     - `progress`: callback `(digest, done, total)` per blob; default none.
     - `transport`: an httpx transport to use instead of the network (tests).
     - `blob_record`: a JSON file recording which repositories of each registry held
@@ -58,6 +61,7 @@ class Options:
     chunked_threshold: int = 256 * MiB
     credentials: Credentials | None = None
     env: dict[str, str] | None = None
+    epoch: int = 0
     progress: Progress | None = None
     transport: httpx.BaseTransport | None = None
     blob_record: Path | None = None

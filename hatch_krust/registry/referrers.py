@@ -24,7 +24,7 @@ from hatch_krust.oci.canonical import canonical_json
 from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.digest import check_digest, sha256_bytes
 from hatch_krust.oci.mediatypes import OCI_EMPTY, OCI_INDEX, OCI_MANIFEST
-from hatch_krust.registry.auth import pull_scope, push_scope
+from hatch_krust.registry.auth import pull_scope
 from hatch_krust.registry.blobs import upload_blob
 from hatch_krust.registry.client import raise_for_status, read_capped
 from hatch_krust.registry.manifests import (
@@ -33,6 +33,7 @@ from hatch_krust.registry.manifests import (
     get_manifest,
     parse_manifest,
     put_manifest,
+    send_manifest,
 )
 
 if TYPE_CHECKING:
@@ -150,23 +151,10 @@ def push_referrer(registry: Registry, repository: str, artifact: Artifact) -> Re
 
 def _put_manifest(registry: Registry, repository: str, manifest: Manifest) -> str:
     """PUT by digest (always, so the registry answers with `OCI-Subject` if it can)."""
-    response = registry.request(
-        "PUT",
-        f"/v2/{repository}/manifests/{manifest.digest}",
-        scopes=(push_scope(repository),),
-        headers={"Content-Type": manifest.media_type},
-        content=manifest.data,
+    headers = send_manifest(
+        registry, repository, manifest, manifest.digest, kind="artifact manifest"
     )
-    with contextlib.closing(response):
-        raise_for_status(response, f"pushing artifact manifest {manifest.digest}", (200, 201))
-    stored = response.headers.get("Docker-Content-Digest")
-    if stored and stored != manifest.digest:
-        message = (
-            f"Registry {registry.host} stored artifact manifest {manifest.digest} under "
-            f"digest {stored}"
-        )
-        raise RegistryError(message)
-    return str(response.headers.get("OCI-Subject", ""))
+    return str(headers.get("oci-subject", ""))
 
 
 def referrers_api_supported(registry: Registry, repository: str, subject: str) -> bool:

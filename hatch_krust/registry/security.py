@@ -15,7 +15,6 @@ CVE-2020-15157, oras-go GHSA-jxpm-75mh-9fp7):
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -29,17 +28,20 @@ __all__ = [
     "check_realm",
     "host_of",
     "http_allowed",
-    "insecure_from_env",
+    "insecure_hosts",
     "is_loopback",
     "same_origin",
 ]
 
-ENV_INSECURE = "KRUST_INSECURE_REGISTRIES"
+ENV_INSECURE = "KRUST_INSECURE_REGISTRIES"  # named in messages; the CLI reads it, not this
 
 
-def insecure_from_env(extra: Iterable[str] = ()) -> frozenset[str]:
-    """Hosts allowed plain http: `extra` plus the comma/space list in KRUST_INSECURE_REGISTRIES."""
-    names = [*extra, *os.environ.get(ENV_INSECURE, "").replace(",", " ").split()]
+def insecure_hosts(names: Iterable[str]) -> frozenset[str]:
+    """The hosts `Options.insecure` names, normalised: lower case, no `http://`, no `/`.
+
+    The caller says which hosts (the config's `insecure-registries`, or the CLI's flags
+    and `KRUST_INSECURE_REGISTRIES` read at its edge): nothing here reads the environment.
+    """
     return frozenset(n.strip().lower().removeprefix("http://").rstrip("/") for n in names if n)
 
 

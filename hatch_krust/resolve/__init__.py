@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hatch_krust.atomic import write_atomically
 from hatch_krust.errors import KrustError
 from hatch_krust.resolve.builds import build_all, build_project, default_jobs, stderr_line
 from hatch_krust.resolve.projects import Project, projects_of, push_problem
@@ -62,7 +63,7 @@ def resolve(
     recursive: bool = False,
     jobs: int | None = None,
     quiet: bool = False,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
     cwd: Path | None = None,
     python: str = sys.executable,
     stdin: Callable[[], bytes] | None = None,
@@ -76,7 +77,7 @@ def resolve(
     `cwd` or `allow_outside`. `image_refs` (ko's `--image-refs`) receives every reference
     built, one a line, in the order the YAML first names each project.
     """
-    env = dict(os.environ if env is None else env)
+    env = dict(env)  # the caller's (the CLI reads the process's)
     cwd = Path.cwd() if cwd is None else cwd
     files = read_files(collect_files(sources, recursive=recursive, cwd=cwd), stdin, cwd)
     by_path = projects_of(files, cwd, allow_outside)
@@ -109,16 +110,13 @@ def resolve(
 
 
 def write_image_refs(path: Path, references: Sequence[str], cwd: Path) -> None:
-    """One reference a line, each once, in the order given; written whole (a temporary
-    file renamed into place), so a reader never sees half a list."""
+    """One reference a line, each once, in the order given; written whole (the one
+    atomic writer), so a reader never sees half a list."""
     target = cwd / path
     lines = "".join(f"{ref}\n" for ref in dict.fromkeys(references))
-    partial = target.with_name(f".{target.name}.partial")
     try:
-        partial.write_text(lines, encoding="utf-8")
-        partial.replace(target)
+        write_atomically(lines.encode("utf-8"), target, parents=False)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         message = f"Cannot write --image-refs {path}: {exc.strerror or exc}"
         raise KrustError(message) from None
 
@@ -138,7 +136,7 @@ def apply(
     recursive: bool = False,
     jobs: int | None = None,
     quiet: bool = False,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
     cwd: Path | None = None,
     python: str = sys.executable,
     stdin: Callable[[], bytes] | None = None,
@@ -152,7 +150,7 @@ def apply(
     """
     import shutil
 
-    env = dict(os.environ if env is None else env)
+    env = dict(env)  # the caller's (the CLI reads the process's)
     kubectl = shutil.which("kubectl", path=env.get("PATH", os.defpath))
     if kubectl is None:
         raise KrustError(kubectl_missing_message(sources, recursive))

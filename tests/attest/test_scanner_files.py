@@ -105,7 +105,8 @@ def facts() -> BuildFacts:
     return BuildFacts(name="yaml-app", version="1.2.0", script="yaml-app",
                       executable_path="/app/yaml-app", executable_sha256="0" * 64,
                       executable_size=1, platform="linux/amd64", epoch=0,
-                      builder_version="0.1.0", bundle=BUNDLE)  # fmt: skip
+                      builder_version="0.1.0", bundle=BUNDLE,
+                      scanner_files=tuple(scanner_files(BUNDLE)))  # fmt: skip
 
 
 def test_the_sboms_list_the_files_for_scanners() -> None:

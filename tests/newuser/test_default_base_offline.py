@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-import hatch_krust.build.bases
-from hatch_krust.build.image import open_base
+import hatch_krust.building.bases
+from hatch_krust.building.image import open_base
 from hatch_krust.config import DEFAULT_BASE_IMAGE
 from hatch_krust.errors import RegistryError, TransportFailure
 from hatch_krust.oci.descriptor import Platform
@@ -33,7 +33,7 @@ def unreachable(location: Any, *args: Any) -> Any:
 def test_an_unreachable_base(
     spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hatch_krust.build.bases, "pull_base", unreachable)
+    monkeypatch.setattr(hatch_krust.building.bases, "pull_base", unreachable)
     platform = Platform(os="linux", architecture="amd64")
     with (
         pytest.raises(RegistryError) as caught,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hatch_krust.build.executable import resolve_script
 from hatch_krust.config import load_config
 from hatch_krust.errors import ConfigError
+from hatch_krust.inputs import resolve_script
 
 
 def test_a_wrong_krust_script_variable_is_named_as_the_variable() -> None:

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-import hatch_krust.build.packaging
-from hatch_krust.build.executable import BinaryResult, ExecutableInputs
-from hatch_krust.build.flow import build_and_publish
-from hatch_krust.build.image import ProjectFacts
+import hatch_krust.formats.static
+from hatch_krust.building.image import ProjectFacts
 from hatch_krust.config import load_config
 from hatch_krust.errors import EngineError
+from hatch_krust.flow import build_and_publish
+from hatch_krust.formats.executable import BinaryResult
+from hatch_krust.inputs import BuildInputs
 from tests.infra.engines import DockerDaemon, Podman, engine_binary, start_docker
 from tests.test_flow import Quiet
 
@@ -37,13 +38,13 @@ pytestmark = [pytest.mark.infra, pytest.mark.runtime]
 def stand_in(probe: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The probe instead of a freeze: everything else is the real flow."""
 
-    def build(inputs: ExecutableInputs, reporter: Any) -> BinaryResult:
-        path = inputs.out_dir / f"hello-{inputs.version}-linux-amd64"
+    def build(inputs: BuildInputs, reporter: Any, out_dir: Path) -> BinaryResult:
+        path = out_dir / f"hello-{inputs.version}-linux-amd64"
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(probe, path)
         return BinaryResult(path=path, cached=False, script="hello")
 
-    monkeypatch.setattr(hatch_krust.build.packaging, "build_executable", build)
+    monkeypatch.setattr(hatch_krust.formats.static, "build_executable", build)
 
 
 def engines_path(tmp_path: Path, *names: str) -> str:
@@ -64,7 +65,7 @@ def build(tmp_path: Path, environ: dict[str, str], **table: Any) -> Any:
     table = {"format": "static", "base-image": "scratch", **table}
     config = load_config(table, env=env, user_defaults={})
     (tmp_path / "project").mkdir(exist_ok=True)
-    inputs = ExecutableInputs(
+    inputs = BuildInputs(
         root=tmp_path / "project",
         dist_name="hello",
         version="1.2.3",

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from hatch_krust.build.flow import build_and_publish, destination_for
-from hatch_krust.build.image import ImagePlan, ProjectFacts, plan_image
+from hatch_krust.building.image import ImagePlan, ProjectFacts, plan_image
 from hatch_krust.config import load_config
 from hatch_krust.errors import ConfigError, EngineError
+from hatch_krust.flow import build_and_publish, destination_for, repository_template
 from hatch_krust.oci.platform import Platform
 from hatch_krust.publish.engine import LocalEngineDestination, find_engine, is_local
 from hatch_krust.publish.registry import RegistryDestination
@@ -79,7 +79,7 @@ def test_every_spelling_of_krust_local_loads_into_the_engine(
     environ = {"PATH": str(path), **env}
     config = load_config({"base-image": "scratch", **table}, env=environ, user_defaults={})
     inputs = inputs_for(tmp_path)
-    plan = plan_image(replace(inputs, config=config), Quiet())
+    plan = plan_image(replace(inputs, config=config), Quiet(), repository_template(config))
     assert plan.repository == repository
     destination = destination_for(plan, config)
     assert isinstance(destination, LocalEngineDestination)
@@ -97,12 +97,12 @@ def test_a_registry_is_still_a_registry(tmp_path: Path) -> None:
 def test_no_engine_fails_before_anything_is_built(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import hatch_krust.build.packaging
+    import hatch_krust.formats.static
 
     def must_not_build(*args: object, **kwargs: object) -> None:
         raise AssertionError("built although no engine can load the image")
 
-    monkeypatch.setattr(hatch_krust.build.packaging, "build_executable", must_not_build)
+    monkeypatch.setattr(hatch_krust.formats.static, "build_executable", must_not_build)
     inputs = inputs_for(tmp_path)
     environ = {"PATH": str(bin_dir(tmp_path)), "KRUST_REPO": "krust.local"}
     config = load_config({"base-image": "scratch"}, env=environ, user_defaults={})

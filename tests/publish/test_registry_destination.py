@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hatch_krust.build.flow import destination_for
-from hatch_krust.build.image import ImagePlan
+from hatch_krust.building.image import ImagePlan
 from hatch_krust.config import load_config
+from hatch_krust.flow import destination_for
 from hatch_krust.oci.platform import Platform
 from hatch_krust.publish.registry import RegistryDestination
 from hatch_krust.registry.credentials import lookup_credentials

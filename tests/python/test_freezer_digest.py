@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import hatch_krust.python
-from hatch_krust.build.executable import freezer_code_digest
+from hatch_krust.formats.executable import freezer_code_digest
 
 
 def test_a_change_to_the_toolkit_changes_the_freezer_digest(

@@ -140,10 +140,13 @@ def test_insecure_registry_skips_verification(basic_registry: RegistryServer, la
                                               clean_env: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     docker_config(clean_env, basic_registry.host, "alice", "wonderland")
-    monkeypatch.setenv("KRUST_INSECURE_REGISTRIES", basic_registry.host)
+    monkeypatch.setenv("KRUST_INSECURE_REGISTRIES", basic_registry.host)  # not read: options are
     descriptor = random_image(layout, tag="v1")
-    assert push_layout(layout, descriptor, f"{basic_registry.host}/insecure/app:v1") \
-        == descriptor.digest
+    with pytest.raises(RegistryError, match="SSL_CERT_FILE"):
+        push_layout(layout, descriptor, f"{basic_registry.host}/insecure/app:v1")
+    options = Options(insecure=frozenset({basic_registry.host}))
+    assert push_layout(layout, descriptor, f"{basic_registry.host}/insecure/app:v1",
+                       options=options) == descriptor.digest
 
 
 def test_token_auth_push_and_anonymous_pull(token_registry: RegistryServer, layout: Layout,

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from hatch_krust.atomic import atomic_writer
 from hatch_krust.oci.canonical import canonical_json
 from hatch_krust.oci.descriptor import Descriptor
-from hatch_krust.oci.layout import Layout, atomic_writer
+from hatch_krust.oci.layout import Layout
 from hatch_krust.oci.mediatypes import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST
 
 if TYPE_CHECKING:

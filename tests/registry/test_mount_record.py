@@ -170,8 +170,8 @@ def test_a_pulled_base_is_mounted_from(anon_registry: RegistryServer, layout: La
 
 def test_the_base_pull_of_a_build_records_under_the_cache(anon_registry: RegistryServer,
                                                           layout: Layout, tmp_path: Path) -> None:
-    from hatch_krust.build.bases import pull_base
-    from hatch_krust.build.cache import blob_record_file
+    from hatch_krust.building.bases import pull_base
+    from hatch_krust.inputs import blob_record_file
     from hatch_krust.oci.descriptor import Platform
     from hatch_krust.oci.reference import parse_reference
 

@@ -15,7 +15,7 @@ from hatch_krust.registry.retry import RetryPolicy, parse_retry_after
 from hatch_krust.registry.security import (
     check_realm,
     host_of,
-    insecure_from_env,
+    insecure_hosts,
     is_loopback,
     same_origin,
 )
@@ -76,8 +76,8 @@ def test_loopback_and_insecure(monkeypatch: pytest.MonkeyPatch) -> None:
     assert is_loopback("a.localhost")
     assert not is_loopback("10.0.0.1:5000")
     assert not is_loopback("localhost.evil.com")
-    monkeypatch.setenv("KRUST_INSECURE_REGISTRIES", "reg.lan:5000, other.lan")
-    assert insecure_from_env(["x.lan"]) == {"reg.lan:5000", "other.lan", "x.lan"}
+    monkeypatch.setenv("KRUST_INSECURE_REGISTRIES", "reg.lan:5000, other.lan")  # not read here
+    assert insecure_hosts(["X.lan", "http://y.lan/", ""]) == {"x.lan", "y.lan"}
 
 
 def test_origins() -> None:

@@ -1,25 +1,24 @@
-"""The executable: a project's wheel frozen into one static file, or reused from the cache.
+"""The static format's executable: a project's wheel frozen into one static file, or
+reused from the cache.
 
-`build_executable` is the first step of every build (`hatch_krust.build.flow` calls it
-for the `binary` and `image` versions, the wheel hook through the image). Each step is a
-function with plain inputs and outputs.
+`build_executable` makes the `binary` version (through `hatch_krust.flow.build_binary`)
+and the static image's program (`hatch_krust.formats.static`). Each step is a function
+with plain inputs and outputs.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from hatch_krust.__about__ import __version__
-from hatch_krust.build.cache import ExecutableCache, cache_key, default_cache_dir
-from hatch_krust.errors import ConfigError, KrustError
+from hatch_krust.atomic import install_atomically
+from hatch_krust.formats.cache import ExecutableCache, cache_key
+from hatch_krust.inputs import check_host, resolve_script
 from hatch_krust.oci.platform import Platform
 from hatch_krust.python.dependencies import declared_requirements, resolve_requirements
 from hatch_krust.python.extras import chosen_extras, with_extras
@@ -33,104 +32,19 @@ from hatch_krust.python.wheel_build import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from hatch_krust.config import KrustConfig
     from hatch_krust.freeze import Freezer, FreezeRequest
+    from hatch_krust.inputs import BuildInputs
+    from hatch_krust.progress import Reporter
     from hatch_krust.python.interpreter import Interpreter
 
 __all__ = [
     "BinaryResult",
-    "ExecutableInputs",
-    "Reporter",
     "build_executable",
-    "build_wheel",
-    "check_host",
     "executable_name",
-    "install_atomically",
     "is_inner_wheel_build",
     "project_wheel",
-    "resolve_script",
-    "source_date_epoch",
     "wheel_fingerprint",
 ]
-
-
-
-class Reporter(Protocol):
-    """The part of hatchling's `app` we use; messages go to stderr."""
-
-    @property
-    def verbosity(self) -> int: ...
-    def display_info(self, message: str = "", **kwargs: Any) -> None: ...
-    def display_waiting(self, message: str = "", **kwargs: Any) -> None: ...
-    def display_success(self, message: str = "", **kwargs: Any) -> None: ...
-    def display_debug(self, message: str = "", level: int = 1, **kwargs: Any) -> None: ...
-
-
-def check_host() -> None:
-    """The freezer makes executables for the machine it runs on; that must be Linux."""
-    if not sys.platform.startswith("linux"):
-        message = (
-            f"hatch-krust builds static Linux executables and must run on Linux, but this host "
-            f"is {sys.platform!r}. Build inside a Linux container or on a Linux CI runner."
-        )
-        raise KrustError(message)
-
-
-def source_date_epoch(reproducible: bool, env: Mapping[str, str]) -> int | None:
-    """Hatch's rule: `reproducible` (default on) uses SOURCE_DATE_EPOCH or 1580601600."""
-    if not reproducible:
-        return None
-    raw = env.get("SOURCE_DATE_EPOCH", "1580601600")
-    try:
-        value = int(raw)
-    except ValueError:
-        message = f"Environment variable `SOURCE_DATE_EPOCH` must be an integer, not {raw!r}"
-        raise ConfigError(message) from None
-    if value < 0:
-        message = "Environment variable `SOURCE_DATE_EPOCH` must not be negative"
-        raise ConfigError(message)
-    return value
-
-
-def resolve_script(
-    scripts: Mapping[str, str],
-    project_name: str,
-    configured: str | None,
-    where: str = "Field `tool.hatch.build.targets.krust.script`",
-) -> tuple[str, str]:
-    """Pick the `[project.scripts]` entry to freeze: (name, "module:attr").
-
-    `where` names where `configured` came from (`KrustConfig.origin("script")`).
-    """
-    listing = ", ".join(f"`{name}`" for name in sorted(scripts)) or "none"
-    if configured is not None:
-        if configured not in scripts:
-            message = (
-                f"{where} names `{configured}`, which is not "
-                f"in `[project.scripts]`. Available scripts: {listing}."
-            )
-            raise ConfigError(message)
-        return configured, scripts[configured]
-    if not scripts:
-        message = (
-            "The project has no `[project.scripts]` entry, so there is nothing to turn into an "
-            "executable (`[project.gui-scripts]` and other entry points are not used). Add one, "
-            'for example `[project.scripts]\nmy-app = "my_app.cli:main"`.'
-        )
-        raise ConfigError(message)
-    if len(scripts) == 1:
-        name = next(iter(scripts))
-        return name, scripts[name]
-    normalized = project_name.replace("_", "-").lower()
-    for name, target in scripts.items():
-        if name.replace("_", "-").lower() == normalized:
-            return name, target
-    message = (
-        f"The project has several scripts ({listing}) and none is named like the project; "
-        'choose one with `script = "NAME"` in `[tool.hatch.build.targets.krust]` '
-        "or the environment variable `KRUST_SCRIPT`."
-    )
-    raise ConfigError(message)
 
 
 def executable_name(script: str, version: str, architecture: str) -> str:
@@ -164,6 +78,9 @@ def freezer_code_digest() -> str:
 
 @dataclass(frozen=True)
 class BinaryResult:
+    """The executable at `path`, whether the cache served it, and what the freeze (or
+    the cache entry) says of it: the tools, the distributions and the bundle."""
+
     path: Path
     cached: bool
     script: str
@@ -176,26 +93,7 @@ class BinaryResult:
     wheel_file_sha256: str = ""
 
 
-@dataclass(frozen=True)
-class ExecutableInputs:
-    """Plain values that decide the executable; the cache key is made from them."""
-
-    root: Path
-    dist_name: str
-    version: str
-    scripts: Mapping[str, str]
-    config: KrustConfig
-    epoch: int | None
-    out_dir: Path
-    wheel: Path | None = None  # a wheel already built (the wheel hook); else one is built
-
-    @property
-    def env(self) -> Mapping[str, str]:
-        """The environment the configuration was read from (cache directory, ...)."""
-        return self.config.environ
-
-
-def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResult:
+def build_executable(inputs: BuildInputs, reporter: Reporter, out_dir: Path) -> BinaryResult:
     """Wheel -> (cache or freeze) -> `out_dir/<script>-<version>-linux-<arch>`, atomically."""
     from hatch_krust import freeze as freezing
 
@@ -215,7 +113,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
         fingerprint = wheel_fingerprint(wheel)
         wheel_file_sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
         key = _cache_key(inputs, (wheel, fingerprint), chosen, interpreter, freezer, reporter)
-        cache = ExecutableCache(default_cache_dir(inputs.env))
+        cache = ExecutableCache(inputs.cache_dir)
         with cache.lock(key):
             entry, problem = cache.lookup(key) if config.cache else (None, "")
             if problem:
@@ -230,7 +128,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
                 store = cache if config.cache else None
                 source, meta = _freeze(request, freezer, store, key, fingerprint)
                 cached = False
-        target = inputs.out_dir / executable_name(script, inputs.version, arch)
+        target = out_dir / executable_name(script, inputs.version, arch)
         install_atomically(source, target)
     return BinaryResult(
         path=target,
@@ -246,7 +144,7 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
 
 
 def _cache_key(
-    inputs: ExecutableInputs,
+    inputs: BuildInputs,
     wheel: tuple[Path, str],
     entry: tuple[str, str, tuple[str, ...]],
     interpreter: Interpreter,
@@ -286,7 +184,7 @@ def _cache_key(
 
 
 def _freeze_request(
-    inputs: ExecutableInputs,
+    inputs: BuildInputs,
     wheel: Path,
     entry: tuple[str, str, tuple[str, ...]],
     interpreter: Interpreter,
@@ -341,27 +239,12 @@ def _freeze(
     return (entry.executable if entry else result.executable), meta
 
 
-def install_atomically(source: Path, target: Path, mode: int = 0o755) -> None:
-    """Copy to a temporary name in the target's directory, then rename over the target."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(handle, "wb") as out, source.open("rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-        tmp.chmod(mode)
-        tmp.replace(target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def is_inner_wheel_build(env: Mapping[str, str]) -> bool:
     return env.get(INNER_WHEEL_ENV) == "1" or inner_build_running()
 
 
 def project_wheel(
-    inputs: ExecutableInputs, directory: Path, log: Callable[[str], None] | None = None
+    inputs: BuildInputs, directory: Path, log: Callable[[str], None] | None = None
 ) -> Path:
     """The wheel to build from for `inputs`: the `wheel` option's, or built with the build's
     environment."""

@@ -28,28 +28,7 @@ from hatch_krust.oci.digest import sha256_file
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-__all__ = [
-    "CacheEntry",
-    "ExecutableCache",
-    "blob_record_file",
-    "cache_key",
-    "default_cache_dir",
-    "file_lock",
-]
-
-
-def default_cache_dir(env: Mapping[str, str]) -> Path:
-    """`KRUST_CACHE_DIR`, else `$XDG_CACHE_HOME/hatch-krust`, else `~/.cache/hatch-krust`."""
-    if env.get("KRUST_CACHE_DIR"):
-        return Path(env["KRUST_CACHE_DIR"])
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "hatch-krust"
-
-
-def blob_record_file(cache_root: Path) -> Path:
-    """Where pushes and pulls record which registry repositories hold which blobs, so a
-    later push mounts them (`registry.api.Options.blob_record`); safe to delete."""
-    return cache_root / "registry" / "blob-locations.json"
+__all__ = ["CacheEntry", "ExecutableCache", "cache_key", "file_lock"]
 
 
 def cache_key(inputs: Mapping[str, Any]) -> str:

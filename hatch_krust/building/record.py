@@ -1,9 +1,9 @@
 """The build record (`<stem>.build.json`): what a pipeline needs to sign, deploy or audit
-a build, as data. Made when the image is built; completed when it is published."""
+a build, as data. Made here when the image is built, with no reference; the flow
+(`hatch_krust.flow`) completes it with where the image was published."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from typing import TYPE_CHECKING, Any
@@ -18,29 +18,28 @@ if TYPE_CHECKING:
     from hatch_krust.attest import Document
     from hatch_krust.oci.descriptor import Descriptor
     from hatch_krust.oci.layout import Layout
-    from hatch_krust.publish import Published
 
-__all__ = ["build_record", "record_bytes", "with_publication"]
+__all__ = ["build_record", "record_bytes"]
 
 
 def build_record(
     name: str,
     version: str,
-    files: tuple[Path | None, Path],
+    files: tuple[tuple[Path, ...], Path],
     image: tuple[Layout, Descriptor],
     tags: Sequence[str],
     base: tuple[str, str],
     repository: str | None,
     docs: Sequence[Document],
-    image_format: str = "static",
+    image_format: str,
 ) -> dict[str, Any]:
     """The record of a built, not yet published image.
 
-    `files` are the executable (None for the layered format) and the archive; `image`
-    the layout and its index; `base` the base's name and digest ("" for scratch);
-    `image_format` the `format` option's value.
+    `files` are what the format installs (at most one file: the executable) and the
+    archive; `image` the layout and its index; `base` the base's name and digest ("" for
+    scratch); `image_format` the format's name.
     """
-    executable, archive = files
+    installs, archive = files
     layout, index = image
     base_name, base_digest = base
     platforms = [
@@ -55,7 +54,7 @@ def build_record(
         "tags": list(tags),
         "base": {"name": base_name or "scratch", "digest": base_digest or None},
         "format": image_format,
-        "executable": _file(executable) if executable is not None else None,
+        "executable": next((_file(path) for path in installs), None),
         "archive": _file(archive),
         "repository": repository,
         "reference": None,
@@ -73,15 +72,6 @@ def build_record(
 
 def _file(path: Path) -> dict[str, Any]:
     return {"name": path.name, "sha256": sha256_file(path), "size": path.stat().st_size}
-
-
-def with_publication(record: Mapping[str, Any], published: Published) -> dict[str, Any]:
-    """The record completed with where the image went and where its attachments are."""
-    out = copy.deepcopy(dict(record))
-    for entry, where in zip(out["attestations"], published.attachments, strict=True):
-        entry.update(where)
-    out["reference"] = published.reference
-    return out
 
 
 def record_bytes(record: Mapping[str, Any]) -> bytes:

@@ -16,8 +16,9 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hatch_krust.build.cache import blob_record_file, file_lock
 from hatch_krust.errors import ImageError
+from hatch_krust.formats.cache import file_lock
+from hatch_krust.inputs import blob_record_file
 from hatch_krust.oci.assemble import BaseImage
 from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.digest import is_digest

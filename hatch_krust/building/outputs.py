@@ -8,19 +8,17 @@ pushed and written only after the push and the attachments succeeded.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.build.executable import install_atomically
-from hatch_krust.build.record import record_bytes
+from hatch_krust.atomic import install_atomically, write_atomically
+from hatch_krust.building.record import record_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from hatch_krust.build.image import BuiltImage
+    from hatch_krust.building.built import BuiltImage
 
 __all__ = [
     "DOCUMENT_SUFFIXES",
@@ -29,14 +27,13 @@ __all__ = [
     "remove_stale_documents",
     "remove_stale_executable",
     "remove_stale_ref",
-    "write_atomically",
     "write_record",
     "write_ref",
 ]
 
 
 # every document a build may write, as `<stem><suffix>` (attest.documents names them;
-# tests/test_outputs.py keeps the two in step)
+# test_every_document_a_build_writes_is_known_to_the_stale_check keeps the two in step)
 DOCUMENT_SUFFIXES = (".cdx.json", ".spdx.json", ".provenance.json")
 
 
@@ -44,20 +41,17 @@ DOCUMENT_SUFFIXES = (".cdx.json", ".spdx.json", ".provenance.json")
 class Installed:
     """Where the outputs of a build are now."""
 
-    executable: Path | None  # None for the layered format: it has no executable
+    files: tuple[Path, ...]  # what the format installs (the static executable, or none)
     archive: Path
     record: Path
     documents: tuple[Path, ...]
 
 
 def install_outputs(image: BuiltImage, out_dir: Path) -> Installed:
-    """The executable (static format only), the archive, the build record and the
-    documents, into `out_dir` (silently: the caller reports the build once)."""
-    remove_stale_executable(out_dir, image.stem, image.executable)
-    executable = None
-    if image.executable is not None:
-        executable = out_dir / image.executable.name
-        install_atomically(image.executable, executable, 0o755)
+    """The format's files (the executable, or none), the archive, the build record and
+    the documents, into `out_dir` (silently: the caller reports the build once)."""
+    remove_stale_executable(out_dir, image.stem, image.installs)
+    files = tuple(install_atomically(path, out_dir / path.name, 0o755) for path in image.installs)
     archive = out_dir / image.archive.name
     install_atomically(image.archive, archive, 0o644)
     record = write_record(image.record, out_dir / f"{image.stem}.build.json")
@@ -65,7 +59,7 @@ def install_outputs(image: BuiltImage, out_dir: Path) -> Installed:
         write_atomically(doc.data, out_dir / doc.filename) for doc in image.documents
     )
     remove_stale_documents(out_dir, image.stem, documents)
-    return Installed(executable, archive, record, documents)
+    return Installed(files, archive, record, documents)
 
 
 def remove_stale_documents(out_dir: Path, stem: str, written: tuple[Path, ...]) -> None:
@@ -77,7 +71,7 @@ def remove_stale_documents(out_dir: Path, stem: str, written: tuple[Path, ...]) 
             path.unlink(missing_ok=True)
 
 
-def remove_stale_executable(out_dir: Path, stem: str, built: Path | None) -> None:
+def remove_stale_executable(out_dir: Path, stem: str, installs: tuple[Path, ...]) -> None:
     """Switching from `static` to `layered` must not leave the earlier build's executable
     beside the new outputs: the record of that build names it. A `krust:binary` output
     (no record of its own) stays."""
@@ -86,7 +80,7 @@ def remove_stale_executable(out_dir: Path, stem: str, built: Path | None) -> Non
         name = str(earlier["name"])
     except (OSError, ValueError, KeyError, TypeError):
         return
-    if Path(name).name == name and (built is None or built.name != name):
+    if Path(name).name == name and name not in {path.name for path in installs}:
         (out_dir / name).unlink(missing_ok=True)
 
 
@@ -102,19 +96,3 @@ def write_record(record: Mapping[str, Any], target: Path) -> Path:
 
 def write_ref(out_dir: Path, stem: str, reference: str) -> Path:
     return write_atomically(f"{reference}\n".encode(), out_dir / f"{stem}.ref")
-
-
-def write_atomically(data: bytes, target: Path, mode: int = 0o644) -> Path:
-    """Write `data` to a temporary name in the target's directory, then rename."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        tmp.chmod(mode)
-        tmp.replace(target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return target

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hatch_krust.build.public_paths import public_options
+from hatch_krust.building.public_paths import public_options
 
 if TYPE_CHECKING:
     from hatch_krust.attest import Document
-    from hatch_krust.build.executable import ExecutableInputs
-    from hatch_krust.build.git import GitState
-    from hatch_krust.build.image import ProjectFacts
-    from hatch_krust.build.packaging import Packaged
+    from hatch_krust.building.git import GitState
+    from hatch_krust.building.image import ProjectFacts
+    from hatch_krust.formats import Packaged
+    from hatch_krust.inputs import BuildInputs
     from hatch_krust.oci.descriptor import Descriptor, Platform
     from hatch_krust.oci.layout import Layout
 
@@ -19,7 +19,7 @@ __all__ = ["attestation_documents"]
 
 
 def attestation_documents(
-    inputs: ExecutableInputs,
+    inputs: BuildInputs,
     facts: ProjectFacts,
     git: GitState,
     packaged: Packaged,
@@ -45,15 +45,17 @@ def attestation_documents(
         name=inputs.dist_name,
         version=inputs.version,
         script=packaged.script,
-        executable_path=packaged.program_path,
-        executable_sha256=packaged.program_sha256,
-        executable_size=packaged.program_size,
+        executable_path=packaged.program.path,
+        executable_sha256=packaged.program.sha256,
+        executable_size=packaged.program.size,
+        program_kind=packaged.program.kind,
         platform=str(platform),
         epoch=inputs.epoch,
         builder_version=__version__,
         licenses=facts.licenses,
         description=facts.description,
-        bundle=packaged.bundle,
+        bundle=packaged.bundle.facts(),
+        scanner_files=packaged.bundle.scanner_files(),
         tools=packaged.tools,
         wheel_name=packaged.wheel_name,
         wheel_sha256=packaged.wheel_sha256,

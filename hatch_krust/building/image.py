@@ -3,10 +3,12 @@ as an OCI image index in a staged layout, with its archive, attestation document
 build record.
 
 `plan_image` makes every check that needs no work (platforms, tags, the repository, the
-CA file); `build_image` then pulls the base (the only network it touches), freezes,
-assembles and writes everything into a work directory the caller owns, and returns a
-`BuiltImage`. Installing it into `dist/krust/` and publishing it are later steps
-(`hatch_krust.build.outputs`, `hatch_krust.publish`), joined by `hatch_krust.build.flow`.
+CA file); `build_image` then pulls the base, lets the format make the program (which
+also uses the network: `uv pip compile` for the cache key, the wheel build's and the
+installs' package index), assembles and writes everything into a work directory the
+caller owns, and returns a `BuiltImage`. Installing it into `dist/krust/` and
+publishing it are later steps (`hatch_krust.building.outputs`, `hatch_krust.publish`),
+joined by the composition root `hatch_krust.flow`.
 """
 
 from __future__ import annotations
@@ -16,16 +18,16 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from hatch_krust.build.attestations import attestation_documents
-from hatch_krust.build.cache import default_cache_dir
-from hatch_krust.build.git import GitState, git_state
-from hatch_krust.build.packaging import Packaged, packager_for
-from hatch_krust.build.public_paths import public_location
-from hatch_krust.build.record import build_record
-from hatch_krust.build.tags import release_only_templates, render_tags, tag_safe
+from hatch_krust.building.attestations import attestation_documents
+from hatch_krust.building.built import BuiltImage
+from hatch_krust.building.git import GitState, git_state
+from hatch_krust.building.public_paths import public_location
+from hatch_krust.building.record import build_record
+from hatch_krust.building.tags import release_only_templates, render_tags, tag_safe
 from hatch_krust.errors import ConfigError, ImageError
+from hatch_krust.formats import format_for
 from hatch_krust.oci.annotations import image_annotations
 from hatch_krust.oci.archive_names import image_name
 from hatch_krust.oci.assemble import BaseImage, ImageOptions
@@ -36,9 +38,10 @@ from hatch_krust.oci.layout import Layout, open_archive, write_archive
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from hatch_krust.attest import Document
-    from hatch_krust.build.executable import ExecutableInputs, Reporter
     from hatch_krust.config import KrustConfig
+    from hatch_krust.formats import Packaged
+    from hatch_krust.inputs import BuildInputs
+    from hatch_krust.progress import Reporter
 
 __all__ = [
     "BuiltImage",
@@ -68,29 +71,6 @@ class ImagePlan:
     platform: Platform
     tags: tuple[str, ...]
     repository: str | None
-
-
-@dataclass(frozen=True)
-class BuiltImage:
-    """A built image, staged in a work directory and not yet installed or published.
-
-    `subject` is the platform manifest the attestation `documents` are about; `record`
-    the build record as data (without a reference); `epoch` the image's creation time;
-    `format` the image format (`static` or `layered`).
-    """
-
-    layout: Layout
-    index: Descriptor
-    subject: Descriptor
-    platform: Platform
-    executable: Path | None  # the static executable; None for the layered format
-    archive: Path
-    documents: tuple[Document, ...]
-    record: Mapping[str, Any]
-    stem: str
-    base_name: str
-    epoch: int
-    format: str = "static"
 
 
 def check_platforms(requested: tuple[str, ...], where: str = "Option `platforms`") -> Platform:
@@ -144,7 +124,7 @@ def open_base(
             descriptor = layout.resolve(location.tag)
             yield BaseImage(layout, descriptor), spec, descriptor.digest
         return
-    from hatch_krust.build.bases import pull_base
+    from hatch_krust.building.bases import pull_base
     from hatch_krust.config import DEFAULT_BASE_IMAGE
     from hatch_krust.errors import RegistryError, TransportFailure
 
@@ -208,8 +188,12 @@ def ca_certificates(config: KrustConfig) -> bool | Path:
     return Path(ca)
 
 
-def plan_image(inputs: ExecutableInputs, reporter: Reporter) -> ImagePlan:
-    """Every check that needs no work done, so a mistake costs no freeze."""
+def plan_image(inputs: BuildInputs, reporter: Reporter, template: str | None) -> ImagePlan:
+    """Every check that needs no work done, so a mistake costs no freeze.
+
+    `template` is the repository to push to (`{name}` for the project's), as the caller
+    decided it from the `repository` option; None when there is none.
+    """
     config = inputs.config
     platform = check_platforms(config.platforms, config.origin("platforms"))
     check_base_image(config)
@@ -220,14 +204,14 @@ def plan_image(inputs: ExecutableInputs, reporter: Reporter) -> ImagePlan:
         reporter.display_info(
             f"Not a release ({inputs.version}): skipping the tags {', '.join(skipped)}"
         )
-    push = config.push if config.push is not None else config.repository is not None
-    if push and config.repository is None:
+    push = config.push if config.push is not None else template is not None
+    if push and template is None:
         message = (
             "`push` is on but no repository is known: set `repository` in "
             "`[tool.hatch.build.targets.krust]` or the environment variable `KRUST_REPO`"
         )
         raise ConfigError(message)
-    repository = _repository(config.repository, inputs.dist_name) if push else None
+    repository = _repository(template, inputs.dist_name) if push else None
     return ImagePlan(platform, tuple(tags), repository)
 
 
@@ -248,13 +232,13 @@ def check_base_image(config: KrustConfig) -> None:
         raise ConfigError(message) from None
 
 
-def file_stem(inputs: ExecutableInputs) -> str:
+def file_stem(inputs: BuildInputs) -> str:
     """`<name>-<version>`: the outputs are `<stem>.oci.tar`, `<stem>.build.json`, ..."""
     return f"{repository_name('{name}', inputs.dist_name)}-{inputs.version}"
 
 
 def build_image(
-    inputs: ExecutableInputs,
+    inputs: BuildInputs,
     facts: ProjectFacts,
     plan: ImagePlan,
     reporter: Reporter,
@@ -267,8 +251,8 @@ def build_image(
     """
     config = inputs.config
     epoch = inputs.epoch if inputs.epoch is not None else int(time.time())
-    cache_root, insecure = default_cache_dir(inputs.env), tuple(config.insecure_registries)
-    packager = packager_for(config)
+    cache_root, insecure = inputs.cache_dir, tuple(config.insecure_registries)
+    packager = format_for(config)
     spec, platform = config.base_image, plan.platform
     with open_base(spec, platform, cache_root, insecure, reporter, inputs.env) as opened:
         base = (opened[0], public_location(opened[1], inputs.root), opened[2])  # no local path
@@ -288,7 +272,7 @@ def build_image(
     record = build_record(
         inputs.dist_name,
         inputs.version,
-        (packaged.executable, archive),
+        (packaged.installs, archive),
         (layout, index),
         plan.tags,
         (base[1], base[2]),
@@ -301,7 +285,7 @@ def build_image(
         index=index,
         subject=subject,
         platform=plan.platform,
-        executable=packaged.executable,
+        installs=packaged.installs,
         archive=archive,
         documents=tuple(docs),
         record=record,
@@ -313,7 +297,7 @@ def build_image(
 
 
 def _write_archive(
-    inputs: ExecutableInputs,
+    inputs: BuildInputs,
     plan: ImagePlan,
     image: tuple[Layout, Descriptor],
     archive: Path,
@@ -329,7 +313,7 @@ def _write_archive(
 
 
 def _options(
-    inputs: ExecutableInputs,
+    inputs: BuildInputs,
     facts: ProjectFacts,
     plan: ImagePlan,
     packaged: Packaged,
@@ -350,18 +334,15 @@ def _options(
     options = image_options(
         inputs.config, packaged.script, plan.platform, epoch, annotations, base[1], base[2]
     )
-    return replace(options, metadata_files=packaged.metadata_files)
+    return replace(options, metadata_files=packaged.bundle.scanner_files())
 
 
 def _repository(repository: str | None, dist_name: str) -> str:
     """The repository to push to, checked (the option or `KRUST_REPO` with the name)."""
     from hatch_krust.errors import InvalidReference
     from hatch_krust.oci.reference import parse_reference
-    from hatch_krust.publish.engine import LOCAL_REGISTRY
 
     assert repository is not None
-    if repository == LOCAL_REGISTRY:  # the whole name for the local engine: add the project's
-        repository += "/{name}"
     name = repository_name(repository, dist_name)
     if name.split("/", 1)[0].lower() == "ko.local":
         message = (

@@ -1,1 +1,0 @@
-"""Building: a project -> its static executable and its OCI image, as values; no publishing here."""
