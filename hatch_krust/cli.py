@@ -28,7 +28,7 @@ if "httpx" not in sys.modules:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 from hatch_krust.__about__ import __version__
-from hatch_krust.errors import INTERRUPTED, KrustError, failure
+from hatch_krust.errors import INTERRUPTED, KrustError, failure, redact_userinfo
 from hatch_krust.oci.reference import Reference
 from hatch_krust.registry import api
 from hatch_krust.registry.api import LayoutLocation, Location, Options, parse_location
@@ -138,8 +138,8 @@ def _result(location: Location, digest: str) -> str:
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
-    if not args.quiet:
-        print(text, file=sys.stderr, flush=True)
+    if not args.quiet:  # echoes what the user typed: a login in it is not shown
+        print(redact_userinfo(text), file=sys.stderr, flush=True)
 
 
 # -- push -----------------------------------------------------------------------------------
@@ -405,9 +405,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
 
 
+class _RedactingFormatter(logging.Formatter):
+    """Log lines lose any `user:password@`, as error messages do."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_userinfo(super().format(record))
+
+
 def _configure_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("hatch-krust: %(message)s"))
+    handler.setFormatter(_RedactingFormatter("hatch-krust: %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO if verbose else logging.WARNING)
     log.propagate = False
