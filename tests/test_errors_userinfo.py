@@ -17,7 +17,7 @@ SECRET = "s3cr3tpw"
         (f"KRUST_REPO=//alice:{SECRET}@h.io/x", "KRUST_REPO=//***@h.io/x"),
         (f"Invalid reference '//alice:{SECRET}@h.io/x'", "Invalid reference '//***@h.io/x'"),
         (f"(//alice:{SECRET}@h.io/x)", "(//***@h.io/x)"),
-        (f"//alice@h.io/x", "//***@h.io/x"),
+        ("//alice@h.io/x", "//***@h.io/x"),
     ],
 )
 def test_a_scheme_relative_login_is_redacted(text: str, expected: str) -> None:
