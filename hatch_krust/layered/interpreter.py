@@ -27,6 +27,7 @@ from hatch_krust.errors import ImageError
 from hatch_krust.freeze._process import ToolFailed, run_tool, tail
 from hatch_krust.freeze.environment import installer_env
 from hatch_krust.layered.elf import is_elf, read_dynamic, rewrite_search_path, strip_debug
+from hatch_krust.leftovers import remove_stale
 from hatch_krust.oci.digest import sha256_file
 from hatch_krust.oci.layer import Entry, file_entry, link_entry
 
@@ -179,6 +180,7 @@ class HostInterpreter:
 
     def entries(self, work: Path) -> list[Entry]:
         info = self.info
+        remove_stale(work / "elf", ("*.partial",))  # of a build killed while copying
         entries = [self._elf_entry(info.executable, work, info.image_executable)]
         short = info.short_version
         entries += [

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hatch_krust.layered.bytecode import compile_entries
+from hatch_krust.leftovers import BUILD_PREFIX, in_use, remove_stale
 from hatch_krust.oci.digest import sha256_file
 from hatch_krust.oci.layer import Layer, write_layer
 from hatch_krust.oci.mediatypes import OCI_LAYER_GZIP
@@ -75,7 +76,8 @@ def build_layer(
     if hit is not None:
         return BuiltLayer(plan.name, key, hit, cached=True)
     cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".krust-build-", dir=cache) as tmp:
+    remove_stale(cache, (f"{BUILD_PREFIX}*",))
+    with tempfile.TemporaryDirectory(prefix=BUILD_PREFIX, dir=cache) as tmp, in_use(Path(tmp)):
         work = Path(tmp)
         entries = list(plan.entries)
         if plan.bytecode and plan.compiler is not None:
