@@ -104,3 +104,36 @@ def test_a_symlink_or_a_non_matching_name_is_left_alone(tmp_path: Path, director
     os.utime(link, (OLD, OLD), follow_symlinks=False)
     assert leftovers.remove_stale(tmp_path, (".krust-build-*",)) == []
     assert target.exists()
+
+
+def test_a_pull_removes_half_written_base_blobs(tmp_path: Path) -> None:
+    import socket
+
+    from hatch_krust.build.bases import pull_base
+    from hatch_krust.errors import RegistryError
+    from hatch_krust.oci.layout import Layout
+    from hatch_krust.oci.platform import Platform
+    from hatch_krust.oci.reference import parse_reference
+
+    blobs = Layout.create(tmp_path / "bases").root / "blobs" / "sha256"
+    stale = _leftover(blobs / f".{'a' * 64}.k1ll3d", old=True, directory=False)
+    fresh = _leftover(blobs / f".{'b' * 64}.wr1t1ng", old=False, directory=False)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(RegistryError):  # nothing listens: the pull fails, after tidying
+        pull_base(parse_reference(f"127.0.0.1:{port}/base:1"), Platform.parse("linux/amd64"),
+                  tmp_path, ())
+    assert not stale.exists() and fresh.exists()
+
+
+def test_a_blob_being_written_is_held(tmp_path: Path) -> None:
+    from hatch_krust.oci.layout import atomic_writer
+
+    target = tmp_path / ("d" * 64)
+    with atomic_writer(target) as f:
+        f.write(b"x")
+        [temporary] = [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+        os.utime(temporary, (OLD, OLD))
+        assert leftovers.remove_stale(tmp_path, (".*",)) == []
+    assert target.read_bytes() == b"x"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import io
 import json
@@ -282,6 +283,7 @@ class atomic_writer:
     def __enter__(self) -> IO[bytes]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, self._name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        fcntl.flock(fd, fcntl.LOCK_SH)  # in use: `leftovers.remove_stale` leaves it alone
         self._file = os.fdopen(fd, "wb")
         return self._file
 
