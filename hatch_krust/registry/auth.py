@@ -92,7 +92,8 @@ class Authenticator:
             )
             raise AuthError(message, 401)
         if challenge.scheme == "bearer":
-            check_realm(challenge.realm, base, http_allowed=http_allowed)
+            check_realm(challenge.realm, base, http_allowed=http_allowed,
+                        insecure=self.options.insecure)
         self.challenge = challenge
 
     # -- headers -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.layout import Layout
 from hatch_krust.registry import fetch_blob, pull_manifest
 from hatch_krust.registry.client import Registry, raise_for_status
+from hatch_krust.registry.credentials import Credentials
 from hatch_krust.registry.security import check_realm
 from tests.registry.fake import Fake
 
@@ -114,6 +115,26 @@ def test_an_insecure_realm_host_named_by_the_user_is_allowed(
 ) -> None:
     monkeypatch.setenv("KRUST_INSECURE_REGISTRIES", "reg.test:5000, auth.test")
     check_realm("http://auth.test/token", "http://reg.test:5000", http_allowed=True)
+
+
+def test_an_insecure_realm_host_in_the_options_is_allowed() -> None:
+    check_realm("http://auth.test/token", "http://reg.test:5000", http_allowed=True,
+                insecure=frozenset({"auth.test"}))
+    with pytest.raises(AuthError, match="plain-http"):
+        check_realm("http://auth.test/token", "http://reg.test:5000", http_allowed=True,
+                    insecure=frozenset({"other.test"}))
+
+
+def test_a_registry_forwarded_to_a_remote_one_sends_no_basic_credentials_in_clear() -> None:
+    """`localhost:5000` forwarded to a registry whose realm is plain http on its own host:
+    the token request is never sent."""
+    fake = Fake(host="localhost", token_realm="http://auth.remote.example/token")
+    fake.store_image("v1", [b"a"])
+    credentials = Credentials("alice", "s3cr3tpw")
+    with pytest.raises(AuthError, match="plain-http token server"):
+        pull_manifest("localhost:5000/app:v1",
+                      options=fake.options(credentials=credentials))
+    assert not [r for r in fake.requests if r.url.host == "auth.remote.example"]
 
 
 # -- item 5: registry error texts are shown with control characters escaped ---------------
