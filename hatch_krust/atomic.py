@@ -7,6 +7,7 @@ copies and every file installed in `dist/krust/` go through `atomic_writer`.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -32,6 +33,7 @@ class atomic_writer:
         if self.parents:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, self._name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        fcntl.flock(fd, fcntl.LOCK_SH)  # in use: `leftovers.remove_stale` leaves it alone
         self._file = os.fdopen(fd, "wb")
         return self._file
 

@@ -28,7 +28,7 @@ if "httpx" not in sys.modules:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 from hatch_krust.__about__ import __version__
-from hatch_krust.errors import INTERRUPTED, KrustError, failure
+from hatch_krust.errors import INTERRUPTED, KrustError, failure, redact_userinfo
 from hatch_krust.inputs import blob_record_file, default_cache_dir
 from hatch_krust.oci.reference import Reference
 from hatch_krust.registry import api
@@ -169,8 +169,8 @@ def _tags(parser: argparse.ArgumentParser) -> None:
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
-    if not args.quiet:
-        print(text, file=sys.stderr, flush=True)
+    if not args.quiet:  # echoes what the user typed: a login in it is not shown
+        print(redact_userinfo(text), file=sys.stderr, flush=True)
 
 
 # -- push -----------------------------------------------------------------------------------
@@ -465,9 +465,16 @@ def _stdout_closed() -> bool:
     return closed
 
 
+class _RedactingFormatter(logging.Formatter):
+    """Log lines lose any `user:password@`, as error messages do."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_userinfo(super().format(record))
+
+
 def _configure_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("hatch-krust: %(message)s"))
+    handler.setFormatter(_RedactingFormatter("hatch-krust: %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO if verbose else logging.WARNING)
     log.propagate = False

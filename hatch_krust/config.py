@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from hatch_krust.errors import ConfigError, ImageError
-from hatch_krust.oci.grammar import ENV_NAME, PORT, TAG, USER
+from hatch_krust.oci.grammar import ENV_NAME, PORT, TAG, USER, port_in_range
 from hatch_krust.oci.platform import Platform
 
 if TYPE_CHECKING:
@@ -504,7 +504,7 @@ def _type_name(value: Any) -> str:
 
 def _check_each(items: tuple[str, ...], pattern: re.Pattern[str], where: str, what: str) -> None:
     for item in items:
-        if not pattern.match(item):
+        if not pattern.fullmatch(item):
             raise _fail(where, f"has an invalid {what}: {item!r}")
 
 
@@ -540,6 +540,13 @@ def _check_platforms(platforms: tuple[str, ...], where: str) -> None:
     )
 
 
+def _check_ports(ports: tuple[str, ...], where: str) -> None:
+    _check_each(ports, PORT, where, "port (expected `8080` or `8080/tcp`)")
+    for port in ports:
+        if not port_in_range(port):
+            raise _fail(where, f"has a port out of range: {port!r} (1 to 65535)")
+
+
 def _check_tags(tags: tuple[str, ...], where: str) -> None:
     """A tag template is valid when it is a valid tag with its fields filled in."""
     for tag in tags:
@@ -552,7 +559,7 @@ def _check_tags(tags: tuple[str, ...], where: str) -> None:
                 f"has an unknown field in tag {tag!r}",
                 "tags may use {version}, {major}, {minor} and {micro}",
             )
-        if not TAG.match(filled):
+        if not TAG.fullmatch(filled):
             raise _fail(
                 where,
                 f"has an invalid tag {tag!r}",
@@ -647,7 +654,7 @@ def _read_repository(r: _Reader, option: Option) -> tuple[str, str] | None:
 def _validate(config: KrustConfig) -> None:
     """Checks of values (not types); each names where the value came from."""
     where = config.origin
-    if config.script is not None and not re.match(r"^[A-Za-z0-9_.-]+$", config.script):
+    if config.script is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", config.script):
         raise _fail(where("script"), f"is not a script name: {config.script!r}")
     _check_each(config.hidden_imports, _MODULE, where("hidden-imports"), "module name")
     _check_each(config.exclude_modules, _MODULE, where("exclude-modules"), "module name")
@@ -656,9 +663,9 @@ def _validate(config: KrustConfig) -> None:
     if config.format not in IMAGE_FORMATS:
         raise _fail(where("format"), f'must be "static" or "layered", not {config.format!r}')
     _check_platforms(config.platforms, where("platforms"))
-    _check_each(config.ports, PORT, where("ports"), "port (expected `8080` or `8080/tcp`)")
+    _check_ports(config.ports, where("ports"))
     for key, _value in config.env:
-        if not ENV_NAME.match(key):
+        if not ENV_NAME.fullmatch(key):
             raise _fail(where("env"), f"has an invalid variable name: {key!r}")
     for key, _value in config.labels:
         if not key.strip():
@@ -666,13 +673,13 @@ def _validate(config: KrustConfig) -> None:
     for key, _value in config.annotations:
         if not key.strip():
             raise _fail(where("annotations"), "has an empty annotation key")
-    if not USER.match(config.user):
+    if not USER.fullmatch(config.user):
         raise _fail(
             where("user"), f"must be `USER` or `USER:GROUP` (names or ids), not {config.user!r}"
         )
     if not config.workdir.startswith("/"):
         raise _fail(where("workdir"), f"must be an absolute path, not {config.workdir!r}")
-    if config.repository is not None and not re.match(r"^[a-z0-9.:_/{}-]+$", config.repository):
+    if config.repository is not None and not re.fullmatch(r"[a-z0-9.:_/{}-]+", config.repository):
         raise _fail(
             where("repository"),
             f"is not a valid repository name: {config.repository.removesuffix('/{name}')!r}",

@@ -48,10 +48,10 @@ __all__ = [
     "redact_userinfo",
 ]
 
-# `[scheme://]user[:password]@` at the start of a word, unless what follows the `@` is a
-# digest (`repo@sha256:…` is a reference, not a login).
+# `[scheme://]user[:password]@` (or `//user…@`) at the start of a word, unless what follows
+# the `@` is a digest (`repo@sha256:…` is a reference, not a login).
 _USERINFO = re.compile(
-    r"""(?:^|(?<=[\s'"(<\[=,`]))((?:[A-Z_][A-Z0-9_]*=)?(?:[A-Za-z][A-Za-z0-9+.-]*://)?)"""
+    r"""(?:^|(?<=[\s'"(<\[=,`]))((?:[A-Z_][A-Z0-9_]*=)?(?:[A-Za-z][A-Za-z0-9+.-]*://|/+)?)"""
     r"""[^\s/@'"`]+@"""
     r"(?![A-Za-z0-9]+(?:[+._-][A-Za-z0-9]+)*:[0-9A-Fa-f]{32,})"
 )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from hatch_krust.errors import ImageError
 from hatch_krust.formats.cache import file_lock
 from hatch_krust.inputs import blob_record_file
+from hatch_krust.leftovers import remove_stale
 from hatch_krust.oci.assemble import BaseImage
 from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.digest import is_digest
@@ -61,6 +62,8 @@ def pull_base(
     warning = ""
     with file_lock(cache_root / "bases.lock"):
         layout = Layout.create(cache_root / "bases")
+        # half-written blobs of a pull that was killed (`.DIGEST.xxxx`, see Layout)
+        remove_stale(layout.root / "blobs" / "sha256", (".*",))
         if reference.digest:
             cached, warning = _from_record(layout, record)
             if cached is not None:

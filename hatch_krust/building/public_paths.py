@@ -10,13 +10,18 @@ only (`oci:debian:12`, `python3.12`); the base itself is identified by its diges
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-__all__ = ["PATH_OPTIONS", "public_location", "public_options", "public_path"]
+__all__ = ["ARGUMENT_OPTIONS", "PATH_OPTIONS", "public_location", "public_options", "public_path"]
 
 # Options whose whole value is a path of the build machine (`base-image` is a location)
-PATH_OPTIONS = ("python", "ca-certificates", "output-dir")
+PATH_OPTIONS = ("python", "ca-certificates", "output-dir", "wheel")
+# Options whose items may hold paths anywhere (`--add-data=/home/me/x:x`, `--icon /a/b.ico`)
+ARGUMENT_OPTIONS = ("pyinstaller-args",)
+# An absolute path in an argument: at its start or after `=`, `:`, `;` or `,`
+_PATH_IN_ARGUMENT = re.compile(r"(?:^|(?<=[=:;,]))/[^:;,=]*")
 _LAYOUT_TRANSPORTS = ("oci:", "oci-archive:")
 
 
@@ -50,9 +55,17 @@ def public_options(options: dict[str, Any], root: Path) -> dict[str, Any]:
     for key in PATH_OPTIONS:
         if isinstance(options.get(key), str) and options[key]:
             out[key] = public_path(options[key], root)
+    for key in ARGUMENT_OPTIONS:
+        if isinstance(options.get(key), (list, tuple)):
+            out[key] = [_paths_in(str(arg), root) for arg in options[key]]
     if isinstance(options.get("base-image"), str):
         out["base-image"] = public_location(options["base-image"], root)
     return out
+
+
+def _paths_in(argument: str, root: Path) -> str:
+    """`argument` with each absolute path in it made public (`public_path`)."""
+    return _PATH_IN_ARGUMENT.sub(lambda m: public_path(m.group(), root), argument)
 
 
 def _within(value: Any, root: Path) -> Any:

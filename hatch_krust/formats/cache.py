@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hatch_krust.leftovers import BUILD_PREFIX, in_use, remove_stale
 from hatch_krust.oci.canonical import canonical_json
 from hatch_krust.oci.digest import sha256_file
 
@@ -80,22 +81,11 @@ class ExecutableCache:
         """Store a copy of `executable`; if another build stored it first, keep theirs."""
         final = self._entry_dir(key)
         final.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=final.parent))
+        remove_stale(final.parent, (f"{BUILD_PREFIX}*",))
+        staging = Path(tempfile.mkdtemp(prefix=f"{BUILD_PREFIX}{key[:12]}-", dir=final.parent))
         try:
-            shutil.copy2(executable, staging / executable.name)
-            record = {
-                **meta,
-                "executable": executable.name,
-                "size": executable.stat().st_size,
-                "sha256": sha256_file(executable).split(":", 1)[1],
-            }
-            (staging / "meta.json").write_text(json.dumps(record, indent=2, sort_keys=True))
-            try:
-                staging.rename(final)
-            except OSError:
-                if self.get(key) is None:  # a broken entry: replace it
-                    shutil.rmtree(final, ignore_errors=True)
-                    staging.rename(final)
+            with in_use(staging):
+                self._fill(staging, final, key, executable, meta)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         entry = self.get(key)
@@ -103,6 +93,24 @@ class ExecutableCache:
             message = f"The cache entry {final} could not be written"
             raise OSError(message)
         return entry
+
+    def _fill(
+        self, staging: Path, final: Path, key: str, executable: Path, meta: Mapping[str, Any]
+    ) -> None:
+        shutil.copy2(executable, staging / executable.name)
+        record = {
+            **meta,
+            "executable": executable.name,
+            "size": executable.stat().st_size,
+            "sha256": sha256_file(executable).split(":", 1)[1],
+        }
+        (staging / "meta.json").write_text(json.dumps(record, indent=2, sort_keys=True))
+        try:
+            staging.rename(final)
+        except OSError:
+            if self.get(key) is None:  # a broken entry: replace it
+                shutil.rmtree(final, ignore_errors=True)
+                staging.rename(final)
 
     def lock(self, key: str) -> contextlib.AbstractContextManager[None]:
         """Hold an exclusive lock on `key` while checking and filling it."""

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from hatch_krust.errors import ImageError
 from hatch_krust.layered.elf import is_elf, read_dynamic, rewrite_search_path, strip_debug
+from hatch_krust.leftovers import remove_stale
+from hatch_krust.oci.digest import sha256_file
 from hatch_krust.oci.layer import Entry, file_entry, link_entry
 from hatch_krust.python import InterpreterLayout
 
@@ -139,6 +141,7 @@ class HostInterpreter:
 
     def entries(self, work: Path) -> list[Entry]:
         info = self.info
+        remove_stale(work / "elf", ("*.partial",))  # of a build killed while copying
         entries = [self._elf_entry(info.executable, work, info.image_executable)]
         short = info.short_version
         entries += [
@@ -161,20 +164,24 @@ class HostInterpreter:
         """A file; an ELF file becomes a relocated (and stripped) copy, kept in `work`.
 
         The copy is named by the source's digest, so a later build with the same `work`
-        reuses it instead of copying and stripping again.
+        reuses it instead of copying and stripping again, once its own digest (recorded
+        beside it when it was made) still matches: a damaged copy is made again.
         """
         if not is_elf(source):
             return file_entry(image, source, 0o755 if os.access(source, os.X_OK) else 0o644)
         variant = f"{self.info.prefix}\0{IMAGE_PREFIX}\0{self.strip}".encode()
         name = hashlib.sha256(variant + source.read_bytes()).hexdigest()
         copy = work / "elf" / name
-        if not copy.is_file():
+        if not _intact(copy):
             copy.parent.mkdir(parents=True, exist_ok=True)
             partial = copy.with_name(f"{name}.{os.getpid()}.partial")
             shutil.copyfile(source, partial)
             rewrite_search_path(partial, self._relocated)
             if self.strip:
                 strip_debug(partial)
+            record = copy.with_name(f"{name}.sha256.{os.getpid()}.partial")
+            record.write_text(sha256_file(partial), "ascii")
+            record.replace(copy.with_name(f"{name}.sha256"))
             partial.replace(copy)
         return file_entry(image, copy, 0o755)
 
@@ -183,6 +190,15 @@ class HostInterpreter:
         if path is not None and path.is_relative_to(self.info.prefix):
             return self.info.image_path(path)
         return entry
+
+
+def _intact(copy: Path) -> bool:
+    """True when `copy` still has the digest recorded for it when it was made."""
+    try:
+        recorded = copy.with_name(f"{copy.name}.sha256").read_text("ascii").strip()
+        return copy.is_file() and sha256_file(copy) == recorded
+    except (OSError, UnicodeError):
+        return False
 
 
 def _library_files(root: Path) -> Iterator[Path]:

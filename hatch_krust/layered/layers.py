@@ -10,6 +10,7 @@ nothing to push. Cached layers are digest-checked before they are used again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hatch_krust.layered.bytecode import compile_entries
+from hatch_krust.leftovers import BUILD_PREFIX, in_use, remove_stale
 from hatch_krust.oci.digest import sha256_file
 from hatch_krust.oci.layer import Layer, write_layer
 from hatch_krust.oci.mediatypes import OCI_LAYER_GZIP
@@ -74,7 +76,8 @@ def build_layer(
     if hit is not None:
         return BuiltLayer(plan.name, key, hit, cached=True)
     cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".krust-build-", dir=cache) as tmp:
+    remove_stale(cache, (f"{BUILD_PREFIX}*",))
+    with tempfile.TemporaryDirectory(prefix=BUILD_PREFIX, dir=cache) as tmp, in_use(Path(tmp)):
         work = Path(tmp)
         entries = list(plan.entries)
         if plan.bytecode and plan.compiler is not None:
@@ -84,14 +87,31 @@ def build_layer(
         layer = write_layer(entries, staged / "layer.tar.gz", epoch=epoch, media_type=media_type)
         facts = {"digest": layer.digest, "size": layer.size, "diff_id": layer.diff_id}
         (staged / "layer.json").write_text(json.dumps(facts), "utf-8")
-        shutil.rmtree(entry_dir, ignore_errors=True)
+        final = _publish(staged, entry_dir, media_type, work)
+    return BuiltLayer(plan.name, key, final, cached=False)
+
+
+def _publish(staged: Path, entry_dir: Path, media_type: str, work: Path) -> Layer:
+    """Rename `staged` into place as one step, removing nobody's entry while it is read.
+
+    When a concurrent build published the key first, its entry (same bytes) is used; a
+    damaged entry is renamed aside into `work` (removed with it) before ours goes in."""
+    for _ in range(3):
         try:
             staged.rename(entry_dir)
-        except OSError:  # a concurrent build stored the same key first: same bytes
-            if _cached(entry_dir, media_type) is None:
-                raise
-    final = Layer(entry_dir / "layer.tar.gz", layer.digest, layer.size, layer.diff_id, media_type)
-    return BuiltLayer(plan.name, key, final, cached=False)
+        except OSError:  # the entry exists: someone else's, or a damaged one
+            existing = _cached(entry_dir, media_type)
+            if existing is not None:
+                return existing
+            with contextlib.suppress(FileNotFoundError):
+                entry_dir.rename(work / "damaged")
+                shutil.rmtree(work / "damaged", ignore_errors=True)
+            continue
+        published = _cached(entry_dir, media_type)
+        if published is not None:
+            return published
+    message = f"Cannot store the layer in the cache entry {entry_dir}"
+    raise OSError(message)
 
 
 def _cached(entry_dir: Path, media_type: str) -> Layer | None:

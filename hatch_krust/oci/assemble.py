@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from hatch_krust.errors import ImageError
 from hatch_krust.oci.basefs import BaseFiles, scan_layers
-from hatch_krust.oci.grammar import ENV_NAME, PORT, USER
+from hatch_krust.oci.grammar import ENV_NAME, USER, port_in_range
 from hatch_krust.oci.image import (
     OCI_TYPES,
     ImageConfig,
@@ -116,12 +116,12 @@ class ImageOptions:
     metadata_files: tuple[tuple[str, bytes], ...] = ()
 
     def __post_init__(self) -> None:
-        _check(bool(_NAME.match(self.name)), f"Invalid executable name {self.name!r}")
+        _check(bool(_NAME.fullmatch(self.name)), f"Invalid executable name {self.name!r}")
         for key in self.env:
-            _check(bool(ENV_NAME.match(key)), f"Invalid environment variable name {key!r}")
+            _check(bool(ENV_NAME.fullmatch(key)), f"Invalid environment variable name {key!r}")
         for port in self.exposed_ports:
-            _check(bool(PORT.match(port)), f"Invalid port {port!r}: expected 8080 or 8080/udp")
-        _check(bool(USER.match(self.user)), f"Invalid user {self.user!r}: expected 65532[:GID]")
+            _check(port_in_range(port), f"Invalid port {port!r}: expected 8080 or 8080/udp")
+        _check(bool(USER.fullmatch(self.user)), f"Invalid user {self.user!r}: expected 65532[:GID]")
         _check(not self.workdir or self.workdir.startswith("/"), "workdir must be absolute")
         _check(self.epoch is None or self.epoch >= 0, "epoch must not be negative")
 

@@ -20,55 +20,83 @@ if TYPE_CHECKING:
     from hatch_krust.oci.descriptor import Descriptor
     from hatch_krust.oci.layout import Layout
 
-__all__ = ["BaseFiles", "scan_layers"]
+__all__ = ["MAX_DEPTH", "MAX_ENTRIES", "MAX_NAME", "BaseFiles", "scan_layers"]
 
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
 _KEEP = frozenset({"etc/passwd", "etc/group"})  # files whose content we read
 _MAX_KEPT = 1 << 20
+# Bounds on what a base's listings may hold: a few hundred bytes of gzip can name a path
+# of 20,000 levels or tens of thousands of entries. Real bases stay far below.
+MAX_DEPTH = 256  # path components
+MAX_NAME = 4096  # characters of one path (Linux PATH_MAX)
+MAX_ENTRIES = 500_000  # tar members over all layers of one base
+
+Tree = dict[str, "Tree"]
+"""A directory tree: each name maps to the tree below it (empty for a file)."""
 
 
 @dataclass(frozen=True)
 class BaseFiles:
-    """The paths (relative, no leading slash) of a base's final tree, and a few contents."""
+    """A base's final tree (paths relative, no leading slash), and a few contents."""
 
-    paths: frozenset[str] = frozenset()
+    tree: Tree = field(default_factory=dict)
     contents: dict[str, bytes] = field(default_factory=dict)
 
     def has(self, path: str) -> bool:
-        return path.strip("/") in self.paths
+        return _node(self.tree, path.strip("/")) is not None
 
     def content(self, path: str) -> bytes | None:
         return self.contents.get(path.strip("/"))
 
+    @property
+    def paths(self) -> frozenset[str]:
+        """Every path of the tree (for tests and debugging)."""
+        found: list[str] = []
+        stack: list[tuple[str, Tree]] = [("", self.tree)]
+        while stack:
+            prefix, tree = stack.pop()
+            for name, below in tree.items():
+                found.append(prefix + name)
+                stack.append((prefix + name + "/", below))
+        return frozenset(found)
+
 
 def scan_layers(layout: Layout, layers: Iterable[Descriptor]) -> BaseFiles:
-    """Apply the layers' listings in order; foreign layers (not in the layout) are skipped."""
-    paths: set[str] = set()
+    """Apply the layers' listings in order; foreign layers (not in the layout) are skipped.
+
+    Linear in the entries: paths live in a tree, so a whiteout cuts one branch."""
+    tree: Tree = {}
     contents: dict[str, bytes] = {}
+    budget = [MAX_ENTRIES]
     for layer in layers:
         if not layout.has_blob(layer.digest) and layer.urls:
             continue
-        added, removed, opaque, read = _scan_one(layout, layer)
-        for gone in removed:
-            _remove_tree(paths, gone, include_self=True)
-        for directory in opaque:
-            _remove_tree(paths, directory, include_self=False)
+        listing = _scan_one(layout, layer, budget)
+        for gone in listing.removed:
+            _cut(tree, gone, include_self=True)
+        for directory in listing.opaque:
+            _cut(tree, directory, include_self=False)
         for name in list(contents):
-            if name not in paths:
+            if _node(tree, name) is None:
                 del contents[name]
-        paths |= added
-        contents.update(read)
-    return BaseFiles(frozenset(paths), contents)
+        for name in listing.added:
+            _add(tree, name)
+        contents.update(listing.read)
+    return BaseFiles(tree, contents)
 
 
-def _scan_one(
-    layout: Layout, layer: Descriptor
-) -> tuple[set[str], set[str], set[str], dict[str, bytes]]:
-    added: set[str] = set()
-    removed: set[str] = set()
-    opaque: set[str] = set()
-    read: dict[str, bytes] = {}
+@dataclass
+class _Listing:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    opaque: list[str] = field(default_factory=list)
+    read: dict[str, bytes] = field(default_factory=dict)
+
+
+def _scan_one(layout: Layout, layer: Descriptor, budget: list[int]) -> _Listing:
+    """One layer's additions, whiteouts and kept contents; `budget` counts entries down."""
+    listing = _Listing()
     if layer.media_type.endswith("+zstd"):
         message = (
             f"The base layer {layer.digest} is zstd-compressed; only gzip and plain tar are read"
@@ -79,28 +107,47 @@ def _scan_one(
         with layout.open_blob(layer.digest) as blob, tarfile.open(fileobj=blob, mode="r|*") as tar:
             for member in tar:
                 seen += 1
-                name = _clean(member.name)
-                if not name:
-                    continue
-                parent, base = name.rpartition("/")[::2]
-                if base == _OPAQUE:
-                    opaque.add(parent)
-                elif base.startswith(_WHITEOUT):
-                    removed.add(f"{parent}/{base[len(_WHITEOUT) :]}".lstrip("/"))
-                else:
-                    added.add(name)
-                    added.update(_parents(name))
-                    if name in _KEEP and member.isreg() and member.size <= _MAX_KEPT:
-                        source = tar.extractfile(member)
-                        read[name] = source.read() if source is not None else b""
+                budget[0] -= 1
+                _check_entry(layer, member.name, budget[0])
+                _list_member(tar, member, listing)
     except tarfile.ReadError as exc:
         # Some writers (umoci 0.4 `insert`) end a layer without the final padding and
         # end-of-archive blocks; runtimes accept that, so the listing so far stands.
         if not (seen and "unexpected end of data" in str(exc)):
             raise _unreadable(layer, exc) from None
-    except (OSError, EOFError, tarfile.TarError) as exc:
+    except (OSError, EOFError, tarfile.TarError, ValueError, OverflowError) as exc:
+        # ValueError: tarfile's own parsing of a bad number (a PAX `GNU.sparse.size=x`)
         raise _unreadable(layer, exc) from None
-    return added, removed, opaque, read
+    return listing
+
+
+def _list_member(tar: tarfile.TarFile, member: tarfile.TarInfo, listing: _Listing) -> None:
+    name = _clean(member.name)
+    if not name:
+        return
+    parent, base = name.rpartition("/")[::2]
+    if base == _OPAQUE:
+        listing.opaque.append(parent)
+    elif base.startswith(_WHITEOUT):
+        listing.removed.append(f"{parent}/{base[len(_WHITEOUT) :]}".lstrip("/"))
+    else:
+        listing.added.append(name)
+        if name in _KEEP and member.isreg() and member.size <= _MAX_KEPT:
+            source = tar.extractfile(member)
+            listing.read[name] = source.read() if source is not None else b""
+
+
+def _check_entry(layer: Descriptor, name: str, budget: int) -> None:
+    where = f"The base layer {layer.digest}"
+    if budget < 0:
+        message = f"{where}: the base's layers hold more than {MAX_ENTRIES} entries; refused"
+        raise ImageError(message)
+    if len(name) > MAX_NAME:
+        message = f"{where} names a path longer than {MAX_NAME} characters; refused"
+        raise ImageError(message)
+    if name.count("/") >= MAX_DEPTH and len(_clean(name).split("/")) > MAX_DEPTH:
+        message = f"{where} names a path more than {MAX_DEPTH} levels deep; refused"
+        raise ImageError(message)
 
 
 def _unreadable(layer: Descriptor, exc: Exception) -> ImageError:
@@ -113,14 +160,28 @@ def _clean(name: str) -> str:
     return "/".join(parts)
 
 
-def _parents(name: str) -> list[str]:
-    parts = name.split("/")
-    return ["/".join(parts[:i]) for i in range(1, len(parts))]
+def _node(tree: Tree, path: str) -> Tree | None:
+    """The tree at `path`, or None when it is not there."""
+    node: Tree | None = tree
+    for part in path.split("/") if path else ():
+        node = node.get(part) if node is not None else None
+    return node
 
 
-def _remove_tree(paths: set[str], root: str, *, include_self: bool) -> None:
-    prefix = f"{root}/" if root else ""
-    doomed = {p for p in paths if p.startswith(prefix)}
-    if include_self:
-        doomed.add(root)
-    paths -= doomed
+def _add(tree: Tree, path: str) -> None:
+    node = tree
+    for part in path.split("/"):
+        node = node.setdefault(part, {})
+
+
+def _cut(tree: Tree, path: str, *, include_self: bool) -> None:
+    """Remove `path` and what is below it (`include_self`), or only what is below it."""
+    if not include_self:
+        node = _node(tree, path)
+        if node is not None:
+            node.clear()
+        return
+    parent_path, _, name = path.rpartition("/")
+    parent = _node(tree, parent_path)
+    if parent is not None:
+        parent.pop(name, None)

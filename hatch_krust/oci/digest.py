@@ -19,7 +19,7 @@ _CHUNK = 1 << 20
 
 def is_digest(value: str) -> bool:
     """True for `sha256:<64 hex>` or `sha512:<128 hex>`, lower case."""
-    return bool(_DIGEST.match(value))
+    return bool(_DIGEST.fullmatch(value))
 
 
 def check_digest(value: str) -> str:

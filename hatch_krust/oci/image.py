@@ -227,6 +227,9 @@ class Manifest:
         if not isinstance(data.get("config"), dict):
             message = "Malformed image manifest: it has no `config` object"
             raise ImageError(message)
+        if not isinstance(data.get("annotations") or {}, dict):
+            message = "Malformed image manifest: its `annotations` are not an object"
+            raise ImageError(message)
         try:
             return cls(
                 media_type=str(data.get("mediaType") or media_type),

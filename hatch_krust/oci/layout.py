@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from hatch_krust.atomic import atomic_writer, write_atomically
-from hatch_krust.errors import ImageError
+from hatch_krust.errors import ImageError, KrustError
 from hatch_krust.oci.archive_names import INDEX_ANNOTATION, archive_documents, index_behind
 from hatch_krust.oci.canonical import MAX_DOCUMENT, canonical_json, json_object
 from hatch_krust.oci.descriptor import Descriptor, descriptor_list
@@ -311,13 +311,17 @@ def open_archive(path: Path) -> Iterator[Layout]:
         try:
             with tarfile.open(path, "r:*") as tar:
                 layout = _read_archive(tar, _members(tar, path), root, path)
+        except KrustError:
+            raise
         except _ARCHIVE_ERRORS as exc:
             message = f"Cannot read the OCI archive {path}: {exc}"
             raise ImageError(message) from None
         yield layout
 
 
-_ARCHIVE_ERRORS = (OSError, EOFError, tarfile.TarError, zlib.error, lzma.LZMAError)
+# ValueError, OverflowError: tarfile's own parsing of a bad number (`GNU.sparse.size=x`)
+_ARCHIVE_ERRORS = (OSError, EOFError, tarfile.TarError, zlib.error, lzma.LZMAError,
+                   ValueError, OverflowError)
 _MAX_MEMBERS = 20_000
 _DOCUMENT_TYPES = INDEX_TYPES | MANIFEST_TYPES
 

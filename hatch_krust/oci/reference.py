@@ -22,7 +22,7 @@ _DOMAIN = re.compile(
     rf"^(?:{_HOST_LABEL}(?:\.{_HOST_LABEL})*|\[[a-fA-F0-9:]+\])(?::[0-9]{{1,5}})?$"
 )
 _COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
 _MAX_NAME = 255
 
 
@@ -127,7 +127,7 @@ def _split_digest(text: str, shown: str) -> tuple[str, str | None]:
 def _split_registry(text: str) -> tuple[str, str]:
     first, sep, remainder = text.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost"):
-        if not _DOMAIN.match(first):
+        if not _DOMAIN.fullmatch(first):
             message = f"Invalid image reference {text[:200]!r}: bad registry host {first!r}"
             raise InvalidReference(message)
         host = first.lower()
@@ -139,7 +139,7 @@ def _split_tag(path: str, shown: str) -> tuple[str, str | None]:
     name, sep, tag = path.rpartition(":")
     if not sep:
         return path, None
-    if not _TAG.match(tag):
+    if not _TAG.fullmatch(tag):
         message = (
             f"Invalid image reference {shown!r}: tag {tag[:130]!r} must be 1-128 of "
             "letters, digits, '_', '.', '-' and not start with '.' or '-'"
@@ -163,7 +163,7 @@ def _check_repository(path: str, shown: str | None = None) -> None:
         message = f"Invalid image reference {shown!r}: the repository must be lowercase"
         raise InvalidReference(message)
     for component in path.split("/"):
-        if not _COMPONENT.match(component):
+        if not _COMPONENT.fullmatch(component):
             message = (
                 f"Invalid image reference {shown!r}: repository part {component[:80]!r} must "
                 "be lowercase letters and digits separated by '.', '_', '__' or '-'"
@@ -172,7 +172,7 @@ def _check_repository(path: str, shown: str | None = None) -> None:
 
 
 def _check_tag(tag: str) -> None:
-    if not _TAG.match(tag):
+    if not _TAG.fullmatch(tag):
         message = f"Invalid tag {tag[:130]!r}: 1-128 of letters, digits, '_', '.', '-'"
         raise InvalidReference(message)
 

@@ -27,7 +27,7 @@ import httpx
 from hatch_krust.errors import AuthError, RegistryError
 from hatch_krust.registry.bodies import read_capped
 from hatch_krust.registry.challenge import Challenge, parse_challenges, pick_challenge
-from hatch_krust.registry.redact import redact_url
+from hatch_krust.registry.redact import printable, redact_url
 from hatch_krust.registry.security import check_realm, host_of, same_origin
 
 if TYPE_CHECKING:
@@ -92,7 +92,8 @@ class Authenticator:
             )
             raise AuthError(message, 401)
         if challenge.scheme == "bearer":
-            check_realm(challenge.realm, base, http_allowed=http_allowed)
+            check_realm(challenge.realm, base, http_allowed=http_allowed,
+                        insecure=self.options.insecure)
         self.challenge = challenge
 
     # -- headers -------------------------------------------------------------------------
@@ -213,7 +214,7 @@ class Authenticator:
         if response.status_code != 200:
             message = (
                 f"The token server of registry {self.host} ({host_of(realm)}) answered "
-                f"{response.status_code} {response.reason_phrase}"
+                f"{response.status_code} {printable(response.reason_phrase)}"
             )
             raise AuthError(message, response.status_code)
         try:

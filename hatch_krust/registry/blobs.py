@@ -11,14 +11,16 @@ import contextlib
 import hashlib
 import io
 import logging
+import time
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from hatch_krust.errors import AuthError, ImageError, RegistryError
+from hatch_krust.errors import AuthError, ImageError, RegistryError, TransportFailure
 from hatch_krust.registry.auth import pull_scope, push_scope
 from hatch_krust.registry.client import (
     raise_for_status,
     transport_failure,
 )
+from hatch_krust.registry.redact import redact_url
 from hatch_krust.registry.retry import retrying
 
 if TYPE_CHECKING:
@@ -75,7 +77,8 @@ class RemoteBlob:
     def open(self, offset: int = 0) -> Iterator[Iterator[bytes]]:
         response = _get_blob(self.registry, self.repository, self.descriptor, offset)
         try:
-            yield _iter_response(response, self.registry.host)
+            yield _iter_response(response, self.registry.host,
+                                 _deadline(self.registry, self.descriptor.size - offset))
         finally:
             response.close()
 
@@ -96,7 +99,13 @@ def _get_blob(registry: Registry, repository: str, descriptor: Descriptor,
     return response
 
 
-def _iter_response(response: httpx.Response, host: str) -> Iterator[bytes]:
+def _deadline(registry: Registry, size: int) -> float:
+    """When a download of `size` bytes must end: a grace time plus the minimum rate."""
+    options = registry.options
+    return time.monotonic() + options.blob_grace + max(size, 0) / options.blob_min_rate
+
+
+def _iter_response(response: httpx.Response, host: str, deadline: float) -> Iterator[bytes]:
     import httpx
 
     try:
@@ -104,9 +113,21 @@ def _iter_response(response: httpx.Response, host: str) -> Iterator[bytes]:
             yield response.content
             return
         # raw bytes: a Content-Encoding must not change what the digest is checked against
-        yield from response.iter_raw(CHUNK)
+        for chunk in response.iter_raw():  # as read: a 1 MiB chunker would hide a drip
+            if time.monotonic() > deadline:
+                raise _too_slow(response, host)
+            yield chunk
     except httpx.TransportError as exc:
         raise transport_failure(host, "GET", str(response.request.url), exc) from exc
+
+
+def _too_slow(response: httpx.Response, host: str) -> TransportFailure:
+    # Not retried: a registry this slow stays slow for the retry policy's minutes.
+    return TransportFailure(
+        f"Registry {host} sends {redact_url(response.request.url)} slower than the minimum "
+        "transfer rate; giving up (a stalled or overloaded registry; try again later)",
+        temporary=False,
+    )
 
 
 class VerifyingReader(io.RawIOBase):

@@ -21,10 +21,10 @@ import httpx
 from hatch_krust.errors import AuthError, HTTPError, RegistryError, TransportFailure
 from hatch_krust.registry.auth import Authenticator, Body, ChallengeFlow
 from hatch_krust.registry.blobrecord import BlobRecord
-from hatch_krust.registry.bodies import read_capped
+from hatch_krust.registry.bodies import ACCEPT_ENCODING, read_capped
 from hatch_krust.registry.credentials import lookup_credentials
 from hatch_krust.registry.options import Options
-from hatch_krust.registry.redact import install_log_redaction, redact_url
+from hatch_krust.registry.redact import install_log_redaction, printable, redact_url
 from hatch_krust.registry.retry import RETRY_STATUSES, is_transient, parse_retry_after, retrying
 from hatch_krust.registry.security import http_allowed, insecure_hosts
 
@@ -71,7 +71,7 @@ class Registry:
             verify=not self.insecure,
             follow_redirects=False,
             transport=self.options.transport,
-            headers={"User-Agent": "hatch-krust"},
+            headers={"User-Agent": "hatch-krust", "Accept-Encoding": ACCEPT_ENCODING},
         )
         credentials = self.options.credentials
         if credentials is None:
@@ -227,10 +227,15 @@ class Registry:
 
 
 def _buffered(response: httpx.Response, timeout: float) -> httpx.Response:
-    """A streamed response read whole (bounded in size and time) into a plain one."""
-    data = read_capped(response, _MAX_SMALL_BODY, truncate=True, timeout=timeout, raw=True)
+    """A streamed response read whole (bounded in size, decoded size and time) into a
+    plain one, already decoded."""
+    data = read_capped(response, _MAX_SMALL_BODY, truncate=True, timeout=timeout)
+    headers = response.headers.copy()
+    if "Content-Encoding" in headers:
+        del headers["Content-Encoding"]
+        headers.pop("Content-Length", None)
     buffered = httpx.Response(
-        response.status_code, headers=response.headers, content=data, request=response.request
+        response.status_code, headers=headers, content=data, request=response.request
     )
     buffered.read()
     return buffered
@@ -295,7 +300,8 @@ def raise_for_status(
         raise AuthError(message, response.status_code)
     message = (
         f"Registry error while {doing}: {request.method} {url} answered "
-        f"{response.status_code} {response.reason_phrase}{': ' + details if details else ''}"
+        f"{response.status_code} {printable(response.reason_phrase)}"
+        f"{': ' + details if details else ''}"
     )
     raise HTTPError(
         message,
@@ -309,14 +315,15 @@ def raise_for_status(
 
 
 def _error_details(response: httpx.Response) -> tuple[tuple[str, ...], str]:
-    """OCI `errors[]` codes and messages from at most 64 KiB of the body."""
+    """OCI `errors[]` codes and messages from at most 64 KiB of the body, with control
+    characters escaped."""
     body = read_capped(response, _MAX_ERROR_BODY, truncate=True)
     try:
         document: Any = json.loads(body)
         errors = document.get("errors") or []
         codes = tuple(str(e.get("code", ""))[:64] for e in errors if isinstance(e, dict))
         texts = [
-            f"{str(e.get('code', ''))[:64]}: {str(e.get('message', ''))[:200]}"
+            printable(f"{str(e.get('code', ''))[:64]}: {str(e.get('message', ''))[:200]}")
             for e in errors
             if isinstance(e, dict)
         ]

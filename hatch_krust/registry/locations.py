@@ -17,7 +17,7 @@ __all__ = ["LayoutLocation", "Location", "parse_location"]
 _UNSUPPORTED = frozenset(
     {"docker-archive", "docker-daemon", "containers-storage", "dir", "tarball", "sif", "ostree"}
 )
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _layout(rest: str, *, archive: bool, text: str) -> LayoutLocation:
     if not path:
         message = f"Invalid location {text[:200]!r}: the path is empty"
         raise InvalidReference(message)
-    if sep and not _TAG.match(tag):
+    if sep and not _TAG.fullmatch(tag):
         message = f"Invalid location {text[:200]!r}: {tag[:130]!r} is not a valid tag"
         raise InvalidReference(message)
     return LayoutLocation(Path(path), tag or None, archive)

@@ -36,6 +36,9 @@ class Options:
       not per blob, so large blobs are fine. Defaults 30 and 300.
     - `document_timeout`: seconds for the whole of a small document (the ping, a
       manifest, a token, an error body), however the registry drips it. Default 60.
+    - `blob_min_rate` / `blob_grace`: a blob download must end within `blob_grace`
+      seconds plus its size at `blob_min_rate` bytes per second, so a registry that
+      drips a byte per read timeout cannot hang a job. Defaults 16 KiB/s and 300 s.
     - `chunk_size`: blobs larger than `chunked_threshold` go up in PATCH chunks of this
       size, so a broken connection costs one chunk. Defaults 64 MiB and 256 MiB;
       a threshold of 0 disables chunked uploads.
@@ -57,6 +60,8 @@ class Options:
     connect_timeout: float = 30.0
     read_timeout: float = 300.0
     document_timeout: float = 60.0
+    blob_min_rate: float = 16 * 1024
+    blob_grace: float = 300.0
     chunk_size: int = 64 * MiB
     chunked_threshold: int = 256 * MiB
     credentials: Credentials | None = None

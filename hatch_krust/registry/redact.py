@@ -9,7 +9,13 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["SAFE_QUERY_KEYS", "RedactingFilter", "install_log_redaction", "redact_url"]
+__all__ = [
+    "SAFE_QUERY_KEYS",
+    "RedactingFilter",
+    "install_log_redaction",
+    "printable",
+    "redact_url",
+]
 
 # Query keys whose values are harmless and useful when reading an error.
 SAFE_QUERY_KEYS = frozenset({"scope", "service", "mount", "from", "digest", "n", "last"})
@@ -28,6 +34,14 @@ def redact_url(url: object) -> str:
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
     ]
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe=":/"), ""))
+
+
+def printable(text: str) -> str:
+    """`text` with every non-printable character (escape sequences, `\r`, bidi overrides)
+    shown as its Python escape: a registry's words must not drive the user's terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class RedactingFilter(logging.Filter):

@@ -108,18 +108,29 @@ def same_origin(url: str, base: str) -> bool:
     return urlsplit(url).scheme == urlsplit(base).scheme and host_of(url) == host_of(base)
 
 
-def check_realm(realm: str, registry_url: str, *, http_allowed: bool) -> None:
-    """Refuse a token realm that would downgrade to http or reach an internal address."""
+def check_realm(
+    realm: str, registry_url: str, *, http_allowed: bool, insecure: Iterable[str] = ()
+) -> None:
+    """Refuse a token realm that would downgrade to http or reach an internal address.
+
+    `http_allowed` is the registry's own rule; a plain-http realm must pass that rule for
+    its own host (the registry's host, a loopback one, or one listed insecure): a
+    `localhost:5000` forwarded to a remote registry must not send Basic credentials in
+    cleartext to whatever realm it names. `insecure`: hosts the caller lists as
+    insecure, besides KRUST_INSECURE_REGISTRIES.
+    """
     parts = urlsplit(realm)
     registry = host_of(registry_url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         message = f"Registry {registry} sent an unusable token realm (not an http(s) URL)"
         raise AuthError(message)
-    if parts.scheme == "http" and not http_allowed:
+    if parts.scheme == "http" and not (
+        http_allowed and _realm_may_use_http(realm, registry, insecure)
+    ):
         message = (
             f"Registry {registry} asked for credentials at a plain-http token server "
-            f"({host_of(realm)}); refused. Use https, or list {registry} in "
-            f"{ENV_INSECURE} if this is a trusted test registry"
+            f"({host_of(realm)}); refused. Use https, or list {host_of(realm)} in "
+            f"{ENV_INSECURE} if it is a trusted test server"
         )
         raise AuthError(message)
     if _is_internal_ip(parts.hostname) and not http_allowed and host_of(realm) != registry:
@@ -128,3 +139,13 @@ def check_realm(realm: str, registry_url: str, *, http_allowed: bool) -> None:
             f"({host_of(realm)}); refused"
         )
         raise AuthError(message)
+
+
+def _realm_may_use_http(realm: str, registry: str, insecure: Iterable[str]) -> bool:
+    """The registry's http rule applied to the realm's host: the same host name, or one
+    that is loopback (by address) or listed insecure."""
+    realm_host = host_of(realm)
+    if _hostname(realm_host) == _hostname(registry):
+        return True
+    listed = insecure_hosts(insecure)
+    return realm_host in listed or _hostname(realm_host) in listed or http_allowed(realm_host)

@@ -12,6 +12,8 @@ Strings in, strings out: nothing here reads a file or runs a build.
 
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -47,10 +49,11 @@ def find_references(text: str, name: str = "<yaml>") -> list[Occurrence]:
     """
     scanner = _Scanner(text)
     scanner.scan()
+    line_of = scanner.line_of
     bad = [
-        f"{name}:{_line_of(text, start)}: a `krust://` value must be one scalar on one line"
+        f"{name}:{line_of(start)}: a `krust://` value must be one scalar on one line"
         if multiline
-        else f"{name}:{_line_of(text, start)}: {text[start:end]!r} is not `krust://PATH` "
+        else f"{name}:{line_of(start)}: {text[start:end]!r} is not `krust://PATH` "
         "(PATH must be a project directory, without spaces)"
         for start, end, multiline in scanner.invalid
     ]
@@ -73,10 +76,6 @@ def replace_references(
     return "".join(out)
 
 
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
-
-
 class _Scanner:
     """Just enough of YAML's scanner to know where the scalar values are.
 
@@ -89,6 +88,7 @@ class _Scanner:
         self.n = len(text)
         self.found: list[Occurrence] = []
         self.invalid: list[tuple[int, int, bool]] = []  # (start, end, runs over lines)
+        self._newlines: list[int] | None = None
         self.in_key = False  # after `?`: the node is a mapping key
         # Inside a block scalar (`|`, `>`): lines indented deeper than this are its text.
         self.block_parent: int | None = None
@@ -128,7 +128,14 @@ class _Scanner:
         if multiline or not path or any(c.isspace() or not c.isprintable() for c in path):
             self.invalid.append((start, end, multiline))
             return
-        self.found.append(Occurrence(path, start, end, _line_of(self.t, start)))
+        self.found.append(Occurrence(path, start, end, self.line_of(start)))
+
+    def line_of(self, offset: int) -> int:
+        """The 1-based line of `offset`, by bisecting the newlines (found once): counting
+        from the start for each reference made the scan quadratic."""
+        if self._newlines is None:
+            self._newlines = [m.start() for m in re.finditer("\n", self.t)]
+        return bisect.bisect_left(self._newlines, offset) + 1
 
     def _settle(self) -> None:
         """The pending plain scalar did not continue: it is a whole value."""

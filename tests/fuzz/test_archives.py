@@ -1,7 +1,8 @@
 """Generated hostile `oci-archive:` files: a real archive with random bytes flipped, cut
 short, members added (any name, type, size) and maybe gzip-compressed, read by
-`open_archive` and everything after it. Success or a KrustError every time, and nothing
-written outside the temporary directory."""
+`open_archive` and everything after it, up to building an image on it as a base. Added
+members carry random PAX headers (`GNU.sparse.size=x` was a traceback, issue 21 item 4).
+Success or a KrustError every time, and nothing written outside the temporary directory."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from hatch_krust.errors import KrustError
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
+from tests.fuzz.test_bases import PAX_KEYS, PAX_VALUES, build_on
 from tests.fuzz.test_documents import read_everything
 from tests.oci.images import make_base
 
@@ -38,9 +40,13 @@ def extra_member(data: st.DataObject) -> bytes:
         info = tarfile.TarInfo(data.draw(st.sampled_from(NAMES) | st.text(max_size=20)))
         info.type = data.draw(st.sampled_from(TYPES))
         info.linkname = data.draw(st.sampled_from(["", "/etc/passwd", "../../x", "index.json"]))
+        info.pax_headers = data.draw(st.dictionaries(
+            st.sampled_from(PAX_KEYS), st.sampled_from(PAX_VALUES) | st.text(max_size=8),
+            max_size=3), label="pax headers")
         content = data.draw(st.binary(max_size=64)) if info.type == tarfile.REGTYPE else b""
         info.size = len(content)
-        tar.addfile(info, io.BytesIO(content))
+        with contextlib.suppress(ValueError, UnicodeError):  # what tarfile will not write
+            tar.addfile(info, io.BytesIO(content))
     return buffer.getvalue()[: -1024]  # without the end-of-archive blocks
 
 
@@ -64,6 +70,7 @@ def test_hostile_archives(archive: bytes, data: st.DataObject, tmp_path_factory)
     try:
         with contextlib.suppress(KrustError), open_archive(where / "x.tar") as layout:
             read_everything(layout)
+            build_on(layout, "v1", tmp_path_factory.mktemp("build"))
     finally:
         tempfile.tempdir = saved
     assert sorted(p.name for p in where.iterdir()) == ["tmp", "x.tar"], "nothing escaped"
