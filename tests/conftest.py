@@ -2,15 +2,24 @@
 `scripts/test.sh` prepares (root, Debian's docker-registry, skopeo, umoci, runc, gcc, git,
 the network). In an `infra` test a missing tool is a failure to fix, never a skip: the
 README's command runs everything and fails on any skip. `pytest -m "not infra"` is the
-contributor's run, as a normal user with none of those tools."""
+contributor's run, as a normal user with none of those tools.
+
+Here, for the whole suite: the `infra` policy, the one `registry` fixture, and the hermetic
+environment every test runs in (see `hermetic`). A test requires a program with
+`tests.infra.tools.require_tool`, which fails (never skips) when it is missing."""
 
 from __future__ import annotations
 
 import functools
 import os
 import shutil
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from tests.infra.registry import RegistryServer, start_registry
+from tests.infra.tools import require_tool
 
 INFRA_TOOLS = ("docker-registry", "skopeo", "umoci", "runc", "gcc", "git")
 # Older, narrower markers: each still says why, and each implies `infra`.
@@ -50,3 +59,57 @@ def _infra_machine(request: pytest.FixtureRequest) -> None:
             'with `pytest -m "not infra"`',
             pytrace=False,
         )
+
+
+# Where a test's own environment points the places a user's settings and secrets live.
+_CREDENTIAL_PLACES = {
+    "XDG_RUNTIME_DIR": "run",
+    "DOCKER_CONFIG": "docker",
+}
+_HOME_PLACES = {
+    "HOME": "home",
+    "XDG_CONFIG_HOME": "config",
+    "XDG_CACHE_HOME": "cache",
+    "XDG_DATA_HOME": "data",
+    "XDG_STATE_HOME": "state",
+}
+
+
+@pytest.fixture(autouse=True)
+def hermetic(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path | None:
+    """Each test gets its own HOME, XDG directories and Docker config, with no
+    `REGISTRY_AUTH_FILE` and no `KRUST_*` variable: nothing of the machine's user (its
+    credentials, `/run/containers`, its config, an unwritable home) reaches a test.
+    Returns that directory.
+
+    Opting out is explicit and visible: `@pytest.mark.host_environment` keeps the process's
+    environment whole. An `infra` test keeps HOME and the XDG config, cache and data
+    directories (pip's index settings, uv's and PyInstaller's caches, git's identity),
+    but still gets its own credentials locations and no `KRUST_*` variable.
+    """
+    if request.node.get_closest_marker("host_environment") is not None:
+        return None
+    root = tmp_path_factory.mktemp("env", numbered=True)
+    places = dict(_CREDENTIAL_PLACES)
+    if request.node.get_closest_marker("infra") is None:
+        places.update(_HOME_PLACES)
+    for name, sub in places.items():
+        monkeypatch.setenv(name, str(root / sub))
+    (root / "home").mkdir()
+    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    for name in [name for name in os.environ if name.startswith("KRUST_")]:
+        monkeypatch.delenv(name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    """The suite's one anonymous Debian docker-registry on loopback, shared by the session
+    (each test module pushes to repositories of its own)."""
+    require_tool("docker-registry")
+    with start_registry(tmp_path_factory.mktemp("registry"), "anonymous") as server:
+        yield server

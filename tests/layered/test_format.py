@@ -26,7 +26,7 @@ from hatch_krust.oci.reference import parse_reference
 from tests.attest.test_scanners import found_packages, sbom_packages, syft
 from tests.e2e.conftest import build_env, hatchling_build
 from tests.infra.images import BASE_TAG, make_umoci_base
-from tests.infra.registry import RegistryServer, start_registry
+from tests.infra.registry import RegistryServer
 from tests.layered.conftest import PROJECT, run, started, stop_with
 
 pytestmark = pytest.mark.infra
@@ -72,14 +72,6 @@ def build(project: Path, cache: Path, where: Path, **env: str) -> Build:
     opened.add_manifest(opened.resolve("1.0.0"), "latest")
     provenance = (out / f"{STEM}.provenance.json").read_bytes()
     return Build(out, layout, done.stderr, provenance)
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory):
-    if shutil.which("docker-registry") is None:
-        pytest.fail("`docker-registry` is not installed; scripts/test.sh installs it")
-    with start_registry(tmp_path_factory.mktemp("format-registry"), "anonymous") as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

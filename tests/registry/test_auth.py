@@ -212,14 +212,14 @@ def test_explicit_credentials_override_lookup(token_registry: RegistryServer, la
 
 
 @pytest.mark.usefixtures("trust")
-def test_copy_between_two_registries(anon_registry: RegistryServer,
+def test_copy_between_two_registries(registry: RegistryServer,
                                      basic_registry: RegistryServer, layout: Layout,
                                      clean_env: Path) -> None:
     docker_config(clean_env, basic_registry.host, "alice", "wonderland")
     descriptor = random_image(layout, layers=2, size=200_000, tag="v1")
-    push_layout(layout, descriptor, f"{anon_registry.host}/between/src:v1")
-    mark = anon_registry.mark()
-    digest = copy(f"{anon_registry.host}/between/src:v1", f"{basic_registry.host}/between/dst:v1")
+    push_layout(layout, descriptor, f"{registry.host}/between/src:v1")
+    mark = registry.mark()
+    digest = copy(f"{registry.host}/between/src:v1", f"{basic_registry.host}/between/dst:v1")
     assert digest == descriptor.digest
     assert pull_manifest(f"{basic_registry.host}/between/dst:v1").digest == descriptor.digest
-    assert not [line for line in anon_registry.requests_since(mark) if "mount=" in line]
+    assert not [line for line in registry.requests_since(mark) if "mount=" in line]
