@@ -114,7 +114,7 @@ def test_the_binary_target_says_it_stays_static(
 ) -> None:
     import hatch_krust.build.flow as flow
     from hatch_krust.build.executable import ExecutableInputs
-    from tests.test_flow import Quiet
+    from tests.flow.test_build_then_publish import Quiet
 
     monkeypatch.setattr(flow, "build_executable", lambda inputs, reporter: "static executable")
     reporter = Quiet()

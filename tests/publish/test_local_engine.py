@@ -24,8 +24,8 @@ from hatch_krust.build.flow import build_and_publish
 from hatch_krust.build.image import ProjectFacts
 from hatch_krust.config import load_config
 from hatch_krust.errors import EngineError
+from tests.flow.test_build_then_publish import Quiet
 from tests.infra.engines import DockerDaemon, Podman, engine_binary, start_docker
-from tests.test_flow import Quiet
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
