@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.infra.environment import point_at
 from tests.infra.registry import RegistryServer, start_registry
 from tests.infra.tools import require_tool
 
@@ -61,20 +62,6 @@ def _infra_machine(request: pytest.FixtureRequest) -> None:
         )
 
 
-# Where a test's own environment points the places a user's settings and secrets live.
-_CREDENTIAL_PLACES = {
-    "XDG_RUNTIME_DIR": "run",
-    "DOCKER_CONFIG": "docker",
-}
-_HOME_PLACES = {
-    "HOME": "home",
-    "XDG_CONFIG_HOME": "config",
-    "XDG_CACHE_HOME": "cache",
-    "XDG_DATA_HOME": "data",
-    "XDG_STATE_HOME": "state",
-}
-
-
 @pytest.fixture(autouse=True)
 def hermetic(
     request: pytest.FixtureRequest,
@@ -82,9 +69,8 @@ def hermetic(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Path | None:
     """Each test gets its own HOME, XDG directories and Docker config, with no
-    `REGISTRY_AUTH_FILE` and no `KRUST_*` variable: nothing of the machine's user (its
-    credentials, `/run/containers`, its config, an unwritable home) reaches a test.
-    Returns that directory.
+    `REGISTRY_AUTH_FILE` and no `KRUST_*` variable (tests/infra/environment.py); returns
+    the directory that holds them.
 
     Opting out is explicit and visible: `@pytest.mark.host_environment` keeps the process's
     environment whole. An `infra` test keeps HOME and the XDG config, cache and data
@@ -94,15 +80,7 @@ def hermetic(
     if request.node.get_closest_marker("host_environment") is not None:
         return None
     root = tmp_path_factory.mktemp("env", numbered=True)
-    places = dict(_CREDENTIAL_PLACES)
-    if request.node.get_closest_marker("infra") is None:
-        places.update(_HOME_PLACES)
-    for name, sub in places.items():
-        monkeypatch.setenv(name, str(root / sub))
-    (root / "home").mkdir()
-    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
-    for name in [name for name in os.environ if name.startswith("KRUST_")]:
-        monkeypatch.delenv(name)
+    point_at(root, monkeypatch, home=request.node.get_closest_marker("infra") is None)
     return root
 
 

@@ -24,6 +24,9 @@ DEBIAN_PACKAGE = {
     "docker": "docker.io",
     "dockerd": "docker.io",
     "podman": "podman",
+    "useradd": "passwd",
+    "userdel": "passwd",
+    "runuser": "util-linux",
 }
 
 
