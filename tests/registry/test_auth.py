@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -14,6 +13,7 @@ import pytest
 from hatch_krust.errors import AuthError, RegistryError
 from hatch_krust.registry import Credentials, Options, copy, pull_manifest, push_layout
 from tests.infra.registry import random_image
+from tests.infra.tools import require_tool
 from tests.registry.test_credentials import make_helper
 
 if TYPE_CHECKING:
@@ -47,11 +47,10 @@ def test_basic_with_docker_config(basic_registry: RegistryServer, layout: Layout
     dest = f"{basic_registry.host}/basic/app:v1"
     assert push_layout(layout, descriptor, dest) == descriptor.digest
     assert pull_manifest(dest).digest == descriptor.digest
-    if shutil.which("skopeo"):
-        done = subprocess.run(
-            ["skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", "alice:wonderland",
-             f"docker://{dest}"], capture_output=True, check=True, timeout=60)
-        assert done.stdout == layout.read_blob(descriptor.digest)
+    done = subprocess.run(
+        [require_tool("skopeo"), "inspect", "--raw", "--tls-verify=false", "--creds",
+         "alice:wonderland", f"docker://{dest}"], capture_output=True, check=True, timeout=60)
+    assert done.stdout == layout.read_blob(descriptor.digest)
 
 
 @pytest.mark.usefixtures("trust")
