@@ -34,7 +34,8 @@ HOME_PLACES = {
 
 
 def point_at(root: Path, patch: pytest.MonkeyPatch, *, home: bool = True) -> None:
-    """Point the user's places at directories under `root` (created: `home` only).
+    """Point the user's places at directories under `root` (HOME, the runtime directory and
+    an empty Docker config exist).
 
     Without `home` (an `infra` test), HOME and the XDG config, cache and data directories
     stay the process's: pip's index settings, uv's and PyInstaller's caches, git's identity.
@@ -45,6 +46,11 @@ def point_at(root: Path, patch: pytest.MonkeyPatch, *, home: bool = True) -> Non
     for name, sub in places.items():
         patch.setenv(name, str(root / sub))
     (root / "home").mkdir(exist_ok=True)
+    # Both exist, as on a real machine: podman stats $DOCKER_CONFIG/config.json when the
+    # variable is set, and a runtime directory is private to its user.
+    (root / "run").mkdir(mode=0o700, exist_ok=True)
+    (root / "docker").mkdir(exist_ok=True)
+    (root / "docker" / "config.json").write_text('{"auths": {}}\n')
     patch.delenv("REGISTRY_AUTH_FILE", raising=False)
     for name in [name for name in os.environ if name.startswith("KRUST_")]:
         patch.delenv(name)
