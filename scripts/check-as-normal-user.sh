@@ -10,9 +10,9 @@
 # (tests/meta/test_as_a_normal_user.py runs it in the infra suite). It creates a user
 # (krust-normal, unless it exists), a temporary home, and /run/containers/<uid>; all of it is
 # removed again on exit, and a /run/containers that existed before gets its mode back.
-# The checkout must be readable by other users. PYTHON (default: the checkout's
-# .venv/bin/python) runs the tests; when the user cannot execute it (a pyenv interpreter
-# under /root), Debian's python3 of the same version runs them with the venv's packages.
+# PYTHON (default: the checkout's .venv/bin/python) runs the tests; when the user cannot
+# execute it (a pyenv interpreter under /root), Debian's python3 of the same version runs
+# them with the venv's packages, copied with the checkout when the user cannot read those.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 PYTHON="${PYTHON:-$REPO/.venv/bin/python}"
@@ -89,20 +89,29 @@ as_user() {
 as_user test ! -w "$home" || { echo "the user can write its home" >&2; exit 1; }
 as_user test ! -r "/run/containers/$uid/auth.json" || { echo "/run/containers is readable" >&2; exit 1; }
 as_user test -r "$home/.docker/config.json" || { echo "the user cannot read its config" >&2; exit 1; }
-as_user test -r "$REPO/pyproject.toml" || {
-  echo "the checkout $REPO is not readable by other users; make it so (chmod -R o+rX)" >&2; exit 1; }
-
-py="$PYTHON"
-PYTHONPATH_FOR_USER=""
-if ! as_user "$py" -c "import hatch_krust, pytest" 2>/dev/null; then
+# The user runs the checkout and the venv in place when it can read them; otherwise (a
+# checkout under /root, a pyenv interpreter) a copy of the checkout's files and of the venv's
+# packages, with Debian's python3 of the same version.
+run_in="$REPO" py="$PYTHON" PYTHONPATH_FOR_USER=""
+if ! as_user "$py" -c "import hatch_krust, pytest" 2>/dev/null \
+   || ! as_user test -r "$REPO/pyproject.toml"; then
   version="$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
   py="/usr/bin/python$version"
   [ -x "$py" ] || { echo "$PYTHON cannot be run by $NAME and there is no $py" >&2; exit 1; }
-  PYTHONPATH_FOR_USER="$REPO:$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  site="$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+  if ! as_user test -r "$REPO/pyproject.toml" || ! as_user test -r "$site"; then
+    mkdir "$work/checkout"
+    git -C "$REPO" ls-files -z -co --exclude-standard \
+      | tar -C "$REPO" --null -T - -cf - | tar -C "$work/checkout" -xf -
+    cp -a "$site" "$work/site-packages"
+    chmod -R a+rX "$work/checkout" "$work/site-packages"
+    run_in="$work/checkout" site="$work/site-packages"
+  fi
+  PYTHONPATH_FOR_USER="$run_in:$site"
   as_user "$py" -c "import hatch_krust, pytest" || { echo "$py cannot import the venv" >&2; exit 1; }
 fi
 
-cd "$REPO"
+cd "$run_in"
 status=0
 as_user "$py" -m pytest -p no:cacheprovider -m "not infra" -q "${@:-tests}" || status=$?
 if [ -s "$marks/asked" ]; then
