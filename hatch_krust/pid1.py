@@ -23,7 +23,7 @@ program still runs, and the terminal's Ctrl-C reaches it through the init's forw
 One source, two uses: the layered format ships this file as the image's launcher
 (`python pid1.py SCRIPT ARGS...`, `main`), the static format's launcher embeds its text
 and calls `start_init` (hatch_krust/freeze/launcher.py). It runs on the image's Python,
-3.8 or later: standard library only, no syntax newer than 3.8 (tests/test_pid1.py).
+3.8 or later: standard library only, no syntax newer than 3.8 (tests/pid1/test_pid1.py).
 """
 
 from __future__ import annotations

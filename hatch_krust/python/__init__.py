@@ -13,7 +13,7 @@
 Used by the freezer (`hatch_krust.freeze`) and the layered format (`hatch_krust.layered`)
 through these public names. It takes plain values (paths, strings, mappings) and returns
 plain typed values; it imports nothing of OCI, registries, formats, the build, the
-configuration or either format (checked by tests/test_import_rules.py). Every function
+configuration or either format (checked by tests/meta/test_import_rules.py). Every function
 that runs a tool takes the environment to run it with (`env`): nothing here reads or
 writes `os.environ`.
 """

@@ -6,6 +6,9 @@ Order (podman/skopeo): `REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.j
 `~/.docker/config.json`. The first file that knows the registry wins. Within a file
 (Docker's precedence): `credHelpers[host]`, then `credsStore`, then inline `auths`.
 A helper that says "credentials not found" means anonymous. Nothing is ever written.
+A default location that cannot be read (`/run/containers` is root-only once root has used
+podman) is skipped with a line in the verbose log; only a file the user named
+(`REGISTRY_AUTH_FILE`, `DOCKER_CONFIG`) is an error when unreadable.
 """
 
 from __future__ import annotations
@@ -56,21 +59,26 @@ class Credentials:
 
 def auth_files(env: dict[str, str] | None = None) -> list[Path]:
     """Candidate auth files in lookup order (they need not exist)."""
-    env = dict(os.environ) if env is None else env
+    return [path for path, _named in _candidates(dict(os.environ) if env is None else env)]
+
+
+def _candidates(env: dict[str, str]) -> list[tuple[Path, bool]]:
+    """Each auth file with whether the user named it (True) or it is a default location."""
     home = _home(env)
-    out: list[Path] = []
+    out: list[tuple[Path, bool]] = []
     if env.get("REGISTRY_AUTH_FILE"):
-        out.append(Path(env["REGISTRY_AUTH_FILE"]))
+        out.append((Path(env["REGISTRY_AUTH_FILE"]), True))
     if env.get("XDG_RUNTIME_DIR"):
-        out.append(Path(env["XDG_RUNTIME_DIR"]) / "containers" / "auth.json")
+        out.append((Path(env["XDG_RUNTIME_DIR"]) / "containers" / "auth.json", False))
     else:  # where podman and skopeo write when XDG_RUNTIME_DIR is unset (root in CI)
-        out.append(Path(f"/run/containers/{os.getuid()}") / "auth.json")
+        out.append((Path(f"/run/containers/{os.getuid()}") / "auth.json", False))
     if env.get("XDG_CONFIG_HOME") or home:
         config_home = Path(env.get("XDG_CONFIG_HOME") or f"{home}/.config")
-        out.append(config_home / "containers" / "auth.json")
-    if env.get("DOCKER_CONFIG") or home:
-        docker_dir = Path(env.get("DOCKER_CONFIG") or f"{home}/.docker")
-        out.append(docker_dir / "config.json")
+        out.append((config_home / "containers" / "auth.json", False))
+    if env.get("DOCKER_CONFIG"):
+        out.append((Path(env["DOCKER_CONFIG"]) / "config.json", True))
+    elif home:
+        out.append((home / ".docker" / "config.json", False))
     return out
 
 
@@ -101,8 +109,8 @@ def lookup_credentials(
 ) -> Credentials | None:
     """Credentials for `registry` (as in a Reference), or None for anonymous."""
     registry = normalize_key(registry)
-    for path in auth_files(env):
-        document = _read(path)
+    for path, named in _candidates(dict(os.environ) if env is None else env):
+        document = _read(path, named=named)
         if document is None:
             continue
         found = _from_file(document, registry, repository, str(path))
@@ -111,13 +119,23 @@ def lookup_credentials(
     return None
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def _read(path: Path, *, named: bool) -> dict[str, Any] | None:
+    """The file's JSON object; None when absent, or unreadable at a default location."""
     try:
         if not path.is_file():
             return None
         with path.open("rb") as f:
-            data = json.loads(f.read(_MAX_FILE))
-    except (OSError, ValueError, RecursionError) as exc:
+            raw = f.read(_MAX_FILE)
+    except OSError as exc:
+        if not named:
+            log.info("skipping registry credentials file %s: %s (a default location, "
+                      "not one the user named)", path, type(exc).__name__)
+            return None
+        message = f"Cannot read registry credentials file {path}: {type(exc).__name__}"
+        raise AuthError(message) from None
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
         message = f"Cannot read registry credentials file {path}: {type(exc).__name__}"
         raise AuthError(message) from None
     if not isinstance(data, dict):

@@ -5,9 +5,7 @@ Debian's docker-registry (which has no referrers API)."""
 from __future__ import annotations
 
 import importlib.metadata
-import shutil
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +13,8 @@ import pytest
 
 from tests.e2e.conftest import build_env, cache_dir, hatchling_build, write_project
 from tests.infra.images import BASE_TAG, make_umoci_base
-from tests.infra.registry import RegistryServer, start_registry
+from tests.infra.registry import RegistryServer
+from tests.infra.tools import require_tool
 
 __all__ = ["cache_dir"]  # the e2e session fixture, shared with these tests
 
@@ -36,13 +35,6 @@ GIT_DATES = {
 }
 
 
-def need(tool: str) -> str:
-    found = shutil.which(tool)
-    if found is None:
-        pytest.fail(f"`{tool}` is not installed; scripts/test.sh installs it (Debian package)")
-    return found
-
-
 def yaml_project(root: Path, base: Path | None) -> Path:
     """The test project, in a git checkout with one commit (fixed dates: a fixed hash).
 
@@ -58,7 +50,7 @@ def yaml_project(root: Path, base: Path | None) -> Path:
         krust='format = "static"\n'
         + (f'base-image = "oci:{base}:{BASE_TAG}"\n' if base is not None else ""),
     )
-    git = need("git")
+    git = require_tool("git")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(root), **GIT_DATES}
     for args in (
         ["init", "-q", "-b", "main"],
@@ -88,7 +80,7 @@ def build(project: Path, cache_dir: Path, **env: str) -> Built:
 
 @pytest.fixture(scope="session")
 def base_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    need("umoci")
+    require_tool("umoci")
     return make_umoci_base(tmp_path_factory.mktemp("base") / "layout")
 
 
@@ -96,13 +88,6 @@ def base_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def built(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path, base_layout: Path) -> Built:
     """The first build: a real freeze (PyInstaller + staticx), not pushed."""
     return build(yaml_project(tmp_path_factory.mktemp("first"), base_layout), cache_dir)
-
-
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    need("docker-registry")
-    with start_registry(tmp_path_factory.mktemp("attest-registry"), "anonymous") as server:
-        yield server
 
 
 @pytest.fixture(scope="session")

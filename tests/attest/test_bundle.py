@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from hatch_krust.freeze.bundle import (
     packed_sources,
     read_toc,
 )
+from tests.infra.tools import require_tool
 
 
 def record_hash(data: bytes) -> str:
@@ -88,8 +88,7 @@ def test_a_missing_or_broken_toc_is_empty(tmp_path: Path) -> None:
 
 
 def test_debian_packages_knows_the_c_library() -> None:
-    if shutil.which("dpkg") is None:
-        pytest.fail("dpkg is needed (this is a Debian machine)")
+    require_tool("dpkg")
     libc = next(p for p in ("/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6")
                 if Path(p).exists())
     found = debian_packages([libc, "/nonexistent/libfoo.so"])

@@ -5,25 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hatch_krust.oci.descriptor import Platform
 from hatch_krust.oci.layout import Layout, write_archive
-from tests.infra.registry import RegistryServer, random_image, random_index, start_registry
+from tests.infra.registry import RegistryServer, random_image, random_index
 
 pytestmark = pytest.mark.registry
 
 AMD64 = Platform("linux", "amd64")
 ARM64 = Platform("linux", "arm64", "v8")
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    with start_registry(tmp_path_factory.mktemp("merge-registry"), "anonymous") as server:
-        yield server
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

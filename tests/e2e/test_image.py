@@ -19,7 +19,7 @@ import pytest
 
 from tests.e2e.conftest import build_env, copy_example, hatch_build, hatchling_build, write_project
 from tests.infra.images import BASE_TAG, make_umoci_base
-from tests.infra.registry import TLSFiles, make_tls, start_registry
+from tests.infra.registry import RegistryServer, TLSFiles, make_tls, start_registry
 from tests.infra.runtime import run_image
 
 pytestmark = [pytest.mark.slow, pytest.mark.runtime, pytest.mark.registry]
@@ -346,16 +346,10 @@ def test_bad_image_input(
     assert not (project / "dist" / "krust").exists(), list((project / "dist" / "krust").iterdir())
 
 
-@pytest.fixture(scope="module")
-def anon_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    with start_registry(tmp_path_factory.mktemp("anon-registry"), "anonymous") as server:
-        yield server
-
-
 def test_registry_base_layers_are_mounted_into_the_target(
-    anon_registry: object, tmp_path: Path, cache_dir: Path
+    registry: RegistryServer, tmp_path: Path, cache_dir: Path
 ) -> None:
-    host = anon_registry.host  # type: ignore[attr-defined]
+    host = registry.host
     base = make_umoci_base(tmp_path / "base")
     pushed = skopeo(
         "copy", "--dest-tls-verify=false", f"oci:{base}:{BASE_TAG}", f"docker://{host}/bases/app:1"
@@ -365,12 +359,12 @@ def test_registry_base_layers_are_mounted_into_the_target(
         skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{host}/bases/app:1").stdout
     )
     project = probe_project(tmp_path / "p")
-    mark = anon_registry.mark()  # type: ignore[attr-defined]
+    mark = registry.mark()  # type: ignore[attr-defined]
     env = build_env(cache_dir, KRUST_BASE_IMAGE=f"{host}/bases/app:1", KRUST_REPO=f"{host}/team")
     result = hatchling_build(project, "krust", env)
     assert result.returncode == 0, result.stderr
     reference = result.stdout.strip()
-    log = anon_registry.requests_since(mark)  # type: ignore[attr-defined]
+    log = registry.requests_since(mark)  # type: ignore[attr-defined]
     base_layer = base_manifest["layers"][0]["digest"]
     assert any(
         "mount=" + base_layer in line and "from=bases%2Fapp" in line.replace("/", "%2F")
@@ -403,9 +397,9 @@ def test_registry_base_layers_are_mounted_into_the_target(
 
 
 def test_base_without_the_platform_is_refused(
-    anon_registry: object, tmp_path: Path, cache_dir: Path
+    registry: RegistryServer, tmp_path: Path, cache_dir: Path
 ) -> None:
-    host = anon_registry.host  # type: ignore[attr-defined]
+    host = registry.host
     base = make_umoci_base(tmp_path / "base")
     subprocess.run(
         ["umoci", "config", "--image", f"{base}:{BASE_TAG}", "--architecture", "s390x"],
@@ -428,8 +422,10 @@ def test_base_without_the_platform_is_refused(
         assert not (project / "dist" / "krust").exists()
 
 
-def test_base_that_does_not_exist(anon_registry: object, tmp_path: Path, cache_dir: Path) -> None:
-    host = anon_registry.host  # type: ignore[attr-defined]
+def test_base_that_does_not_exist(
+    registry: RegistryServer, tmp_path: Path, cache_dir: Path
+) -> None:
+    host = registry.host
     project = probe_project(tmp_path / "p")
     result = hatchling_build(
         project, "krust", build_env(cache_dir, KRUST_BASE_IMAGE=f"{host}/nothing/here:1")
@@ -441,9 +437,9 @@ def test_base_that_does_not_exist(anon_registry: object, tmp_path: Path, cache_d
 
 
 def test_only_the_configured_tags_are_pushed(
-    anon_registry: object, tmp_path: Path, cache_dir: Path
+    registry: RegistryServer, tmp_path: Path, cache_dir: Path
 ) -> None:
-    host = anon_registry.host  # type: ignore[attr-defined]
+    host = registry.host
     project = probe_project(tmp_path / "p")
     env = build_env(
         cache_dir, KRUST_REPO=f"{host}/onlytags", KRUST_TAGS="{major}.{minor},{version}"

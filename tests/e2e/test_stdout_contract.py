@@ -20,10 +20,8 @@ import pytest
 
 from tests.e2e.conftest import build_env, hatchling_build, write_project
 from tests.infra.engines import Podman, engine_binary
-from tests.infra.registry import start_registry
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from subprocess import CompletedProcess
 
     from tests.infra.registry import RegistryServer
@@ -44,12 +42,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         files={"say_hi/app.py": APP},
         krust='format = "static"\nbase-image = "scratch"\n',
     )
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    with start_registry(tmp_path_factory.mktemp("contract-registry")) as server:
-        yield server
 
 
 def build(project: Path, target: str, cache_dir: Path, **env: str) -> CompletedProcess[str]:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import platform
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -9,13 +8,13 @@ import pytest
 
 from hatch_krust.errors import FreezeError
 from hatch_krust.freeze.elf import expected_machine, inspect_elf, verify_static
+from tests.infra.tools import require_tool
 
 
 @pytest.fixture(scope="module")
 def static_hello(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A `gcc -static` hello world: the reference for what "static" means."""
-    if shutil.which("gcc") is None:
-        pytest.fail("gcc is not installed; run scripts/test.sh")
+    require_tool("gcc")
     out = tmp_path_factory.mktemp("hello")
     (out / "hello.c").write_text('#include <stdio.h>\nint main(void){puts("hi");return 0;}\n')
     subprocess.run(["gcc", "-static", "-o", str(out / "hello"), str(out / "hello.c")], check=True)

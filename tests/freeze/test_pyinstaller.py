@@ -17,6 +17,7 @@ from hatch_krust.freeze.pyinstaller import check_entry_module, pyinstaller_args,
 from hatch_krust.python.environment import FreezeEnvironment, create_environment, find_uv
 from hatch_krust.python.wheelfile import WheelContents
 from tests.freeze.conftest import make_wheel
+from tests.infra.environment import hermetic_environment
 
 
 def request_for(tmp_path: Path, **options: object) -> FreezeRequest:
@@ -109,9 +110,10 @@ def small_env(tmp_path_factory: pytest.TempPathFactory) -> FreezeEnvironment:
         },
     )
     offline = ["--no-index"]
-    return create_environment(
-        sys.executable, out / "env", [str(wheel)], env=os.environ, installer_args=offline
-    )
+    with hermetic_environment(tmp_path_factory.mktemp("small-env-home")):  # before `hermetic`
+        return create_environment(
+            sys.executable, out / "env", [str(wheel)], env=os.environ, installer_args=offline
+        )
 
 
 def test_entry_module_present(small_env: FreezeEnvironment) -> None:

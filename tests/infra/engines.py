@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tests.infra.tools import require_tool
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -35,14 +37,7 @@ _TIMEOUT = 120
 
 def engine_binary(name: str) -> str:
     """The Debian package's binary (`/usr/bin`), not another client earlier on PATH."""
-    for candidate in (Path("/usr/bin") / name, Path("/usr/sbin") / name):
-        if candidate.is_file():
-            return str(candidate)
-    found = shutil.which(name)
-    if found is None:
-        message = f"{name} is not installed (Debian: docker.io / podman); run scripts/test.sh"
-        raise RuntimeError(message)
-    return found
+    return require_tool(name, debian_only=True)
 
 
 @dataclass

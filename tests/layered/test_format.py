@@ -4,7 +4,7 @@ The demo project (PyYAML's C loader, package data) is built with KRUST_FORMAT=la
 `scratch`, run with runc on a read-only root with no /tmp volume, then changed by one
 line, rebuilt and pushed again to a real registry: only the project layer (plus the
 config, the manifests and the attachments) may be uploaded the second time. As PID 1, in
-both formats: tests/test_pid1_containers.py.
+both formats: tests/pid1/test_pid1_containers.py.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from hatch_krust.oci.reference import parse_reference
 from tests.attest.test_scanners import found_packages, sbom_packages, syft
 from tests.e2e.conftest import build_env, hatchling_build
 from tests.infra.images import BASE_TAG, make_umoci_base
-from tests.infra.registry import RegistryServer, start_registry
+from tests.infra.registry import RegistryServer
 from tests.layered.conftest import PROJECT, run
 
 pytestmark = pytest.mark.infra
@@ -73,14 +73,6 @@ def build(project: Path, cache: Path, where: Path, **env: str) -> Build:
     opened.add_manifest(opened.resolve("1.0.0"), "latest")
     provenance = (out / f"{STEM}.provenance.json").read_bytes()
     return Build(out, layout, done.stderr, provenance)
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory):
-    if shutil.which("docker-registry") is None:
-        pytest.fail("`docker-registry` is not installed; scripts/test.sh installs it")
-    with start_registry(tmp_path_factory.mktemp("format-registry"), "anonymous") as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from hatch_krust.oci.descriptor import Platform
+from tests.infra.tools import require_tool
 
 PROBE_SOURCE = Path(__file__).with_name("probe.c")
 
@@ -16,8 +16,7 @@ PROBE_SOURCE = Path(__file__).with_name("probe.c")
 @pytest.fixture(scope="session")
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A static executable that prints its uid, user, /tmp state, CA bundle, args and env."""
-    if shutil.which("gcc") is None:
-        pytest.fail("gcc is not installed (Debian: gcc libc6-dev); run scripts/test.sh")
+    require_tool("gcc")
     out = tmp_path_factory.mktemp("probe") / "probe"
     result = subprocess.run(
         ["gcc", "-static", "-O2", "-o", str(out), str(PROBE_SOURCE)],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from hatch_krust.oci.assemble import ImageOptions, assemble, merge_indexes
 from hatch_krust.oci.descriptor import Descriptor, Platform
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
 from hatch_krust.oci.mediatypes import DOCKER_LIST, OCI_INDEX
+from tests.infra.tools import require_tool
 from tests.oci.images import make_base
 
 AMD64 = Platform("linux", "amd64")
@@ -43,7 +43,8 @@ def gather(target: Layout, archives: list[Path]) -> list[Descriptor]:
     return found
 
 
-def test_two_single_platform_indexes_become_one(tmp_path: Path, small_executable: Path):
+def merged_two_platforms(tmp_path: Path, small_executable: Path) -> Layout:
+    """Two single-platform archives merged into one index, tagged `latest`, in tmp/merged."""
     archives = [
         single(tmp_path, small_executable, AMD64, "amd64"),
         single(tmp_path, small_executable, ARM64, "arm64"),
@@ -51,31 +52,41 @@ def test_two_single_platform_indexes_become_one(tmp_path: Path, small_executable
     merged_layout = Layout.create(tmp_path / "merged")
     merged = merge_indexes(merged_layout, gather(merged_layout, archives))
     merged_layout.add_manifest(merged, "latest")
-    index = merged_layout.read_json(merged.digest)
+    return merged_layout
+
+
+def test_two_single_platform_indexes_become_one(tmp_path: Path, small_executable: Path):
+    merged_layout = merged_two_platforms(tmp_path, small_executable)
+    index = merged_layout.read_json(merged_layout.resolve("latest").digest)
     assert index["mediaType"] == OCI_INDEX
     assert [m["platform"] for m in index["manifests"]] == [
         {"architecture": "amd64", "os": "linux"},
         {"architecture": "arm64", "os": "linux", "variant": "v8"},
     ]
     assert index["annotations"] == VERSION, "annotations every input agrees on are kept"
-    if shutil.which("skopeo"):
+
+
+@pytest.mark.infra  # skopeo reads the merged index
+def test_skopeo_picks_each_platform_of_the_merged_index(tmp_path: Path, small_executable: Path):
+    skopeo = require_tool("skopeo")
+    merged_two_platforms(tmp_path, small_executable)
+    out = subprocess.run(
+        [skopeo, "inspect", "--raw", f"oci:{tmp_path / 'merged'}:latest"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    raw = json.loads(out.stdout)
+    arches = sorted(m["platform"]["architecture"] for m in raw["manifests"])
+    assert arches == ["amd64", "arm64"]
+    for arch in ("amd64", "arm64"):
         out = subprocess.run(
-            ["skopeo", "inspect", "--raw", f"oci:{tmp_path / 'merged'}:latest"],
+            [skopeo, "--override-arch", arch, "inspect", f"oci:{tmp_path / 'merged'}:latest"],
             check=True,
             capture_output=True,
             text=True,
         )
-        raw = json.loads(out.stdout)
-        arches = sorted(m["platform"]["architecture"] for m in raw["manifests"])
-        assert arches == ["amd64", "arm64"]
-        for arch in ("amd64", "arm64"):
-            out = subprocess.run(
-                ["skopeo", "--override-arch", arch, "inspect", f"oci:{tmp_path / 'merged'}:latest"],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            assert json.loads(out.stdout)["Architecture"] == arch
+        assert json.loads(out.stdout)["Architecture"] == arch
 
 
 def test_duplicate_platforms_are_refused(tmp_path: Path, small_executable: Path):

@@ -1,6 +1,6 @@
 """Choosing the local engine for `krust.local`, without any engine: the environment's PATH
 is a directory the test makes, so nothing here needs docker, podman or root. The loads
-themselves, with the real engines, are tests/oci/test_local_engine.py."""
+themselves, with the real engines, are tests/publish/test_local_engine.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hatch_krust.flow import build_and_publish, destination_for, repository_temp
 from hatch_krust.oci.platform import Platform
 from hatch_krust.publish.engine import LocalEngineDestination, find_engine, is_local
 from hatch_krust.publish.registry import RegistryDestination
-from tests.test_flow import Quiet, inputs_for
+from tests.flow.test_build_then_publish import Quiet, inputs_for
 
 
 def bin_dir(tmp_path: Path, *names: str) -> Path:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from typing import TYPE_CHECKING
 
 import pytest
 
 from hatch_krust.oci.layout import Layout
 from tests.infra.registry import RegistryServer, start_registry
+from tests.infra.tools import require_tool
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -35,25 +35,15 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def anon_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    if shutil.which("docker-registry") is None:
-        pytest.fail("Debian's docker-registry is not installed; run scripts/test.sh")
-    with start_registry(tmp_path_factory.mktemp("anon"), "anonymous") as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
 def basic_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    if shutil.which("docker-registry") is None:
-        pytest.fail("Debian's docker-registry is not installed; run scripts/test.sh")
+    require_tool("docker-registry")
     with start_registry(tmp_path_factory.mktemp("basic"), "basic", USERS) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def token_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    if shutil.which("docker-registry") is None:
-        pytest.fail("Debian's docker-registry is not installed; run scripts/test.sh")
+    require_tool("docker-registry")
     with start_registry(tmp_path_factory.mktemp("token"), "token", USERS) as server:
         yield server
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -14,6 +13,7 @@ import pytest
 from hatch_krust.errors import AuthError, RegistryError
 from hatch_krust.registry import Credentials, Options, copy, pull_manifest, push_layout
 from tests.infra.registry import random_image
+from tests.infra.tools import require_tool
 from tests.registry.test_credentials import make_helper
 
 if TYPE_CHECKING:
@@ -47,11 +47,10 @@ def test_basic_with_docker_config(basic_registry: RegistryServer, layout: Layout
     dest = f"{basic_registry.host}/basic/app:v1"
     assert push_layout(layout, descriptor, dest) == descriptor.digest
     assert pull_manifest(dest).digest == descriptor.digest
-    if shutil.which("skopeo"):
-        done = subprocess.run(
-            ["skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", "alice:wonderland",
-             f"docker://{dest}"], capture_output=True, check=True, timeout=60)
-        assert done.stdout == layout.read_blob(descriptor.digest)
+    done = subprocess.run(
+        [require_tool("skopeo"), "inspect", "--raw", "--tls-verify=false", "--creds",
+         "alice:wonderland", f"docker://{dest}"], capture_output=True, check=True, timeout=60)
+    assert done.stdout == layout.read_blob(descriptor.digest)
 
 
 @pytest.mark.usefixtures("trust")
@@ -215,14 +214,14 @@ def test_explicit_credentials_override_lookup(token_registry: RegistryServer, la
 
 
 @pytest.mark.usefixtures("trust")
-def test_copy_between_two_registries(anon_registry: RegistryServer,
+def test_copy_between_two_registries(registry: RegistryServer,
                                      basic_registry: RegistryServer, layout: Layout,
                                      clean_env: Path) -> None:
     docker_config(clean_env, basic_registry.host, "alice", "wonderland")
     descriptor = random_image(layout, layers=2, size=200_000, tag="v1")
-    push_layout(layout, descriptor, f"{anon_registry.host}/between/src:v1")
-    mark = anon_registry.mark()
-    digest = copy(f"{anon_registry.host}/between/src:v1", f"{basic_registry.host}/between/dst:v1")
+    push_layout(layout, descriptor, f"{registry.host}/between/src:v1")
+    mark = registry.mark()
+    digest = copy(f"{registry.host}/between/src:v1", f"{basic_registry.host}/between/dst:v1")
     assert digest == descriptor.digest
     assert pull_manifest(f"{basic_registry.host}/between/dst:v1").digest == descriptor.digest
-    assert not [line for line in anon_registry.requests_since(mark) if "mount=" in line]
+    assert not [line for line in registry.requests_since(mark) if "mount=" in line]

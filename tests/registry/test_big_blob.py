@@ -72,7 +72,7 @@ def big_image(layout: Layout, size: int) -> Descriptor:
     return descriptor
 
 
-def test_500_mb_blob_push_and_pull_in_bounded_memory(anon_registry: RegistryServer,
+def test_500_mb_blob_push_and_pull_in_bounded_memory(registry: RegistryServer,
                                                      tmp_path: Path) -> None:
     layout = Layout.create(tmp_path / "layout")
     descriptor = big_image(layout, SIZE)
@@ -80,7 +80,7 @@ def test_500_mb_blob_push_and_pull_in_bounded_memory(anon_registry: RegistryServ
     try:
         done = subprocess.run(
             [sys.executable, "-c", CHILD, str(layout.root),
-             f"{anon_registry.host}/big/blob:v1", str(out)],
+             f"{registry.host}/big/blob:v1", str(out)],
             capture_output=True, text=True, timeout=600, check=False,
         )
         assert done.returncode == 0, done.stderr[-3000:]

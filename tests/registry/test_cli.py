@@ -33,32 +33,32 @@ def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]
 
 
 @pytest.mark.registry
-def test_push_layout_prints_only_the_digest_reference(anon_registry: RegistryServer,
+def test_push_layout_prints_only_the_digest_reference(registry: RegistryServer,
                                                       layout: Layout) -> None:
     descriptor = random_image(layout, tag="v1")
-    done = run_cli("push", f"oci:{layout.root}:v1", f"{anon_registry.host}/cli/app:v1",
+    done = run_cli("push", f"oci:{layout.root}:v1", f"{registry.host}/cli/app:v1",
                    "--tag", "also")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [f"{anon_registry.host}/cli/app@{descriptor.digest}"]
+    assert done.stdout.splitlines() == [f"{registry.host}/cli/app@{descriptor.digest}"]
     assert DIGEST_REF.match(done.stdout.strip())
     assert "sha256:" in done.stderr  # progress went to stderr
-    assert pull_manifest(f"{anon_registry.host}/cli/app:also").digest == descriptor.digest
+    assert pull_manifest(f"{registry.host}/cli/app:also").digest == descriptor.digest
 
 
 @pytest.mark.registry
-def test_push_archive_and_copy_and_inspect(anon_registry: RegistryServer, layout: Layout,
+def test_push_archive_and_copy_and_inspect(registry: RegistryServer, layout: Layout,
                                            tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     descriptor = random_image(layout, tag="v1")
     archive = tmp_path / "img.tar"
     write_archive(layout, archive)
-    dest = f"{anon_registry.host}/cli/archive:v1"
+    dest = f"{registry.host}/cli/archive:v1"
     assert main(["push", "-q", f"oci-archive:{archive}:v1", dest]) == 0
     out, err = capsys.readouterr()
-    assert out == f"{anon_registry.host}/cli/archive@{descriptor.digest}\n"
+    assert out == f"{registry.host}/cli/archive@{descriptor.digest}\n"
     assert err == ""
-    assert main(["copy", "-q", dest, f"docker://{anon_registry.host}/cli/copied:v2"]) == 0
-    assert capsys.readouterr().out == f"{anon_registry.host}/cli/copied@{descriptor.digest}\n"
+    assert main(["copy", "-q", dest, f"docker://{registry.host}/cli/copied:v2"]) == 0
+    assert capsys.readouterr().out == f"{registry.host}/cli/copied@{descriptor.digest}\n"
     assert main(["copy", "-q", dest, f"oci:{tmp_path / 'out'}:x"]) == 0
     assert capsys.readouterr().out.strip().endswith(f"@{descriptor.digest}")
     assert main(["inspect", dest]) == 0

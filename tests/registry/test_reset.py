@@ -21,8 +21,8 @@ pytestmark = pytest.mark.registry
 FAST = Options(retry=RetryPolicy(base=0.05, cap=0.2), jobs=1)
 
 
-def test_reset_while_uploading_a_blob(anon_registry: RegistryServer, layout: Layout) -> None:
-    proxy = ResettingProxy(anon_registry.host, after=1_000_000, direction="up")
+def test_reset_while_uploading_a_blob(registry: RegistryServer, layout: Layout) -> None:
+    proxy = ResettingProxy(registry.host, after=1_000_000, direction="up")
     try:
         descriptor = random_image(layout, layers=1, size=3_000_000, tag="v1")
         assert push_layout(layout, descriptor, f"{proxy.host}/reset/up:v1", options=FAST) \
@@ -31,15 +31,15 @@ def test_reset_while_uploading_a_blob(anon_registry: RegistryServer, layout: Lay
     finally:
         proxy.close()
     # what landed is whole: a fresh copy straight from the registry verifies every digest
-    assert copy(f"{anon_registry.host}/reset/up:v1", f"{anon_registry.host}/reset/check:v1") \
+    assert copy(f"{registry.host}/reset/up:v1", f"{registry.host}/reset/check:v1") \
         == descriptor.digest
 
 
-def test_reset_while_downloading_a_blob(anon_registry: RegistryServer, layout: Layout,
+def test_reset_while_downloading_a_blob(registry: RegistryServer, layout: Layout,
                                         tmp_path: Path) -> None:
     descriptor = random_image(layout, layers=1, size=3_000_000, tag="v1")
-    push_layout(layout, descriptor, f"{anon_registry.host}/reset/down:v1")
-    proxy = ResettingProxy(anon_registry.host, after=1_000_000, direction="down")
+    push_layout(layout, descriptor, f"{registry.host}/reset/down:v1")
+    proxy = ResettingProxy(registry.host, after=1_000_000, direction="down")
     try:
         out = tmp_path / "out"
         assert copy(f"{proxy.host}/reset/down:v1", f"oci:{out}:v1", options=FAST) \

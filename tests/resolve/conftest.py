@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import build_env, write_project
-from tests.infra.registry import RegistryServer, start_registry
 
 APP = """
 import sys
@@ -27,12 +26,6 @@ def main():
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One executable cache for the whole session: a freeze is ~10 s, a cache hit ~1 s."""
     return tmp_path_factory.mktemp("krust-cache")
-
-
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
-    with start_registry(tmp_path_factory.mktemp("resolve-registry"), "anonymous") as server:
-        yield server
 
 
 def tiny_project(root: Path, name: str, *, scripts: bool = True) -> Path:

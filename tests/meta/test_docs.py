@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hatch_krust.config import OPTIONS
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def documented_options(text: str) -> dict[str, str]:

@@ -5,7 +5,7 @@ static one; each runs with runc on a read-only root and is stopped with `runc ki
 which signals the container's PID 1: the layered image's launcher (pid1.py itself) or
 staticx's bootloader (whose grandchild, the frozen launcher, embeds pid1.py). Without
 the init the layered program would ignore SIGTERM and the static one would end with 2.
-Units of the same module, without root: tests/test_pid1.py.
+Units of the same module, without root: tests/pid1/test_pid1.py.
 """
 
 from __future__ import annotations

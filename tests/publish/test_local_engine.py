@@ -25,8 +25,8 @@ from hatch_krust.errors import EngineError
 from hatch_krust.flow import build_and_publish
 from hatch_krust.formats.executable import BinaryResult
 from hatch_krust.inputs import BuildInputs
+from tests.flow.test_build_then_publish import Quiet
 from tests.infra.engines import DockerDaemon, Podman, engine_binary, start_docker
-from tests.test_flow import Quiet
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

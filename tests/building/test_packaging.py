@@ -118,7 +118,7 @@ def test_the_binary_target_says_it_stays_static(
 ) -> None:
     import hatch_krust.formats.static as flow
     from hatch_krust.inputs import BuildInputs
-    from tests.test_flow import Quiet
+    from tests.flow.test_build_then_publish import Quiet
 
     monkeypatch.setattr(
         flow, "build_executable", lambda inputs, reporter, out_dir: "static executable"
@@ -141,7 +141,7 @@ def test_the_binary_target_is_quiet_about_the_default_format(
     """`layered` is the default: `krust:binary` says nothing unless a format was asked for."""
     import hatch_krust.formats.static as flow
     from hatch_krust.inputs import BuildInputs
-    from tests.test_flow import Quiet
+    from tests.flow.test_build_then_publish import Quiet
 
     monkeypatch.setattr(
         flow, "build_executable", lambda inputs, reporter, out_dir: "static executable"

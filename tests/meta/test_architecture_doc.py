@@ -1,6 +1,6 @@
 """docs/architecture.md, claim by claim where a test can check it: the package layout it
 lists is the one on disk, every module the flow names exists, and its import-rule table
-is the one tests/test_import_rules.py enforces."""
+is the one tests/meta/test_import_rules.py enforces."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import hatch_krust
-from tests.test_import_rules import rules_markdown
+from tests.meta.test_import_rules import rules_markdown
 
 PACKAGE = Path(hatch_krust.__file__).resolve().parent
 DOC = PACKAGE.parent / "docs" / "architecture.md"

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 LIMIT = 60
-SOURCE = Path(__file__).resolve().parents[1] / "hatch_krust"
+SOURCE = Path(__file__).resolve().parents[2] / "hatch_krust"
 
 
 def long_functions(root: Path, limit: int = LIMIT) -> list[str]:

@@ -10,7 +10,7 @@ from hatch_krust.building.outputs import DOCUMENT_SUFFIXES
 from hatch_krust.config import KrustConfig
 from hatch_krust.formats.static import STATIC_TMP_HINT
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 PAGES = [REPO / "README.md", *sorted(DOCS.rglob("*.md"))]
 

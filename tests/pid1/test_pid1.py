@@ -1,6 +1,6 @@
 """hatch_krust/pid1.py without root: its init run in a process that is not PID 1 (the
 parent of the program all the same), on a pseudo-terminal, and on every Python it must
-run on. As PID 1 under runc, in both formats: tests/test_pid1_containers.py."""
+run on. As PID 1 under runc, in both formats: tests/pid1/test_pid1_containers.py."""
 
 from __future__ import annotations
 

@@ -206,7 +206,7 @@ def test_stale_documents_of_the_same_stem_are_removed(tmp_path: Path) -> None:
 
 
 def test_every_document_a_build_writes_is_known_to_the_stale_check() -> None:
-    source = Path(__file__).resolve().parent.parent / "hatch_krust" / "attest" / "__init__.py"
+    source = Path(__file__).resolve().parents[2] / "hatch_krust" / "attest" / "__init__.py"
     suffixes = set(re.findall(r'f"\{stem\}(\.[a-z.]+)"', source.read_text()))
     assert suffixes, "attest/__init__.py names no documents: the pattern here is stale"
     assert suffixes <= set(DOCUMENT_SUFFIXES)

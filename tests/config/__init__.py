@@ -1,0 +1,1 @@
+"""Tests of the configuration (`hatch_krust/config.py`): values, origins, rules."""

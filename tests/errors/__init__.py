@@ -1,0 +1,1 @@
+"""Tests of `hatch_krust/errors.py`'s edge: what a failure shows the user."""

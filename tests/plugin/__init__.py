@@ -1,0 +1,1 @@
+"""Tests of the Hatch plugin classes (`hatch_krust/plugin/`) that need no build."""
