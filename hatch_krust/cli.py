@@ -28,7 +28,7 @@ if "httpx" not in sys.modules:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 from hatch_krust.__about__ import __version__
-from hatch_krust.errors import INTERRUPTED, KrustError, failure, redact_userinfo
+from hatch_krust.errors import INTERRUPTED, ConfigError, KrustError, failure, redact_userinfo
 from hatch_krust.inputs import blob_record_file, default_cache_dir
 from hatch_krust.oci.reference import Reference
 from hatch_krust.registry import api
@@ -108,6 +108,15 @@ def _positive(text: str) -> int:
 _INSECURE = "KRUST_INSECURE_REGISTRIES"
 
 
+def _blob_record(env: dict[str, str]) -> Path | None:
+    """Where pushes remember which repositories hold which blobs; none without a cache
+    directory (an empty root with no HOME): the record is only a hint."""
+    try:
+        return blob_record_file(default_cache_dir(env))
+    except ConfigError:
+        return None
+
+
 def _options(args: argparse.Namespace) -> Options:
     env = dict(os.environ)
     if args.authfile:
@@ -120,7 +129,7 @@ def _options(args: argparse.Namespace) -> Options:
         jobs=args.jobs,
         env=env,
         epoch=int(epoch) if epoch.isdigit() else 0,
-        blob_record=blob_record_file(default_cache_dir(env)),
+        blob_record=_blob_record(env),
     )
     if not args.quiet:
         options = replace(options, progress=_Progress())

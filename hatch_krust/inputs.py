@@ -7,6 +7,7 @@ nothing below them reads the process's environment.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,11 +98,29 @@ def resolve_script(
 
 
 def default_cache_dir(env: Mapping[str, str]) -> Path:
-    """`KRUST_CACHE_DIR`, else `$XDG_CACHE_HOME/hatch-krust`, else `~/.cache/hatch-krust`."""
+    """`KRUST_CACHE_DIR`, else `$XDG_CACHE_HOME/hatch-krust`, else `~/.cache/hatch-krust`,
+    `~` being `HOME` of `env` or the user's entry in the password database."""
     if env.get("KRUST_CACHE_DIR"):
         return Path(env["KRUST_CACHE_DIR"])
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "hatch-krust"
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]) / "hatch-krust"
+    home = env.get("HOME") or _password_home()
+    if not home:
+        message = (
+            "No cache directory: neither KRUST_CACHE_DIR, XDG_CACHE_HOME nor HOME is set and "
+            "this user has no home directory; set KRUST_CACHE_DIR to a writable directory"
+        )
+        raise ConfigError(message)
+    return Path(home) / ".cache" / "hatch-krust"
+
+
+def _password_home() -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:  # a uid with no entry, as in an empty root
+        return ""
 
 
 def blob_record_file(cache_root: Path) -> Path:

@@ -100,7 +100,7 @@ def test_the_image_config_carries_env_labels_and_ports(web_layout: Path) -> None
         assert env[key] == value, key
     assert config["Labels"] == {**config["Labels"], **table["labels"]}
     assert set(config["ExposedPorts"]) == set(table["ports"]) == {"8080/tcp"}
-    assert config["Entrypoint"] == ["/app/bin/python", "/opt/krust/launch.py", "/app/bin/web"]
+    assert config["Entrypoint"] == ["/app/bin/python", "/opt/krust/pid1.py", "/app/bin/web"]
     assert config["User"] == "65532"
 
 

@@ -38,3 +38,31 @@ def test_the_cli_records_under_krust_cache_dir(tmp_path: Path,
     args = argparse.Namespace(authfile=None, insecure_registry=[], jobs=2, quiet=True)
     options = cli._options(args)
     assert options.blob_record == tmp_path / "c" / "registry" / "blob-locations.json"
+
+
+def test_home_comes_from_the_given_environment_not_the_process(tmp_path: Path) -> None:
+    from hatch_krust.inputs import default_cache_dir
+
+    assert default_cache_dir({"HOME": str(tmp_path)}) == tmp_path / ".cache" / "hatch-krust"
+
+
+def test_an_empty_root_with_no_home_pushes_without_a_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A static `hatch-krust` in a chroot: no HOME, and its uid in no password database.
+    The record is only a hint, so the push goes on without one (it used to crash)."""
+    import pwd
+
+    from hatch_krust.errors import ConfigError
+    from hatch_krust.inputs import default_cache_dir
+
+    def no_entry(uid: int) -> pwd.struct_passwd:
+        raise KeyError(uid)
+
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    for name in ("KRUST_CACHE_DIR", "XDG_CACHE_HOME", "HOME"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="KRUST_CACHE_DIR"):
+        default_cache_dir({})
+    args = argparse.Namespace(authfile=None, insecure_registry=[], jobs=2, quiet=True)
+    assert cli._options(args).blob_record is None

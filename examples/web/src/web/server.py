@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import PackageNotFoundError, version
 
@@ -48,14 +49,6 @@ class Handler(BaseHTTPRequestHandler):
         print(f"{self.address_string()} {format % args}", file=sys.stderr, flush=True)
 
 
-class _Stop(Exception):
-    """Raised by the signal handler to leave serve_forever() in the main thread."""
-
-
-def _stop(signum: int, frame: object) -> None:
-    raise _Stop
-
-
 def main() -> int:
     host = os.environ.get("HOST", "0.0.0.0")
     try:
@@ -68,14 +61,19 @@ def main() -> int:
     # still alive when the interpreter exits is ended with pthread_exit(), which needs
     # libgcc_s.so.1 — a file a scratch image does not have (see docs/troubleshooting.md).
     server.daemon_threads = False
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+
+    def stop(_signum: int, _frame: object) -> None:
+        # Not an exception raised here: it could land while the main thread starts a
+        # request's thread, where socketserver catches and logs it and serves on.
+        # shutdown() waits for serve_forever() to return, so it runs in its own thread.
+        threading.Thread(target=server.shutdown).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     print(f"web {VERSION} listening on {host}:{server.server_address[1]}", file=sys.stderr,
           flush=True)
     try:
         server.serve_forever()
-    except _Stop:
-        pass
     finally:
         server.server_close()
     print("web: stopped", file=sys.stderr, flush=True)
