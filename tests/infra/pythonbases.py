@@ -180,7 +180,8 @@ def python_base_layout(cache: Path, arches: tuple[str, ...] = ("amd64", "arm64")
     shutil.rmtree(layout, ignore_errors=True)
     (layout / "blobs/sha256").mkdir(parents=True)
     env = ["PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"]
-    entries = [_image(layout, root, arch, env, ()) for root, arch in zip(roots, arches)]
+    pairs = zip(roots, arches, strict=True)
+    entries = [_image(layout, root, arch, env, ()) for root, arch in pairs]
     return _write_layout(layout, entries)
 
 
@@ -226,7 +227,10 @@ def _copy_prefix(prefix: Path, version: str, target: Path) -> None:
 
 
 def run_foreign(
-    root: Path, argv: list[str], arch: str = "arm64", timeout: float = 300,
+    root: Path,
+    argv: list[str],
+    arch: str = "arm64",
+    timeout: float = 300,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `argv` inside `root` (an `arch` root file system) under qemu-user, by chroot."""
