@@ -202,6 +202,10 @@ def usr_local_base(cache: Path) -> Path:
     for name in ("usr/bin/python3.11", "usr/lib/python3.11"):
         target = root / name
         shutil.rmtree(target) if target.is_dir() else target.unlink()
+    status = root / "var/lib/dpkg/status"
+    stanzas = status.read_text().split("\n\n")
+    kept = [s for s in stanzas if "python3.11" not in s.partition("\n")[0]]
+    status.write_text("\n\n".join(kept))
     _copy_prefix(prefix, version, root / "usr/local")
     (layout / "blobs/sha256").mkdir(parents=True)
     full = sysconfig.get_config_var("py_version") or version
