@@ -176,8 +176,12 @@ OPTIONS: tuple[Option, ...] = (
         "python",
         "KRUST_PYTHON",
         "string",
-        "The Python interpreter (path or command) to freeze with.",
-        "the interpreter running the build",
+        "Static format: the Python interpreter (path or command) to freeze with. Layered "
+        'format: `"base"` (the base image\'s own Python), `"bundled"` (the build '
+        "machine's, copied in), or the path of one of the base's interpreters (a path the "
+        "base lacks is a build-machine interpreter to bundle); see docs/platforms.md.",
+        "the interpreter running the build (layered: `base` when the base has a Python, "
+        "else `bundled`)",
     ),
     Option(
         "compress",
@@ -508,8 +512,8 @@ def _check_each(items: tuple[str, ...], pattern: re.Pattern[str], where: str, wh
             raise _fail(where, f"has an invalid {what}: {item!r}")
 
 
-def _check_platforms(platforms: tuple[str, ...], where: str) -> None:
-    if "all" in platforms:  # ko's spelling: every platform of the base
+def _check_platforms(platforms: tuple[str, ...], where: str, *, layered: bool = False) -> None:
+    if "all" in platforms and not layered:  # ko's spelling: every platform of the base
         host = Platform.host()
         raise _fail(
             where,
@@ -520,6 +524,8 @@ def _check_platforms(platforms: tuple[str, ...], where: str) -> None:
             "`hatch-krust merge DST SRC...`",
         )
     for text in platforms:
+        if text == "all":
+            continue  # layered: every linux/* platform of the base (build.layered_base)
         try:
             written = Platform.parse(text)
         except ImageError:
@@ -533,7 +539,7 @@ def _check_platforms(platforms: tuple[str, ...], where: str) -> None:
                 f"OCI calls this architecture `{oci.architecture}`: did you mean `{oci}`?",
             )
     _check_each(
-        platforms,
+        tuple(p for p in platforms if p != "all"),
         _PLATFORM,
         where,
         "platform (expected `linux/<architecture>[/<variant>]`, e.g. `linux/amd64`)",
@@ -655,7 +661,13 @@ def _validate(config: KrustConfig) -> None:
     _check_tags(config.tags, where("tags"))
     if config.format not in IMAGE_FORMATS:
         raise _fail(where("format"), f'must be "static" or "layered", not {config.format!r}')
-    _check_platforms(config.platforms, where("platforms"))
+    _check_platforms(config.platforms, where("platforms"), layered=config.format == "layered")
+    if config.python in ("base", "bundled") and config.format != "layered":
+        raise _fail(
+            where("python"),
+            f'is "{config.python}", which only the layered format reads',
+            'set `format = "layered"`, or give the interpreter (path or command) to freeze with',
+        )
     _check_each(config.ports, PORT, where("ports"), "port (expected `8080` or `8080/tcp`)")
     for key, _value in config.env:
         if not ENV_NAME.match(key):

@@ -211,7 +211,12 @@ def ca_certificates(config: KrustConfig) -> bool | Path:
 def plan_image(inputs: ExecutableInputs, reporter: Reporter) -> ImagePlan:
     """Every check that needs no work done, so a mistake costs no freeze."""
     config = inputs.config
-    platform = check_platforms(config.platforms, config.origin("platforms"))
+    if config.format == "layered":  # --- issue 18: any platform on a Python base ---
+        from hatch_krust.build.layered_base import check_layered_platforms
+
+        platform = check_layered_platforms(config)
+    else:
+        platform = check_platforms(config.platforms, config.origin("platforms"))
     ca_certificates(config)  # before the freeze, not minutes after it
     tags = render_tags(config.tags, inputs.version)
     skipped = release_only_templates(config.tags, inputs.version)

@@ -15,6 +15,7 @@ else about formats.
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -124,6 +125,13 @@ class LayeredFormat:
         from hatch_krust.layered import assemble_layered, build_layers, entrypoint
 
         check_host()
+        # --- issue 18: on a Python base, the base's interpreter for every platform ---
+        from hatch_krust.build.layered_base import package_on_base
+
+        on_base = package_on_base(inputs, reporter, work)
+        if on_base is not None:
+            return on_base
+        # --- otherwise this machine's interpreter, bundled (python = "bundled") ---
         config = inputs.config
         script, _entry = resolve_script(
             inputs.scripts, inputs.dist_name, config.script, config.origin("script")
@@ -178,10 +186,11 @@ def _plan(inputs: ExecutableInputs, reporter: Reporter, work: Path) -> tuple[Pat
     _point, extras = chosen_extras(config.extras, script, entry, wheel, inputs.env)
     reporter.display_waiting("Installing the project and its dependencies")
     requirement = wheel_requirement(wheel, inputs.dist_name, extras)
-    env = create_environment(config.python, work / "env", [requirement], verbose=False)
+    python = sys.executable if config.python in ("base", "bundled") else config.python
+    env = create_environment(python, work / "env", [requirement], verbose=False)
     reporter.display_waiting("Planning the layers")
     files = default_cache_dir(inputs.env) / "layered" / "files" if config.cache else work / "files"
-    plan = plan_layers(host_interpreter(config.python), env.root, inputs.dist_name, files)
+    plan = plan_layers(host_interpreter(python), env.root, inputs.dist_name, files)
     return wheel, plan
 
 

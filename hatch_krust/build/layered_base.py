@@ -1,0 +1,356 @@
+"""The layered format on a Python base, for every platform, from one machine (issue 18).
+
+`python` (`KRUST_PYTHON`) chooses whose interpreter the image runs: `base` (the base
+image's own, read from its layers by `layered.base_python`), `bundled` (this machine's,
+copied in: `build.packaging.LayeredFormat`'s path), or a path naming one of the base's
+interpreters. Unset, it is `base` when the base has a Python and `bundled` when not.
+
+On a Python base each platform of `platforms` (`all`: every `linux/*` one the base's
+index has) gets the base's manifest for it, the project's dependencies installed for that
+platform's Python by uv (never run under emulation), and the same project layer. What
+cannot be done is refused before anything is installed: a bundled interpreter for a
+foreign platform, and the project's own compiled extension for another architecture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import parse_wheel_filename
+
+from hatch_krust.build.cache import default_cache_dir
+from hatch_krust.build.executable import resolve_script
+from hatch_krust.config import DEFAULT_ORIGIN
+from hatch_krust.errors import ConfigError
+from hatch_krust.oci.descriptor import Platform
+from hatch_krust.oci.image import load_image, platforms_of
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from hatch_krust.build.executable import ExecutableInputs, Reporter
+    from hatch_krust.build.packaging import Packaged
+    from hatch_krust.config import KrustConfig
+    from hatch_krust.layered import BuiltLayer, LayeredPlan
+    from hatch_krust.layered.base_python import BasePython, BaseTree
+    from hatch_krust.oci.assemble import BaseImage, ImageOptions
+    from hatch_krust.oci.descriptor import Descriptor
+    from hatch_krust.oci.layout import Layout
+
+__all__ = ["Target", "check_layered_platforms", "package_on_base", "python_mode"]
+
+_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One platform of the image: the base's manifest for it and its Python."""
+
+    platform: Platform
+    base: BaseImage
+    base_digest: str  # the base's manifest for this platform
+    python: BasePython
+
+
+def python_mode(config: KrustConfig) -> str:
+    """`auto` (unset), `base`, `bundled`, or a path of the base's."""
+    if config.origin("python") == DEFAULT_ORIGIN:
+        return "auto"
+    return config.python
+
+
+def check_layered_platforms(config: KrustConfig) -> Platform:
+    """The checks `platforms` allows before the base is read; the image's first platform."""
+    host = Platform.host()
+    wanted = [Platform.parse(p) for p in config.platforms if p != "all"]
+    if python_mode(config) == "bundled":
+        for platform in wanted:
+            if not host.satisfies(platform):
+                raise _bundled_foreign(config, str(platform), host)
+        if "all" in config.platforms:
+            raise _bundled_foreign(config, "`all` platforms", host)
+    if "all" in config.platforms or not wanted:
+        return host
+    return next((p for p in wanted if host.satisfies(p)), wanted[0])
+
+
+def _bundled_foreign(config: KrustConfig, platform: str, host: Platform) -> ConfigError:
+    why = "was asked for" if python_mode(config) == "bundled" else "is used (the base has none)"
+    message = (
+        f"{config.origin('platforms')} asks for {platform}, but this machine's interpreter, "
+        f'which `python = "bundled"` copies into the image and {why}, runs only on {host}. '
+        'Use `python = "base"` on a multi-platform Python base (python:3.12-slim, '
+        "distroless python3, your own), or build each platform on a runner of its "
+        "architecture and join the images with `hatch-krust merge DST SRC...`"
+    )
+    return ConfigError(message)
+
+
+def package_on_base(inputs: ExecutableInputs, reporter: Reporter, work: Path) -> Packaged | None:
+    """The layered image's packaging on the base's Python; None: bundle this machine's."""
+    config = inputs.config
+    mode = python_mode(config)
+    if mode == "bundled":
+        return None
+    stack = contextlib.ExitStack()
+    try:
+        targets = _targets(config, inputs.env, reporter, stack)
+        if targets is None:
+            stack.close()
+            _check_bundled(config)
+            return None
+        packaged = _package(inputs, reporter, work, targets, stack)
+    except BaseException:
+        stack.close()
+        raise
+    return packaged
+
+
+def _check_bundled(config: KrustConfig) -> None:
+    """Auto mode on a base without Python: the bundled interpreter, host platform only."""
+    host = Platform.host()
+    for text in config.platforms:
+        if text == "all" or not host.satisfies(Platform.parse(text)):
+            raise _bundled_foreign(config, "`all` platforms" if text == "all" else text, host)
+
+
+def _targets(
+    config: KrustConfig, env: Mapping[str, str], reporter: Reporter, stack: contextlib.ExitStack
+) -> list[Target] | None:
+    """One Target per wanted platform; None when the base has no Python (and none was
+    asked for)."""
+    from hatch_krust.layered.base_python import choose_python, read_tree
+
+    mode = python_mode(config)
+    where = config.origin("python")
+    opened = _open_bases(config, env, reporter, stack)
+    if opened is None:
+        if mode != "auto":
+            message = f'{where} asks for the base\'s Python, but the base is scratch: use "bundled"'
+            raise ConfigError(message)
+        return None
+    targets: list[Target] = []
+    for platform, base in opened:
+        resolved = load_image(base.layout, base.descriptor, platform)
+        tree = read_tree(base.layout, resolved.manifest.layers, resolved.config.config.env)
+        requested = None if mode in ("auto", "base") else mode
+        if requested is not None and _on_this_machine(tree, requested):
+            return None  # a path the base lacks: this machine's interpreter, bundled
+        python = choose_python(tree, requested, where)
+        if python is None:
+            if mode == "auto" and not targets:
+                return None
+            message = (
+                f"{where}: the base image {config.base_image} has no Python for {platform}; "
+                'use a Python base or `python = "bundled"`'
+            )
+            raise ConfigError(message)
+        targets.append(Target(platform, base, resolved.descriptor.digest, python))
+    return targets
+
+
+def _on_this_machine(tree: BaseTree, path: str) -> bool:
+    """`python` names an interpreter of this machine, not one of the base's."""
+    if tree.resolve(path.strip("/")) in tree.files:
+        return False
+    return Path(path).is_file() or shutil.which(path) is not None
+
+
+def _open_bases(
+    config: KrustConfig, env: Mapping[str, str], reporter: Reporter, stack: contextlib.ExitStack
+) -> list[tuple[Platform, BaseImage]] | None:
+    """(platform, base) for each wanted platform; None for scratch."""
+    from hatch_krust.oci.assemble import BaseImage
+    from hatch_krust.oci.layout import Layout, open_archive
+    from hatch_krust.registry.api import LayoutLocation, parse_location
+
+    spec = config.base_image
+    if spec == "scratch":
+        return None
+    location = parse_location(spec)
+    if isinstance(location, LayoutLocation):
+        if location.archive:
+            layout = stack.enter_context(open_archive(location.path))
+        else:
+            layout = Layout.open(location.path)
+        descriptor = layout.resolve(location.tag)
+        offered = [p for p, _ in platforms_of(layout, descriptor)]
+        return [(p, BaseImage(layout, descriptor)) for p in _wanted(config, offered)]
+    return _pull_bases(config, env, reporter, location)
+
+
+def _pull_bases(
+    config: KrustConfig, env: Mapping[str, str], reporter: Reporter, location: object
+) -> list[tuple[Platform, BaseImage]]:
+    """A registry base, pulled (or taken from the cache) once per wanted platform."""
+    from hatch_krust.build.bases import pull_base
+
+    cache, insecure = default_cache_dir(env), tuple(config.insecure_registries)
+    first = check_layered_platforms(config)
+    pulled = pull_base(location, first, cache, insecure, env)  # type: ignore[arg-type]
+    offered = [first]
+    if "all" in config.platforms:
+        index = pulled.image.layout
+        entries = [d for d in index.descriptors() if d.digest == pulled.base_digest]
+        offered = [p for p, _ in platforms_of(index, entries[0])] if entries else [first]
+    out = []
+    for platform in _wanted(config, offered):
+        reporter.display_waiting(f"Pulling base image {location} ({platform})")
+        base = pull_base(location, platform, cache, insecure, env)  # type: ignore[arg-type]
+        out.append((platform, base.image))
+    return out
+
+
+def _wanted(config: KrustConfig, offered: list[Platform]) -> list[Platform]:
+    """`platforms` as platforms: `all` is every linux/* one offered, none is the host's."""
+    if "all" in config.platforms:
+        found = [p for p in offered if p.os == "linux"]
+        return sorted(set(found), key=str) or [Platform.host()]
+    return [Platform.parse(p) for p in config.platforms] or [Platform.host()]
+
+
+def _refuse_own_extension(wheel: Path, targets: list[Target], where: str) -> None:
+    """A project wheel built for one machine cannot go into another's image."""
+    _name, _version, _build, tags = parse_wheel_filename(wheel.name)
+    platforms = {t.platform for t in tags}
+    if platforms == {"any"}:
+        return
+    for target in targets:
+        if not any(p.endswith(f"_{target.python.machine}") for p in platforms):
+            message = (
+                f"{where} asks for {target.platform}, but the project's own wheel "
+                f"{wheel.name} holds a compiled extension for {', '.join(sorted(platforms))}, "
+                "and an extension cannot be cross-compiled here. Build that platform on a "
+                "runner of its architecture and join the images with `hatch-krust merge "
+                "DST SRC...`, or leave it out of `platforms`"
+            )
+            raise ConfigError(message)
+
+
+def _package(
+    inputs: ExecutableInputs,
+    reporter: Reporter,
+    work: Path,
+    targets: list[Target],
+    stack: contextlib.ExitStack,
+) -> Packaged:
+    from hatch_krust.build.wheel import project_wheel
+    from hatch_krust.freeze.extras import chosen_extras, wheel_requirement
+
+    config = inputs.config
+    script, entry = resolve_script(
+        inputs.scripts, inputs.dist_name, config.script, config.origin("script")
+    )
+    wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
+    _refuse_own_extension(wheel, targets, config.origin("platforms"))
+    _point, extras = chosen_extras(config.extras, script, entry, wheel, inputs.env)
+    requirement = wheel_requirement(wheel, inputs.dist_name, extras)
+    plans = _plans(inputs, reporter, work, targets, requirement)
+    return _packaged(inputs, reporter, (script, wheel), targets, plans, stack)
+
+
+def _plans(
+    inputs: ExecutableInputs,
+    reporter: Reporter,
+    work: Path,
+    targets: list[Target],
+    requirement: str,
+) -> list[LayeredPlan]:
+    """Install for each target's Python and plan its two layers."""
+    from hatch_krust.layered.on_base import plan_on_base
+    from hatch_krust.layered.target_install import find_compiler, install_for
+
+    compilers: dict[str, Path | None] = {}
+    plans = []
+    for target in targets:
+        python = target.python
+        if python.minor not in compilers:
+            compilers[python.minor] = find_compiler(python.minor)
+            if compilers[python.minor] is None:
+                reporter.display_info(
+                    f"Warning: no Python {python.minor} on this machine (uv, pyenv or PATH) "
+                    "to pre-compile bytecode with: the image works, but every start compiles "
+                    "its imports (about 0.2 s more for a small program). Install one with "
+                    f"`uv python install {python.minor}`"
+                )
+        reporter.display_waiting(
+            f"Installing the project for {target.platform} (Python {python.version}, "
+            f"{python.uv_platform})"
+        )
+        arch = str(target.platform).replace("/", "-")
+        venv = install_for(python, str(target.platform), [requirement], work / f"env-{arch}")
+        plans.append(plan_on_base(python, venv, inputs.dist_name, compilers[python.minor]))
+    return plans
+
+
+def _packaged(
+    inputs: ExecutableInputs,
+    reporter: Reporter,
+    project: tuple[str, Path],
+    targets: list[Target],
+    plans: list[LayeredPlan],
+    stack: contextlib.ExitStack,
+) -> Packaged:
+    from hatch_krust.build.packaging import _LAYER_TYPE, Packaged, _report, _script_bytes
+    from hatch_krust.layered import build_layers, entrypoint
+    from hatch_krust.layered.on_base import base_bundle
+
+    config = inputs.config
+    script, wheel = project
+    cache = default_cache_dir(inputs.env) / "layered" if config.cache else wheel.parent / "layers"
+    reporter.display_waiting("Building the layers")
+    built = [build_layers(p, cache, epoch=inputs.epoch or 0, media_type=_LAYER_TYPE) for p in plans]
+    for target, layers in zip(targets, built, strict=True):
+        reporter.display_info(f"{target.platform}:")
+        _report(layers, reporter)
+    command = entrypoint(plans[0], script)
+    program = _script_bytes(plans[0], plans[0].scripts[script])
+    put = _assembler(targets, built, command, stack)
+    return Packaged(
+        format="layered",
+        script=script,
+        executable=None,
+        program_path=plans[0].scripts[script],
+        program_sha256=hashlib.sha256(program).hexdigest(),
+        program_size=len(program),
+        bundle=base_bundle(plans[0], targets[0].python),
+        tools={"format": "layered", "python": "base"},
+        wheel_name=wheel.name,
+        wheel_sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
+        metadata_files=(),
+        assemble=put,
+        layers=tuple((b.name, b.layer.diff_id) for b in built[0]),
+    )
+
+
+def _assembler(
+    targets: list[Target],
+    built: list[tuple[BuiltLayer, ...]],
+    command: tuple[str, ...],
+    stack: contextlib.ExitStack,
+) -> Callable[[BaseImage | None, ImageOptions, Layout], Descriptor]:
+    """The Packaged.assemble step: every platform's image, then one index of them all,
+    the build's own platform (`options.platform`) first."""
+    from hatch_krust.layered import assemble_layered
+    from hatch_krust.oci.merge import merge_indexes
+
+    def put(_base: BaseImage | None, options: ImageOptions, layout: Layout) -> Descriptor:
+        with stack:
+            pairs = sorted(
+                zip(targets, built, strict=True),
+                key=lambda pair: not pair[0].platform.satisfies(options.platform),
+            )
+            indexes = []
+            for target, layers in pairs:
+                mine = replace(options, platform=target.platform, base_digest=target.base_digest)
+                indexes.append(
+                    assemble_layered(target.base, layers, mine, layout, entrypoint=command)
+                )
+            return merge_indexes(layout, indexes)
+
+    return put
