@@ -1,0 +1,274 @@
+"""Issue 18's acceptance: a layered image on a Python base, for two platforms, from one
+amd64 machine, through the real build (`python -m hatchling build -t krust`).
+
+The base is Debian's own Python 3.11 for linux/amd64 and linux/arm64 (tests/infra/
+pythonbases.py), pushed as one index to a real registry. The arm64 image is run under
+qemu-user in a chroot; the amd64 one natively in a chroot. Everything pushed is read back
+with skopeo; the registry's access log says what was uploaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import build_env, hatchling_build
+from tests.infra.pythonbases import BASE_TAG, python_base_layout, run_foreign
+from tests.infra.registry import RegistryServer, free_port, start_registry
+from tests.layered.conftest import PROJECT
+
+pytestmark = pytest.mark.infra
+
+STEM = "krust-layered-demo-1.0.0"
+PLATFORMS = "linux/amd64,linux/arm64"
+CACHE = Path(os.environ.get("KRUST_TEST_CACHE", "/var/tmp/hatch-krust-tests")) / "pythonbases"
+CHECK = '''"""What the platform tests ask of the image."""
+import http.server, json, platform, subprocess, sys
+
+
+def main():
+    command = sys.argv[1] if len(sys.argv) > 1 else "report"
+    if command == "serve":
+        class Hello(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = ("hello from " + platform.machine()).encode()
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(body)
+        print("serving", flush=True)
+        http.server.HTTPServer(("127.0.0.1", int(sys.argv[2])), Hello).serve_forever()
+    import yaml
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    key = Ed25519PrivateKey.generate()
+    key.public_key().verify(key.sign(b"message"), b"message")  # raises when it fails
+    venv = None  # qemu-user without binfmt cannot run a child arm64 process: amd64 only
+    if "venv" in sys.argv:
+        venv = subprocess.run([sys.executable, "-m", "venv", "--without-pip", "/tmp/v"],
+                              capture_output=True, text=True).returncode
+    print(json.dumps({
+        "machine": platform.machine(), "cloader": yaml.__with_libyaml__,
+        "ed25519": True, "executable": sys.executable, "base_prefix": sys.base_prefix,
+        "version": platform.python_version(), "venv": venv,
+    }))
+    return 0
+'''
+
+
+def skopeo(*args: str) -> str:
+    done = subprocess.run(["skopeo", *args], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory):
+    with start_registry(tmp_path_factory.mktemp("platforms-registry"), "anonymous") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def base(registry: RegistryServer) -> str:
+    """The two-platform Debian Python base, in the test registry."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    layout = python_base_layout(CACHE)
+    reference = f"{registry.host}/debian/python:3.11"
+    skopeo("copy", "-q", "--all", "--dest-tls-verify=false",
+           f"oci:{layout}:{BASE_TAG}", f"docker://{reference}")  # fmt: skip
+    return reference
+
+
+def make_project(where: Path) -> Path:
+    """The layered demo project plus cryptography (a Rust extension) and a second script."""
+    project = where / "project"
+    shutil.copytree(PROJECT, project)
+    (project / "src/krust_layered/check.py").write_text(CHECK)
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text().replace(
+        'dependencies = ["pyyaml==6.0.2"]',
+        'dependencies = ["pyyaml==6.0.2", "cryptography==44.0.0"]',
+    )
+    text = text.replace(
+        "[project.scripts]\n", '[project.scripts]\nkrust-check = "krust_layered.check:main"\n'
+    )
+    pyproject.write_text(text)
+    return project
+
+
+def build(project: Path, cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    settings = {"KRUST_FORMAT": "layered", "KRUST_SCRIPT": "krust-check", **env}
+    return hatchling_build(project, "krust", build_env(cache, **settings))
+
+
+@pytest.fixture(scope="module")
+def first(
+    base: str, registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, subprocess.CompletedProcess[str], str]:
+    project = make_project(tmp_path_factory.mktemp("platforms-project"))
+    cache = tmp_path_factory.mktemp("platforms-cache")
+    done = build(project, cache, KRUST_BASE_IMAGE=base, KRUST_PLATFORMS=PLATFORMS,
+                 KRUST_REPO=f"{registry.host}/team")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    return project, done, cache.name
+
+
+def pushed(registry: RegistryServer) -> tuple[dict, dict[str, dict]]:
+    """The pushed index and its manifests by architecture."""
+    name = f"docker://{registry.host}/team/krust-layered-demo"
+    index = json.loads(skopeo("inspect", "--raw", "--tls-verify=false", f"{name}:1.0.0"))
+    manifests = {
+        entry["platform"]["architecture"]: json.loads(
+            skopeo("inspect", "--raw", "--tls-verify=false", f"{name}@{entry['digest']}")
+        )
+        for entry in index["manifests"]
+    }
+    return index, manifests
+
+
+def unpack(registry: RegistryServer, arch: str, where: Path) -> tuple[Path, list[str]]:
+    """The pushed image for `arch` as a root file system, and its Entrypoint."""
+    source = f"docker://{registry.host}/team/krust-layered-demo:1.0.0"
+    skopeo("copy", "-q", "--src-tls-verify=false", "--override-arch", arch,
+           source, f"oci:{where / 'layout'}:image")  # fmt: skip
+    subprocess.run(["umoci", "unpack", "--image", f"{where / 'layout'}:image",
+                    str(where / "bundle")], check=True, capture_output=True)  # fmt: skip
+    config = json.loads((where / "bundle/config.json").read_text())
+    return where / "bundle/rootfs", config["process"]["args"]
+
+
+def run_native(root: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+    env = {"PATH": "/app/bin:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+    return subprocess.run([chroot, str(root), *argv], capture_output=True, text=True,
+                          timeout=120, check=False, env=env)  # fmt: skip
+
+
+def test_one_build_pushes_an_index_with_both_platforms(first, registry: RegistryServer) -> None:
+    _index, manifests = pushed(registry)
+    assert sorted(manifests) == ["amd64", "arm64"]
+    amd64, arm64 = manifests["amd64"], manifests["arm64"]
+    assert amd64["layers"][-1]["digest"] == arm64["layers"][-1]["digest"]  # the project
+    assert amd64["layers"][-2]["digest"] != arm64["layers"][-2]["digest"]  # their wheels
+    assert amd64["layers"][0] != arm64["layers"][0]  # each platform's base layer
+    assert len(amd64["layers"]) == 4  # base, runtime files, packages, project
+    base = {
+        a: m["annotations"]["org.opencontainers.image.base.digest"] for a, m in manifests.items()
+    }
+    assert base["amd64"] != base["arm64"]  # each records its own base manifest
+    stderr = first[1].stderr
+    assert "x86_64-manylinux_2_36" in stderr and "aarch64-manylinux_2_36" in stderr
+
+
+def test_the_images_hold_nothing_of_the_build_machine(
+    registry: RegistryServer, tmp_path: Path
+) -> None:
+    _index, manifests = pushed(registry)
+    name = f"docker://{registry.host}/team/krust-layered-demo"
+    for arch, manifest in manifests.items():
+        for layer in manifest["layers"][1:]:  # ours: everything above the base
+            blob = tmp_path / f"{arch}.tar.gz"
+            skopeo("copy", "-q", "--src-tls-verify=false", "--override-arch", arch,
+                   f"{name}:1.0.0", f"dir:{tmp_path / arch}")  # fmt: skip
+            blob = tmp_path / arch / layer["digest"].split(":")[1]
+            with tarfile.open(blob) as tar:
+                names = tar.getnames()
+            for member in names:
+                assert not member.startswith(("opt/python", "usr/", "lib/", "lib64/")), member
+                if member.endswith(".so") or ".so." in member:
+                    assert "/site-packages/" in member, member  # only the wheels' own
+
+
+def test_arm64_runs_under_qemu_user(first, registry: RegistryServer, tmp_path: Path) -> None:
+    root, argv = unpack(registry, "arm64", tmp_path)
+    assert os.readlink(root / "app/bin/python") == "/usr/bin/python3.11"  # the base's
+    assert "home = /usr/bin" in (root / "app/pyvenv.cfg").read_text()
+    done = run_foreign(root, [*argv, "report"])
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["machine"] == "aarch64"
+    assert report["cloader"] is True and report["ed25519"] is True
+    assert (report["executable"], report["base_prefix"]) == ("/app/bin/python", "/usr")
+    assert report["version"] == "3.11.2"  # Debian's, not this machine's
+    assert list((root / "app/lib/python3.11/site-packages/yaml/__pycache__").glob("*.pyc"))
+
+
+def test_an_arm64_service_answers_http(first, registry: RegistryServer, tmp_path: Path) -> None:
+    root, argv = unpack(registry, "arm64", tmp_path)
+    port = free_port()
+    shutil.copy2(shutil.which("qemu-aarch64-static") or "", root / "qemu-static")
+    chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+    command = [chroot, str(root), "/qemu-static", *argv, "serve", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        answer = None
+        for _ in range(200):
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answer is not None and answer.text == "hello from aarch64"
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_amd64_runs_natively(first, registry: RegistryServer, tmp_path: Path) -> None:
+    root, argv = unpack(registry, "amd64", tmp_path)
+    done = run_native(root, [*argv, "report", "venv"])
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["machine"], report["version"]) == ("x86_64", "3.11.2")
+    assert report["venv"] == 0  # `python -m venv` with the base's interpreter
+    assert report["cloader"] is True and report["ed25519"] is True
+
+
+def test_each_platform_sbom_names_the_base_python_and_its_wheels(first) -> None:
+    project = first[0]
+    sbom = json.loads((project / "dist/krust" / f"{STEM}.cdx.json").read_text())
+    purls = [c.get("purl", "") for c in sbom["components"]]
+    assert any(p.startswith("pkg:deb/debian/python3.11-minimal@3.11.2-6") for p in purls), purls
+    assert any(p.startswith("pkg:pypi/cryptography@44.0.0") for p in purls), purls
+    assert any(p.startswith("pkg:pypi/pyyaml@6.0.2") for p in purls), purls
+
+
+def _uploaded(requests: list[str]) -> list[str]:
+    """Digests of the blob uploads that finished (`PUT …?digest=`, or one `POST …?digest=`),
+    in order; cross-repository mount attempts (`POST …?mount=`) are not uploads."""
+    out = []
+    for line in requests:
+        method, _, target = line.partition(" ")
+        if method in ("PUT", "POST") and "/blobs/uploads/" in target:
+            out += re.findall(r"[?&]digest=(sha256(?::|%3A)[0-9a-f]{64})", target)
+    return [d.replace("%3A", ":") for d in out]
+
+
+def test_a_one_line_change_pushes_only_the_project_layer_once(
+    first, registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    project = first[0]
+    _index, before = pushed(registry)
+    init = project / "src/krust_layered/__init__.py"
+    init.write_text(init.read_text().replace('"original"', '"changed"'))
+    cache = tmp_path_factory.getbasetemp() / first[2]
+    mark = registry.mark()
+    done = build(project, cache, KRUST_BASE_IMAGE=f"{registry.host}/debian/python:3.11",
+                 KRUST_PLATFORMS=PLATFORMS, KRUST_REPO=f"{registry.host}/team")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    requests = registry.requests_since(mark)
+    uploaded = _uploaded(requests)
+    _index, after = pushed(registry)
+    top = after["amd64"]["layers"][-1]["digest"]
+    assert top == after["arm64"]["layers"][-1]["digest"]
+    assert top != before["amd64"]["layers"][-1]["digest"]
+    assert uploaded.count(top) == 1, requests  # one blob, pushed once for both platforms
+    lower = {layer["digest"] for m in after.values() for layer in m["layers"][:-1]}
+    assert not lower & set(uploaded), "a lower layer was uploaded again"
