@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from hatch_krust.build.attestations import attestation_documents
 from hatch_krust.build.cache import default_cache_dir
 from hatch_krust.build.git import GitState, git_state
+from hatch_krust.build.layered_base import check_layered_platforms, platform_documents
 from hatch_krust.build.packaging import Packaged, packager_for
 from hatch_krust.build.public_paths import public_location
 from hatch_krust.build.record import build_record
@@ -212,8 +213,6 @@ def plan_image(inputs: ExecutableInputs, reporter: Reporter) -> ImagePlan:
     """Every check that needs no work done, so a mistake costs no freeze."""
     config = inputs.config
     if config.format == "layered":  # --- issue 18: any platform on a Python base ---
-        from hatch_krust.build.layered_base import check_layered_platforms
-
         platform = check_layered_platforms(config)
     else:
         platform = check_platforms(config.platforms, config.origin("platforms"))
@@ -272,6 +271,9 @@ def build_image(
     docs = attestation_documents(
         replace(inputs, epoch=epoch), facts, git, packaged, image, plan.repository, stem
     )
+    if packaged.platforms:  # --- issue 18: the documents of every other platform ---
+        documented = (replace(inputs, epoch=epoch), facts, git, packaged)
+        docs += platform_documents(documented, (layout, index), plan.repository, stem)
     record = build_record(
         inputs.dist_name,
         inputs.version,

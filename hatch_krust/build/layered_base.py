@@ -33,7 +33,10 @@ from hatch_krust.oci.image import load_image, platforms_of
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from hatch_krust.attest import Document
     from hatch_krust.build.executable import ExecutableInputs, Reporter
+    from hatch_krust.build.git import GitState
+    from hatch_krust.build.image import ProjectFacts
     from hatch_krust.build.packaging import Packaged
     from hatch_krust.config import KrustConfig
     from hatch_krust.layered import BuiltLayer, LayeredPlan
@@ -309,23 +312,57 @@ def _packaged(
         reporter.display_info(f"{target.platform}:")
         _report(layers, reporter)
     command = entrypoint(plans[0], script)
-    program = _script_bytes(plans[0], plans[0].scripts[script])
     put = _assembler(targets, built, command, stack)
-    return Packaged(
-        format="layered",
-        script=script,
-        executable=None,
-        program_path=plans[0].scripts[script],
-        program_sha256=hashlib.sha256(program).hexdigest(),
-        program_size=len(program),
-        bundle=base_bundle(plans[0], targets[0].python),
-        tools={"format": "layered", "python": "base"},
-        wheel_name=wheel.name,
-        wheel_sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
-        metadata_files=(),
-        assemble=put,
-        layers=tuple((b.name, b.layer.diff_id) for b in built[0]),
-    )
+    facts = [
+        Packaged(
+            format="layered",
+            script=script,
+            executable=None,
+            program_path=plan.scripts[script],
+            program_sha256=hashlib.sha256(program).hexdigest(),
+            program_size=len(program),
+            bundle=base_bundle(plan, target.python),
+            tools={"format": "layered", "python": "base"},
+            wheel_name=wheel.name,
+            wheel_sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
+            metadata_files=(),
+            assemble=put,
+            layers=tuple((b.name, b.layer.diff_id) for b in layers),
+        )
+        for target, plan, layers in zip(targets, plans, built, strict=True)
+        for program in (_script_bytes(plan, plan.scripts[script]),)
+    ]
+    # the build's own platform first, as the index has it (`_assembler`)
+    first = check_layered_platforms(config)
+    order = sorted(range(len(targets)), key=lambda i: not targets[i].platform.satisfies(first))
+    main, *others = (facts[i] for i in order)
+    rest = tuple((str(targets[i].platform), facts[i]) for i in order[1:])
+    assert len(others) == len(rest)
+    return replace(main, platforms=rest)
+
+
+def platform_documents(
+    documented: tuple[ExecutableInputs, ProjectFacts, GitState, Packaged],
+    image: tuple[Layout, Descriptor],
+    repository: str | None,
+    stem: str,
+) -> list[Document]:
+    """The SBOM and provenance of each platform after the index's first, each about its
+    own platform manifest, named `<stem>.<os>-<arch>.<suffix>`."""
+    from hatch_krust.build.attestations import attestation_documents
+
+    inputs, facts, git, packaged = documented
+    layout, index = image
+    by_platform = dict(packaged.platforms)
+    docs: list[Document] = []
+    for platform, subject in platforms_of(layout, index)[1:]:
+        own = by_platform[str(platform)]
+        slug = str(platform).replace("/", "-")
+        found = attestation_documents(
+            inputs, facts, git, own, (layout, subject, platform), repository, f"{stem}.{slug}"
+        )
+        docs += [replace(doc, subject=subject) for doc in found]
+    return docs
 
 
 def _assembler(

@@ -71,6 +71,8 @@ class Packaged:
     metadata_files: tuple[tuple[str, bytes], ...]
     assemble: Callable[[BaseImage | None, ImageOptions, Layout], Descriptor]
     layers: tuple[tuple[str, str], ...] = field(default=())
+    # issue 18: the facts of each other platform of a multi-platform image, by platform
+    platforms: tuple[tuple[str, Packaged], ...] = field(default=())
 
 
 class Packager(Protocol):

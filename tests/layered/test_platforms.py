@@ -16,11 +16,13 @@ import shutil
 import subprocess
 import tarfile
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
 import pytest
 
+from hatch_krust.cli import main
 from tests.e2e.conftest import build_env, hatchling_build
 from tests.infra.pythonbases import BASE_TAG, python_base_layout, run_foreign
 from tests.infra.registry import RegistryServer, free_port, start_registry
@@ -231,13 +233,54 @@ def test_amd64_runs_natively(first, registry: RegistryServer, tmp_path: Path) ->
     assert report["cloader"] is True and report["ed25519"] is True
 
 
-def test_each_platform_sbom_names_the_base_python_and_its_wheels(first) -> None:
-    project = first[0]
-    sbom = json.loads((project / "dist/krust" / f"{STEM}.cdx.json").read_text())
+@pytest.mark.parametrize(("platform", "arch"), [("linux/amd64", "amd64"), ("linux/arm64", "arm64")])
+def test_each_platform_sbom_names_the_base_python_and_its_wheels(
+    first, registry: RegistryServer, platform: str, arch: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reference = f"{registry.host}/team/krust-layered-demo:1.0.0"
+    assert main(["sbom", reference, "--platform", platform]) == 0
+    sbom = json.loads(capsys.readouterr().out)
     purls = [c.get("purl", "") for c in sbom["components"]]
-    assert any(p.startswith("pkg:deb/debian/python3.11-minimal@3.11.2-6") for p in purls), purls
+    wanted = "pkg:deb/debian/python3.11-minimal@3.11.2-6"
+    python = [p for p in purls if p.startswith(wanted)]
+    assert python and f"arch={arch}" in python[0], purls
     assert any(p.startswith("pkg:pypi/cryptography@44.0.0") for p in purls), purls
     assert any(p.startswith("pkg:pypi/pyyaml@6.0.2") for p in purls), purls
+    written = first[0] / "dist/krust"
+    name = f"{STEM}.cdx.json" if arch == "amd64" else f"{STEM}.linux-arm64.cdx.json"
+    assert json.loads((written / name).read_text())["components"] == sbom["components"]
+    provenance = json.loads((written / name.replace(".cdx.json", ".provenance.json")).read_text())
+    _index, manifests = pushed(registry)
+    base_digest = manifests[arch]["annotations"]["org.opencontainers.image.base.digest"]
+    assert base_digest.split(":")[1] in json.dumps(provenance)
+
+
+def test_two_clean_builds_give_the_same_index(
+    first, base: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    digests = []
+    for n in range(2):
+        project = make_project(tmp_path_factory.mktemp(f"platforms-clean-{n}"))
+        cache = tmp_path_factory.mktemp(f"platforms-clean-cache-{n}")
+        done = build(project, cache, KRUST_BASE_IMAGE=base, KRUST_PLATFORMS=PLATFORMS)
+        assert done.returncode == 0, done.stderr[-4000:]
+        # clean: only the second platform's project layer, the first's, comes from it
+        assert done.stderr.count("from the cache") == 1, done.stderr
+        record = json.loads((project / "dist/krust" / f"{STEM}.build.json").read_text())
+        digests.append(record["index"]["digest"])
+    assert digests[0] == digests[1]
+
+
+def test_all_takes_every_linux_platform_of_the_base(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    project = make_project(tmp_path_factory.mktemp("platforms-all"))
+    layout = python_base_layout(CACHE)
+    done = build(project, tmp_path_factory.mktemp("platforms-all-cache"),
+                 KRUST_BASE_IMAGE=f"oci:{layout}:{BASE_TAG}", KRUST_PLATFORMS="all")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    record = json.loads((project / "dist/krust" / f"{STEM}.build.json").read_text())
+    assert sorted(p["platform"] for p in record["platforms"]) == ["linux/amd64", "linux/arm64"]
 
 
 def _uploaded(requests: list[str]) -> list[str]:
@@ -272,3 +315,86 @@ def test_a_one_line_change_pushes_only_the_project_layer_once(
     assert uploaded.count(top) == 1, requests  # one blob, pushed once for both platforms
     lower = {layer["digest"] for m in after.values() for layer in m["layers"][:-1]}
     assert not lower & set(uploaded), "a lower layer was uploaded again"
+
+
+def x86_only_wheel(directory: Path) -> Path:
+    """A distribution with a wheel for x86_64 only (a find-links directory holds it)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    name = "krust_x86_only-1.0-py3-none-manylinux_2_17_x86_64.whl"
+    files = {
+        "krust_x86_only/__init__.py": "",
+        "krust_x86_only-1.0.dist-info/METADATA": (
+            "Metadata-Version: 2.1\nName: krust-x86-only\nVersion: 1.0\n"
+        ),
+        "krust_x86_only-1.0.dist-info/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
+            "Tag: py3-none-manylinux_2_17_x86_64\n"
+        ),
+    }
+    record = "".join(f"{path},,\n" for path in files) + "krust_x86_only-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(directory / name, "w") as wheel:
+        for path, text in {**files, "krust_x86_only-1.0.dist-info/RECORD": record}.items():
+            wheel.writestr(path, text)
+    return directory
+
+
+def refused(done: subprocess.CompletedProcess[str]) -> str:
+    """The one message a refused build ends with (no traceback)."""
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    return done.stderr
+
+
+def test_no_wheel_for_a_platform_is_one_message_and_nothing_pushed(
+    base: str, registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    project = make_project(tmp_path_factory.mktemp("platforms-nowheel"))
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        '"cryptography==44.0.0"]', '"cryptography==44.0.0", "krust-x86-only==1.0"]'))  # fmt: skip
+    links = x86_only_wheel(tmp_path_factory.mktemp("platforms-links"))
+    mark = registry.mark()
+    done = build(project, tmp_path_factory.mktemp("platforms-nowheel-cache"),
+                 KRUST_BASE_IMAGE=base, KRUST_PLATFORMS=PLATFORMS, UV_FIND_LINKS=str(links),
+                 KRUST_REPO=f"{registry.host}/refused")  # fmt: skip
+    message = refused(done)
+    assert "No wheel of `krust-x86-only` for linux/arm64 (Python 3.11, manylinux_2_36)" in message
+    assert "UV_INDEX" in message and "hatch-krust merge" in message
+    assert not [r for r in registry.requests_since(mark) if "/refused/" in r]
+
+
+def test_own_extension_for_another_architecture_is_refused_before_installing(
+    base: str, registry: RegistryServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    project = make_project(tmp_path_factory.mktemp("platforms-ext"))
+    built = hatchling_build(project, "wheel", build_env(tmp_path_factory.mktemp("c")))
+    assert built.returncode == 0, built.stderr
+    pure = next((project / "dist").glob("*.whl"))
+    platform_wheel = pure.with_name("krust_layered_demo-1.0.0-cp311-cp311-linux_x86_64.whl")
+    pure.rename(platform_wheel)
+    mark = registry.mark()
+    done = build(project, tmp_path_factory.mktemp("platforms-ext-cache"),
+                 KRUST_BASE_IMAGE=base, KRUST_PLATFORMS=PLATFORMS, KRUST_WHEEL=str(platform_wheel),
+                 KRUST_REPO=f"{registry.host}/refused")  # fmt: skip
+    message = refused(done)
+    assert "asks for linux/arm64, but the project's own wheel" in message
+    assert "compiled extension for linux_x86_64" in message and "hatch-krust merge" in message
+    assert "Installing the project" not in message  # refused before any install
+    assert not [r for r in registry.requests_since(mark) if "/refused/" in r]
+
+
+def test_bundled_for_a_foreign_platform_is_refused_before_any_work(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    project = make_project(tmp_path_factory.mktemp("platforms-bundled"))
+    done = build(project, tmp_path_factory.mktemp("platforms-bundled-cache"),
+                 KRUST_BASE_IMAGE="scratch", KRUST_PLATFORMS=PLATFORMS)  # fmt: skip
+    message = refused(done)
+    assert "`KRUST_PLATFORMS` asks for linux/arm64" in message
+    assert "is used (the base has none)" in message
+    assert "Building the wheel" not in message
+    done = build(project, tmp_path_factory.mktemp("platforms-bundled-cache2"),
+                 KRUST_PYTHON="bundled", KRUST_PLATFORMS="linux/arm64")  # fmt: skip
+    message = refused(done)
+    assert "was asked for" in message and 'python = "base"' in message
+    assert "Building the wheel" not in message and "Pulling" not in message
