@@ -40,7 +40,7 @@ _LIBC = re.compile(r"^(usr/)?lib(64)?/([a-z0-9_]+-linux-gnu[a-z]*/)?libc\.so\.6$
 _MUSL = re.compile(r"^(usr/)?lib/ld-musl-[a-z0-9_]+\.so\.1$")
 _LIBPYTHON = re.compile(r"^(usr/local/lib|usr/lib(/[a-z0-9_-]+)?)/libpython3\.\d+t?\.so\.1\.0$")
 _DPKG = re.compile(r"^var/lib/dpkg/(status|status\.d/[^/]+)$")
-_APK = "lib/apk/db/installed"
+_APKS = ("lib/apk/db/installed", "usr/lib/apk/db/installed")  # Wolfi: /lib -> usr/lib
 _MAX_FILE = 64 << 20
 _MACHINES = {
     "EM_X86_64": "x86_64",
@@ -139,8 +139,18 @@ def read_tree(layout: Layout, layers: Iterable[Descriptor], env: Iterable[str] =
     files: dict[str, bytes] = {}
     links: dict[str, str] = {}
     for layer in layers:
-        if not layout.has_blob(layer.digest):
-            continue
+        if layout.has_blob(layer.digest):
+            _read_layer(layout, layer, files, links)
+    keep_files = {k: v for k, v in files.items() if k in final}
+    keep_links = {k: v for k, v in links.items() if k in final}
+    return BaseTree(keep_files, keep_links, tuple(env))
+
+
+def _read_layer(
+    layout: Layout, layer: Descriptor, files: dict[str, bytes], links: dict[str, str]
+) -> None:
+    """Take the wanted members of one layer over those of the layers below."""
+    try:
         with layout.open_blob(layer.digest) as blob, tarfile.open(fileobj=blob, mode="r|*") as tar:
             for member in tar:
                 name = _normal(member.name)
@@ -155,9 +165,14 @@ def read_tree(layout: Layout, layers: Iterable[Descriptor], env: Iterable[str] =
                 elif member.isreg() and member.size <= _MAX_FILE:
                     source = tar.extractfile(member)
                     files[name] = source.read() if source is not None else b""
-    keep_files = {k: v for k, v in files.items() if k in final}
-    keep_links = {k: v for k, v in links.items() if k in final}
-    return BaseTree(keep_files, keep_links, tuple(env))
+    except tarfile.ReadError as exc:
+        # as basefs: some writers (umoci) end a layer without the end-of-archive blocks
+        if "unexpected end of data" not in str(exc):
+            message = f"Cannot read the base layer {layer.digest}: {exc}"
+            raise ImageError(message) from None
+    except (OSError, EOFError, tarfile.TarError) as exc:
+        message = f"Cannot read the base layer {layer.digest}: {exc}"
+        raise ImageError(message) from None
 
 
 def _normal(name: str) -> str:
@@ -172,7 +187,7 @@ def _wanted(name: str) -> bool:
         or _MUSL.match(name)
         or _LIBPYTHON.match(name)
         or _DPKG.match(name)
-        or name == _APK
+        or name in _APKS
     )
 
 
@@ -290,8 +305,7 @@ def _package(tree: BaseTree, minor: str) -> BasePackage | None:
                     "debian", fields["Package"], fields.get("Version", ""),
                     fields.get("Architecture", ""),
                 )  # fmt: skip
-    apk = tree.files.get(_APK)
-    if apk is not None:
+    for apk in (tree.files[p] for p in _APKS if p in tree.files):
         for stanza in apk.decode("utf-8", "replace").split("\n\n"):
             lines = dict(line.split(":", 1) for line in stanza.splitlines() if ":" in line)
             if lines.get("P") in (f"python-{minor}", f"python{minor}"):

@@ -185,3 +185,15 @@ def test_uv_platform_levels(glibc: tuple[int, int], expected: str) -> None:
 def test_uv_cannot_target_other_machines() -> None:
     with pytest.raises(ConfigError, match="merge"):
         _ = BasePython("/usr/bin/python3.11", "3.11.2", "s390x", "glibc", (2, 36)).uv_platform
+
+
+def test_a_layer_without_its_end_blocks_is_read_as_far_as_it_goes(tmp_path: Path) -> None:
+    """umoci 0.4 ends layers early (no final padding, no end-of-archive blocks); runtimes
+    accept that, and so does the reader: the members before the end stand."""
+    layout = Layout.create(tmp_path / "base")
+    whole = layer(layout, {**debian(), "etc/last": b"x" * 100})
+    data = layout.blob_path(whole.digest).read_bytes()
+    cut = data[: data.rindex(b"x" * 100) + 10]  # inside the last member's data
+    truncated = Descriptor(TAR_LAYER, layout.write_blob(cut), len(cut))
+    python = choose_python(read_tree(layout, [truncated]), None, "Option `python`")
+    assert python is not None and python.version == "3.11.2"
