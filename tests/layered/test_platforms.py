@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import time
 import zipfile
@@ -24,7 +26,7 @@ import pytest
 
 from hatch_krust.cli import main
 from tests.e2e.conftest import build_env, hatchling_build
-from tests.infra.pythonbases import BASE_TAG, python_base_layout, run_foreign
+from tests.infra.pythonbases import BASE_TAG, python_base_layout, run_foreign, usr_local_base
 from tests.infra.registry import RegistryServer, free_port, start_registry
 from tests.layered.conftest import PROJECT
 
@@ -398,3 +400,32 @@ def test_bundled_for_a_foreign_platform_is_refused_before_any_work(
     message = refused(done)
     assert "was asked for" in message and 'python = "base"' in message
     assert "Building the wheel" not in message and "Pulling" not in message
+
+
+def test_on_the_usr_local_layout_of_the_official_images(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """A base laid out as `python:3.X` (the interpreter under /usr/local, PYTHON_VERSION in
+    its config, no package record of it): the image runs that interpreter."""
+    layout = usr_local_base(CACHE)
+    project = make_project(tmp_path_factory.mktemp("platforms-usr-local"))
+    done = build(project, tmp_path_factory.mktemp("platforms-usr-local-cache"),
+                 KRUST_BASE_IMAGE=f"oci:{layout}:{BASE_TAG}")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    archive = project / "dist/krust" / f"{STEM}.oci.tar"
+    skopeo("copy", "-q", f"oci-archive:{archive}:1.0.0", f"oci:{tmp_path / 'layout'}:image")
+    subprocess.run(["umoci", "unpack", "--image", f"{tmp_path / 'layout'}:image",
+                    str(tmp_path / "bundle")], check=True, capture_output=True)  # fmt: skip
+    root = tmp_path / "bundle/rootfs"
+    argv = json.loads((tmp_path / "bundle/config.json").read_text())["process"]["args"]
+    minor = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert os.readlink(root / "app/bin/python") == f"/usr/local/bin/python{minor}"
+    ran = run_native(root, [*argv, "report", "venv"])
+    assert ran.returncode == 0, ran.stderr
+    report = json.loads(ran.stdout)
+    assert report["version"] == platform.python_version()  # the base's, from this machine
+    assert (report["base_prefix"], report["venv"]) == ("/usr/local", 0)
+    sbom = json.loads((project / "dist/krust" / f"{STEM}.cdx.json").read_text())
+    versions = {c["name"]: c.get("version") for c in sbom["components"]}
+    assert versions["cpython"] == platform.python_version()
+    assert not [c for c in sbom["components"] if "python3" in c.get("purl", "")]
