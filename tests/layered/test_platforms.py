@@ -429,3 +429,12 @@ def test_on_the_usr_local_layout_of_the_official_images(
     versions = {c["name"]: c.get("version") for c in sbom["components"]}
     assert versions["cpython"] == platform.python_version()
     assert not [c for c in sbom["components"] if "python3" in c.get("purl", "")]
+
+
+def test_verify_checks_every_platform_against_its_own_documents(
+    first, registry: RegistryServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reference = f"{registry.host}/team/krust-layered-demo:1.0.0"
+    assert main(["verify", reference]) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "(linux/amd64)" in err and "(linux/arm64)" in err
