@@ -194,19 +194,36 @@ def _pull_bases(
     from hatch_krust.build.bases import pull_base
 
     cache, insecure = default_cache_dir(env), tuple(config.insecure_registries)
-    first = check_layered_platforms(config)
-    pulled = pull_base(location, first, cache, insecure, env)  # type: ignore[arg-type]
-    offered = [first]
+    offered = [check_layered_platforms(config)]
     if "all" in config.platforms:
-        index = pulled.image.layout
-        entries = [d for d in index.descriptors() if d.digest == pulled.base_digest]
-        offered = [p for p, _ in platforms_of(index, entries[0])] if entries else [first]
+        offered = _registry_platforms(location, insecure, env)
     out = []
     for platform in _wanted(config, offered):
         reporter.display_waiting(f"Pulling base image {location} ({platform})")
         base = pull_base(location, platform, cache, insecure, env)  # type: ignore[arg-type]
         out.append((platform, base.image))
     return out
+
+
+def _registry_platforms(
+    location: object, insecure: tuple[str, ...], env: Mapping[str, str]
+) -> list[Platform]:
+    """The platforms a registry base's index lists (its manifest alone: the host's)."""
+    from hatch_krust.registry.api import Options, inspect
+
+    options = Options(insecure=frozenset(insecure), env=dict(env))
+    found = inspect(location, config=False, options=options)  # type: ignore[arg-type]
+    entries = found["manifest"].get("manifests")
+    if not isinstance(entries, list):
+        return [Platform.host()]
+    platforms = []
+    for entry in entries:
+        spec = entry.get("platform") if isinstance(entry, dict) else None
+        if isinstance(spec, dict) and spec.get("os") and spec.get("architecture"):
+            platforms.append(
+                Platform(str(spec["os"]), str(spec["architecture"]), str(spec.get("variant", "")))
+            )
+    return platforms
 
 
 def _wanted(config: KrustConfig, offered: list[Platform]) -> list[Platform]:

@@ -273,13 +273,14 @@ def test_two_clean_builds_give_the_same_index(
     assert digests[0] == digests[1]
 
 
+@pytest.mark.parametrize("where", ["oci-layout", "registry"])
 def test_all_takes_every_linux_platform_of_the_base(
-    tmp_path_factory: pytest.TempPathFactory,
+    base: str, where: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     project = make_project(tmp_path_factory.mktemp("platforms-all"))
-    layout = python_base_layout(CACHE)
+    spec = f"oci:{python_base_layout(CACHE)}:{BASE_TAG}" if where == "oci-layout" else base
     done = build(project, tmp_path_factory.mktemp("platforms-all-cache"),
-                 KRUST_BASE_IMAGE=f"oci:{layout}:{BASE_TAG}", KRUST_PLATFORMS="all")  # fmt: skip
+                 KRUST_BASE_IMAGE=spec, KRUST_PLATFORMS="all")  # fmt: skip
     assert done.returncode == 0, done.stderr[-4000:]
     record = json.loads((project / "dist/krust" / f"{STEM}.build.json").read_text())
     assert sorted(p["platform"] for p in record["platforms"]) == ["linux/amd64", "linux/arm64"]
