@@ -10,8 +10,9 @@ the layered demo project plus cryptography (tests/layered/test_platforms.py's pr
   one-line change  a second two-platform build after a one-line change, pushed to a local
                    registry: the bytes of the blobs the registry did not have
 
-uv's download cache is warm in every round (the first round fills it), and so is pip's
-for the emulated route: the figures compare installing, not downloading. Needs root
+uv's download cache is warm in every round (the first round fills it), and the emulated
+route installs from wheels downloaded beforehand: the figures compare resolving and
+installing, not downloading. Needs root
 (chroot), qemu-user-static, docker-registry, skopeo and PyPI.
 
     sudo .venv/bin/python benchmarks/platforms.py [--runs 3]
@@ -52,19 +53,19 @@ def cold_build(base: str, platforms: str, work: Path, **env: str) -> tuple[float
 
 
 def emulated(work: Path) -> float:
-    """pip under qemu-user, in a copy of the arm64 Debian Python root."""
+    """pip under qemu-user, in a copy of the arm64 Debian Python root, installing the
+    arm64 wheels (downloaded here first: the chroot has no network set-up)."""
     root = work / "arm64-root"
     shutil.copytree(debian_python_root("arm64", CACHE), root, symlinks=True)
-    wheels = work / "pip"
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels),
-                    "pip==24.3.1"], check=True)  # fmt: skip
-    pip = next(wheels.glob("pip-*.whl"))
-    shutil.copy2(pip, root / "tmp" / pip.name)
-    shutil.copy2("/etc/resolv.conf", root / "etc/resolv.conf")
-    argv = ["/usr/bin/python3.11", f"/tmp/{pip.name}/pip", "install", "-q", "--no-compile",
-            "--target", "/tmp/site", "--cache-dir", "/tmp/pip-cache", *PACKAGES]  # fmt: skip
-    run_foreign(root, argv, timeout=1800)  # fills pip's cache: downloads are not measured
-    shutil.rmtree(root / "tmp/site", ignore_errors=True)
+    wheels = root / "tmp/wheels"
+    download = [sys.executable, "-m", "pip", "download", "-q", "-d", str(wheels)]
+    subprocess.run([*download, "--no-deps", "pip==24.3.1"], check=True)
+    tags = [f"--platform=manylinux{t}_aarch64" for t in ("2014", "_2_17", "_2_28", "_2_34")]
+    subprocess.run([*download, "--only-binary", ":all:", *tags, "--python-version", "3.11",
+                    "--implementation", "cp", *PACKAGES], check=True)  # fmt: skip
+    pip = next(wheels.glob("pip-*.whl")).name
+    argv = ["/usr/bin/python3.11", f"/tmp/wheels/{pip}/pip", "install", "-q", "--no-index",
+            "--find-links", "/tmp/wheels", "--target", "/tmp/site", *PACKAGES]  # fmt: skip
     start = time.perf_counter()
     done = run_foreign(root, argv, timeout=1800)
     took = time.perf_counter() - start
