@@ -24,7 +24,6 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerDefSection
 
 from hatch_krust.errors import ConfigError, ImageError
-from hatch_krust.oci.basefs import scan_layers
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -40,6 +39,8 @@ _LIBC = re.compile(r"^(usr/)?lib(64)?/([a-z0-9_]+-linux-gnu[a-z]*/)?libc\.so\.6$
 _MUSL = re.compile(r"^(usr/)?lib/ld-musl-[a-z0-9_]+\.so\.1$")
 _LIBPYTHON = re.compile(r"^(usr/local/lib|usr/lib(/[a-z0-9_-]+)?)/libpython3\.\d+t?\.so\.1\.0$")
 _DPKG = re.compile(r"^var/lib/dpkg/(status|status\.d/[^/]+)$")
+_WHITEOUT = ".wh."
+_OPAQUE = ".wh..wh..opq"
 _APKS = ("lib/apk/db/installed", "usr/lib/apk/db/installed")  # Wolfi: /lib -> usr/lib
 _MAX_FILE = 64 << 20
 _MACHINES = {
@@ -133,38 +134,56 @@ class BaseTree:
 
 
 def read_tree(layout: Layout, layers: Iterable[Descriptor], env: Iterable[str] = ()) -> BaseTree:
-    """The wanted files of the base's final tree (whiteouts applied by basefs's scan)."""
-    layers = tuple(layers)
-    final = scan_layers(layout, layers).paths
+    """The wanted files of the base's final tree, in one pass over its layers: each layer's
+    whiteouts (`.wh.NAME`, `.wh..wh..opq`, as oci/basefs.py applies them) remove what the
+    layers below it left, then its own members are added."""
     files: dict[str, bytes] = {}
     links: dict[str, str] = {}
     for layer in layers:
         if layout.has_blob(layer.digest):
-            _read_layer(layout, layer, files, links)
-    keep_files = {k: v for k, v in files.items() if k in final}
-    keep_links = {k: v for k, v in links.items() if k in final}
-    return BaseTree(keep_files, keep_links, tuple(env))
+            added, gone = _read_layer(layout, layer)
+            for kept in (files, links):
+                for name in [n for n in kept if any(_under(n, g) for g in gone)]:
+                    del kept[name]
+            for name, value in added.items():
+                files.pop(name, None)
+                links.pop(name, None)
+                if isinstance(value, str):
+                    links[name] = value
+                else:
+                    files[name] = value
+    return BaseTree(files, links, tuple(env))
 
 
-def _read_layer(
-    layout: Layout, layer: Descriptor, files: dict[str, bytes], links: dict[str, str]
-) -> None:
-    """Take the wanted members of one layer over those of the layers below."""
+def _under(name: str, gone: str) -> bool:
+    """`name` is `gone` or inside it (`gone` "dir/" for an opaque directory's contents)."""
+    return (
+        name.startswith(gone) if gone.endswith("/") else name == gone or name.startswith(gone + "/")
+    )
+
+
+def _read_layer(layout: Layout, layer: Descriptor) -> tuple[dict[str, bytes | str], set[str]]:
+    """One layer's wanted members (content, or a link's target) and what it whites out."""
+    added: dict[str, bytes | str] = {}
+    gone: set[str] = set()
     try:
         with layout.open_blob(layer.digest) as blob, tarfile.open(fileobj=blob, mode="r|*") as tar:
             for member in tar:
                 name = _normal(member.name)
-                if not _wanted(name):
-                    continue
-                files.pop(name, None)
-                links.pop(name, None)
-                if member.issym():
-                    links[name] = member.linkname
-                elif member.islnk():
-                    links[name] = "/" + _normal(member.linkname)
-                elif member.isreg() and member.size <= _MAX_FILE:
-                    source = tar.extractfile(member)
-                    files[name] = source.read() if source is not None else b""
+                parent, _, base = name.rpartition("/")
+                if base == _OPAQUE:
+                    gone.add(f"{parent}/" if parent else "")
+                elif base.startswith(_WHITEOUT):
+                    gone.add(f"{parent}/{base[len(_WHITEOUT) :]}".lstrip("/"))
+                elif _wanted(name):
+                    added.pop(name, None)
+                    if member.issym():
+                        added[name] = member.linkname
+                    elif member.islnk():
+                        added[name] = "/" + _normal(member.linkname)
+                    elif member.isreg() and member.size <= _MAX_FILE:
+                        source = tar.extractfile(member)
+                        added[name] = source.read() if source is not None else b""
     except tarfile.ReadError as exc:
         # as basefs: some writers (umoci) end a layer without the end-of-archive blocks
         if "unexpected end of data" not in str(exc):
@@ -173,6 +192,7 @@ def _read_layer(
     except (OSError, EOFError, tarfile.TarError) as exc:
         message = f"Cannot read the base layer {layer.digest}: {exc}"
         raise ImageError(message) from None
+    return added, gone
 
 
 def _normal(name: str) -> str:

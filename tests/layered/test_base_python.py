@@ -197,3 +197,10 @@ def test_a_layer_without_its_end_blocks_is_read_as_far_as_it_goes(tmp_path: Path
     truncated = Descriptor(TAR_LAYER, layout.write_blob(cut), len(cut))
     python = choose_python(read_tree(layout, [truncated]), None, "Option `python`")
     assert python is not None and python.version == "3.11.2"
+
+
+def test_an_opaque_directory_hides_what_the_layers_below_put_there(tmp_path: Path) -> None:
+    lower = debian(**{"usr/local/bin/python3.12": DEBIAN_PYTHON})
+    upper = {"usr/local/bin/.wh..wh..opq": b"", "usr/local/bin/tool": b"#!/bin/sh\n"}
+    python = choose_python(tree_of(tmp_path, lower, upper), None, "Option `python`")
+    assert python is not None and python.executable == "/usr/bin/python3.11"
