@@ -281,31 +281,48 @@ def _plans(
     targets: list[Target],
     requirement: str,
 ) -> list[LayeredPlan]:
-    """Install for each target's Python and plan its two layers."""
-    from hatch_krust.layered.on_base import plan_on_base
-    from hatch_krust.layered.target_install import find_compiler, install_for
+    """Install for each target's Python (the platforms at once: uv waits on downloads and
+    the disk) and plan its two layers."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    compilers: dict[str, Path | None] = {}
-    plans = []
+    from hatch_krust.layered.on_base import plan_on_base
+    from hatch_krust.layered.target_install import install_for
+
+    compilers = _compilers(targets, reporter)
     for target in targets:
         python = target.python
-        if python.minor not in compilers:
-            compilers[python.minor] = find_compiler(python.minor)
-            if compilers[python.minor] is None:
-                reporter.display_info(
-                    f"Warning: no Python {python.minor} on this machine (uv, pyenv or PATH) "
-                    "to pre-compile bytecode with: the image works, but every start compiles "
-                    "its imports (about 0.2 s more for a small program). Install one with "
-                    f"`uv python install {python.minor}`"
-                )
         reporter.display_waiting(
             f"Installing the project for {target.platform} (Python {python.version}, "
             f"{python.uv_platform})"
         )
+
+    def install(target: Target) -> Path:
         arch = str(target.platform).replace("/", "-")
-        venv = install_for(python, str(target.platform), [requirement], work / f"env-{arch}")
-        plans.append(plan_on_base(python, venv, inputs.dist_name, compilers[python.minor]))
-    return plans
+        return install_for(target.python, str(target.platform), [requirement], work / f"env-{arch}")
+
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        venvs = list(pool.map(install, targets))
+    return [
+        plan_on_base(t.python, venv, inputs.dist_name, compilers[t.python.minor])
+        for t, venv in zip(targets, venvs, strict=True)
+    ]
+
+
+def _compilers(targets: list[Target], reporter: Reporter) -> dict[str, Path | None]:
+    """A Python of each target minor version that runs here, to compile bytecode with."""
+    from hatch_krust.layered.target_install import find_compiler
+
+    compilers: dict[str, Path | None] = {}
+    for minor in sorted({t.python.minor for t in targets}):
+        compilers[minor] = find_compiler(minor)
+        if compilers[minor] is None:
+            reporter.display_info(
+                f"Warning: no Python {minor} on this machine (uv, pyenv or PATH) to "
+                "pre-compile bytecode with: the image works, but every start compiles its "
+                "imports (about 0.2 s more for a small program). Install one with "
+                f"`uv python install {minor}`"
+            )
+    return compilers
 
 
 def _packaged(
