@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from hatch_krust.build.image import ProjectFacts
     from hatch_krust.build.packaging import Packaged
     from hatch_krust.config import KrustConfig
-    from hatch_krust.layered import BuiltLayer, LayeredPlan
+    from hatch_krust.layered import BuiltLayer, LayeredPlan, LayerPlan
     from hatch_krust.layered.base_python import BasePython, BaseTree
     from hatch_krust.oci.assemble import BaseImage, ImageOptions
     from hatch_krust.oci.descriptor import Descriptor
@@ -333,15 +333,15 @@ def _packaged(
     plans: list[LayeredPlan],
     stack: contextlib.ExitStack,
 ) -> Packaged:
-    from hatch_krust.build.packaging import _LAYER_TYPE, Packaged, _report, _script_bytes
-    from hatch_krust.layered import build_layers, entrypoint
+    from hatch_krust.build.packaging import Packaged, _report, _script_bytes
+    from hatch_krust.layered import entrypoint
     from hatch_krust.layered.on_base import base_bundle
 
     config = inputs.config
     script, wheel = project
     cache = default_cache_dir(inputs.env) / "layered" if config.cache else wheel.parent / "layers"
     reporter.display_waiting("Building the layers")
-    built = [build_layers(p, cache, epoch=inputs.epoch or 0, media_type=_LAYER_TYPE) for p in plans]
+    built = _build_all(plans, cache, inputs.epoch or 0)
     for target, layers in zip(targets, built, strict=True):
         reporter.display_info(f"{target.platform}:")
         _report(layers, reporter)
@@ -397,6 +397,27 @@ def platform_documents(
         )
         docs += [replace(doc, subject=subject) for doc in found]
     return docs
+
+
+def _build_all(plans: list[LayeredPlan], cache: Path, epoch: int) -> list[tuple[BuiltLayer, ...]]:
+    """Every platform's layers, each distinct layer built once (a pure-Python project's
+    layer is the same for all) and the distinct ones at once: compiling bytecode runs in a
+    child process and gzip releases the GIL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hatch_krust.build.packaging import _LAYER_TYPE
+    from hatch_krust.layered import build_layer
+
+    keys = [[layer.key(epoch) for layer in plan.layers] for plan in plans]
+    unique = {k: layer for plan, ks in zip(plans, keys, strict=True)
+              for k, layer in zip(ks, plan.layers, strict=True)}  # fmt: skip
+
+    def build(layer: LayerPlan) -> BuiltLayer:
+        return build_layer(layer, cache, epoch=epoch, media_type=_LAYER_TYPE)
+
+    with ThreadPoolExecutor(max_workers=min(4, len(unique))) as pool:
+        done = dict(zip(unique, pool.map(build, unique.values()), strict=True))
+    return [tuple(done[k] for k in ks) for ks in keys]
 
 
 def _assembler(
