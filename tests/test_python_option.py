@@ -68,3 +68,34 @@ def test_bundled_for_a_foreign_platform_is_refused_before_any_work() -> None:
 def test_a_bad_platform_is_still_refused_beside_all() -> None:
     with pytest.raises(ConfigError, match="invalid platform"):
         load({"format": "layered", "platforms": ["all", "linux/x86_64"]})
+
+
+class Heard:
+    """A reporter that keeps what it is told."""
+
+    verbosity = 0
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def display_info(self, message: str = "", **_: object) -> None:
+        self.lines.append(message)
+
+    display_waiting = display_success = display_info
+
+    def display_debug(self, message: str = "", level: int = 1, **_: object) -> None:
+        self.lines.append(message)
+
+
+def test_no_interpreter_of_the_target_minor_is_a_warning_naming_the_cost() -> None:
+    from hatch_krust.build.layered_base import Target, _compilers
+    from hatch_krust.layered.base_python import BasePython
+
+    python = BasePython("/usr/bin/python3.99", "3.99.1", "x86_64", "glibc", (2, 36))
+    target = Target(Platform.host(), None, "sha256:" + "0" * 64, python)  # type: ignore[arg-type]
+    heard = Heard()
+    assert _compilers([target], heard) == {"3.99": None}  # type: ignore[arg-type]
+    assert len(heard.lines) == 1
+    assert heard.lines[0].startswith("Warning: no Python 3.99 on this machine")
+    assert "every start compiles its imports" in heard.lines[0]
+    assert "uv python install 3.99" in heard.lines[0]
