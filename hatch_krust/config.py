@@ -176,8 +176,12 @@ OPTIONS: tuple[Option, ...] = (
         "python",
         "KRUST_PYTHON",
         "string",
-        "The Python interpreter (path or command) to freeze with.",
-        "the interpreter running the build",
+        "Static format: the Python interpreter (path or command) to freeze with. Layered "
+        'format: `"base"` (the base image\'s own Python), `"bundled"` (the build '
+        "machine's, copied in), or the path of one of the base's interpreters (a path the "
+        "base lacks is a build-machine interpreter to bundle); see docs/platforms.md.",
+        "the interpreter running the build (layered: `base` when the base has a Python, "
+        "else `bundled`)",
     ),
     Option(
         "compress",
@@ -509,17 +513,11 @@ def _check_each(items: tuple[str, ...], pattern: re.Pattern[str], where: str, wh
 
 
 def _check_platforms(platforms: tuple[str, ...], where: str) -> None:
-    if "all" in platforms:  # ko's spelling: every platform of the base
-        host = Platform.host()
-        raise _fail(
-            where,
-            f"asks for `all` platforms, but this host can build only {host} "
-            "(PyInstaller does not cross-build)",
-            f'leave `platforms` out (or set ["{host}"]), build each other platform on a '
-            "machine of that architecture and join the images with "
-            "`hatch-krust merge DST SRC...`",
-        )
+    """The platforms' spelling; which of them a build can make is the format's to say
+    (`formats.static.check_static_platforms`, `formats.on_base.check_layered_platforms`)."""
     for text in platforms:
+        if text == "all":
+            continue  # ko's spelling: every platform of the base (the format decides)
         try:
             written = Platform.parse(text)
         except ImageError:
@@ -533,7 +531,7 @@ def _check_platforms(platforms: tuple[str, ...], where: str) -> None:
                 f"OCI calls this architecture `{oci.architecture}`: did you mean `{oci}`?",
             )
     _check_each(
-        platforms,
+        tuple(p for p in platforms if p != "all"),
         _PLATFORM,
         where,
         "platform (expected `linux/<architecture>[/<variant>]`, e.g. `linux/amd64`)",

@@ -14,7 +14,14 @@ DEBIAN_PACKAGES=(
   podman            # podman 4: `podman load` names the image from the archive's index.json
   python3 python3-venv python3-dev  # Debian's own Python: the freezer must work with it too
   git ca-certificates
+  qemu-user-static  # runs the arm64 images of tests/infra/pythonbases.py (no binfmt needed)
 )
+# The multi-platform Python bases are made from Debian's arm64 packages too.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO dpkg --add-architecture arm64
+  $SUDO apt-get update -qq
+fi
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

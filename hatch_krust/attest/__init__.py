@@ -38,6 +38,7 @@ class Document:
     artifact_type: str
     filename: str
     data: bytes
+    subject: Descriptor | None = None  # its platform manifest, when not `attach`'s subject
 
 
 def documents(facts: BuildFacts, sbom: str | None, stem: str) -> list[Document]:
@@ -77,7 +78,7 @@ def attach(
         for doc in docs:
             annotations = {_CREATED: created} if created else {}
             results.append(repo.attach(
-                subject, doc.artifact_type, doc.data, annotations=annotations,
+                doc.subject or subject, doc.artifact_type, doc.data, annotations=annotations,
                 layer_annotations={_TITLE: doc.filename},
             ))
     return results

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from hatch_krust.oci.descriptor import Descriptor, Platform
     from hatch_krust.oci.layout import Layout
 
-__all__ = ["attestation_documents"]
+__all__ = ["attestation_documents", "platform_documents"]
 
 
 def attestation_documents(
@@ -70,3 +70,30 @@ def attestation_documents(
         layers=packaged.layers,
     )
     return documents(build, config.sbom, stem)
+
+
+def platform_documents(
+    documented: tuple[BuildInputs, ProjectFacts, GitState, Packaged],
+    image: tuple[Layout, Descriptor],
+    repository: str | None,
+    stem: str,
+) -> list[Document]:
+    """The SBOM and provenance of each platform after the index's first (a format that
+    made several: `Packaged.platforms`), each about its own platform manifest, named
+    `<stem>.<os>-<arch>.<suffix>`."""
+    from dataclasses import replace
+
+    from hatch_krust.oci.image import platforms_of
+
+    inputs, facts, git, packaged = documented
+    layout, index = image
+    by_platform = dict(packaged.platforms)
+    docs: list[Document] = []
+    for platform, subject in platforms_of(layout, index)[1:]:
+        own = by_platform[str(platform)]
+        slug = str(platform).replace("/", "-")
+        found = attestation_documents(
+            inputs, facts, git, own, (layout, subject, platform), repository, f"{stem}.{slug}"
+        )
+        docs += [replace(doc, subject=subject) for doc in found]
+    return docs

@@ -11,6 +11,7 @@ downloaded. A lock file serialises writers of the layout's `index.json`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -24,15 +25,16 @@ from hatch_krust.oci.assemble import BaseImage
 from hatch_krust.oci.descriptor import Descriptor
 from hatch_krust.oci.digest import is_digest
 from hatch_krust.oci.layout import Layout, walk
+from hatch_krust.oci.platform import Platform
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from hatch_krust.oci.descriptor import Platform
     from hatch_krust.oci.reference import Reference
+    from hatch_krust.progress import Reporter
 
-__all__ = ["CachedBase", "pull_base", "record_path"]
+__all__ = ["BaseOpener", "CachedBase", "pull_base", "record_path"]
 
 
 @dataclass(frozen=True)
@@ -120,3 +122,79 @@ def _damage(layout: Layout, descriptor: Descriptor) -> str:
     for digest in damaged:
         layout.blob_path(digest).unlink(missing_ok=True)
     return problem
+
+
+class BaseOpener:
+    """The base image for each platform a format asks for (`formats.base.BaseSource`):
+    registry bases pulled through the shared cache, layouts and archives read in place.
+    Archives stay open until `close` (the build's end)."""
+
+    def __init__(
+        self,
+        spec: str,
+        cache_root: Path,
+        insecure: tuple[str, ...],
+        reporter: Reporter,
+        env: Mapping[str, str],
+    ) -> None:
+        self.spec, self.cache_root, self.insecure = spec, cache_root, insecure
+        self.reporter, self.env = reporter, env
+        self._stack = contextlib.ExitStack()
+        self._layout: tuple[Layout, Descriptor] | None = None
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def offered(self, *, every: bool, first: Platform) -> list[Platform] | None:
+        from hatch_krust.oci.image import platforms_of
+
+        if self.spec == "scratch":
+            return None
+        layout = self._local()
+        if layout is not None:
+            return [platform for platform, _ in platforms_of(*layout)]
+        return self._registry_platforms() if every else [first]
+
+    def open(self, platform: Platform) -> BaseImage:
+        layout = self._local()
+        if layout is not None:
+            return BaseImage(*layout)
+        from hatch_krust.registry.api import LayoutLocation, parse_location
+
+        location = parse_location(self.spec)
+        assert not isinstance(location, LayoutLocation)  # `_local` took those
+        self.reporter.display_waiting(f"Pulling base image {location} ({platform})")
+        return pull_base(location, platform, self.cache_root, self.insecure, self.env).image
+
+    def _local(self) -> tuple[Layout, Descriptor] | None:
+        """An `oci:` layout or `oci-archive:` base, opened once; None for a registry."""
+        from hatch_krust.oci.layout import open_archive
+        from hatch_krust.registry.api import LayoutLocation, parse_location
+
+        if self._layout is None:
+            location = parse_location(self.spec)
+            if not isinstance(location, LayoutLocation):
+                return None
+            if location.archive:
+                layout = self._stack.enter_context(open_archive(location.path))
+            else:
+                layout = Layout.open(location.path)
+            self._layout = (layout, layout.resolve(location.tag))
+        return self._layout
+
+    def _registry_platforms(self) -> list[Platform]:
+        """The platforms a registry base's index lists (its manifest alone: the host's)."""
+        from hatch_krust.registry.api import Options, inspect, parse_location
+
+        options = Options(insecure=frozenset(self.insecure), env=dict(self.env))
+        found = inspect(parse_location(self.spec), config=False, options=options)
+        entries = found["manifest"].get("manifests")
+        if not isinstance(entries, list):
+            return [Platform.host()]
+        platforms = []
+        for entry in entries:
+            spec = entry.get("platform") if isinstance(entry, dict) else None
+            if isinstance(spec, dict) and spec.get("os") and spec.get("architecture"):
+                os_, arch = str(spec["os"]), str(spec["architecture"])
+                platforms.append(Platform(os_, arch, str(spec.get("variant", ""))))
+        return platforms

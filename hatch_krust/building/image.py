@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hatch_krust.building.attestations import attestation_documents
+from hatch_krust.building.attestations import attestation_documents, platform_documents
+from hatch_krust.building.bases import BaseOpener
 from hatch_krust.building.built import BuiltImage
 from hatch_krust.building.git import GitState, git_state
 from hatch_krust.building.public_paths import public_location
@@ -31,16 +32,17 @@ from hatch_krust.formats import format_for
 from hatch_krust.oci.annotations import image_annotations
 from hatch_krust.oci.archive_names import image_name
 from hatch_krust.oci.assemble import BaseImage, ImageOptions
-from hatch_krust.oci.descriptor import Descriptor, Platform
 from hatch_krust.oci.image import platforms_of
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
+    from hatch_krust.attest import Document
     from hatch_krust.config import KrustConfig
     from hatch_krust.formats import Packaged
     from hatch_krust.inputs import BuildInputs
+    from hatch_krust.oci.descriptor import Descriptor, Platform
     from hatch_krust.progress import Reporter
 
 __all__ = [
@@ -71,23 +73,6 @@ class ImagePlan:
     platform: Platform
     tags: tuple[str, ...]
     repository: str | None
-
-
-def check_platforms(requested: tuple[str, ...], where: str = "Option `platforms`") -> Platform:
-    """PyInstaller cannot cross-build: only the host's platform can be frozen here.
-    `where` names the option as the config knows it (`KrustConfig.origin`)."""
-    host = Platform.host()
-    for text in requested:
-        wanted = Platform.parse(text)
-        if not host.satisfies(wanted):
-            message = (
-                f"{where} asks for {wanted}, but this host can only build {host}: "
-                f"PyInstaller does not cross-build. Build on a {wanted} machine (for example "
-                "a CI runner of that architecture) and join the per-platform images with "
-                "`hatch-krust merge DST SRC...`."
-            )
-            raise ConfigError(message)
-    return host
 
 
 def repository_name(template: str, project_name: str) -> str:
@@ -195,7 +180,7 @@ def plan_image(inputs: BuildInputs, reporter: Reporter, template: str | None) ->
     decided it from the `repository` option; None when there is none.
     """
     config = inputs.config
-    platform = check_platforms(config.platforms, config.origin("platforms"))
+    platform = format_for(config).first_platform(config)
     check_base_image(config)
     ca_certificates(config)  # before the freeze, not minutes after it
     tags = render_tags(config.tags, inputs.version)
@@ -254,9 +239,12 @@ def build_image(
     cache_root, insecure = inputs.cache_dir, tuple(config.insecure_registries)
     packager = format_for(config)
     spec, platform = config.base_image, plan.platform
-    with open_base(spec, platform, cache_root, insecure, reporter, inputs.env) as opened:
+    bases = BaseOpener(spec, cache_root, insecure, reporter, inputs.env)
+    with contextlib.closing(bases), open_base(
+        spec, platform, cache_root, insecure, reporter, inputs.env
+    ) as opened:
         base = (opened[0], public_location(opened[1], inputs.root), opened[2])  # no local path
-        packaged = packager.package(inputs, reporter, work)
+        packaged = packager.package(inputs, reporter, work, bases)
         reporter.display_waiting(f"Assembling the image ({packaged.format})")
         git = git_state(inputs.root)  # one look at the checkout: annotations and provenance
         layout = Layout.create(work / "image")
@@ -265,10 +253,8 @@ def build_image(
     stem = file_stem(inputs)
     archive = _write_archive(inputs, plan, (layout, index), work / "out" / f"{stem}.oci.tar", epoch)
     subject = platforms_of(layout, index)[0][1]
-    image = (layout, subject, plan.platform)
-    docs = attestation_documents(
-        replace(inputs, epoch=epoch), facts, git, packaged, image, plan.repository, stem
-    )
+    documented = (replace(inputs, epoch=epoch), facts, git, packaged)
+    docs = _documents(documented, (layout, index, subject), plan, stem)
     record = build_record(
         inputs.dist_name,
         inputs.version,
@@ -294,6 +280,24 @@ def build_image(
         epoch=epoch,
         format=packaged.format,
     )
+
+
+def _documents(
+    documented: tuple[BuildInputs, ProjectFacts, GitState, Packaged],
+    image: tuple[Layout, Descriptor, Descriptor],
+    plan: ImagePlan,
+    stem: str,
+) -> list[Document]:
+    """The SBOM and provenance of the index's first platform image (`subject`), then of
+    every further platform a format made (`Packaged.platforms`)."""
+    inputs, facts, git, packaged = documented
+    layout, index, subject = image
+    docs = attestation_documents(
+        inputs, facts, git, packaged, (layout, subject, plan.platform), plan.repository, stem
+    )
+    if packaged.platforms:
+        docs += platform_documents(documented, (layout, index), plan.repository, stem)
+    return docs
 
 
 def _write_archive(

@@ -17,13 +17,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from pathlib import Path
 
+    from hatch_krust.config import KrustConfig
     from hatch_krust.inputs import BuildInputs
     from hatch_krust.oci.assemble import BaseImage, ImageOptions
     from hatch_krust.oci.descriptor import Descriptor
     from hatch_krust.oci.layout import Layout
+    from hatch_krust.oci.platform import Platform
     from hatch_krust.progress import Reporter
 
-__all__ = ["Bundle", "Format", "Packaged", "Program"]
+__all__ = ["BaseSource", "Bundle", "Format", "Packaged", "Program"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,23 @@ class Packaged:
     wheel_sha256: str  # hex, of the wheel file
     assemble: Callable[[BaseImage | None, ImageOptions, Layout], Descriptor]
     layers: tuple[tuple[str, str], ...] = ()
+    # the facts of each further platform of a multi-platform image, by platform: the build
+    # writes their documents too (the first platform's are this value's own)
+    platforms: tuple[tuple[str, Packaged], ...] = ()
+
+
+class BaseSource(Protocol):
+    """The base image, opened for the platforms a format asks for. The build provides it
+    (`building.bases.BaseOpener`): a format reaches no registry itself."""
+
+    def offered(self, *, every: bool, first: Platform) -> list[Platform] | None:
+        """The platforms to choose from: all the base's index lists when `every`, else
+        `first`; None for `scratch`."""
+        ...
+
+    def open(self, platform: Platform) -> BaseImage:
+        """The base for `platform` (pulled or read; open until the build ends)."""
+        ...
 
 
 class Format(Protocol):
@@ -104,6 +123,13 @@ class Format(Protocol):
 
     name: str
 
-    def package(self, inputs: BuildInputs, reporter: Reporter, work: Path) -> Packaged:
+    def first_platform(self, config: KrustConfig) -> Platform:
+        """The `platforms` this format can build, checked before any work is done: the
+        image's first platform (the one the index lists first)."""
+        ...
+
+    def package(
+        self, inputs: BuildInputs, reporter: Reporter, work: Path, bases: BaseSource
+    ) -> Packaged:
         """Do the format's work (freeze, or lay out layers) under `work`."""
         ...

@@ -6,6 +6,7 @@ four layers, each cached under the cache directory by its own inputs (see docs/l
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +17,14 @@ from hatch_krust.oci.digest import sha256_file
 from hatch_krust.oci.mediatypes import OCI_LAYER_GZIP
 
 if TYPE_CHECKING:
+    from hatch_krust.config import KrustConfig
+    from hatch_krust.formats.base import BaseSource
     from hatch_krust.inputs import BuildInputs
     from hatch_krust.layered import BuiltLayer, LayeredPlan
     from hatch_krust.oci.assemble import BaseImage, ImageOptions
     from hatch_krust.oci.descriptor import Descriptor
     from hatch_krust.oci.layout import Layout
+    from hatch_krust.oci.platform import Platform
     from hatch_krust.progress import Reporter
 
 __all__ = ["LayeredFormat", "layered_bundle"]
@@ -31,10 +35,22 @@ class LayeredFormat:
 
     name = "layered"
 
-    def package(self, inputs: BuildInputs, reporter: Reporter, work: Path) -> Packaged:
+    def first_platform(self, config: KrustConfig) -> Platform:
+        from hatch_krust.formats.on_base import check_layered_platforms
+
+        return check_layered_platforms(config)
+
+    def package(
+        self, inputs: BuildInputs, reporter: Reporter, work: Path, bases: BaseSource
+    ) -> Packaged:
+        from hatch_krust.formats.on_base import package_on_base
         from hatch_krust.layered import assemble_layered, build_layers, entrypoint
 
         check_host()
+        on_base = package_on_base(inputs, reporter, work, bases)
+        if on_base is not None:  # the base's own Python, for every platform (issue 18)
+            return on_base
+        # else this machine's interpreter, bundled (`python = "bundled"`, or no Python base)
         config = inputs.config
         script, entry = resolve_script(
             inputs.scripts, inputs.dist_name, config.script, config.origin("script")
@@ -96,7 +112,9 @@ def _plan(
     from hatch_krust.python.extras import chosen_extras, wheel_requirement
 
     config = inputs.config
-    interpreter = probe_interpreter(config.python, inputs.env)  # before the wheel is built
+    # `base`/`bundled` (no Python on the base): this machine's, the one running the build
+    python = sys.executable if config.python in ("base", "bundled") else config.python
+    interpreter = probe_interpreter(python, inputs.env)  # before the wheel is built
     wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
     _point, extras = chosen_extras(
         config.extras, config.origin("extras"), chosen[0], chosen[1], wheel

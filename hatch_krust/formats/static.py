@@ -6,14 +6,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hatch_krust.config import DEFAULT_ORIGIN
+from hatch_krust.errors import ConfigError
 from hatch_krust.formats.base import Bundle, Packaged, Program
 from hatch_krust.formats.executable import build_executable
 from hatch_krust.oci.assemble import APP_DIR, assemble
 from hatch_krust.oci.digest import sha256_file
+from hatch_krust.oci.platform import Platform
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from hatch_krust.config import KrustConfig
+    from hatch_krust.formats.base import BaseSource
     from hatch_krust.formats.executable import BinaryResult
     from hatch_krust.inputs import BuildInputs
     from hatch_krust.oci.assemble import BaseImage, ImageOptions
@@ -21,7 +25,7 @@ if TYPE_CHECKING:
     from hatch_krust.oci.layout import Layout
     from hatch_krust.progress import Reporter
 
-__all__ = ["StaticFormat", "build_binary"]
+__all__ = ["StaticFormat", "build_binary", "check_static_platforms"]
 
 
 # staticx unpacks the program into /tmp at every start: said once per static image build
@@ -36,7 +40,13 @@ class StaticFormat:
 
     name = "static"
 
-    def package(self, inputs: BuildInputs, reporter: Reporter, work: Path) -> Packaged:
+    def first_platform(self, config: KrustConfig) -> Platform:
+        return check_static_platforms(config)
+
+    def package(
+        self, inputs: BuildInputs, reporter: Reporter, work: Path, bases: BaseSource
+    ) -> Packaged:
+        del bases  # the executable goes onto the build's one base as it is
         binary = build_executable(inputs, reporter, work / "out")
         reporter.display_info(STATIC_TMP_HINT)
         path = binary.path
@@ -74,3 +84,36 @@ def build_binary(inputs: BuildInputs, reporter: Reporter) -> BinaryResult:
             "it applies to the image only; `krust:binary` makes the static executable"
         )
     return build_executable(inputs, reporter, inputs.out_dir)
+
+
+def check_static_platforms(config: KrustConfig) -> Platform:
+    """PyInstaller cannot cross-build: only the host's platform can be frozen here, and
+    `python` is an interpreter to freeze with (`base`/`bundled` are the layered format's)."""
+    host = Platform.host()
+    if config.python in ("base", "bundled"):
+        message = (
+            f'{config.origin("python")} is "{config.python}", which only the layered format '
+            'reads; set `format = "layered"`, or give the interpreter (path or command) to '
+            "freeze with"
+        )
+        raise ConfigError(message)
+    where = config.origin("platforms")
+    for text in config.platforms:
+        if text == "all":  # ko's spelling: every platform of the base
+            message = (
+                f"{where} asks for `all` platforms, but this host can build only {host} "
+                "(PyInstaller does not cross-build); leave `platforms` out (or set "
+                f'["{host}"]), build each other platform on a machine of that architecture '
+                "and join the images with `hatch-krust merge DST SRC...`"
+            )
+            raise ConfigError(message)
+        wanted = Platform.parse(text)
+        if not host.satisfies(wanted):
+            message = (
+                f"{where} asks for {wanted}, but this host can only build {host}: "
+                f"PyInstaller does not cross-build. Build on a {wanted} machine (for example "
+                "a CI runner of that architecture) and join the per-platform images with "
+                "`hatch-krust merge DST SRC...`."
+            )
+            raise ConfigError(message)
+    return host

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from hatch_krust.building.image import check_platforms, image_options
+from hatch_krust.building.image import image_options
 from hatch_krust.building.outputs import DOCUMENT_SUFFIXES, remove_stale_documents
 from hatch_krust.config import KrustConfig, load_config
 from hatch_krust.errors import ConfigError
+from hatch_krust.formats.static import check_static_platforms
 from hatch_krust.oci.platform import Platform
 from hatch_krust.plugin.wheel_hook import HOOK_PREFIX, hook_config, hook_push
 
@@ -47,13 +48,13 @@ def test_an_unknown_sbom_names_none_among_the_choices() -> None:
 
 def test_platforms_all_says_what_this_host_builds_and_how_merge_does_the_rest() -> None:
     with pytest.raises(ConfigError) as info:
-        load({"platforms": ["all"]})
+        check_static_platforms(load({"format": "static", "platforms": ["all"]}))
     message = str(info.value)
     assert message.startswith(f"Field `{PREFIX}.platforms` asks for `all` platforms")
     assert f"this host can build only {HOST}" in message
     assert "`hatch-krust merge DST SRC...`" in message
     with pytest.raises(ConfigError, match=r"^Environment variable `KRUST_PLATFORMS` asks for"):
-        load({}, {"KRUST_PLATFORMS": "all"})
+        check_static_platforms(load({"format": "static"}, {"KRUST_PLATFORMS": "all"}))
 
 
 @pytest.mark.parametrize(("key", "meant"), [("baseImage", "base-image"), ("base_image",
@@ -179,12 +180,12 @@ def test_a_platform_this_host_cannot_build_names_the_option() -> None:
     other = "linux/s390x" if HOST.architecture != "s390x" else "linux/amd64"
     config = load({}, {"KRUST_PLATFORMS": other})
     with pytest.raises(ConfigError) as info:
-        check_platforms(config.platforms, config.origin("platforms"))
+        check_static_platforms(config)
     assert str(info.value).startswith(
         f"Environment variable `KRUST_PLATFORMS` asks for {other}, but this host can only "
         f"build {HOST}"
     )
-    assert check_platforms((str(HOST),), config.origin("platforms")) == HOST
+    assert check_static_platforms(load({}, {"KRUST_PLATFORMS": str(HOST)})) == HOST
 
 
 # -- outputs of a build are exactly that build's -------------------------------------------

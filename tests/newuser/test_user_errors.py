@@ -9,16 +9,17 @@ import pytest
 
 from tests.e2e.conftest import build_env, hatchling_build, write_project
 
+STATIC = 'format = "static"\nbase-image = "scratch"'
 CASES = {
-    "arm64-on-amd64": (
+    "arm64-on-amd64": (  # the static format (the layered one cross-builds on a Python base)
         {"KRUST_PLATFORMS": "linux/arm64"},
-        "",
+        STATIC,
         "Environment variable `KRUST_PLATFORMS` asks for linux/arm64, but this host can only "
         "build linux/amd64: PyInstaller does not cross-build",
     ),
     "ko-platforms-all": (
         {"KRUST_PLATFORMS": "all"},
-        "",
+        STATIC,
         "Environment variable `KRUST_PLATFORMS` asks for `all` platforms, but this host can "
         "build only linux/amd64",
     ),

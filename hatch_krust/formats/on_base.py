@@ -1,0 +1,375 @@
+"""The layered format on a Python base, for every platform, from one machine (issue 18).
+
+`python` (`KRUST_PYTHON`) chooses whose interpreter the image runs: `base` (the base
+image's own, read from its layers by `layered.base_python`), `bundled` (this machine's,
+copied in: `formats.layered.LayeredFormat`'s own path), or a path naming one of the base's
+interpreters. Unset, it is `base` when the base has a Python and `bundled` when not.
+
+On a Python base each platform of `platforms` (`all`: every `linux/*` one the base's
+index has) gets the base's manifest for it, the project's dependencies installed for that
+platform's Python by uv (never run under emulation), and the same project layer. What
+cannot be done is refused before anything is installed: a bundled interpreter for a
+foreign platform, and the project's own compiled extension for another architecture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import parse_wheel_filename
+
+from hatch_krust.config import DEFAULT_ORIGIN
+from hatch_krust.errors import ConfigError
+from hatch_krust.formats.base import Bundle, Packaged, Program
+from hatch_krust.inputs import resolve_script
+from hatch_krust.oci.descriptor import Platform
+from hatch_krust.oci.image import load_image
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from hatch_krust.config import KrustConfig
+    from hatch_krust.formats.base import BaseSource
+    from hatch_krust.inputs import BuildInputs
+    from hatch_krust.layered import BuiltLayer, LayeredPlan, LayerPlan
+    from hatch_krust.layered.base_python import BasePython, BaseTree
+    from hatch_krust.oci.assemble import BaseImage, ImageOptions
+    from hatch_krust.oci.descriptor import Descriptor
+    from hatch_krust.oci.layout import Layout
+    from hatch_krust.progress import Reporter
+
+__all__ = ["Target", "check_layered_platforms", "package_on_base", "python_mode"]
+
+_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One platform of the image: the base's manifest for it and its Python."""
+
+    platform: Platform
+    base: BaseImage
+    base_digest: str  # the base's manifest for this platform
+    python: BasePython
+
+
+def python_mode(config: KrustConfig) -> str:
+    """`auto` (unset), `base`, `bundled`, or a path of the base's."""
+    if config.origin("python") == DEFAULT_ORIGIN:
+        return "auto"
+    return config.python
+
+
+def check_layered_platforms(config: KrustConfig) -> Platform:
+    """The checks `platforms` allows before the base is read; the image's first platform."""
+    host = Platform.host()
+    wanted = [Platform.parse(p) for p in config.platforms if p != "all"]
+    if python_mode(config) == "bundled":
+        for platform in wanted:
+            if not host.satisfies(platform):
+                raise _bundled_foreign(config, str(platform), host)
+        if "all" in config.platforms:
+            raise _bundled_foreign(config, "`all` platforms", host)
+    if "all" in config.platforms or not wanted:
+        return host
+    return next((p for p in wanted if host.satisfies(p)), wanted[0])
+
+
+def _bundled_foreign(config: KrustConfig, platform: str, host: Platform) -> ConfigError:
+    why = "was asked for" if python_mode(config) == "bundled" else "is used (the base has none)"
+    message = (
+        f"{config.origin('platforms')} asks for {platform}, but this machine's interpreter, "
+        f'which `python = "bundled"` copies into the image and {why}, runs only on {host}. '
+        'Use `python = "base"` on a multi-platform Python base (python:3.12-slim, '
+        "distroless python3, your own), or build each platform on a runner of its "
+        "architecture and join the images with `hatch-krust merge DST SRC...`"
+    )
+    return ConfigError(message)
+
+
+def package_on_base(
+    inputs: BuildInputs, reporter: Reporter, work: Path, bases: BaseSource
+) -> Packaged | None:
+    """The layered image's packaging on the base's Python; None: bundle this machine's.
+    `bases` opens the base for each platform (the build's: formats reach no registry)."""
+    config = inputs.config
+    mode = python_mode(config)
+    if mode == "bundled":
+        return None
+    stack = contextlib.ExitStack()
+    try:
+        targets = _targets(config, bases)
+        if targets is None:
+            stack.close()
+            _check_bundled(config)
+            return None
+        packaged = _package(inputs, reporter, work, targets, stack)
+    except BaseException:
+        stack.close()
+        raise
+    return packaged
+
+
+def _check_bundled(config: KrustConfig) -> None:
+    """Auto mode on a base without Python: the bundled interpreter, host platform only."""
+    host = Platform.host()
+    for text in config.platforms:
+        if text == "all" or not host.satisfies(Platform.parse(text)):
+            raise _bundled_foreign(config, "`all` platforms" if text == "all" else text, host)
+
+
+def _targets(config: KrustConfig, bases: BaseSource) -> list[Target] | None:
+    """One Target per wanted platform; None when the base has no Python (and none was
+    asked for)."""
+    from hatch_krust.layered.base_python import choose_python, read_tree
+
+    mode = python_mode(config)
+    where = config.origin("python")
+    opened = _open_bases(config, bases)
+    if opened is None:
+        if mode == "base":
+            message = f'{where} asks for the base\'s Python, but the base is scratch: use "bundled"'
+            raise ConfigError(message)
+        return None
+    targets: list[Target] = []
+    for platform, base in opened:
+        resolved = load_image(base.layout, base.descriptor, platform)
+        tree = read_tree(base.layout, resolved.manifest.layers, resolved.config.config.env)
+        requested = None if mode in ("auto", "base") else mode
+        if requested is not None and _on_this_machine(tree, requested):
+            return None  # a path the base lacks: this machine's interpreter, bundled
+        python = choose_python(tree, requested, where)
+        if python is None:
+            if mode == "auto" and not targets:
+                return None
+            message = (
+                f"{where}: the base image {config.base_image} has no Python for {platform}; "
+                'use a Python base or `python = "bundled"`'
+            )
+            raise ConfigError(message)
+        targets.append(Target(platform, base, resolved.descriptor.digest, python))
+    return targets
+
+
+def _on_this_machine(tree: BaseTree, path: str) -> bool:
+    """`python` names an interpreter of this machine, not one of the base's."""
+    if tree.resolve(path.strip("/")) in tree.files:
+        return False
+    return Path(path).is_file() or shutil.which(path) is not None
+
+
+def _open_bases(config: KrustConfig, bases: BaseSource) -> list[tuple[Platform, BaseImage]] | None:
+    """(platform, base) for each wanted platform; None for scratch."""
+    offered = bases.offered(every="all" in config.platforms, first=check_layered_platforms(config))
+    if offered is None:
+        return None
+    return [(platform, bases.open(platform)) for platform in _wanted(config, offered)]
+
+
+def _wanted(config: KrustConfig, offered: list[Platform]) -> list[Platform]:
+    """`platforms` as platforms: `all` is every linux/* one offered, none is the host's."""
+    if "all" in config.platforms:
+        found = [p for p in offered if p.os == "linux"]
+        return sorted(set(found), key=str) or [Platform.host()]
+    return [Platform.parse(p) for p in config.platforms] or [Platform.host()]
+
+
+def _refuse_own_extension(wheel: Path, targets: list[Target], where: str) -> None:
+    """A project wheel built for one machine cannot go into another's image."""
+    _name, _version, _build, tags = parse_wheel_filename(wheel.name)
+    platforms = {t.platform for t in tags}
+    if platforms == {"any"}:
+        return
+    for target in targets:
+        if not any(p.endswith(f"_{target.python.machine}") for p in platforms):
+            message = (
+                f"{where} asks for {target.platform}, but the project's own wheel "
+                f"{wheel.name} holds a compiled extension for {', '.join(sorted(platforms))}, "
+                "and an extension cannot be cross-compiled here. Build that platform on a "
+                "runner of its architecture and join the images with `hatch-krust merge "
+                "DST SRC...`, or leave it out of `platforms`"
+            )
+            raise ConfigError(message)
+
+
+def _package(
+    inputs: BuildInputs,
+    reporter: Reporter,
+    work: Path,
+    targets: list[Target],
+    stack: contextlib.ExitStack,
+) -> Packaged:
+    from hatch_krust.formats.executable import project_wheel
+    from hatch_krust.python.extras import chosen_extras, wheel_requirement
+
+    config = inputs.config
+    script, entry = resolve_script(
+        inputs.scripts, inputs.dist_name, config.script, config.origin("script")
+    )
+    wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
+    _refuse_own_extension(wheel, targets, config.origin("platforms"))
+    _point, extras = chosen_extras(config.extras, config.origin("extras"), script, entry, wheel)
+    requirement = wheel_requirement(wheel, inputs.dist_name, extras)
+    plans = _plans(inputs, reporter, work, targets, requirement)
+    return _packaged(inputs, reporter, (script, wheel), targets, plans, stack)
+
+
+def _plans(
+    inputs: BuildInputs,
+    reporter: Reporter,
+    work: Path,
+    targets: list[Target],
+    requirement: str,
+) -> list[LayeredPlan]:
+    """Install for each target's Python (the platforms at once: uv waits on downloads and
+    the disk) and plan its two layers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hatch_krust.layered.on_base import plan_on_base
+    from hatch_krust.layered.target_install import install_for
+
+    compilers = _compilers(targets, reporter, inputs.env)
+    for target in targets:
+        python = target.python
+        reporter.display_waiting(
+            f"Installing the project for {target.platform} (Python {python.version}, "
+            f"{python.uv_platform})"
+        )
+
+    def install(target: Target) -> Path:
+        arch = str(target.platform).replace("/", "-")
+        root = work / f"env-{arch}"
+        return install_for(target.python, str(target.platform), [requirement], root, inputs.env)
+
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        venvs = list(pool.map(install, targets))
+    return [
+        plan_on_base(t.python, venv, inputs.dist_name, compilers[t.python.minor])
+        for t, venv in zip(targets, venvs, strict=True)
+    ]
+
+
+def _compilers(
+    targets: list[Target], reporter: Reporter, env: Mapping[str, str]
+) -> dict[str, Path | None]:
+    """A Python of each target minor version that runs here, to compile bytecode with."""
+    from hatch_krust.layered.target_install import find_compiler
+
+    compilers: dict[str, Path | None] = {}
+    for minor in sorted({t.python.minor for t in targets}):
+        compilers[minor] = find_compiler(minor, env)
+        if compilers[minor] is None:
+            reporter.display_info(
+                f"Warning: no Python {minor} on this machine (uv, pyenv or PATH) to "
+                "pre-compile bytecode with: the image works, but every start compiles its "
+                "imports (about 0.2 s more for a small program). Install one with "
+                f"`uv python install {minor}`"
+            )
+    return compilers
+
+
+def _packaged(
+    inputs: BuildInputs,
+    reporter: Reporter,
+    project: tuple[str, Path],
+    targets: list[Target],
+    plans: list[LayeredPlan],
+    stack: contextlib.ExitStack,
+) -> Packaged:
+    from hatch_krust.formats.layered import _report, _script_bytes
+    from hatch_krust.layered import entrypoint
+    from hatch_krust.layered.on_base import base_bundle
+
+    config = inputs.config
+    script, wheel = project
+    cache = inputs.cache_dir / "layered" if config.cache else wheel.parent / "layers"
+    reporter.display_waiting("Building the layers")
+    built = _build_all(plans, cache, inputs.epoch or 0)
+    for target, layers in zip(targets, built, strict=True):
+        reporter.display_info(f"{target.platform}:")
+        _report(layers, reporter)
+    command = entrypoint(plans[0], script)
+    put = _assembler(targets, built, command, stack)
+    wheel_sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    facts = [
+        Packaged(
+            format="layered",
+            script=script,
+            program=Program(
+                kind="Console script (layered image)",
+                path=plan.scripts[script],
+                sha256=hashlib.sha256(program).hexdigest(),
+                size=len(program),
+            ),
+            installs=(),
+            bundle=Bundle.of(base_bundle(plan, target.python), packed=False),
+            tools={"format": "layered", "python": "base"},
+            wheel_name=wheel.name,
+            wheel_sha256=wheel_sha256,
+            assemble=put,
+            layers=tuple((b.name, b.layer.diff_id) for b in layers),
+        )
+        for target, plan, layers in zip(targets, plans, built, strict=True)
+        for program in (_script_bytes(plan, plan.scripts[script]),)
+    ]
+    # the build's own platform first, as the index has it (`_assembler`)
+    first = check_layered_platforms(config)
+    order = sorted(range(len(targets)), key=lambda i: not targets[i].platform.satisfies(first))
+    main, *others = (facts[i] for i in order)
+    rest = tuple((str(targets[i].platform), facts[i]) for i in order[1:])
+    assert len(others) == len(rest)
+    return replace(main, platforms=rest)
+
+
+def _build_all(plans: list[LayeredPlan], cache: Path, epoch: int) -> list[tuple[BuiltLayer, ...]]:
+    """Every platform's layers, each distinct layer built once (a pure-Python project's
+    layer is the same for all) and the distinct ones at once: compiling bytecode runs in a
+    child process and gzip releases the GIL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hatch_krust.formats.layered import _LAYER_TYPE
+    from hatch_krust.layered import build_layer
+
+    keys = [[layer.key(epoch) for layer in plan.layers] for plan in plans]
+    unique = {k: layer for plan, ks in zip(plans, keys, strict=True)
+              for k, layer in zip(ks, plan.layers, strict=True)}  # fmt: skip
+
+    def build(layer: LayerPlan) -> BuiltLayer:
+        return build_layer(layer, cache, epoch=epoch, media_type=_LAYER_TYPE)
+
+    with ThreadPoolExecutor(max_workers=min(4, len(unique))) as pool:
+        done = dict(zip(unique, pool.map(build, unique.values()), strict=True))
+    return [tuple(done[k] for k in ks) for ks in keys]
+
+
+def _assembler(
+    targets: list[Target],
+    built: list[tuple[BuiltLayer, ...]],
+    command: tuple[str, ...],
+    stack: contextlib.ExitStack,
+) -> Callable[[BaseImage | None, ImageOptions, Layout], Descriptor]:
+    """The Packaged.assemble step: every platform's image, then one index of them all,
+    the build's own platform (`options.platform`) first."""
+    from hatch_krust.layered import assemble_layered
+    from hatch_krust.oci.merge import merge_indexes
+
+    def put(_base: BaseImage | None, options: ImageOptions, layout: Layout) -> Descriptor:
+        with stack:
+            pairs = sorted(
+                zip(targets, built, strict=True),
+                key=lambda pair: not pair[0].platform.satisfies(options.platform),
+            )
+            indexes = []
+            for target, layers in pairs:
+                mine = replace(options, platform=target.platform, base_digest=target.base_digest)
+                indexes.append(
+                    assemble_layered(target.base, layers, mine, layout, entrypoint=command)
+                )
+            return merge_indexes(layout, indexes)
+
+    return put

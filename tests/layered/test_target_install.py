@@ -1,0 +1,78 @@
+"""Installing for a base's Python (hatch_krust.layered.target_install), the hermetic parts:
+the message for a missing wheel (from uv's real wording), the venv layout made from uv's
+`--target` tree, the same-minor compiler lookup, and a plan without bytecode."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from hatch_krust.layered.base_python import BasePython
+from hatch_krust.layered.on_base import plan_on_base
+from hatch_krust.layered.target_install import _install_error, _move_scripts, find_compiler
+
+ARM64 = BasePython("/usr/bin/python3.11", "3.11.2", "aarch64", "glibc", (2, 36))
+# uv 0.13's words, as printed for `--only-binary :all:` and a platform without wheels
+UV_NO_WHEEL = """error: No solution found when resolving dependencies
+  cause: Because numpy==2.3.0 has no usable wheels and you require numpy==2.3.0, we can
+  conclude that your requirements are unsatisfiable.
+
+hint: Wheels are required for `numpy` because building from source is disabled for all
+packages (i.e., with `--no-build`)
+"""
+
+
+def test_no_wheel_names_the_package_the_platform_and_the_ways_out() -> None:
+    message = str(_install_error(UV_NO_WHEEL, ARM64, "linux/arm64"))
+    assert message.startswith("No wheel of `numpy` for linux/arm64 (Python 3.11, manylinux_2_36): ")
+    assert "UV_INDEX" in message and "hatch-krust merge DST SRC..." in message
+    assert "\n" not in message  # one message, not uv's resolver output
+
+
+def test_another_failure_quotes_the_installer() -> None:
+    message = str(_install_error("error: network unreachable", ARM64, "linux/arm64"))
+    assert message.startswith("Installing the project for linux/arm64 (Python 3.11, ")
+    assert "network unreachable" in message
+
+
+def test_scripts_move_to_bin_and_their_record_rows_follow(tmp_path: Path) -> None:
+    site = tmp_path / "lib/python3.11/site-packages"
+    (site / "bin").mkdir(parents=True)
+    (site / "bin/tool").write_text("#!/somewhere/python\n")
+    info = site / "tool-1.0.dist-info"
+    info.mkdir()
+    (info / "RECORD").write_text("tool/__init__.py,sha256=abc,0\nbin/tool,sha256=def,20\n")
+    _move_scripts(site, tmp_path / "bin")
+    assert (tmp_path / "bin/tool").is_file() and not (site / "bin").exists()
+    rows = (info / "RECORD").read_text().splitlines()
+    assert rows == ["tool/__init__.py,sha256=abc,0", "../../../bin/tool,sha256=def,20"]
+    assert (site / rows[1].split(",")[0]).resolve() == (tmp_path / "bin/tool").resolve()
+
+
+def test_a_compiler_of_the_same_minor_is_found_and_none_for_an_unknown_one() -> None:
+    minor = f"{sys.version_info.major}.{sys.version_info.minor}"
+    found = find_compiler(minor, os.environ)
+    assert found is not None and found.is_file()
+    assert find_compiler("3.99", os.environ) is None
+
+
+def test_without_a_compiler_the_plan_has_no_bytecode(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    site = venv / "lib/python3.11/site-packages"
+    info = site / "demo-1.0.dist-info"
+    info.mkdir(parents=True)
+    (site / "demo.py").write_text("print('hi')\n")
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n")
+    (info / "RECORD").write_text("demo.py,,\ndemo-1.0.dist-info/METADATA,,\n")
+    plan = plan_on_base(ARM64, venv, "demo", None)
+    assert all(layer.bytecode == () and layer.compiler is None for layer in plan.layers)
+    with_compiler = plan_on_base(ARM64, venv, "demo", Path(sys.executable))
+    assert all(layer.bytecode for layer in with_compiler.layers)
+    paths = {entry.path: entry for entry in plan.layers[0].entries}
+    assert paths["/app/bin/python"].link == "/usr/bin/python3.11"  # the base's interpreter
+    assert b"home = /usr/bin\n" in (paths["/app/pyvenv.cfg"].data or b"")
+    project = {
+        e.path.removeprefix("/app/lib/python3.11/site-packages/") for e in plan.layers[1].entries
+    }
+    assert project == {"demo.py", "demo-1.0.dist-info/METADATA"}
