@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from hatch_krust.errors import RegistryError
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -61,7 +63,16 @@ class Trust:
                 import certifi
 
                 cafile = certifi.where()
-            self.context.load_verify_locations(cafile=cafile, capath=capath)
+            try:
+                self.context.load_verify_locations(cafile=cafile, capath=capath)
+            except OSError as exc:  # ssl.SSLError too: not PEM, no certificate in it
+                variable = "SSL_CERT_FILE" if self._locations[0] else "SSL_CERT_DIR"
+                message = (
+                    f"Cannot read the CA certificates at {cafile or capath} "
+                    f"({exc.strerror or exc}); point {variable} at a PEM bundle of CA "
+                    "certificates, or unset it to trust certifi's"
+                )
+                raise RegistryError(message) from None
             self._loaded = True
 
     def before_request(self, request: httpx.Request) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from hatch_krust.errors import TransportFailure
+from hatch_krust.errors import RegistryError, TransportFailure
 from hatch_krust.registry import Options
 from hatch_krust.registry.client import Registry
 from tests.infra.registry import TLSFiles, make_tls
@@ -155,3 +155,16 @@ def test_without_an_environment_httpx_reads_it_as_before(own_ca: Options) -> Non
     with Registry("127.0.0.1:1", Options()) as registry:
         assert registry.trust.loaded
         assert registry.trust.context.get_ca_certs() != []
+
+
+@pytest.mark.parametrize("content", [None, b"not a certificate\n"])
+def test_an_unreadable_bundle_is_one_clear_error(tmp_path: Path, content: bytes | None) -> None:
+    bundle = tmp_path / "missing.pem"
+    if content is not None:
+        bundle.write_bytes(content)
+    options = Options(env={"SSL_CERT_FILE": str(bundle)})
+    with Registry("127.0.0.1:1", options) as registry, pytest.raises(
+        RegistryError, match=r"Cannot read the CA certificates at .*missing\.pem .*point "
+        r"SSL_CERT_FILE at a PEM bundle"
+    ):
+        registry.trust.before_request(httpx.Request("GET", "https://127.0.0.1:1/v2/"))
