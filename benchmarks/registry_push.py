@@ -9,7 +9,10 @@ time is for the whole process (interpreter start-up included); peak memory is th
 process's max RSS. Runs of the two tools alternate (which goes first flips each round),
 so a loaded machine slows both alike; the ratios of each round are printed.
 
-    .venv/bin/python benchmarks/registry_push.py [--repeat N] [--images NAME,...]
+    .venv/bin/python benchmarks/registry_push.py [--repeat N] [--images NAME,...] [--tree DIR]
+
+`--tree DIR` runs `hatch-krust` from another checkout's source (say an older commit's
+`git archive`), to compare two versions on the same machine, interleaved by the caller.
 
 Goals (issues 3 and 21): 400 MB ≤ 1.2x skopeo; 200 MB < 0.8x skopeo; no-op push < 0.5 s;
 9 MB ≤ 3x skopeo; a second push to another repository ≤ 0.2x the first.
@@ -41,6 +44,9 @@ IMAGES: dict[str, tuple[int, int]] = {
 }
 
 
+TREE = ROOT  # where the `hatch_krust` that `python -m hatch_krust` runs comes from
+
+
 def timed(argv: list[str], scratch: Path, env: dict[str, str] | None = None
           ) -> tuple[float, float, float]:
     """(seconds, peak RSS in MB, CPU seconds) of one process, by /usr/bin/time when present.
@@ -55,7 +61,7 @@ def timed(argv: list[str], scratch: Path, env: dict[str, str] | None = None
     wrapper = ["/usr/bin/time", "-o", str(report), "-f", "%M %U %S"] if has_time else []
     started = time.perf_counter()
     done = subprocess.run([*wrapper, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          check=False, env=env)
+                          check=False, env=env, cwd=TREE)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{argv[0]} failed: {done.stderr.decode()[-2000:]}")
@@ -72,8 +78,8 @@ def commands(tool: str, layout: Path, dest: str) -> list[str]:
             f"docker://{dest}"]
 
 
-Row = tuple[str, int, str, float, float, float, float, float]  # image, round, tool, cold,
-# no-op, second push (seconds), peak MB, CPU seconds of the cold push
+Row = tuple[str, int, str, float, float, float, float, float, float]  # image, round, tool,
+# cold, no-op, second push (seconds), peak MB, CPU seconds of the cold and the second push
 
 
 def one_tool(tool: str, name: str, attempt: int, base: Path, host: str) -> Row:
@@ -89,9 +95,11 @@ def one_tool(tool: str, name: str, attempt: int, base: Path, host: str) -> Row:
     repo = f"{host}/bench/{tool}-{name.lower()}-{attempt}"
     cold, cold_mb, cpu = timed(commands(tool, layout.root, f"{repo}:v1"), base, env)
     noop, noop_mb, _ = timed(commands(tool, layout.root, f"{repo}:v1"), base, env)
-    second, second_mb, _ = timed(commands(tool, layout.root, f"{repo}-again:v1"), base, env)
+    second, second_mb, second_cpu = timed(commands(tool, layout.root, f"{repo}-again:v1"),
+                                          base, env)
     shutil.rmtree(layout.root)
-    return name, attempt, tool, cold, noop, second, max(cold_mb, noop_mb, second_mb), cpu
+    return (name, attempt, tool, cold, noop, second, max(cold_mb, noop_mb, second_mb), cpu,
+            second_cpu)
 
 
 def in_process(name: str, attempt: int, base: Path, host: str) -> tuple[float, float]:
@@ -122,7 +130,7 @@ def run(repeat: int, images: list[str]) -> None:
             warm = {**os.environ, "PYTHONPYCACHEPREFIX": str(base / "pycache")}
             warm.pop("PYTHONDONTWRITEBYTECODE", None)
             subprocess.run([sys.executable, "-m", "hatch_krust", "--version"], env=warm,
-                           stdout=subprocess.DEVNULL, check=True)
+                           stdout=subprocess.DEVNULL, check=True, cwd=TREE)
             rows = []
             inside: dict[str, list[tuple[float, float]]] = {}
             for name in images:
@@ -143,13 +151,13 @@ def run(repeat: int, images: list[str]) -> None:
 
 def report(rows: list[Row], images: list[str]) -> None:
     print(f"{'image':<15} {'round':>5} {'tool':<12} {'cold s':>8} {'no-op s':>8} "
-          f"{'2nd repo s':>10} {'peak MB':>8} {'cold cpu s':>10}")
+          f"{'2nd repo s':>10} {'peak MB':>8} {'cold cpu s':>10} {'2nd cpu s':>9}")
     by: dict[tuple[str, int, str], Row] = {}
     for row in rows:
-        name, attempt, tool, cold, noop, second, peak, cpu = row
+        name, attempt, tool, cold, noop, second, peak, cpu, second_cpu = row
         by[(name, attempt, tool)] = row
         print(f"{name:<15} {attempt:>5} {tool:<12} {cold:8.3f} {noop:8.3f} {second:10.3f} "
-              f"{peak:8.1f} {cpu:10.2f}")
+              f"{peak:8.1f} {cpu:10.2f} {second_cpu:9.2f}")
     print()
     for name in images:
         rounds = sorted({a for (n, a, _t) in by if n == name})
@@ -157,15 +165,20 @@ def report(rows: list[Row], images: list[str]) -> None:
         second = [by[(name, a, "hatch-krust")][5] / by[(name, a, "hatch-krust")][3]
                   for a in rounds]
         noop = [by[(name, a, "hatch-krust")][4] for a in rounds]
+        second_cpu = [by[(name, a, "hatch-krust")][8] for a in rounds]
         print(f"{name}: cold {statistics.median(cold):.2f}x skopeo (median; rounds "
               f"{', '.join(f'{r:.2f}' for r in cold)}), no-op {statistics.median(noop):.3f} s, "
               f"second repository {statistics.median(second):.2f}x our first push "
-              f"({', '.join(f'{r:.2f}' for r in second)})")
+              f"({', '.join(f'{r:.2f}' for r in second)}), its CPU "
+              f"{', '.join(f'{c:.2f}' for c in second_cpu)} s")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="rounds (interleaved) per image")
     parser.add_argument("--images", default=",".join(IMAGES), help="which images, by name")
+    parser.add_argument("--tree", type=Path, default=ROOT,
+                        help="run hatch-krust from this source tree (default: this checkout)")
     arguments = parser.parse_args()
+    TREE = arguments.tree.resolve()
     run(arguments.repeat, arguments.images.split(","))

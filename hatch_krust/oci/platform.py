@@ -8,7 +8,6 @@ freeze. `UNAME_PLATFORMS` is the one map from `uname -m` names to OCI names.
 
 from __future__ import annotations
 
-import platform as _host
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -76,6 +75,8 @@ class Platform:
     @classmethod
     def host(cls) -> Platform:
         """This machine's platform: the only one a freeze here can produce."""
+        import platform as _host  # only builds ask; a push need not load it
+
         return cls.from_uname(_host.machine())
 
     @classmethod

@@ -27,7 +27,6 @@ from hatch_krust.errors import (
 )
 from hatch_krust.oci.canonical import MAX_DOCUMENT
 from hatch_krust.oci.layout import Layout, open_archive, write_archive
-from hatch_krust.oci.merge import merge_indexes
 from hatch_krust.oci.reference import Reference, check_repository, parse_reference
 from hatch_krust.registry.client import Registry
 from hatch_krust.registry.credentials import Credentials
@@ -390,6 +389,8 @@ def merge(
             tag = f"source-{number}"
             copy(source, LayoutLocation(layout.root, tag, archive=False), options=options)
             roots.append(layout.resolve(tag))
+        from hatch_krust.oci.merge import merge_indexes  # only here: a push never loads it
+
         merged = merge_indexes(layout, roots)
         if isinstance(dest, Reference):
             digest = push_layout(layout, merged, dest, tags, options=options)

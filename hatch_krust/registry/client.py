@@ -27,6 +27,7 @@ from hatch_krust.registry.options import Options
 from hatch_krust.registry.redact import install_log_redaction, printable, redact_url
 from hatch_krust.registry.retry import RETRY_STATUSES, is_transient, parse_retry_after, retrying
 from hatch_krust.registry.security import http_allowed, insecure_hosts
+from hatch_krust.registry.trust import PROBE, trust_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -66,12 +67,15 @@ class Registry:
         timeout = httpx.Timeout(
             self.options.read_timeout, connect=self.options.connect_timeout, pool=None
         )
+        # one TLS context a process for each CA setting; its CAs read only for https
+        self.trust = trust_for(self.insecure, self.options.env)
         self.client = httpx.Client(
             timeout=timeout,
-            verify=not self.insecure,
+            verify=self.trust.context,
             follow_redirects=False,
             transport=self.options.transport,
             headers={"User-Agent": "hatch-krust", "Accept-Encoding": ACCEPT_ENCODING},
+            event_hooks={"request": [self.trust.before_request]},
         )
         credentials = self.options.credentials
         if credentials is None:
@@ -113,15 +117,29 @@ class Registry:
 
     def _ping_any_scheme(self) -> httpx.Response:
         if self.http_allowed:
-            url = f"https://{self.host}/v2/"
             try:
-                return self._send("GET", url, {}, self._flow(None, None), stream=False)
+                return self._probe_https()
             except TransportFailure as exc:
                 if "CERTIFICATE_VERIFY_FAILED" in str(exc):
                     raise
                 log.debug("https failed for %s, using plain http", self.host)
             self.base = f"http://{self.host}"
         return self.request("GET", "/v2/", scopes=None, ping=False)
+
+    def _probe_https(self) -> httpx.Response:
+        """`GET /v2/` over https, first through the context as it is: if its CAs are not
+        read yet, a plain-http registry fails the handshake without them (the common
+        loopback case pays nothing for them) and an https one fails verification, then is
+        asked again with them read."""
+        url = f"https://{self.host}/v2/"
+        loaded = self.trust.loaded
+        try:
+            return self._send("GET", url, {}, self._flow(None, None), stream=False, probe=True)
+        except TransportFailure as exc:
+            if loaded or "CERTIFICATE_VERIFY_FAILED" not in str(exc):
+                raise
+        self.trust.load()
+        return self._send("GET", url, {}, self._flow(None, None), stream=False)
 
     # -- requests ------------------------------------------------------------------------
 
@@ -161,7 +179,8 @@ class Registry:
                              http_allowed=self.http_allowed)
 
     def _send(
-        self, method: str, url: str, headers: dict[str, str], flow: ChallengeFlow, *, stream: bool
+        self, method: str, url: str, headers: dict[str, str], flow: ChallengeFlow, *,
+        stream: bool, probe: bool = False,
     ) -> httpx.Response:
         """One request (and its 401 answer and redirects), mapped to KrustErrors."""
         if self.closed.is_set():
@@ -171,7 +190,7 @@ class Registry:
         # else is a small document with `document_timeout` per read and in total.
         bulk = callable(flow.content) or (stream and "/blobs/sha256:" in url)
         try:
-            response = self._follow(method, url, headers, flow, bulk=bulk)
+            response = self._follow(method, url, headers, flow, bulk=bulk, probe=probe)
             if not stream:
                 response = _buffered(response, self.options.document_timeout)
         except httpx.TransportError as exc:
@@ -182,13 +201,16 @@ class Registry:
         return response
 
     def _follow(
-        self, method: str, url: str, headers: dict[str, str], flow: ChallengeFlow, *, bulk: bool
+        self, method: str, url: str, headers: dict[str, str], flow: ChallengeFlow, *,
+        bulk: bool, probe: bool = False,
     ) -> httpx.Response:
         """Send, following redirects for GET/HEAD; never from https to plain http."""
         timeout = httpx.USE_CLIENT_DEFAULT if bulk else self._document_timeout()
+        extensions = {PROBE: True} if probe else None
         for _ in range(_MAX_REDIRECTS + 1):
             request = self.client.build_request(
-                method, url, headers=headers, content=flow.body(), timeout=timeout
+                method, url, headers=headers, content=flow.body(), timeout=timeout,
+                extensions=extensions,
             )
             response = self.client.send(request, auth=flow, stream=True)
             if response.status_code not in _REDIRECTS or method not in ("GET", "HEAD"):

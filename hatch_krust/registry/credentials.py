@@ -20,7 +20,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,6 +231,8 @@ def _decode_entry(entry: dict[str, Any], source: str) -> Credentials | None:
 
 def run_helper(name: str, registry: str) -> Credentials | None:
     """Ask `docker-credential-<name>`; None when it has nothing or cannot be found."""
+    import subprocess  # only with a helper configured: most pushes never start one
+
     if not _HELPER_NAME.fullmatch(name):
         message = f"The credential helper name {name[:64]!r} is not a plain program name"
         raise AuthError(message)

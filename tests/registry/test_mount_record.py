@@ -49,33 +49,33 @@ def skopeo_digest(server: RegistryServer, name: str, *creds: str) -> str:
     return done.stdout.strip()
 
 
-def test_second_push_mounts_every_blob(anon_registry: RegistryServer, layout: Layout,
+def test_second_push_mounts_every_blob(registry: RegistryServer, layout: Layout,
                                        tmp_path: Path) -> None:
     options = Options(blob_record=tmp_path / "cache" / "blob-locations.json")
     image = random_image(layout, layers=3, size=300_000, tag="v1")
-    push_layout(layout, image, f"{anon_registry.host}/once/first:v1", options=options)
-    mark = anon_registry.mark()
-    push_layout(layout, image, f"{anon_registry.host}/once/second:v1", options=options)
-    lines = anon_registry.requests_since(mark)
+    push_layout(layout, image, f"{registry.host}/once/first:v1", options=options)
+    mark = registry.mark()
+    push_layout(layout, image, f"{registry.host}/once/second:v1", options=options)
+    lines = registry.requests_since(mark)
     assert len(mounts(lines)) == 4  # the config and three layers
     assert all("from=once%2Ffirst" in line or "from=once/first" in line
                for line in mounts(lines))
     assert blob_uploads(lines) == []
-    assert skopeo_digest(anon_registry, "once/second:v1") == image.digest
+    assert skopeo_digest(registry, "once/second:v1") == image.digest
     record = read_record(tmp_path / "cache" / "blob-locations.json")
     for digest in blob_digests(layout, image):
-        assert record[digest][:2] == [(anon_registry.host, "once/second"),
-                                      (anon_registry.host, "once/first")]
+        assert record[digest][:2] == [(registry.host, "once/second"),
+                                      (registry.host, "once/first")]
 
 
-def test_without_a_record_the_second_push_uploads(anon_registry: RegistryServer,
+def test_without_a_record_the_second_push_uploads(registry: RegistryServer,
                                                   layout: Layout) -> None:
     """The control: what the record saves (and that the log check above can fail)."""
     image = random_image(layout, layers=1, tag="v1")
-    push_layout(layout, image, f"{anon_registry.host}/norecord/first:v1")
-    mark = anon_registry.mark()
-    push_layout(layout, image, f"{anon_registry.host}/norecord/second:v1")
-    lines = anon_registry.requests_since(mark)
+    push_layout(layout, image, f"{registry.host}/norecord/first:v1")
+    mark = registry.mark()
+    push_layout(layout, image, f"{registry.host}/norecord/second:v1")
+    lines = registry.requests_since(mark)
     assert mounts(lines) == []
     assert len([line for line in blob_uploads(lines) if line.startswith("PUT")]) == 2
 
@@ -105,70 +105,70 @@ def test_token_auth_second_push_mounts(token_registry: RegistryServer, layout: L
     assert "token" not in text.replace("tokonce", "")
 
 
-def test_a_stale_record_falls_back_to_upload(anon_registry: RegistryServer, layout: Layout,
+def test_a_stale_record_falls_back_to_upload(registry: RegistryServer, layout: Layout,
                                              tmp_path: Path) -> None:
     path = tmp_path / "blob-locations.json"
     image = random_image(layout, layers=2, tag="v1")
     digests = blob_digests(layout, image)
-    stale = {d: [(anon_registry.host, "stale/gone"), (anon_registry.host, "stale/never")]
+    stale = {d: [(registry.host, "stale/gone"), (registry.host, "stale/never")]
              for d in digests}
     write_record(path, stale)
-    mark = anon_registry.mark()
-    push_layout(layout, image, f"{anon_registry.host}/stale/app:v1",
+    mark = registry.mark()
+    push_layout(layout, image, f"{registry.host}/stale/app:v1",
                 options=Options(blob_record=path))
-    lines = anon_registry.requests_since(mark)
+    lines = registry.requests_since(mark)
     assert len(mounts(lines)) == 6  # both stale entries tried, per blob
     assert len([line for line in blob_uploads(lines) if line.startswith("PUT")]) == 3
-    assert skopeo_digest(anon_registry, "stale/app:v1") == image.digest
+    assert skopeo_digest(registry, "stale/app:v1") == image.digest
     record = read_record(path)
-    assert all(record[d] == [(anon_registry.host, "stale/app")] for d in digests)
+    assert all(record[d] == [(registry.host, "stale/app")] for d in digests)
 
 
-def test_a_corrupt_record_is_ignored_and_rewritten(anon_registry: RegistryServer,
+def test_a_corrupt_record_is_ignored_and_rewritten(registry: RegistryServer,
                                                    layout: Layout, tmp_path: Path) -> None:
     path = tmp_path / "blob-locations.json"
     path.write_bytes(b'{"version": 1, "blobs": {"sha256:' + b"\xff" * 40)
     image = random_image(layout, layers=1, tag="v1")
-    digest = push_layout(layout, image, f"{anon_registry.host}/corrupt/app:v1",
+    digest = push_layout(layout, image, f"{registry.host}/corrupt/app:v1",
                          options=Options(blob_record=path))
     assert digest == image.digest
     record = read_record(path)
     assert sorted(record) == sorted(blob_digests(layout, image))
 
 
-def test_never_mounts_across_registries(anon_registry: RegistryServer, layout: Layout,
+def test_never_mounts_across_registries(registry: RegistryServer, layout: Layout,
                                         tmp_path: Path) -> None:
     path = tmp_path / "blob-locations.json"
     image = random_image(layout, layers=1, tag="v1")
-    push_layout(layout, image, f"{anon_registry.host}/across/src:v1")
+    push_layout(layout, image, f"{registry.host}/across/src:v1")
     write_record(path, {d: [("127.0.0.2:5000", "across/src"), ("other.example", "across/src")]
                         for d in blob_digests(layout, image)})
-    mark = anon_registry.mark()
-    push_layout(layout, image, f"{anon_registry.host}/across/dst:v1",
+    mark = registry.mark()
+    push_layout(layout, image, f"{registry.host}/across/dst:v1",
                 options=Options(blob_record=path))
-    assert mounts(anon_registry.requests_since(mark)) == []
+    assert mounts(registry.requests_since(mark)) == []
 
 
-def test_a_pulled_base_is_mounted_from(anon_registry: RegistryServer, layout: Layout,
+def test_a_pulled_base_is_mounted_from(registry: RegistryServer, layout: Layout,
                                        tmp_path: Path) -> None:
     """Pulling a base (even manifest and config only) records its layers' repository."""
     path = tmp_path / "blob-locations.json"
     base = random_image(layout, layers=2, size=50_000, tag="base")
-    push_layout(layout, base, f"{anon_registry.host}/pulled/base:v1")  # no record
+    push_layout(layout, base, f"{registry.host}/pulled/base:v1")  # no record
     cache = Layout.create(tmp_path / "bases")
-    pull_image(f"{anon_registry.host}/pulled/base:v1", cache, layers=False,
+    pull_image(f"{registry.host}/pulled/base:v1", cache, layers=False,
                options=Options(blob_record=path))
     assert set(read_record(path)) == set(blob_digests(layout, base))
-    mark = anon_registry.mark()
-    push_layout(layout, base, f"{anon_registry.host}/pulled/app:v1",
+    mark = registry.mark()
+    push_layout(layout, base, f"{registry.host}/pulled/app:v1",
                 options=Options(blob_record=path))
-    lines = anon_registry.requests_since(mark)
+    lines = registry.requests_since(mark)
     assert len(mounts(lines)) == 3
     assert blob_uploads(lines) == []
-    assert pull_manifest(f"{anon_registry.host}/pulled/app:v1").digest == base.digest
+    assert pull_manifest(f"{registry.host}/pulled/app:v1").digest == base.digest
 
 
-def test_the_base_pull_of_a_build_records_under_the_cache(anon_registry: RegistryServer,
+def test_the_base_pull_of_a_build_records_under_the_cache(registry: RegistryServer,
                                                           layout: Layout, tmp_path: Path) -> None:
     from hatch_krust.building.bases import pull_base
     from hatch_krust.inputs import blob_record_file
@@ -176,29 +176,29 @@ def test_the_base_pull_of_a_build_records_under_the_cache(anon_registry: Registr
     from hatch_krust.oci.reference import parse_reference
 
     base = random_image(layout, layers=1, tag="base")
-    push_layout(layout, base, f"{anon_registry.host}/cached/base:v1")
+    push_layout(layout, base, f"{registry.host}/cached/base:v1")
     cache_root = tmp_path / "krust-cache"
-    pull_base(parse_reference(f"{anon_registry.host}/cached/base:v1"),
+    pull_base(parse_reference(f"{registry.host}/cached/base:v1"),
               Platform("linux", "amd64"), cache_root, (), {})
     record = read_record(blob_record_file(cache_root))
     assert set(record) == set(blob_digests(layout, base))
-    assert {entries[0] for entries in record.values()} == {(anon_registry.host, "cached/base")}
+    assert {entries[0] for entries in record.values()} == {(registry.host, "cached/base")}
 
 
 def test_the_cli_keeps_the_record_under_krust_cache_dir(
-    anon_registry: RegistryServer, layout: Layout, tmp_path: Path,
+    registry: RegistryServer, layout: Layout, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from tests.registry.test_cli import run_cli
 
     monkeypatch.setenv("KRUST_CACHE_DIR", str(tmp_path / "krust-cache"))
     image = random_image(layout, layers=2, size=20_000, tag="v1")
-    first = run_cli("push", "-q", f"oci:{layout.root}:v1", f"{anon_registry.host}/clirec/a:v1")
+    first = run_cli("push", "-q", f"oci:{layout.root}:v1", f"{registry.host}/clirec/a:v1")
     assert first.returncode == 0, first.stderr
-    mark = anon_registry.mark()
-    second = run_cli("push", "-q", f"oci:{layout.root}:v1", f"{anon_registry.host}/clirec/b:v1")
+    mark = registry.mark()
+    second = run_cli("push", "-q", f"oci:{layout.root}:v1", f"{registry.host}/clirec/b:v1")
     assert second.returncode == 0, second.stderr
-    lines = anon_registry.requests_since(mark)
+    lines = registry.requests_since(mark)
     assert len(mounts(lines)) == 3
     assert blob_uploads(lines) == []
     record = read_record(tmp_path / "krust-cache" / "registry" / "blob-locations.json")
