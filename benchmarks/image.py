@@ -125,9 +125,11 @@ def krust_image(project: Path, cache: Path, repo: str, python: str) -> KrustRun:
     """`python -m hatchling build -t krust` with a push, as a whole process."""
     shutil.rmtree(project / "dist", ignore_errors=True)
     env = clean_env()
+    # format: the by-hand side makes the static image, whatever the default format is
     env.update(
-        KRUST_CACHE_DIR=str(cache), KRUST_REPO=repo, KRUST_BASE_IMAGE="scratch", KRUST_PYTHON=python
-    )
+        KRUST_CACHE_DIR=str(cache), KRUST_REPO=repo, KRUST_BASE_IMAGE="scratch",
+        KRUST_PYTHON=python, KRUST_FORMAT="static",
+    )  # fmt: skip
     cmd = [sys.executable, "-m", "hatchling", "build", "-t", "krust"]
     timeline: list[tuple[float, str]] = []
     start = time.perf_counter()

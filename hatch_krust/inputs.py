@@ -143,6 +143,9 @@ class BuildInputs:
     epoch: int | None
     out_dir: Path
     wheel: Path | None = None  # a wheel already built (the wheel hook); else one is built
+    # this process's own environment, given by the entry point: a wheel built in this
+    # process sees it (python.wheel_build), so one that agrees with `env` stays here
+    process_env: Mapping[str, str] | None = None
 
     @property
     def env(self) -> Mapping[str, str]:

@@ -250,4 +250,4 @@ def project_wheel(
     environment."""
     if inputs.config.wheel:
         return given_wheel(inputs.root, inputs.config.wheel, inputs.dist_name, inputs.version)
-    return build_wheel(inputs.root, directory, inputs.env, log)
+    return build_wheel(inputs.root, directory, inputs.env, log, process_env=inputs.process_env)

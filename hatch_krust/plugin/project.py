@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ def build_inputs(
         epoch=source_date_epoch(reproducible, config.environ),
         out_dir=out_dir,
         wheel=wheel,
+        process_env=os.environ,  # what an in-process wheel build sees (python.wheel_build)
     )
 
 

@@ -3,6 +3,7 @@ metadata, and the wheel hook's table over the krust target's."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -38,6 +39,8 @@ def test_inputs_from_hatchlings_metadata(tmp_path: Path) -> None:
     assert inputs.config is config
     assert inputs.epoch == 42  # SOURCE_DATE_EPOCH from the configuration's environment
     assert inputs.env is env
+    # what an in-process wheel build sees: this process's own environment, not `env`
+    assert inputs.process_env is os.environ
     assert inputs.wheel is None
     again = build_inputs(
         tmp_path, metadata(), config, reproducible=False, out_dir=tmp_path, wheel=tmp_path / "w"

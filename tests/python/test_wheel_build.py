@@ -207,3 +207,48 @@ def test_in_this_process_our_hook_is_kept_out_without_touching_the_environment(
     }
     assert not inner_build_running()
     assert dict(os.environ) == given
+
+
+def _without_hatchling_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [k for k in os.environ if k.startswith(HATCHLING_VARIABLES)]:
+        monkeypatch.delenv(name)
+
+
+def test_a_process_agreeing_with_env_builds_here_with_source_date_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entry point passes the process's own environment: when it sets SOURCE_DATE_EPOCH
+    as `env` does, hatchling (which reads it from the process) runs in this process, without
+    a child's start-up, and the wheel's file times still follow `env`."""
+    project = seeing_project(tmp_path)
+    _without_hatchling_variables(monkeypatch)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    wheel = build_wheel(project, tmp_path / "out", dict(os.environ), process_env=os.environ)
+    seen = json.loads((project / "seen.json").read_text())
+    assert seen["inner_build_running"] is True
+    assert seen["HATCH_KRUST_INNER_WHEEL"] is None
+    with zipfile.ZipFile(wheel) as archive:
+        assert {i.date_time for i in archive.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+
+
+@pytest.mark.parametrize(
+    ("in_process", "in_env"),
+    [("1600000000", "1700000000"), ("1600000000", None), (None, "1700000000")],
+    ids=["other-value", "only-the-process", "only-env"],
+)
+def test_a_process_disagreeing_with_env_builds_in_a_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_process: str | None, in_env: str | None
+) -> None:
+    """hatchling's variables differ between the process and `env`: the child gets `env`."""
+    project = seeing_project(tmp_path)
+    _without_hatchling_variables(monkeypatch)
+    if in_process is not None:
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", in_process)
+    given = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    if in_env is not None:
+        given["SOURCE_DATE_EPOCH"] = in_env
+    build_wheel(project, tmp_path / "out", given, process_env=os.environ)
+    seen = json.loads((project / "seen.json").read_text())
+    assert seen["inner_build_running"] is False
+    assert seen["HATCH_KRUST_INNER_WHEEL"] == "1"
+    assert seen["SOURCE_DATE_EPOCH"] == in_env
