@@ -67,6 +67,8 @@ class KrustConfig:
     extras: tuple[str, ...] = ()
     wheel: str | None = None
     exclude_entry_point_groups: tuple[str, ...] = ()
+    collect: str = "all"
+    import_check: bool = True
     freezer: str = "pyinstaller"
     cache: bool = True
     base_image: str = "cgr.dev/chainguard/static:latest"
@@ -117,6 +119,8 @@ class KrustConfig:
             "freezer": self.freezer,
             "extras": sorted(self.extras),
             "exclude_entry_point_groups": sorted(self.exclude_entry_point_groups),
+            "collect": self.collect,
+            "import_check": self.import_check,
         }
 
 
@@ -222,6 +226,21 @@ OPTIONS: tuple[Option, ...] = (
         "KRUST_EXCLUDE_ENTRY_POINT_GROUPS",
         "array of strings",
         "Entry-point groups whose modules are not bundled from the dependencies.",
+    ),
+    Option(
+        "collect",
+        "KRUST_COLLECT",
+        "string",
+        'What the static executable holds: `"all"` (every module and data file of every '
+        'installed distribution, from their RECORD) or `"imports"` (what PyInstaller\'s '
+        "import analysis finds: smaller, misses modules imported by name).",
+    ),
+    Option(
+        "import-check",
+        "KRUST_IMPORT_CHECK",
+        "boolean",
+        "Check at build time that the static executable imports every module and entry "
+        "point the build's environment imports; the build fails naming those it cannot.",
     ),
     Option(
         "freezer", "KRUST_FREEZER", "string", "Which registered freezer makes the executable."
@@ -463,6 +482,7 @@ def _env_ca(value: str, where: str) -> bool | str:
 
 _SBOM_FORMATS = ("cyclonedx", "spdx")
 IMAGE_FORMATS = ("static", "layered")
+COLLECT_MODES = ("all", "imports")  # hatch_krust/freeze/collect.py
 
 
 def _sbom(value: Any, where: str) -> str | None:
@@ -653,6 +673,8 @@ def _validate(config: KrustConfig) -> None:
     _check_each(config.exclude_modules, _MODULE, where("exclude-modules"), "module name")
     _check_each(config.extras, _EXTRA, where("extras"), "extra name")
     _check_tags(config.tags, where("tags"))
+    if config.collect not in COLLECT_MODES:
+        raise _fail(where("collect"), f'must be "all" or "imports", not {config.collect!r}')
     if config.format not in IMAGE_FORMATS:
         raise _fail(where("format"), f'must be "static" or "layered", not {config.format!r}')
     _check_platforms(config.platforms, where("platforms"))

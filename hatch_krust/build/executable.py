@@ -300,6 +300,8 @@ def _freeze_request(
         freezer_args=config.pyinstaller_args,
         extras=entry[2],
         exclude_entry_point_groups=config.exclude_entry_point_groups,
+        collect=config.collect,
+        import_check=config.import_check,
         source_date_epoch=inputs.epoch,
         verbose=reporter.verbosity > 0,
         log=reporter.display_waiting,
