@@ -188,18 +188,17 @@ class ExecutableInputs:
 def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResult:
     """Wheel -> (cache or freeze) -> `out_dir/<script>-<version>-linux-<arch>`, atomically."""
     from hatch_krust import freeze as freezing
+    from hatch_krust.build.programs import choose_program
 
     check_host()
     config = inputs.config
-    script, entry_point = resolve_script(
-        inputs.scripts, inputs.dist_name, config.script, config.origin("script")
-    )
     interpreter = freezing.probe_interpreter(config.python)
     freezer = freezing.find_freezer(config.freezer)
     arch = Platform.host().architecture
     with tempfile.TemporaryDirectory(prefix="hatch-krust-") as tmp:
         work = Path(tmp)
         wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
+        script, entry_point = choose_program(inputs.scripts, inputs.dist_name, config, wheel)
         chosen = (script, *chosen_extras(config.extras, script, entry_point, wheel, inputs.env))
         fingerprint = wheel_fingerprint(wheel)
         wheel_file_sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hatch_krust.attest.scanner_files import dpkg_status_files, scanner_files
 from hatch_krust.build.cache import default_cache_dir
-from hatch_krust.build.executable import build_executable, check_host, resolve_script
+from hatch_krust.build.executable import build_executable, check_host
 from hatch_krust.errors import ImageError
 from hatch_krust.oci.assemble import APP_DIR, assemble
 from hatch_krust.oci.digest import sha256_file
@@ -125,10 +125,7 @@ class LayeredFormat:
 
         check_host()
         config = inputs.config
-        script, _entry = resolve_script(
-            inputs.scripts, inputs.dist_name, config.script, config.origin("script")
-        )
-        wheel, plan = _plan(inputs, reporter, work)
+        wheel, plan, script = _plan(inputs, reporter, work)
         cache = default_cache_dir(inputs.env) / "layered" if config.cache else work / "layers"
         reporter.display_waiting("Building the layers")
         built = build_layers(plan, cache, epoch=inputs.epoch or 0, media_type=_LAYER_TYPE)
@@ -165,8 +162,12 @@ class LayeredFormat:
 _LAYER_TYPE = OCI_LAYER_GZIP
 
 
-def _plan(inputs: ExecutableInputs, reporter: Reporter, work: Path) -> tuple[Path, LayeredPlan]:
-    """The wheel, installed with its dependencies into a venv, planned as layers."""
+def _plan(
+    inputs: ExecutableInputs, reporter: Reporter, work: Path
+) -> tuple[Path, LayeredPlan, str]:
+    """The wheel, installed with its dependencies into a venv, planned as layers, and the
+    program the image runs (a console script or a native program of the wheel)."""
+    from hatch_krust.build.programs import choose_program
     from hatch_krust.build.wheel import project_wheel
     from hatch_krust.freeze.environment import create_environment
     from hatch_krust.freeze.extras import chosen_extras, wheel_requirement
@@ -174,7 +175,7 @@ def _plan(inputs: ExecutableInputs, reporter: Reporter, work: Path) -> tuple[Pat
 
     config = inputs.config
     wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
-    script, entry = resolve_script(inputs.scripts, inputs.dist_name, config.script)
+    script, entry = choose_program(inputs.scripts, inputs.dist_name, config, wheel)
     _point, extras = chosen_extras(config.extras, script, entry, wheel, inputs.env)
     reporter.display_waiting("Installing the project and its dependencies")
     requirement = wheel_requirement(wheel, inputs.dist_name, extras)
@@ -182,7 +183,7 @@ def _plan(inputs: ExecutableInputs, reporter: Reporter, work: Path) -> tuple[Pat
     reporter.display_waiting("Planning the layers")
     files = default_cache_dir(inputs.env) / "layered" / "files" if config.cache else work / "files"
     plan = plan_layers(host_interpreter(config.python), env.root, inputs.dist_name, files)
-    return wheel, plan
+    return wheel, plan, script
 
 
 def _report(built: tuple[BuiltLayer, ...], reporter: Reporter) -> None:
