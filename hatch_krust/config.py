@@ -87,6 +87,8 @@ class KrustConfig:
     insecure_registries: tuple[str, ...] = ()
     sbom: str | None = "cyclonedx"
     format: str = "static"
+    zoneinfo: bool = True
+    extra_files: tuple[tuple[str, str], ...] = ()
     output_dir: str | None = None
     origins: Mapping[str, str] = field(
         default_factory=dict, compare=False, repr=False, metadata={"option": False}
@@ -330,6 +332,20 @@ OPTIONS: tuple[Option, ...] = (
         "string",
         "The image format: `static` (one frozen executable) or `layered` (the program "
         "unpacked in layers; see docs/layered.md).",
+    ),
+    Option(
+        "zoneinfo",
+        "KRUST_ZONEINFO",
+        "boolean",
+        "Ship the build host's time zone database (/usr/share/zoneinfo, a layer of its own) "
+        "when the base has none and the program's environment has no `tzdata`.",
+    ),
+    Option(
+        "extra-files",
+        "KRUST_EXTRA_FILES",
+        "table of strings",
+        "Files that are not in the wheel: image path -> project path (file or directory), "
+        "in a layer of their own, owned by root, readable by the run-as user.",
     ),
     Option(
         "output-dir",

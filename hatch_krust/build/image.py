@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from hatch_krust.build.attestations import attestation_documents
 from hatch_krust.build.cache import default_cache_dir
+from hatch_krust.build.extra_files import extra_entries, root_options
 from hatch_krust.build.git import GitState, git_state
 from hatch_krust.build.packaging import Packaged, packager_for
 from hatch_krust.build.public_paths import public_location
@@ -213,6 +214,7 @@ def plan_image(inputs: ExecutableInputs, reporter: Reporter) -> ImagePlan:
     config = inputs.config
     platform = check_platforms(config.platforms, config.origin("platforms"))
     ca_certificates(config)  # before the freeze, not minutes after it
+    extra_entries(config, inputs.root)  # the same for the `extra-files` paths
     tags = render_tags(config.tags, inputs.version)
     skipped = release_only_templates(config.tags, inputs.version)
     if skipped:
@@ -332,7 +334,9 @@ def _options(
     options = image_options(
         inputs.config, packaged.script, plan.platform, epoch, annotations, base[1], base[2]
     )
-    return replace(options, metadata_files=packaged.metadata_files)
+    return replace(
+        options, metadata_files=packaged.metadata_files, **root_options(inputs, packaged)
+    )
 
 
 def _repository(repository: str | None, dist_name: str) -> str:
