@@ -122,10 +122,13 @@ class LayeredFormat:
 
     def package(self, inputs: ExecutableInputs, reporter: Reporter, work: Path) -> Packaged:
         from hatch_krust.layered import assemble_layered, build_layers, entrypoint
+        from hatch_krust.layered.shadows import shadowed_files
 
         check_host()
         config = inputs.config
         wheel, plan, script = _plan(inputs, reporter, work)
+        for shadow in shadowed_files(plan.layers):
+            reporter.display_info(f"Warning: {shadow}")
         cache = default_cache_dir(inputs.env) / "layered" if config.cache else work / "layers"
         reporter.display_waiting("Building the layers")
         built = build_layers(plan, cache, epoch=inputs.epoch or 0, media_type=_LAYER_TYPE)

@@ -43,3 +43,22 @@ def test_the_plan_scans_the_native_program_for_its_libraries(tmp_path: Path) -> 
     plan = plan_layers(host_interpreter(PYENV_PYTHON), venv, "tool", tmp_path / "work")
     names = {Path(lib.image_path).name for lib in plan.libraries.libraries}
     assert any(name.startswith("libseccomp.so") for name in names), names
+
+
+def test_a_file_hiding_a_different_one_below_is_named_with_both() -> None:
+    from hatch_krust.layered.layers import LayerPlan
+    from hatch_krust.layered.shadows import shadowed_files
+    from hatch_krust.oci.layer import bytes_entry, file_entry
+
+    lower = LayerPlan(
+        "third-party packages",
+        (file_entry("/app/bin/tool", NATIVE, 0o755), bytes_entry("/app/same", b"x")),
+    )
+    upper = LayerPlan(
+        "project",
+        (bytes_entry("/app/bin/tool", b"#!/app/bin/python\n"), bytes_entry("/app/same", b"x")),
+    )
+    (warning,) = shadowed_files([lower, upper])
+    assert warning.startswith("/app/bin/tool of the project layer (written by hatch-krust) hides")
+    assert f"/app/bin/tool of the third-party packages layer (from {NATIVE})" in warning
+    assert shadowed_files([upper, upper]) == []
