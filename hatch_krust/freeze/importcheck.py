@@ -17,7 +17,7 @@ import json
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,6 +48,7 @@ class CheckResult:
     importable: int
     missing: tuple[str, ...]
     seconds: float
+    errors: Mapping[str, str] = field(default_factory=dict)  # missing item -> its error
 
 
 def check_source() -> str:
@@ -169,13 +170,21 @@ def verify_imports(
         )
         raise FreezeError(message)
     missing = tuple(item for item in importable if frozen.get(item) != "")
-    return CheckResult(len(items), len(importable), missing, time.monotonic() - start)
+    errors = {item: frozen.get(item) or "" for item in missing}
+    return CheckResult(len(items), len(importable), missing, time.monotonic() - start, errors)
+
+
+def _short(error: str, limit: int = 100) -> str:
+    return error if len(error) <= limit else error[: limit - 1] + "…"
 
 
 def missing_message(result: CheckResult, collect: str) -> str:
     """The one message for a failed check: the items, then the options that fix it."""
     names = [item.split(":", 1)[1] for item in result.missing]
-    shown = ", ".join(f"`{n}`" for n in names[:SHOWN])
+    shown = ", ".join(
+        f"`{n}` ({_short(result.errors.get(item, ''))})" if result.errors.get(item) else f"`{n}`"
+        for n, item in zip(names[:SHOWN], result.missing, strict=False)
+    )
     more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
     if collect != "all":
         fix = (

@@ -172,8 +172,12 @@ def test_the_launcher_in_check_mode_imports_instead_of_running(tmp_path: Path) -
 
 
 def test_the_message_names_the_modules_and_both_fixes() -> None:
-    result = CheckResult(40, 30, tuple(f"module:m{i}" for i in range(20)), 1.0)
+    missing = tuple(f"module:m{i}" for i in range(20))
+    errors = {"module:m0": "ModuleNotFoundError: No module named 'x'", "module:m1": "E" * 300}
+    result = CheckResult(40, 30, missing, 1.0, errors)
     message = missing_message(result, "imports")
+    assert "`m0` (ModuleNotFoundError: No module named 'x')" in message
+    assert f"`m1` ({'E' * 99}…)" in message
     assert message.startswith("The executable cannot import 20 of the 30 ")
     assert "`m0`" in message and "`m14`" in message and "`m15`" not in message
     assert "and 5 more" in message

@@ -298,6 +298,7 @@ def build_failure(built: Built, target: str, env: dict[str, str]) -> str:
 def image_of(built: Built, tmp_path: Path, image_format: str) -> Path:
     """`-t krust` in `image_format` on scratch, copied into an OCI layout tagged `run`."""
     env = {**built.env, "KRUST_FORMAT": image_format}
+    tmp_path.mkdir(parents=True, exist_ok=True)
     return image_layout(Built(built.executable, 0.0, built.root, built.python, env), tmp_path)
 
 
