@@ -33,12 +33,12 @@ def test_native_programs_are_the_elf_files_of_data_scripts(tmp_path: Path) -> No
 
 def test_layered_runs_a_native_program_by_name(tmp_path: Path) -> None:
     config = _config(script="tool", format="layered")
-    assert choose_program({}, "tool", config, _wheel(tmp_path)) == ("tool", "")
+    assert choose_program({}, "tool", config, _wheel(tmp_path), static=False) == ("tool", "")
 
 
 def test_static_refuses_a_native_program_and_points_to_layered(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        choose_program({}, "tool", _config(script="tool"), _wheel(tmp_path))
+        choose_program({}, "tool", _config(script="tool"), _wheel(tmp_path), static=True)
     message = str(caught.value)
     assert "`tool`, a native program" in message and 'format = "layered"' in message
     assert "KRUST_FORMAT=layered" in message
@@ -49,7 +49,8 @@ def test_no_scripts_but_a_native_program_says_how_to_select_it(
     tmp_path: Path, image_format: str
 ) -> None:
     with pytest.raises(ConfigError) as caught:
-        choose_program({}, "tool", _config(format=image_format), _wheel(tmp_path))
+        static = image_format == "static"
+        choose_program({}, "tool", _config(format=image_format), _wheel(tmp_path), static=static)
     message = str(caught.value)
     assert "native program `tool`" in message and 'script = "tool"' in message
     assert ('format = "layered"' in message) == (image_format == "static")
@@ -57,7 +58,7 @@ def test_no_scripts_but_a_native_program_says_how_to_select_it(
 
 def test_console_scripts_are_chosen_as_before(tmp_path: Path) -> None:
     config = _config()
-    assert choose_program({"t": "tool:main"}, "tool", config, _wheel(tmp_path)) == (
+    assert choose_program({"t": "tool:main"}, "tool", config, _wheel(tmp_path), static=True) == (
         "t",
         "tool:main",
     )

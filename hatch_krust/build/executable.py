@@ -198,7 +198,9 @@ def build_executable(inputs: ExecutableInputs, reporter: Reporter) -> BinaryResu
     with tempfile.TemporaryDirectory(prefix="hatch-krust-") as tmp:
         work = Path(tmp)
         wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
-        script, entry_point = choose_program(inputs.scripts, inputs.dist_name, config, wheel)
+        script, entry_point = choose_program(
+            inputs.scripts, inputs.dist_name, config, wheel, static=True
+        )
         chosen = (script, *chosen_extras(config.extras, script, entry_point, wheel, inputs.env))
         fingerprint = wheel_fingerprint(wheel)
         wheel_file_sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()

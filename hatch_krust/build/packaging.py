@@ -178,7 +178,7 @@ def _plan(
 
     config = inputs.config
     wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
-    script, entry = choose_program(inputs.scripts, inputs.dist_name, config, wheel)
+    script, entry = choose_program(inputs.scripts, inputs.dist_name, config, wheel, static=False)
     _point, extras = chosen_extras(config.extras, script, entry, wheel, inputs.env)
     reporter.display_waiting("Installing the project and its dependencies")
     requirement = wheel_requirement(wheel, inputs.dist_name, extras)

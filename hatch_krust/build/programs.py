@@ -42,14 +42,20 @@ def native_programs(wheel: Path) -> tuple[str, ...]:
 
 
 def choose_program(
-    scripts: Mapping[str, str], project_name: str, config: KrustConfig, wheel: Path
+    scripts: Mapping[str, str],
+    project_name: str,
+    config: KrustConfig,
+    wheel: Path,
+    *,
+    static: bool,
 ) -> tuple[str, str]:
-    """(name, entry point) to run; the entry point is "" for a native program (layered)."""
+    """(name, entry point) to run; the entry point is "" for a native program, which only
+    a layered image (`static` False) can run."""
     configured = config.script
     native = native_programs(wheel)
     listed = ", ".join(f"`{n}`" for n in native)
     if configured is not None and configured not in scripts and configured in native:
-        if config.format != "layered":
+        if static:
             message = (
                 f"{config.origin('script')} names `{configured}`, a native program in the "
                 "wheel's .data/scripts, not a Python entry point: the static format freezes "
@@ -60,7 +66,7 @@ def choose_program(
             raise ConfigError(message)
         return configured, ""
     if not scripts and native and configured is None:
-        layered = "" if config.format == "layered" else ' with `format = "layered"`'
+        layered = ' with `format = "layered"`' if static else ""
         message = (
             "The project has no `[project.scripts]` entry, but its wheel ships the native "
             f'program {listed} in .data/scripts. Select it with `script = "{native[0]}"` '
