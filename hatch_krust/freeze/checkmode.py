@@ -24,9 +24,19 @@ from pathlib import Path
 CHECK_ENV = "HATCH_KRUST_IMPORT_CHECK"  # "REQUEST_FILE:REPORT_FILE"
 
 
+def _forget(before: set[str], name: str) -> None:
+    """Drop the submodules a failed import of `name` left behind (a package whose
+    `__init__` failed half-way keeps the children it did import): else whether a child
+    imports would depend on the order the items are tried in."""
+    for loaded in set(sys.modules) - before:
+        if loaded.startswith(f"{name}."):
+            del sys.modules[loaded]
+
+
 def try_item(item: str) -> str:
     """Import one item; '' when it worked, else the error in one line."""
     kind, _, target = item.partition(":")
+    before = set(sys.modules)
     try:
         if kind == "module":
             importlib.import_module(target)
@@ -38,6 +48,7 @@ def try_item(item: str) -> str:
         else:
             return f"unknown item kind {kind!r}"
     except BaseException as exc:  # SystemExit and KeyboardInterrupt included
+        _forget(before, target.partition(":")[0])
         return f"{type(exc).__name__}: {exc}".replace("\n", " ").replace("\t", " ")[:300]
     return ""
 

@@ -183,3 +183,22 @@ def test_the_message_names_the_modules_and_both_fixes() -> None:
     assert "and 5 more" in message
     assert 'collect = "all"' in message and "`KRUST_IMPORT_CHECK=0`" in message
     assert 'collect = "all"' not in missing_message(result, "all")
+
+
+def test_a_child_left_by_a_failed_package_does_not_count_as_imported(tmp_path: Path) -> None:
+    """`pkg/__init__.py` imports `pkg.child`, then fails: `pkg.child` must fail too, as it
+    would alone (the order the items are tried in must not matter)."""
+    from hatch_krust.freeze.importcheck import check_source
+
+    site = tmp_path / "site"
+    (site / "pkg").mkdir(parents=True)
+    (site / "pkg/__init__.py").write_text("from . import child\nimport no_such_module_x\n")
+    (site / "pkg/child.py").write_text("")
+    script = tmp_path / "checkmode.py"
+    script.write_text(check_source())
+    env = {"PYTHONPATH": str(site)}
+    results = run_items(
+        [sys.executable, str(script)], env, ["module:pkg", "module:pkg.child"], tmp_path / "w"
+    )
+    assert results["module:pkg"].startswith("ModuleNotFoundError")
+    assert results["module:pkg.child"].startswith("ModuleNotFoundError")
