@@ -78,4 +78,4 @@ def test_the_sbom_lists_them_as_files_of_the_project(tmp_path: Path) -> None:
     record_in_bundle(bundle, ("my-app", "1"), entries)
     files = bundle["distributions"][0]["files"]
     assert [f["path"] for f in files] == ["/etc/app/config.toml"]
-    assert len(files[0]["sha256"]) == 64
+    assert (len(files[0]["sha256"]), len(files[0]["sha1"])) == (64, 40)

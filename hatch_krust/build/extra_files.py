@@ -106,12 +106,14 @@ def extra_entries(config: KrustConfig, root: Path) -> tuple[Entry, ...]:
     return tuple(sorted(entries, key=lambda e: e.path))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def _digests(path: Path) -> dict[str, str]:
+    """sha256 and sha1 (SPDX's package verification code needs it) of a file."""
+    sha256, sha1 = hashlib.sha256(), hashlib.sha1(usedforsecurity=False)
     with path.open("rb") as stream:
         while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+            sha256.update(chunk)
+            sha1.update(chunk)
+    return {"sha256": sha256.hexdigest(), "sha1": sha1.hexdigest()}
 
 
 def record_in_bundle(
@@ -121,7 +123,7 @@ def record_in_bundle(
     (for the SBOM)."""
     from hatch_krust.attest.facts import normalise_name
 
-    files = [{"path": e.path, "sha256": _sha256(e.source)} for e in entries if e.source is not None]
+    files = [{"path": e.path, **_digests(e.source)} for e in entries if e.source is not None]
     if not files:
         return
     distributions = bundle.setdefault("distributions", [])
