@@ -7,17 +7,23 @@ is left out. The frozen program is then run once in its launcher's check mode
 (`checkmode.CHECK_ENV`) with the rest. Anything the venv imports and the executable does
 not ends the build with one message naming it and the options that fix it.
 
+Modules that PyInstaller's hooks leave out on purpose (`excludedimports`: numpy's hook
+drops `distutils` and `numpy.distutils`, build-time tools) are read from the hooks of the
+collected packages; an item that fails only for want of one of them is not counted.
+
 A child that dies while importing (os._exit, a crash, a hang past the time limit) is
 restarted after the item that killed it; that item counts as failed.
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +36,16 @@ if TYPE_CHECKING:
 
     from hatch_krust.freeze.collect import Installed
 
-__all__ = ["CheckResult", "check_items", "check_source", "run_items", "verify_imports"]
+__all__ = [
+    "CheckResult",
+    "check_items",
+    "check_source",
+    "hook_dirs",
+    "hook_exclusions",
+    "run_items",
+    "verify_imports",
+    "without_exclusions",
+]
 
 # Entry-point groups only build tools read; their targets need the tool, not the program.
 _TOOL_GROUPS = frozenset({"pyinstaller40", "distutils.commands", "distutils.setup_keywords"})
@@ -199,3 +214,89 @@ def missing_message(result: CheckResult, collect: str) -> str:
         f"{fix}; to build without this check, set `import-check = false` "
         "(environment variable `KRUST_IMPORT_CHECK=0`)."
     )
+
+
+_NOT_FOUND = re.compile(r"^ModuleNotFoundError: No module named '([^']+)'")
+
+# Run by the freeze environment's Python: PyInstaller's hook directories, its own and
+# those installed packages register (the `pyinstaller40` `hook-dirs` entry point).
+_HOOK_DIRS = r"""
+import importlib.metadata as md, json, os
+import PyInstaller
+dirs = [os.path.join(os.path.dirname(PyInstaller.__file__), "hooks")]
+for ep in md.entry_points(group="pyinstaller40"):
+    if ep.name == "hook-dirs":
+        try:
+            dirs += [str(d) for d in ep.load()()]
+        except Exception:
+            pass
+print(json.dumps(dirs))
+"""
+
+
+def hook_dirs(python: Path, env: Mapping[str, str]) -> list[Path]:
+    """PyInstaller's hook directories in the freeze environment; [] when it cannot say."""
+    done = subprocess.run(
+        [str(python), "-I", "-c", _HOOK_DIRS],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    try:
+        return [Path(d) for d in json.loads(done.stdout)]
+    except ValueError:
+        return []
+
+
+def _excluded_in(hook: Path) -> set[str]:
+    """The names a hook's `excludedimports` lists (every literal assignment, whatever the
+    condition around it: a superset)."""
+    try:
+        tree = ast.parse(hook.read_text("utf-8", errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign):
+            targets = [node.target]
+        else:
+            continue
+        if not any(isinstance(t, ast.Name) and t.id == "excludedimports" for t in targets):
+            continue
+        try:
+            value = ast.literal_eval(node.value)
+        except ValueError:
+            continue
+        if isinstance(value, list):
+            found.update(v for v in value if isinstance(v, str))
+    return found
+
+
+def hook_exclusions(dirs: Iterable[Path], packages: Iterable[str]) -> frozenset[str]:
+    """What the hooks of `packages` (top-level names) exclude on purpose."""
+    wanted = set(packages)
+    found: set[str] = set()
+    for directory in dirs:
+        for hook in sorted(directory.glob("hook-*.py")) if directory.is_dir() else []:
+            if hook.name[5:-3].split(".")[0] in wanted:
+                found |= _excluded_in(hook)
+    return frozenset(found)
+
+
+def without_exclusions(result: CheckResult, excluded: frozenset[str]) -> CheckResult:
+    """`result` without the items that fail only because a hook excluded a module."""
+
+    def excluded_cause(item: str) -> bool:
+        match = _NOT_FOUND.match(result.errors.get(item, ""))
+        if match is None:
+            return False
+        parts = match.group(1).split(".")
+        return any(".".join(parts[:n]) in excluded for n in range(1, len(parts) + 1))
+
+    missing = tuple(item for item in result.missing if not excluded_cause(item))
+    errors = {item: result.errors[item] for item in missing if item in result.errors}
+    return replace(result, missing=missing, errors=errors)

@@ -25,7 +25,14 @@ from hatch_krust.freeze.collect import (
 from hatch_krust.freeze.elf import verify_static
 from hatch_krust.freeze.environment import create_environment
 from hatch_krust.freeze.extras import wheel_requirement
-from hatch_krust.freeze.importcheck import check_items, missing_message, verify_imports
+from hatch_krust.freeze.importcheck import (
+    check_items,
+    hook_dirs,
+    hook_exclusions,
+    missing_message,
+    verify_imports,
+    without_exclusions,
+)
 from hatch_krust.freeze.launcher import (
     CHECK_IMPORTS,
     PID1_IMPORTS,
@@ -150,6 +157,9 @@ def import_check(
     result = verify_imports(
         env.python, executable, items, env.tool_env(), request.work_dir / "import-check"
     )
+    packages = {module.split(".")[0] for dist in installed for module in dist.modules}
+    excluded = hook_exclusions(hook_dirs(env.python, env.tool_env()), packages)
+    result = without_exclusions(result, excluded)
     if result.missing:
         raise FreezeError(missing_message(result, request.collect))
     request.log(

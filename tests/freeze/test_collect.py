@@ -202,3 +202,27 @@ def test_a_child_left_by_a_failed_package_does_not_count_as_imported(tmp_path: P
     )
     assert results["module:pkg"].startswith("ModuleNotFoundError")
     assert results["module:pkg.child"].startswith("ModuleNotFoundError")
+
+
+def test_what_a_pyinstaller_hook_excludes_on_purpose_is_not_counted(tmp_path: Path) -> None:
+    from hatch_krust.freeze.importcheck import hook_exclusions, without_exclusions
+
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "hook-numpy.py").write_text(
+        'excludedimports = ["scipy", "pytest"]\n'
+        "if numpy_version > (1, 22, 1):\n"
+        '    excludedimports += ["distutils", "numpy.distutils"]\n'
+    )
+    (hooks / "hook-PIL.py").write_text('excludedimports = ["tkinter"]\n')  # not collected
+    (hooks / "hook-broken.py").write_text("excludedimports = [\n")
+    excluded = hook_exclusions([hooks, tmp_path / "absent"], {"numpy", "broken", "app"})
+    assert excluded == frozenset({"scipy", "pytest", "distutils", "numpy.distutils"})
+    missing = ("module:numpy.distutils", "module:numpy.distutils.core", "module:app.plugin")
+    errors = {
+        "module:numpy.distutils": "ModuleNotFoundError: No module named 'distutils'",
+        "module:numpy.distutils.core": "ModuleNotFoundError: No module named 'distutils.core'",
+        "module:app.plugin": "ModuleNotFoundError: No module named 'app.plugin'",
+    }
+    result = without_exclusions(CheckResult(5, 5, missing, 1.0, errors), excluded)
+    assert result.missing == ("module:app.plugin",)
