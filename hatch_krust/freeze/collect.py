@@ -73,7 +73,15 @@ for name in sorted(seen):
     points = [[ep.group, ep.value] for ep in d.entry_points]
     out.append({"name": d.metadata["Name"], "canonical": name, "files": files,
                 "entry_points": points})
-print(json.dumps(out))
+outside = set()
+for name, d in dists.items():
+    if name in seen:
+        continue
+    outside.update({d.metadata["Name"] or "", name})
+    for f in d.files or []:
+        if f.parts and f.parts[0] != ".." and not f.parts[0].endswith((".dist-info", ".data")):
+            outside.add(f.parts[0].split(".")[0])
+print(json.dumps({"closure": out, "outside": sorted(n for n in outside if n)}))
 """
 
 _CODE_SUFFIXES = (".py", ".pyc", ".pyi")
@@ -132,8 +140,12 @@ def _split(entry: dict[str, object]) -> Installed:
     return Installed(str(entry.get("name") or ""), tuple(modules), tuple(sorted(data)), pairs)
 
 
-def installed_files(env: FreezeEnvironment, project: str, extras: Iterable[str]) -> list[Installed]:
-    """The project's distribution and those it requires, with their modules and data."""
+def installed_files(
+    env: FreezeEnvironment, project: str, extras: Iterable[str]
+) -> tuple[list[Installed], frozenset[str]]:
+    """The project's distribution and those it requires, with their modules and data; and
+    the names (distributions, top-level modules) of what else the environment holds: the
+    freezer's tools, which the program does not get."""
     args = [str(env.python), "-I", "-c", _PROBE, project, json.dumps(sorted(extras))]
     try:
         listing = json.loads(run_tool(args, env=env.tool_env()))
@@ -142,7 +154,8 @@ def installed_files(env: FreezeEnvironment, project: str, extras: Iterable[str])
     except ValueError as exc:
         message = f"Listing the installed distributions' files gave no JSON: {exc}"
         raise FreezeError(message) from None
-    return [_split(e) for e in listing if e.get("canonical") not in _NOT_COLLECTED]
+    closure = [_split(e) for e in listing["closure"] if e.get("canonical") not in _NOT_COLLECTED]
+    return closure, frozenset(str(n) for n in listing["outside"])
 
 
 def collect_args(installed: Iterable[Installed], excluded: Iterable[str] = ()) -> list[str]:

@@ -9,7 +9,9 @@ not ends the build with one message naming it and the options that fix it.
 
 Modules that PyInstaller's hooks leave out on purpose (`excludedimports`: numpy's hook
 drops `distutils` and `numpy.distutils`, build-time tools) are read from the hooks of the
-collected packages; an item that fails only for want of one of them is not counted.
+collected packages; the freezer's own distributions share the venv but are not the
+program's (a module that imports `staticx` imports in the venv only). An item that fails
+only for want of one of them is not counted.
 
 A child that dies while importing (os._exit, a crash, a hang past the time limit) is
 restarted after the item that killed it; that item counts as failed.
@@ -216,7 +218,10 @@ def missing_message(result: CheckResult, collect: str) -> str:
     )
 
 
-_NOT_FOUND = re.compile(r"^ModuleNotFoundError: No module named '([^']+)'")
+_NOT_FOUND = re.compile(
+    r"^(?:ModuleNotFoundError: No module named '([^']+)'"
+    r"|PackageNotFoundError: No package metadata was found for (\S+))"
+)
 
 # Run by the freeze environment's Python: PyInstaller's hook directories, its own and
 # those installed packages register (the `pyinstaller40` `hook-dirs` entry point).
@@ -288,13 +293,14 @@ def hook_exclusions(dirs: Iterable[Path], packages: Iterable[str]) -> frozenset[
 
 
 def without_exclusions(result: CheckResult, excluded: frozenset[str]) -> CheckResult:
-    """`result` without the items that fail only because a hook excluded a module."""
+    """`result` without the items that fail only for want of an `excluded` module or
+    distribution (a hook's `excludedimports`, the freezer's own tools)."""
 
     def excluded_cause(item: str) -> bool:
         match = _NOT_FOUND.match(result.errors.get(item, ""))
         if match is None:
             return False
-        parts = match.group(1).split(".")
+        parts = (match.group(1) or match.group(2)).split(".")
         return any(".".join(parts[:n]) in excluded for n in range(1, len(parts) + 1))
 
     missing = tuple(item for item in result.missing if not excluded_cause(item))

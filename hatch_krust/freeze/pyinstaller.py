@@ -95,7 +95,7 @@ class PyInstallerFreezer:
         )
         check_entry_module(env, request.entry_point)
         request = with_plugins(env, request, contents.packages)
-        installed = installed_files(env, request.dist_name, request.extras)
+        installed, outside = installed_files(env, request.dist_name, request.extras)
         request.log(f"Running PyInstaller {env.tools.get('pyinstaller', '')}".rstrip())
         collected = installed if request.collect == "all" else []
         onefile = run_pyinstaller(env, request, contents, collected)
@@ -104,7 +104,7 @@ class PyInstallerFreezer:
         request.log("Verifying the executable is static")
         verify_static(executable)
         if request.import_check:
-            import_check(env, request, executable, installed)
+            import_check(env, request, executable, (installed, outside))
         tools = {"freezer": self.name, **env.tools}
         bundle = _bundle(env, request)
         return FreezeResult(
@@ -149,9 +149,15 @@ def check_entry_module(env: FreezeEnvironment, entry_point: str) -> None:
 
 
 def import_check(
-    env: FreezeEnvironment, request: FreezeRequest, executable: Path, installed: list[Installed]
+    env: FreezeEnvironment,
+    request: FreezeRequest,
+    executable: Path,
+    listing: tuple[list[Installed], frozenset[str]],
 ) -> None:
-    """What imports in the venv must import in the executable (freeze/importcheck.py)."""
+    """What imports in the venv must import in the executable (freeze/importcheck.py);
+    `listing` is installed_files's: the program's distributions, and the names of the
+    freezer's, which the venv has and the executable must not."""
+    installed, outside = listing
     items = check_items(installed, request.exclude_modules, request.exclude_entry_point_groups)
     request.log(f"Checking the executable imports what the environment does ({len(items)} items)")
     result = verify_imports(
@@ -159,7 +165,7 @@ def import_check(
     )
     packages = {module.split(".")[0] for dist in installed for module in dist.modules}
     excluded = hook_exclusions(hook_dirs(env.python, env.tool_env()), packages)
-    result = without_exclusions(result, excluded)
+    result = without_exclusions(result, excluded | outside)
     if result.missing:
         raise FreezeError(missing_message(result, request.collect))
     request.log(

@@ -226,3 +226,18 @@ def test_what_a_pyinstaller_hook_excludes_on_purpose_is_not_counted(tmp_path: Pa
     }
     result = without_exclusions(CheckResult(5, 5, missing, 1.0, errors), excluded)
     assert result.missing == ("module:app.plugin",)
+
+
+def test_what_only_the_freezers_tools_provide_is_not_counted() -> None:
+    """The freeze venv holds staticx for the freezer: a module of the project that reads
+    its metadata imports there and not in the executable, as in the layered image."""
+    from hatch_krust.freeze.importcheck import without_exclusions
+
+    errors = {
+        "module:app.runner": "PackageNotFoundError: No package metadata was found for staticx",
+        "module:app.elf": "ModuleNotFoundError: No module named 'elftools.elf'",
+        "module:app.other": "PackageNotFoundError: No package metadata was found for rich",
+    }
+    result = CheckResult(3, 3, tuple(errors), 1.0, errors)
+    kept = without_exclusions(result, frozenset({"staticx", "elftools", "pyelftools"}))
+    assert kept.missing == ("module:app.other",)
