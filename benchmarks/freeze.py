@@ -26,7 +26,12 @@ interpreter running this script (pyenv here) is timed as an extra row, without a
 counterpart, and so is one with `compress = true` (staticx's xz archive), for its size and
 start-up.
 
+Option `collect` and the import check (issue 20) are measured apart, with `--collect`:
+one cold build each of `collect = "all"` with the check (the default), `"all"` without it,
+and `"imports"` without it, their sizes, and the check's own time.
+
     .venv/bin/python benchmarks/freeze.py [--runs 3] [--startup-runs 20]
+    .venv/bin/python benchmarks/freeze.py --collect [--runs 1]
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ STAGES = (
     "running PyInstaller",
     "running staticx",
     "verifying the executable is static",
+    "checking the executable imports",
 )
 _LOWER = tuple(stage.lower() for stage in STAGES)
 
@@ -95,11 +101,18 @@ class KrustRun:
 
 
 def krust_build(
-    project: Path, cache: Path, python: str | None, *, compress: bool = False
+    project: Path,
+    cache: Path,
+    python: str | None,
+    *,
+    compress: bool = False,
+    options: dict[str, str] | None = None,
 ) -> KrustRun:
-    """`python -m hatchling build -t krust:binary` as a whole process; stage times from stderr."""
+    """`python -m hatchling build -t krust:binary` as a whole process; stage times from
+    stderr. `options` are KRUST_* variables to set."""
     shutil.rmtree(project / "dist", ignore_errors=True)
     env = clean_env()
+    env.update(options or {})
     env["KRUST_CACHE_DIR"] = str(cache)
     if compress:
         env["KRUST_COMPRESS"] = "1"
@@ -247,6 +260,11 @@ def main(argv: list[str] | None = None) -> int:
         "and one with compress = true",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--collect",
+        action="store_true",
+        help='only the rows of option `collect` ("all" / "imports") and the import check',
+    )
     args = parser.parse_args(argv)
     args.start_load = os.getloadavg()[0]  # other work on the machine shows up here
     args.code_before = code_state()
@@ -258,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="krust-bench-freeze-"))
     try:
+        if args.collect:
+            return measure_collect(args, python, tmp)
         return measure(args, python, own_python if extra else None, tmp)
     finally:
         if args.keep:
@@ -334,6 +354,48 @@ def measure(args: argparse.Namespace, python: str, extra_python: str | None, tmp
     return 0
 
 
+COLLECT_ROWS = (
+    ('collect = "all", import check (the default)', {}),
+    ('collect = "all", no import check', {"KRUST_IMPORT_CHECK": "0"}),
+    (
+        'collect = "imports", no import check',
+        {"KRUST_COLLECT": "imports", "KRUST_IMPORT_CHECK": "0"},
+    ),
+)
+
+
+def measure_collect(args: argparse.Namespace, python: str, tmp: Path) -> int:
+    """Cold builds of examples/hello for each row of COLLECT_ROWS: time, size, check time."""
+    project = tmp / "hello"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("dist", "build", "*.pyc"))
+    started = datetime.datetime.now(datetime.timezone.utc)
+    log("warm-up (untimed): one build to warm uv's cache")
+    krust_build(project, tmp / "cache-warm", python)
+    results: dict[str, list[tuple[KrustRun, int]]] = {name: [] for name, _ in COLLECT_ROWS}
+    for i in range(args.runs):
+        for n, (name, options) in enumerate(COLLECT_ROWS):
+            log(f"round {i + 1}/{args.runs}: {name}")
+            done = krust_build(project, tmp / f"cache-{i}-{n}", python, options=options)
+            if done.executable is None:
+                raise BenchError(f"{name}: the build wrote no executable")
+            results[name].append((done, done.executable.stat().st_size))
+    print(f"## Option `collect` and the import check, {started:%Y-%m-%d %H:%M} UTC\n")
+    print(
+        f"Machine: {machine()}; 1-min load average {args.start_load:.2f} at the start, "
+        f"{os.getloadavg()[0]:.2f} at the end. examples/hello frozen with {python}; "
+        f"{args.runs} cold build(s) per row, medians.\n"
+    )
+    print("| build | cold build | PyInstaller | import check | size |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, runs in results.items():
+        seconds = [r.seconds for r, _ in runs]
+        pyi = med([r.stages.get("running PyInstaller", 0.0) for r, _ in runs])
+        check = med([r.stages.get("checking the executable imports", 0.0) for r, _ in runs])
+        size = med([float(size) for _, size in runs]) / 2**20
+        print(f"| {name} | {spread(seconds)} | {pyi:.2f} s | {check:.2f} s | {size:.2f} MiB |")
+    return 0
+
+
 def report(
     args: argparse.Namespace,
     python: str,
@@ -399,6 +461,7 @@ def report(
         ("running PyInstaller", "pyinstaller"),
         ("running staticx", "staticx"),
         ("verifying the executable is static", None),
+        ("checking the executable imports", None),
     ]
     for krust_stage, hand_stage in rows:
         cells = [f"{med([r.stages.get(krust_stage, 0.0) for r in cold]):.2f}"]

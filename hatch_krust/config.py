@@ -67,6 +67,8 @@ class KrustConfig:
     extras: tuple[str, ...] = ()
     wheel: str | None = None
     exclude_entry_point_groups: tuple[str, ...] = ()
+    collect: str = "all"
+    import_check: bool = True
     freezer: str = "pyinstaller"
     cache: bool = True
     base_image: str = "cgr.dev/chainguard/static:latest"
@@ -85,6 +87,8 @@ class KrustConfig:
     insecure_registries: tuple[str, ...] = ()
     sbom: str | None = "cyclonedx"
     format: str = "layered"
+    zoneinfo: bool = True
+    extra_files: tuple[tuple[str, str], ...] = ()
     output_dir: str | None = None
     origins: Mapping[str, str] = field(
         default_factory=dict, compare=False, repr=False, metadata={"option": False}
@@ -117,6 +121,8 @@ class KrustConfig:
             "freezer": self.freezer,
             "extras": sorted(self.extras),
             "exclude_entry_point_groups": sorted(self.exclude_entry_point_groups),
+            "collect": self.collect,
+            "import_check": self.import_check,
         }
 
 
@@ -228,6 +234,21 @@ OPTIONS: tuple[Option, ...] = (
         "Entry-point groups whose modules are not bundled from the dependencies.",
     ),
     Option(
+        "collect",
+        "KRUST_COLLECT",
+        "string",
+        'What the static executable holds: `"all"` (every module and data file of every '
+        'installed distribution, from their RECORD) or `"imports"` (what PyInstaller\'s '
+        "import analysis finds: smaller, misses modules imported by name).",
+    ),
+    Option(
+        "import-check",
+        "KRUST_IMPORT_CHECK",
+        "boolean",
+        "Check at build time that the static executable imports every module and entry "
+        "point the build's environment imports; the build fails naming those it cannot.",
+    ),
+    Option(
         "freezer", "KRUST_FREEZER", "string", "Which registered freezer makes the executable."
     ),
     Option("cache", "KRUST_CACHE", "boolean", "Reuse an executable built from the same inputs."),
@@ -315,6 +336,20 @@ OPTIONS: tuple[Option, ...] = (
         "string",
         "The image format: `layered` (the program unpacked in layers, with its "
         "interpreter; see docs/layered.md) or `static` (one frozen executable).",
+    ),
+    Option(
+        "zoneinfo",
+        "KRUST_ZONEINFO",
+        "boolean",
+        "Ship the build host's time zone database (/usr/share/zoneinfo, a layer of its own) "
+        "when the base has none and the program's environment has no `tzdata`.",
+    ),
+    Option(
+        "extra-files",
+        "KRUST_EXTRA_FILES",
+        "table of strings",
+        "Files that are not in the wheel: image path -> project path (file or directory), "
+        "in a layer of their own, owned by root, readable by the run-as user.",
     ),
     Option(
         "output-dir",
@@ -467,6 +502,7 @@ def _env_ca(value: str, where: str) -> bool | str:
 
 _SBOM_FORMATS = ("cyclonedx", "spdx")
 IMAGE_FORMATS = ("static", "layered")
+COLLECT_MODES = ("all", "imports")  # hatch_krust/freeze/collect.py
 
 
 def _sbom(value: Any, where: str) -> str | None:
@@ -658,6 +694,8 @@ def _validate(config: KrustConfig) -> None:
     _check_each(config.exclude_modules, _MODULE, where("exclude-modules"), "module name")
     _check_each(config.extras, _EXTRA, where("extras"), "extra name")
     _check_tags(config.tags, where("tags"))
+    if config.collect not in COLLECT_MODES:
+        raise _fail(where("collect"), f'must be "all" or "imports", not {config.collect!r}')
     if config.format not in IMAGE_FORMATS:
         raise _fail(where("format"), f'must be "static" or "layered", not {config.format!r}')
     _check_platforms(config.platforms, where("platforms"))

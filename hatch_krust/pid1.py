@@ -151,7 +151,11 @@ def start_init() -> None:
 
 
 def run_script(script: str, args: list[str]) -> None:
-    """Execute `script` as `__main__` in this process, as if it had been started itself."""
+    """Execute `script` as `__main__` in this process, as if it had been started itself;
+    a native program (a wheel's `.data/scripts` ELF executable) replaces the process."""
+    with open(script, "rb") as stream:
+        if stream.read(4) == b"\x7fELF":
+            os.execv(script, [script, *args])  # noqa: S606 - the program, as it is
     sys.argv = [script, *args]
     sys.path[0] = os.path.dirname(script)
     main = types.ModuleType("__main__")

@@ -139,7 +139,7 @@ def _distribution(dist: dict[str, Any], role: str) -> tuple[dict[str, Any], list
     files = [
         {
             "SPDXID": _id("File", name, str(f["path"])),
-            "fileName": f"./{f['path']}",
+            "fileName": f"./{str(f['path']).lstrip('/')}",  # extra-files are absolute
             "checksums": [
                 {"algorithm": "SHA1", "checksumValue": str(f["sha1"])},
                 {"algorithm": "SHA256", "checksumValue": str(f["sha256"])},
@@ -150,6 +150,7 @@ def _distribution(dist: dict[str, Any], role: str) -> tuple[dict[str, Any], list
         for f in dist.get("files", [])
         if f.get("sha1")
     ]
+    _unique_ids(files)
     package: dict[str, Any] = {
         "SPDXID": package_id,
         "name": name,
@@ -168,6 +169,16 @@ def _distribution(dist: dict[str, Any], role: str) -> tuple[dict[str, Any], list
         package["packageVerificationCode"] = {"packageVerificationCodeValue": _verification(files)}
         package["hasFiles"] = [f["SPDXID"] for f in files]
     return package, files
+
+
+def _unique_ids(files: list[dict[str, Any]]) -> None:
+    """Paths that differ only in characters an SPDX id cannot hold (`yaml/__init__.py`,
+    `_yaml/__init__.py`) get a suffix from their whole name."""
+    seen: set[str] = set()
+    for f in files:
+        if f["SPDXID"] in seen:
+            f["SPDXID"] += "-" + hashlib.sha256(str(f["fileName"]).encode()).hexdigest()[:12]
+        seen.add(f["SPDXID"])
 
 
 def _verification(files: list[dict[str, Any]]) -> str:

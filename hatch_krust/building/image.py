@@ -18,11 +18,12 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hatch_krust.building.attestations import attestation_documents, platform_documents
 from hatch_krust.building.bases import BaseOpener
 from hatch_krust.building.built import BuiltImage
+from hatch_krust.building.extra_files import extra_entries, root_options, with_shipped
 from hatch_krust.building.git import GitState, git_state
 from hatch_krust.building.public_paths import public_location
 from hatch_krust.building.record import build_record
@@ -183,6 +184,7 @@ def plan_image(inputs: BuildInputs, reporter: Reporter, template: str | None) ->
     platform = format_for(config).first_platform(config)
     check_base_image(config)
     ca_certificates(config)  # before the freeze, not minutes after it
+    extra_entries(config, inputs.root)  # the same for the `extra-files` paths
     tags = render_tags(config.tags, inputs.version)
     skipped = release_only_templates(config.tags, inputs.version)
     if skipped:
@@ -244,12 +246,13 @@ def build_image(
         spec, platform, cache_root, insecure, reporter, inputs.env
     ) as opened:
         base = (opened[0], public_location(opened[1], inputs.root), opened[2])  # no local path
-        packaged = packager.package(inputs, reporter, work, bases)
+        packaged, root = root_options(inputs, packager.package(inputs, reporter, work, bases))
         reporter.display_waiting(f"Assembling the image ({packaged.format})")
         git = git_state(inputs.root)  # one look at the checkout: annotations and provenance
         layout = Layout.create(work / "image")
-        options = _options(inputs, facts, plan, packaged, git, epoch, base)
+        options = _options(inputs, facts, plan, packaged, git, epoch, base, root)
         index = packaged.assemble(base[0], options, layout)
+        packaged = with_shipped(packaged, options.shipped)
     stem = file_stem(inputs)
     archive = _write_archive(inputs, plan, (layout, index), work / "out" / f"{stem}.oci.tar", epoch)
     subject = platforms_of(layout, index)[0][1]
@@ -324,7 +327,9 @@ def _options(
     git: GitState,
     epoch: int,
     base: tuple[BaseImage | None, str, str],
+    root: dict[str, Any],
 ) -> ImageOptions:
+    """The image's options; `root` what it gets beyond the program (`root_options`)."""
     annotations = image_annotations(
         name=inputs.dist_name,
         version=inputs.version,
@@ -338,7 +343,9 @@ def _options(
     options = image_options(
         inputs.config, packaged.script, plan.platform, epoch, annotations, base[1], base[2]
     )
-    return replace(options, metadata_files=packaged.bundle.scanner_files())
+    return replace(
+        options, metadata_files=packaged.bundle.scanner_files(), **root
+    )
 
 
 def _repository(repository: str | None, dist_name: str) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from hatch_krust.__about__ import __version__
 from hatch_krust.atomic import install_atomically
 from hatch_krust.formats.cache import ExecutableCache, cache_key
-from hatch_krust.inputs import check_host, resolve_script
+from hatch_krust.inputs import check_host
 from hatch_krust.oci.platform import Platform
 from hatch_krust.python.dependencies import declared_requirements, resolve_requirements
 from hatch_krust.python.extras import chosen_extras, with_extras
@@ -96,18 +96,19 @@ class BinaryResult:
 def build_executable(inputs: BuildInputs, reporter: Reporter, out_dir: Path) -> BinaryResult:
     """Wheel -> (cache or freeze) -> `out_dir/<script>-<version>-linux-<arch>`, atomically."""
     from hatch_krust import freeze as freezing
+    from hatch_krust.formats.programs import choose_program
 
     check_host()
     config = inputs.config
-    script, entry_point = resolve_script(
-        inputs.scripts, inputs.dist_name, config.script, config.origin("script")
-    )
     interpreter = freezing.probe_interpreter(config.python, inputs.env)
     freezer = freezing.find_freezer(config.freezer)
     arch = Platform.host().architecture
     with tempfile.TemporaryDirectory(prefix="hatch-krust-") as tmp:
         work = Path(tmp)
         wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
+        script, entry_point = choose_program(
+            inputs.scripts, inputs.dist_name, config, wheel, static=True
+        )
         extras = chosen_extras(config.extras, config.origin("extras"), script, entry_point, wheel)
         chosen = (script, *extras)
         fingerprint = wheel_fingerprint(wheel)
@@ -211,6 +212,8 @@ def _freeze_request(
         freezer_args=config.pyinstaller_args,
         extras=entry[2],
         exclude_entry_point_groups=config.exclude_entry_point_groups,
+        collect=config.collect,
+        import_check=config.import_check,
         source_date_epoch=inputs.epoch,
         verbose=reporter.verbosity > 0,
         log=reporter.display_waiting,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from hatch_krust.errors import ImageError
 from hatch_krust.formats.base import Bundle, Packaged, Program
-from hatch_krust.inputs import check_host, resolve_script
+from hatch_krust.inputs import check_host
 from hatch_krust.oci.digest import sha256_file
 from hatch_krust.oci.mediatypes import OCI_LAYER_GZIP
 
@@ -45,6 +45,7 @@ class LayeredFormat:
     ) -> Packaged:
         from hatch_krust.formats.on_base import package_on_base
         from hatch_krust.layered import assemble_layered, build_layers, entrypoint
+        from hatch_krust.layered.shadows import shadowed_files
 
         check_host()
         on_base = package_on_base(inputs, reporter, work, bases)
@@ -52,11 +53,10 @@ class LayeredFormat:
             return on_base
         # else this machine's interpreter, bundled (`python = "bundled"`, or no Python base)
         config = inputs.config
-        script, entry = resolve_script(
-            inputs.scripts, inputs.dist_name, config.script, config.origin("script")
-        )
         cache = inputs.cache_dir / "layered" if config.cache else None
-        wheel, plan = _plan(inputs, (script, entry), cache, reporter, work)
+        wheel, plan, script = _plan(inputs, cache, reporter, work)
+        for shadow in shadowed_files(plan.layers):
+            reporter.display_info(f"Warning: {shadow}")
         reporter.display_waiting("Building the layers")
         layers_dir = cache if cache is not None else work / "layers"
         built = build_layers(plan, layers_dir, epoch=inputs.epoch or 0, media_type=_LAYER_TYPE)
@@ -96,17 +96,13 @@ _LAYER_TYPE = OCI_LAYER_GZIP
 
 
 def _plan(
-    inputs: BuildInputs,
-    chosen: tuple[str, str],
-    cache: Path | None,
-    reporter: Reporter,
-    work: Path,
-) -> tuple[Path, LayeredPlan]:
-    """The wheel, installed with its dependencies into a venv, planned as layers.
-
-    `chosen` is the script and its entry point; `cache` the layered cache (None: off).
-    """
+    inputs: BuildInputs, cache: Path | None, reporter: Reporter, work: Path
+) -> tuple[Path, LayeredPlan, str]:
+    """The wheel, installed with its dependencies into a venv, planned as layers, and the
+    program the image runs (a console script or a native program of the wheel); `cache`
+    the layered cache (None: off)."""
     from hatch_krust.formats.executable import project_wheel
+    from hatch_krust.formats.programs import choose_program
     from hatch_krust.layered import host_interpreter, plan_layers
     from hatch_krust.python import create_environment, probe_interpreter
     from hatch_krust.python.extras import chosen_extras, wheel_requirement
@@ -116,16 +112,15 @@ def _plan(
     python = sys.executable if config.python in ("base", "bundled") else config.python
     interpreter = probe_interpreter(python, inputs.env)  # before the wheel is built
     wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
-    _point, extras = chosen_extras(
-        config.extras, config.origin("extras"), chosen[0], chosen[1], wheel
-    )
+    script, entry = choose_program(inputs.scripts, inputs.dist_name, config, wheel, static=False)
+    _point, extras = chosen_extras(config.extras, config.origin("extras"), script, entry, wheel)
     reporter.display_waiting("Installing the project and its dependencies")
     requirement = wheel_requirement(wheel, inputs.dist_name, extras)
     env = create_environment(interpreter, work / "env", [requirement], env=inputs.env)
     reporter.display_waiting("Planning the layers")
     files = cache / "files" if cache is not None else work / "files"
     plan = plan_layers(host_interpreter(interpreter), env.root, inputs.dist_name, files)
-    return wheel, plan
+    return wheel, plan, script
 
 
 def _report(built: tuple[BuiltLayer, ...], reporter: Reporter) -> None:

@@ -21,6 +21,10 @@ Three more things a static executable needs that a console script does not:
 - an uncaught KeyboardInterrupt (Ctrl-C, SIGINT) ends with its traceback and status 130,
   as a shell reports Python's own end by SIGINT, instead of PyInstaller's "Failed to
   execute script" and 1.
+
+And a check mode for the build: with `HATCH_KRUST_IMPORT_CHECK` set, the program imports
+the modules the build lists instead of running (hatch_krust/freeze/checkmode.py, whose
+text the launcher embeds; hatch_krust/freeze/importcheck.py runs it).
 """
 
 from __future__ import annotations
@@ -30,12 +34,21 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from hatch_krust.errors import FreezeError
+from hatch_krust.freeze.checkmode import CHECK_ENV
+from hatch_krust.freeze.importcheck import check_source
 from hatch_krust.python.extras import split_entry_point
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["CA_BUNDLES", "PID1_IMPORTS", "launcher_source", "parse_entry_point", "write_launcher"]
+__all__ = [
+    "CA_BUNDLES",
+    "CHECK_IMPORTS",
+    "PID1_IMPORTS",
+    "launcher_source",
+    "parse_entry_point",
+    "write_launcher",
+]
 
 LAUNCHER_NAME = "krust_launcher.py"  # no project can import it: it shadows nothing
 
@@ -62,6 +75,8 @@ PID1_GENERATIONS = 2
 # What the embedded source imports beyond os and sys: PyInstaller's analysis does not read
 # the text, so these are its hidden imports (not imported at start: ctypes costs time).
 PID1_IMPORTS = ("__future__", "ctypes", "signal", "types")
+# What the embedded check mode imports beyond os and sys (hidden imports, as above).
+CHECK_IMPORTS = ("importlib", "json")
 
 
 def pid1_source() -> str:
@@ -79,6 +94,19 @@ def _init_block() -> str:
         '    exec(compile(_KRUST_PID1, "krust_pid1.py", "exec"), pid1.__dict__)\n'
         f"    if pid1.is_pid1({PID1_GENERATIONS}):\n"
         "        pid1.start_init()\n\n"
+    )
+
+
+def _check_block() -> str:
+    """The build's import check: with the variable set, import the listed modules and exit
+    (the text of hatch_krust/freeze/checkmode.py, run as a module of its own)."""
+    return (
+        f"_KRUST_CHECK = {check_source()!r}\n\n"
+        f'if __name__ == "__main__" and os.environ.get("{CHECK_ENV}"):\n'
+        "    import types\n\n"
+        '    _krust_check = types.ModuleType("krust_checkmode")\n'
+        '    exec(compile(_KRUST_CHECK, "krust_checkmode.py", "exec"), _krust_check.__dict__)\n'
+        f'    sys.exit(_krust_check.main(os.environ["{CHECK_ENV}"]))\n\n'
     )
 
 
@@ -157,6 +185,7 @@ def launcher_source(entry_point: str, ca_defaults: tuple[str, ...] = ()) -> str:
         _HEADER,
         _init_block(),
         _FREEZE_SUPPORT,
+        _check_block(),
         _prelude_block(ca_defaults),
         _entry_block(module, head, rest),
     )

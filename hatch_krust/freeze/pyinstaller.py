@@ -14,8 +14,28 @@ from typing import TYPE_CHECKING, Any
 from hatch_krust.errors import FreezeError
 from hatch_krust.freeze._runners import runner_script
 from hatch_krust.freeze.bundle import collect_bundle
+from hatch_krust.freeze.collect import (
+    ARGS_FILE_ENV,
+    Installed,
+    collect_args,
+    installed_files,
+    write_args_file,
+)
 from hatch_krust.freeze.elf import verify_static
-from hatch_krust.freeze.launcher import PID1_IMPORTS, parse_entry_point, write_launcher
+from hatch_krust.freeze.importcheck import (
+    check_items,
+    hook_dirs,
+    hook_exclusions,
+    missing_message,
+    verify_imports,
+    without_exclusions,
+)
+from hatch_krust.freeze.launcher import (
+    CHECK_IMPORTS,
+    PID1_IMPORTS,
+    parse_entry_point,
+    write_launcher,
+)
 from hatch_krust.freeze.plugins import with_plugins
 from hatch_krust.freeze.spec import FreezeResult, hookimpl
 from hatch_krust.freeze.staticx import run_staticx, staticx_report
@@ -76,12 +96,16 @@ class PyInstallerFreezer:
         )
         check_entry_module(env, request.entry_point)
         request = with_plugins(env, request, contents.packages)
+        installed, outside = installed_files(env, request.dist_name, request.extras)
         request.log(f"Running PyInstaller {env.tools.get('pyinstaller', '')}".rstrip())
-        onefile = run_pyinstaller(env, request, contents)
+        collected = installed if request.collect == "all" else []
+        onefile = run_pyinstaller(env, request, contents, collected)
         request.log(f"Running staticx {env.tools.get('staticx', '')}".rstrip())
         executable = run_staticx(env, request, onefile)
         request.log("Verifying the executable is static")
         verify_static(executable)
+        if request.import_check:
+            import_check(env, request, executable, (installed, outside))
         tools = {"freezer": self.name, **env.tools}
         bundle = _bundle(env, request)
         return FreezeResult(
@@ -125,6 +149,32 @@ def check_entry_module(env: FreezeEnvironment, entry_point: str) -> None:
         raise FreezeError(message, output=exc.output) from None
 
 
+def import_check(
+    env: FreezeEnvironment,
+    request: FreezeRequest,
+    executable: Path,
+    listing: tuple[list[Installed], frozenset[str]],
+) -> None:
+    """What imports in the venv must import in the executable (freeze/importcheck.py);
+    `listing` is installed_files's: the program's distributions, and the names of the
+    freezer's, which the venv has and the executable must not."""
+    installed, outside = listing
+    items = check_items(installed, request.exclude_modules, request.exclude_entry_point_groups)
+    request.log(f"Checking the executable imports what the environment does ({len(items)} items)")
+    result = verify_imports(
+        env.python, executable, items, env.tool_env(), request.work_dir / "import-check"
+    )
+    packages = {module.split(".")[0] for dist in installed for module in dist.modules}
+    excluded = hook_exclusions(hook_dirs(env.python, env.tool_env()), packages)
+    result = without_exclusions(result, excluded | outside)
+    if result.missing:
+        raise FreezeError(missing_message(result, request.collect))
+    request.log(
+        f"Import check: {result.importable} of {result.tried} items import in both, "
+        f"{result.seconds:.1f} s"
+    )
+
+
 def openssl_defaults(env: FreezeEnvironment) -> tuple[str, ...]:
     """The CA file and directory the interpreter's OpenSSL (the one bundled) looks at."""
     code = (
@@ -154,7 +204,7 @@ def pyinstaller_args(request: FreezeRequest, contents: WheelContents, launcher: 
     args += ["--recursive-copy-metadata", request.dist_name]
     for package in contents.packages:
         args += ["--collect-submodules", package, "--collect-data", package]
-    for module in (*contents.modules, *request.hidden_imports, *PID1_IMPORTS):
+    for module in (*contents.modules, *request.hidden_imports, *PID1_IMPORTS, *CHECK_IMPORTS):
         args += ["--hidden-import", module]
     for module in request.exclude_modules:
         args += ["--exclude-module", module]
@@ -162,9 +212,13 @@ def pyinstaller_args(request: FreezeRequest, contents: WheelContents, launcher: 
 
 
 def run_pyinstaller(
-    env: FreezeEnvironment, request: FreezeRequest, contents: WheelContents
+    env: FreezeEnvironment,
+    request: FreezeRequest,
+    contents: WheelContents,
+    collected: list[Installed] | None = None,
 ) -> Path:
-    """Run PyInstaller (with the RUNPATH fix) and return the onefile executable."""
+    """Run PyInstaller (with the RUNPATH fix) and return the onefile executable; the
+    `collected` distributions' modules and data go in whole (option `collect`)."""
     launcher = write_launcher(
         request.entry_point, request.work_dir / "launcher", openssl_defaults(env)
     )
@@ -176,6 +230,9 @@ def run_pyinstaller(
     tool_env["PYINSTALLER_CONFIG_DIR"] = str(request.work_dir / "pyinstaller" / "config")
     tool_env["TMPDIR"] = str(request.work_dir / "tmp")
     (request.work_dir / "tmp").mkdir(parents=True, exist_ok=True)
+    if collected:
+        extra = collect_args(collected, request.exclude_modules)
+        tool_env[ARGS_FILE_ENV] = str(write_args_file(extra, copies.parent / "collect-args.json"))
     version = env.tools.get("pyinstaller", "?")
     try:
         run_tool(args, env=tool_env, cwd=request.work_dir, verbose=request.verbose)

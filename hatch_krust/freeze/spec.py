@@ -57,6 +57,8 @@ class FreezeRequest:
     extras: tuple[str, ...] = ()  # of the project, installed with its wheel
     exclude_entry_point_groups: tuple[str, ...] = ()  # plugins of dependencies not bundled
     source_date_epoch: int | None = None  # when set, the output must be byte-reproducible
+    collect: str = "all"  # "all": every installed module and data file; "imports": the graph
+    import_check: bool = True  # run the executable's import check (freeze/importcheck.py)
     verbose: bool = False  # stream the tools' own output instead of capturing it
     log: Callable[[str], None] = field(default=lambda _msg: None, compare=False)  # progress lines
     # `python` already probed by the caller (the build does, for its cache key); else the

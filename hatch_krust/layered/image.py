@@ -16,6 +16,7 @@ from hatch_krust.oci.assemble import (
     ImageOptions,
     finish_image,
     image_env,
+    root_additions,
     runtime_entries,
     take_base,
     write_image_layer,
@@ -67,16 +68,17 @@ def assemble_layered(
             "same-named files. Use a base without a C library (scratch, the default "
             "cgr.dev/chainguard/static) unless the base's distribution matches this host's"
         )
+    locale, root_layers, options = root_additions(layout, parts, options)
     entries, cert_file = runtime_entries(options, parts.files)
     entries += [bytes_entry(path, data, 0o644) for path, data in options.metadata_files]
-    runtime = write_image_layer(layout, entries, options, parts.types)
+    runtime = write_image_layer(layout, [*entries, *locale], options, parts.types)
     for built in layers:
         _add_blob(layout, built.layer)
     # gzip tar either way: the built layers take the base's media type (OCI or Docker)
     kind = parts.types.layer
-    ours = [(runtime, "runtime files")] + [
-        (replace(b.layer, media_type=kind), b.name) for b in layers
-    ]
+    # the zone database and the extra files sit right above the runtime files
+    ours = [(runtime, "runtime files"), *root_layers]
+    ours += [(replace(b.layer, media_type=kind), b.name) for b in layers]
     env = tuple(_with_app_bin(item) for item in image_env(parts, options, cert_file))
     return finish_image(
         layout, base, parts, options, ours, entrypoint=entrypoint, env=env, created_by=CREATED_BY

@@ -6,7 +6,8 @@ packages read their own files, entry points are found. Which file belongs to who
 from the installed distributions' RECORD files; files no distribution lists (uv's
 `_virtualenv.py`, `__pycache__`) are left out, and bytecode is compiled again for the image.
 Console scripts are written anew with `#!/app/bin/python`; other scripts in `bin/` get
-their `#!` line pointed there too.
+their `#!` line pointed there too. Native programs in `bin/` (a wheel's `.data/scripts`)
+stay files with their source, so the plan scans them for shared libraries.
 """
 
 from __future__ import annotations
@@ -147,6 +148,9 @@ def _entry_points(dist_info: Path) -> dict[str, str]:
 
 
 def _script_entry(image: str, path: Path, point: str | None) -> Entry:
+    with path.open("rb") as stream:
+        if stream.read(4) == b"\x7fELF":  # a native program (.data/scripts): scanned
+            return file_entry(image, path, 0o755)
     if point is not None:
         module, _, attribute = point.split("[", 1)[0].strip().partition(":")
         attribute = attribute.strip() or module.rsplit(".", 1)[-1]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hatch_krust.errors import ImageError
 from hatch_krust.oci.basefs import BaseFiles, scan_layers
@@ -35,6 +35,7 @@ from hatch_krust.oci.image import (
 from hatch_krust.oci.layer import Entry, bytes_entry, dir_entry, file_entry, write_layer
 from hatch_krust.oci.layout import Layout, adopt_blob
 from hatch_krust.oci.merge import merge_indexes
+from hatch_krust.oci.root_files import root_files, zoneinfo_component
 from hatch_krust.oci.runtime_files import (
     CA_BUNDLE_PATH,
     KNOWN_CA_PATHS,
@@ -61,6 +62,7 @@ __all__ = [
     "image_env",
     "merge_env",
     "merge_indexes",
+    "root_additions",
     "runtime_entries",
     "take_base",
     "write_image_layer",
@@ -97,7 +99,12 @@ class ImageOptions:
     `ca_certificates` is True (certifi's bundle), False, or a PEM file to ship instead;
     `base_name`/`base_digest` name the base for the `base.*` annotations;
     `metadata_files` ((path, bytes), for scanners) go in a layer of their own below the
-    executable's, left out when empty.
+    executable's, left out when empty. `locale`: `LANG=C.UTF-8` and the C.UTF-8 locale
+    files when the base sets no locale; `zoneinfo`: the host's zone database when the base
+    has none (both hatch_krust.oci.root_files; the build turns them on);
+    `extra_files`: entries of a layer of
+    their own (option `extra-files`); `shipped`, when given, hears what the image got
+    beyond the program (SBOM entries in the bundle's `native` shape).
     """
 
     name: str
@@ -114,6 +121,10 @@ class ImageOptions:
     base_name: str = ""
     base_digest: str = ""
     metadata_files: tuple[tuple[str, bytes], ...] = ()
+    locale: bool = False
+    zoneinfo: bool = False
+    extra_files: tuple[Entry, ...] = ()
+    shipped: list[dict[str, Any]] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _check(bool(_NAME.fullmatch(self.name)), f"Invalid executable name {self.name!r}")
@@ -144,8 +155,11 @@ def assemble(
         raise ImageError(message)
     parts = take_base(base, options, layout)
     layers = _metadata_layer(layout, options, parts.types)
+    locale, root_layers, options = root_additions(layout, parts, options)
+    layers += root_layers
     entries, cert_file = runtime_entries(options, parts.files)
     entries.insert(0, file_entry(options.executable_path, executable, 0o755))
+    entries += locale
     layers.append((write_image_layer(layout, entries, options, parts.types), _app_comment(options)))
     env = image_env(parts, options, cert_file)
     return finish_image(
@@ -185,6 +199,30 @@ def runtime_entries(options: ImageOptions, files: BaseFiles) -> tuple[list[Entry
     entries += _account_entries(options.user, files)
     ca_entries, cert_file = _ca_entries(options.ca_certificates, files)
     return entries + ca_entries, cert_file
+
+
+def root_additions(
+    layout: Layout, parts: BaseParts, options: ImageOptions
+) -> tuple[list[Entry], list[tuple[Layer, str]], ImageOptions]:
+    """What a minimal root lacks (hatch_krust.oci.root_files) and the extra files: the
+    locale files for the runtime layer, the zone and extra-files layers, and `options`
+    with `LANG` added to its env when the base sets no locale."""
+    base_env = parts.resolved.config.config.env if parts.resolved else ()
+    found = root_files(
+        parts.files, base_env, options.env, locale=options.locale, zoneinfo=options.zoneinfo
+    )
+    layers: list[tuple[Layer, str]] = []
+    if found.zoneinfo:
+        zones = write_image_layer(layout, list(found.zoneinfo), options, parts.types)
+        layers.append((zones, "time zone database (the build host's /usr/share/zoneinfo)"))
+        if options.shipped is not None:
+            options.shipped.append(zoneinfo_component(zones))
+    if options.extra_files:
+        extra = write_image_layer(layout, list(options.extra_files), options, parts.types)
+        layers.append((extra, "extra files of the project (option extra-files)"))
+    if found.env:
+        options = replace(options, env={**dict(found.env), **options.env})
+    return list(found.locale), layers, options
 
 
 def image_env(parts: BaseParts, options: ImageOptions, cert_file: str | None) -> tuple[str, ...]:

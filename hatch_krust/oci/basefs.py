@@ -43,6 +43,16 @@ class BaseFiles:
     tree: Tree = field(default_factory=dict)
     contents: dict[str, bytes] = field(default_factory=dict)
 
+    @classmethod
+    def of_paths(cls, paths: Iterable[str]) -> BaseFiles:
+        """A tree holding `paths` (relative, `/`-separated), their parents implied."""
+        tree: Tree = {}
+        for path in paths:
+            node = tree
+            for part in path.strip("/").split("/"):
+                node = node.setdefault(part, {})
+        return cls(tree)
+
     def has(self, path: str) -> bool:
         return _node(self.tree, path.strip("/")) is not None
 

@@ -124,3 +124,18 @@ def test_serial_numbers_follow_the_content() -> None:
     assert first == json.loads(documents(facts, "cyclonedx", "s")[0].data)["serialNumber"]
     other = BuildFacts(**{**facts.__dict__, "executable_sha256": "1" * 64})
     assert json.loads(documents(other, "cyclonedx", "s")[0].data)["serialNumber"] != first
+
+
+def test_spdx_file_ids_stay_unique_when_paths_differ_only_in_underscores() -> None:
+    """PyYAML ships `yaml/__init__.py` and `_yaml/__init__.py`: both sanitise to the same id."""
+    from hatch_krust.attest.spdx import _distribution
+
+    files = [
+        {"path": "_yaml/__init__.py", "sha256": "a" * 64, "sha1": "b" * 40},
+        {"path": "yaml/__init__.py", "sha256": "c" * 64, "sha1": "d" * 40},
+        {"path": "/etc/app/config.toml", "sha256": "e" * 64, "sha1": "f" * 40},
+    ]
+    _package, found = _distribution({"name": "PyYAML", "version": "6", "files": files}, "x")
+    ids = [f["SPDXID"] for f in found]
+    assert len(set(ids)) == 3, ids
+    assert found[2]["fileName"] == "./etc/app/config.toml"

@@ -76,7 +76,14 @@ def test_result_is_static_and_described(which: str, request: pytest.FixtureReque
     assert result.distributions["krust-freeze-demo"] == "1.2.3"
     assert "PyYAML" in result.distributions
     stages = [line.split(" ")[0] + " " + line.split(" ")[1] for line in frozen.log]
-    assert stages == ["Creating the", "Running PyInstaller", "Running staticx", "Verifying the"]
+    assert stages == [
+        "Creating the",
+        "Running PyInstaller",
+        "Running staticx",
+        "Verifying the",
+        "Checking the",  # the import check (freeze/importcheck.py) and its result
+        "Import check:",
+    ]
 
 
 def test_pyenv_runpath_is_removed_from_copies(frozen_pyenv: Frozen) -> None:

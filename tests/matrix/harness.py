@@ -220,3 +220,92 @@ def run_once(
     with running_in_chroot(executable, args, tmp_path, files or {}, env or {}) as process:
         output, _ = process.communicate(timeout=120)
         return process.returncode, output
+
+
+@dataclass(frozen=True)
+class RealWheel:
+    """A pinned wheel from PyPI, built into an image through the `wheel` option.
+
+    For projects whose sdist hatchling cannot build (a Rust program, a setuptools
+    project): a minimal hatch project of the same name and version, with the wheel's
+    console scripts, points `wheel` (KRUST_WHEEL) at the downloaded wheel, as a user who
+    builds wheels elsewhere would.
+    """
+
+    name: str
+    version: str
+    filename: str
+    sha256: str
+    scripts: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def fetch_wheel(project: RealWheel, into: Path) -> Path:
+    """Download the pinned wheel (PyPI's JSON simple API) and check its digest."""
+    import json
+
+    request = urllib.request.Request(
+        SIMPLE.format(name=_canonical(project.name)),
+        headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        files = json.load(answer)["files"]
+    entry = next(f for f in files if f["filename"] == project.filename)
+    with urllib.request.urlopen(entry["url"], timeout=300) as answer:
+        data = answer.read()
+    digest = hashlib.sha256(data).hexdigest()
+    assert digest == project.sha256, f"{project.filename}: sha256 {digest} is not the pinned one"
+    into.mkdir(parents=True, exist_ok=True)
+    (into / project.filename).write_bytes(data)
+    return into / project.filename
+
+
+def wheel_project(project: RealWheel, plugin_dir: Path, tmp_path: Path) -> Built:
+    """The hatch project around the pinned wheel, and its frontend environment; no build yet
+    (`Built.executable` is the wheel)."""
+    root = tmp_path / "project"
+    wheel = fetch_wheel(project, root / "wheels")
+    scripts = "".join(f'{name} = "{target}"\n' for name, target in project.scripts.items())
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        f'[project]\nname = "{project.name}"\nversion = "{project.version}"\n\n'
+        f"[project.scripts]\n{scripts}"
+    )
+    python = build_environment(root, plugin_dir, tmp_path / "frontend")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KRUST_", "HATCH_"))}
+    if os.environ.get("KRUST_CACHE_DIR"):
+        env["KRUST_CACHE_DIR"] = os.environ["KRUST_CACHE_DIR"]
+    env.pop("VIRTUAL_ENV", None)
+    env.update({"KRUST_BASE_IMAGE": "scratch", "KRUST_PUSH": "false"})
+    env.update({"KRUST_WHEEL": f"wheels/{project.filename}", **project.env})
+    return Built(wheel, 0.0, root, python, env)
+
+
+def build_failure(built: Built, target: str, env: dict[str, str]) -> str:
+    """Run a build that must fail; its output (stderr and stdout)."""
+    done = subprocess.run(
+        [str(built.python), "-m", "hatchling", "build", "-t", target],
+        cwd=built.root,
+        env={**built.env, **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode != 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def image_of(built: Built, tmp_path: Path, image_format: str) -> Path:
+    """`-t krust` in `image_format` on scratch, copied into an OCI layout tagged `run`."""
+    env = {**built.env, "KRUST_FORMAT": image_format}
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return image_layout(Built(built.executable, 0.0, built.root, built.python, env), tmp_path)
+
+
+def executable_of(built: Built) -> Path:
+    """`-t krust:binary` (static): the executable."""
+    shutil.rmtree(built.root / "dist", ignore_errors=True)
+    _hatchling(built.root, built.python, "krust:binary", built.env)
+    (exe,) = sorted((built.root / "dist" / "krust").iterdir())
+    return exe

@@ -23,6 +23,8 @@ ENTRY_POINTS = (
     "hatch_krust.flow",
     # scripts run by a child interpreter inside the freeze environment: their own entry points
     "hatch_krust.freeze._runners",
+    # embedded in the static launcher: run inside the frozen program, as its check mode
+    "hatch_krust.freeze.checkmode",
 )
 
 # Modules that still read it, each with why and who removes it: to be emptied, never added

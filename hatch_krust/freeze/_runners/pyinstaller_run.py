@@ -11,12 +11,17 @@ can leave a PT_LOAD segment whose offset and address disagree modulo the page si
 the dynamic loader refuses at run time ("ELF load command address/offset not
 page-aligned"). Such a binary is packed unstripped.
 
+Arguments too many for a command line (every module of every installed distribution,
+hatch_krust/freeze/collect.py) come in a JSON array in the file `ARGS_FILE_ENV` names.
+
 Usage: python pyinstaller_run.py COPY_DIR -- PYINSTALLER_ARGS...
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 EXIT_NO_HOOK = 3
+ARGS_FILE_ENV = "KRUST_PYINSTALLER_ARGS_FILE"
 _PAGE_SIZE = 4096
 
 
@@ -131,7 +137,10 @@ def main(argv: list[str]) -> None:
     install_hook(Path(argv[0]))
     from PyInstaller.__main__ import run
 
-    run(argv[2:])
+    args = argv[2:]
+    if os.environ.get(ARGS_FILE_ENV):
+        args = [*json.loads(Path(os.environ[ARGS_FILE_ENV]).read_text("utf-8")), *args]
+    run(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,77 @@
+"""Which program the image runs: a console script, or a native program the wheel ships.
+
+Linters and package managers written in Rust or Go (ruff, uv, …) put their program as a
+native executable in the wheel's `.data/scripts`, with at most a Python wrapper that finds
+it. The layered image holds that file in `/app/bin` and can run it (through the PID-1
+launcher, as console scripts are); the static format freezes Python and cannot run another
+program from inside its one file, so it refuses with a message that points to `layered`.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from hatch_krust.errors import ConfigError
+from hatch_krust.inputs import resolve_script
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from hatch_krust.config import KrustConfig
+
+__all__ = ["ELF_MAGIC", "choose_program", "native_programs"]
+
+ELF_MAGIC = b"\x7fELF"
+
+
+def native_programs(wheel: Path) -> tuple[str, ...]:
+    """Names of the native (ELF) executables in the wheel's `<name>.data/scripts/`."""
+    found = []
+    with zipfile.ZipFile(wheel) as archive:
+        for info in archive.infolist():
+            parts = PurePosixPath(info.filename).parts
+            if len(parts) != 3 or not parts[0].endswith(".data") or parts[1] != "scripts":
+                continue
+            with archive.open(info) as stream:
+                if stream.read(4) == ELF_MAGIC:
+                    found.append(parts[2])
+    return tuple(sorted(found))
+
+
+def choose_program(
+    scripts: Mapping[str, str],
+    project_name: str,
+    config: KrustConfig,
+    wheel: Path,
+    *,
+    static: bool,
+) -> tuple[str, str]:
+    """(name, entry point) to run; the entry point is "" for a native program, which only
+    a layered image (`static` False) can run."""
+    configured = config.script
+    native = native_programs(wheel)
+    listed = ", ".join(f"`{n}`" for n in native)
+    if configured is not None and configured not in scripts and configured in native:
+        if static:
+            message = (
+                f"{config.origin('script')} names `{configured}`, a native program in the "
+                "wheel's .data/scripts, not a Python entry point: the static format freezes "
+                "Python and cannot run another program from inside its one file. Use the "
+                'layered format: `format = "layered"` (environment variable '
+                "`KRUST_FORMAT=layered`)."
+            )
+            raise ConfigError(message)
+        return configured, ""
+    if not scripts and native and configured is None:
+        layered = ' with `format = "layered"`' if static else ""
+        message = (
+            "The project has no `[project.scripts]` entry, but its wheel ships the native "
+            f'program {listed} in .data/scripts. Select it with `script = "{native[0]}"` '
+            f"(environment variable `KRUST_SCRIPT={native[0]}`){layered}; the static format "
+            "cannot run a native program."
+        )
+        raise ConfigError(message)
+    return resolve_script(scripts, project_name, configured, config.origin("script"))
