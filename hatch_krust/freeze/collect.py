@@ -19,8 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hatch_krust.errors import FreezeError
-from hatch_krust.python.process import ToolFailed, run_tool, stage_failed
+from hatch_krust.freeze.plugins import WALK_REQUIREMENTS, run_probe
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -45,24 +44,7 @@ _NOT_COLLECTED = frozenset({"pyinstaller", "pyinstaller-hooks-contrib", "staticx
 # Run by the freeze environment's Python with argv = [project, extras-json]: the
 # distributions the project requires (walked like pip would), each with the files of its
 # RECORD below site-packages, as paths relative to site-packages and absolute paths.
-_PROBE = r"""
-import importlib.metadata as md, json, os, re, sys
-from packaging.requirements import Requirement
-canon = lambda n: re.sub(r"[-_.]+", "-", n).lower()
-dists = {}
-for d in md.distributions():
-    dists.setdefault(canon(d.metadata["Name"] or ""), d)
-todo, seen = [(canon(sys.argv[1]), tuple(json.loads(sys.argv[2])))], {}
-while todo:
-    name, extras = todo.pop()
-    if name not in dists or (name in seen and set(extras) <= set(seen[name])):
-        continue
-    seen[name] = tuple(set(seen.get(name, ())) | set(extras))
-    for line in dists[name].requires or []:
-        req = Requirement(line)
-        envs = [{"extra": e} for e in ("", *extras)]
-        if req.marker is None or any(req.marker.evaluate(e) for e in envs):
-            todo.append((canon(req.name), tuple(canon(x) for x in req.extras)))
+_PROBE = WALK_REQUIREMENTS + r"""
 out = []
 for name in sorted(seen):
     d = dists[name]
@@ -146,14 +128,8 @@ def installed_files(
     """The project's distribution and those it requires, with their modules and data; and
     the names (distributions, top-level modules) of what else the environment holds: the
     freezer's tools, which the program does not get."""
-    args = [str(env.python), "-I", "-c", _PROBE, project, json.dumps(sorted(extras))]
-    try:
-        listing = json.loads(run_tool(args, env=env.tool_env()))
-    except ToolFailed as exc:
-        raise stage_failed("Listing the installed distributions' files", exc) from None
-    except ValueError as exc:
-        message = f"Listing the installed distributions' files gave no JSON: {exc}"
-        raise FreezeError(message) from None
+    stage = "Listing the installed distributions' files"
+    listing = run_probe(env, _PROBE, (project, extras), stage)
     closure = [_split(e) for e in listing["closure"] if e.get("canonical") not in _NOT_COLLECTED]
     return closure, frozenset(str(n) for n in listing["outside"])
 

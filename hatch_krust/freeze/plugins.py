@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hatch_krust.errors import FreezeError
 from hatch_krust.python.process import ToolFailed, run_tool, stage_failed
@@ -34,7 +34,9 @@ ALWAYS_EXCLUDED = frozenset({"pyinstaller40", "distutils.commands", "distutils.s
 # Run by the freeze environment's Python with argv = [project, extras-json]. It walks the
 # project's requirements (markers evaluated there, extras followed) and prints the entry
 # points of each distribution reached, plus the packages PyInstaller has a hook for.
-_PROBE = r"""
+# The requirement walk both probes share (this one and freeze/collect.py's): `seen` maps
+# each distribution the project requires (markers evaluated, extras followed) to its extras.
+WALK_REQUIREMENTS = r"""
 import importlib.metadata as md, json, os, re, sys
 from packaging.requirements import Requirement
 canon = lambda n: re.sub(r"[-_.]+", "-", n).lower()
@@ -52,6 +54,9 @@ while todo:
         envs = [{"extra": e} for e in ("", *extras)]
         if req.marker is None or any(req.marker.evaluate(e) for e in envs):
             todo.append((canon(req.name), tuple(canon(x) for x in req.extras)))
+"""
+
+_PROBE = WALK_REQUIREMENTS + r"""
 hooks = set()
 dirs = [os.path.join(os.path.dirname(__import__("PyInstaller").__file__), "hooks")]
 for ep in md.entry_points(group="pyinstaller40"):
@@ -88,19 +93,28 @@ class Plugin:
     module: str
 
 
+def run_probe(
+    env: FreezeEnvironment, probe: str, project: tuple[str, Iterable[str]], stage: str
+) -> Any:
+    """The JSON a probe (WALK_REQUIREMENTS + its own tail) prints, run by the freeze
+    environment's Python for the project and its extras; `stage` names it in errors."""
+    name, extras = project
+    args = [str(env.python), "-I", "-c", probe, name, json.dumps(sorted(extras))]
+    try:
+        return json.loads(run_tool(args, env=env.tool_env()))
+    except ToolFailed as exc:
+        raise stage_failed(stage, exc) from None
+    except ValueError as exc:
+        message = f"{stage} gave no JSON: {exc}"
+        raise FreezeError(message) from None
+
+
 def find_plugins(
     env: FreezeEnvironment, project: str, extras: Iterable[str], excluded: Iterable[str]
 ) -> tuple[list[Plugin], set[str], list[str]]:
     """The dependencies' entry points (excluded groups left out), the modules PyInstaller
     has hooks for, and the dependencies' top-level packages that hold data files."""
-    args = [str(env.python), "-I", "-c", _PROBE, project, json.dumps(sorted(extras))]
-    try:
-        info = json.loads(run_tool(args, env=env.tool_env()))
-    except ToolFailed as exc:
-        raise stage_failed("Listing the entry points of the dependencies", exc) from None
-    except ValueError as exc:
-        message = f"Listing the entry points of the dependencies gave no JSON: {exc}"
-        raise FreezeError(message) from None
+    info = run_probe(env, _PROBE, (project, extras), "Listing the entry points of the dependencies")
     skip = ALWAYS_EXCLUDED | set(excluded)
     plugins = [
         Plugin(dist, group, module)
