@@ -80,7 +80,7 @@ chmod 0700 /run/containers "/run/containers/$uid"
 chmod 0600 "/run/containers/$uid/auth.json"
 
 as_user() {
-  runuser -u "$NAME" -- env -i PATH="$home/bin:/usr/local/bin:/usr/bin:/bin" HOME="$home" \
+  runuser -u "$NAME" -- env -i PATH="$work/bin:$home/bin:/usr/local/bin:/usr/bin:/bin" HOME="$home" \
     USER="$NAME" LOGNAME="$NAME" LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 TMPDIR="$work/tmp" \
     ${PYTHONPATH_FOR_USER:+PYTHONPATH="$PYTHONPATH_FOR_USER"} "$@"
 }
@@ -108,6 +108,12 @@ if ! as_user "$py" -c "import hatch_krust, pytest" 2>/dev/null \
     run_in="$work/checkout" site="$work/site-packages"
   fi
   PYTHONPATH_FOR_USER="$run_in:$site"
+  # the venv's own programs the tests run (zizmor, a static binary) come along on PATH
+  mkdir -p "$work/bin"
+  for tool in zizmor; do
+    if [ -x "$(dirname "$PYTHON")/$tool" ]; then cp "$(dirname "$PYTHON")/$tool" "$work/bin/"; fi
+  done
+  chmod -R a+rX "$work/bin"
   as_user "$py" -c "import hatch_krust, pytest" || { echo "$py cannot import the venv" >&2; exit 1; }
 fi
 
