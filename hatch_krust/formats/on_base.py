@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from hatch_krust.config import KrustConfig
     from hatch_krust.formats.base import BaseSource
     from hatch_krust.inputs import BuildInputs
-    from hatch_krust.layered import BuiltLayer, LayeredPlan, LayerPlan
+    from hatch_krust.layered import BuiltLayer, LayeredPlan
     from hatch_krust.layered.base_python import BasePython, BaseTree
     from hatch_krust.oci.assemble import BaseImage, ImageOptions
     from hatch_krust.oci.descriptor import Descriptor
@@ -328,22 +328,31 @@ def _packaged(
 
 def _build_all(plans: list[LayeredPlan], cache: Path, epoch: int) -> list[tuple[BuiltLayer, ...]]:
     """Every platform's layers, each distinct layer built once (a pure-Python project's
-    layer is the same for all) and the distinct ones at once: compiling bytecode runs in a
-    child process and gzip releases the GIL."""
+    layer is the same for all) and the distinct ones at once (gzip releases the GIL), their
+    bytecode compiled first in one run, a `.py` file the platforms share compiled once."""
+    import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
     from hatch_krust.formats.layered import _LAYER_TYPE
     from hatch_krust.layered import build_layer
+    from hatch_krust.layered.layers import shared_bytecode
+    from hatch_krust.leftovers import BUILD_PREFIX, in_use
 
     keys = [[layer.key(epoch) for layer in plan.layers] for plan in plans]
     unique = {k: layer for plan, ks in zip(plans, keys, strict=True)
               for k, layer in zip(ks, plan.layers, strict=True)}  # fmt: skip
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=BUILD_PREFIX, dir=cache) as tmp, in_use(Path(tmp)):
+        layers = list(unique.values())
+        compiled = shared_bytecode(layers, cache, Path(tmp), epoch=epoch, media_type=_LAYER_TYPE)
 
-    def build(layer: LayerPlan) -> BuiltLayer:
-        return build_layer(layer, cache, epoch=epoch, media_type=_LAYER_TYPE)
+        def build(n: int) -> BuiltLayer:
+            return build_layer(
+                layers[n], cache, epoch=epoch, media_type=_LAYER_TYPE, bytecode=compiled[n]
+            )
 
-    with ThreadPoolExecutor(max_workers=min(4, len(unique))) as pool:
-        done = dict(zip(unique, pool.map(build, unique.values()), strict=True))
+        with ThreadPoolExecutor(max_workers=min(4, len(unique))) as pool:
+            done = dict(zip(unique, pool.map(build, range(len(layers))), strict=True))
     return [tuple(done[k] for k in ks) for ks in keys]
 
 
