@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from hatch_krust.layered.base_python import BasePython, BaseTree
     from hatch_krust.oci.assemble import BaseImage, ImageOptions
     from hatch_krust.oci.descriptor import Descriptor
+    from hatch_krust.oci.image import ResolvedImage
     from hatch_krust.oci.layout import Layout
     from hatch_krust.progress import Reporter
 
@@ -126,6 +127,8 @@ def _check_bundled(config: KrustConfig) -> None:
 def _targets(config: KrustConfig, bases: BaseSource) -> list[Target] | None:
     """One Target per wanted platform; None when the base has no Python (and none was
     asked for)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from hatch_krust.layered.base_python import choose_python, read_tree
 
     mode = python_mode(config)
@@ -136,10 +139,23 @@ def _targets(config: KrustConfig, bases: BaseSource) -> list[Target] | None:
             message = f'{where} asks for the base\'s Python, but the base is scratch: use "bundled"'
             raise ConfigError(message)
         return None
+
+    def read(pair: tuple[Platform, BaseImage]) -> tuple[ResolvedImage, BaseTree] | Exception:
+        try:
+            resolved = load_image(pair[1].layout, pair[1].descriptor, pair[0])
+            layers, env = resolved.manifest.layers, resolved.config.config.env
+            return resolved, read_tree(pair[1].layout, layers, env)
+        except Exception as exc:  # raised below, in platform order
+            return exc
+
+    # the platforms' bases at once: inflating their layers runs outside the GIL
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(opened)))) as pool:
+        read_all = list(pool.map(read, opened))
     targets: list[Target] = []
-    for platform, base in opened:
-        resolved = load_image(base.layout, base.descriptor, platform)
-        tree = read_tree(base.layout, resolved.manifest.layers, resolved.config.config.env)
+    for (platform, base), found in zip(opened, read_all, strict=True):
+        if isinstance(found, Exception):
+            raise found
+        resolved, tree = found
         requested = None if mode in ("auto", "base") else mode
         if requested is not None and _on_this_machine(tree, requested):
             return None  # a path the base lacks: this machine's interpreter, bundled
