@@ -359,12 +359,17 @@ def _build_all(plans: list[LayeredPlan], cache: Path, epoch: int) -> list[tuple[
               for k, layer in zip(ks, plan.layers, strict=True)}  # fmt: skip
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=BUILD_PREFIX, dir=cache) as tmp, in_use(Path(tmp)):
-        layers = list(unique.values())
-        compiled = shared_bytecode(layers, cache, Path(tmp), epoch=epoch, media_type=_LAYER_TYPE)
+        layers, distinct = list(unique.values()), list(unique)
+        compiled = shared_bytecode(layers, distinct, cache, Path(tmp), _LAYER_TYPE)
 
         def build(n: int) -> BuiltLayer:
             return build_layer(
-                layers[n], cache, epoch=epoch, media_type=_LAYER_TYPE, bytecode=compiled[n]
+                layers[n],
+                cache,
+                epoch=epoch,
+                media_type=_LAYER_TYPE,
+                bytecode=compiled[n],
+                key=distinct[n],
             )
 
         with ThreadPoolExecutor(max_workers=min(4, len(unique))) as pool:

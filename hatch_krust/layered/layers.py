@@ -75,10 +75,12 @@ def build_layer(
     epoch: int = 0,
     media_type: str = OCI_LAYER_GZIP,
     bytecode: Sequence[Entry] | None = None,
+    key: str | None = None,
 ) -> BuiltLayer:
     """The layer for `plan`: from `cache` when its key is there, else built and stored.
-    `bytecode`: its bytecode entries compiled already (`shared_bytecode`)."""
-    key = plan.key(epoch)
+    `bytecode`: its bytecode entries compiled already (`shared_bytecode`); `key`: its key
+    when the caller has it (hashing every file again costs time)."""
+    key = key or plan.key(epoch)
     entry_dir = cache / key
     hit = _cached(entry_dir, media_type)
     if hit is not None:
@@ -102,15 +104,15 @@ def build_layer(
 
 
 def shared_bytecode(
-    plans: Sequence[LayerPlan], cache: Path, work: Path, *, epoch: int, media_type: str
+    plans: Sequence[LayerPlan], keys: Sequence[str], cache: Path, work: Path, media_type: str
 ) -> list[tuple[Entry, ...] | None]:
-    """Each plan's bytecode entries (None: none to compile, or the layer is in `cache`),
+    """Each plan's bytecode entries (None: none to compile, or its key is in `cache`),
     compiled in `work` by one run of each compiler with a file several plans hold
     compiled once (`compile_shared`): the platforms of one image share most `.py` files."""
     by_compiler: dict[Path, list[int]] = {}
-    for n, plan in enumerate(plans):
+    for n, (plan, key) in enumerate(zip(plans, keys, strict=True)):
         wanted = plan.bytecode and plan.compiler is not None
-        if wanted and _cached(cache / plan.key(epoch), media_type) is None:
+        if wanted and _cached(cache / key, media_type) is None:
             assert plan.compiler is not None
             by_compiler.setdefault(plan.compiler, []).append(n)
     found: list[tuple[Entry, ...] | None] = [None] * len(plans)
