@@ -120,7 +120,7 @@ class LayerListing:
 # for its Python (`layered.base_python`) and for its runtime files (`oci.assemble`).
 _LISTINGS: dict[tuple[str, str], tuple[Callable[[str], bool] | None, LayerListing]] = {}
 _LISTINGS_LOCK = threading.Lock()
-_LISTINGS_KEPT = 16
+_LISTINGS_KEPT = 128 << 20  # bytes, roughly, of the listings kept (see `_weight`)
 WANTED_MAX = 64 << 20  # bytes of one wanted file
 
 
@@ -136,10 +136,19 @@ def list_layer(
         return hit[1]
     listing = _scan_one(layout, layer, [MAX_ENTRIES], wanted)
     with _LISTINGS_LOCK:
-        _LISTINGS[key] = (wanted, listing)
-        while len(_LISTINGS) > _LISTINGS_KEPT:
+        _LISTINGS.pop(key, None)
+        _LISTINGS[key] = (wanted, listing)  # the newest last; the oldest go first
+        while (
+            len(_LISTINGS) > 1 and sum(_weight(e[1]) for e in _LISTINGS.values()) > _LISTINGS_KEPT
+        ):
             del _LISTINGS[next(iter(_LISTINGS))]
     return listing
+
+
+def _weight(listing: LayerListing) -> int:
+    """About the memory a listing holds: its paths and the contents it kept."""
+    kept = [*listing.read.values(), *listing.wanted.values()]
+    return 100 * listing.entries + sum(len(v) for v in kept)
 
 
 def _scan_one(
