@@ -10,6 +10,8 @@ the layered demo project plus cryptography (tests/layered/test_platforms.py's pr
   one-line change  a second two-platform build after a one-line change, pushed to a local
                    registry: the bytes of the blobs the registry did not have
 
+The cold builds alternate (one, two, one, two...) and report wall medians, the CPU time
+of the build process and its children (the machine may be shared), and the load average.
 uv's download cache is warm in every round (the first round fills it), and the emulated
 route installs from wheels downloaded beforehand: the figures compare resolving and
 installing, not downloading. Needs root
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -40,16 +44,20 @@ from tests.layered.test_platforms import CACHE, make_project
 PACKAGES = ("pyyaml==6.0.2", "cryptography==44.0.0")
 
 
-def cold_build(base: str, platforms: str, work: Path, **env: str) -> tuple[float, Path]:
+def cold_build(base: str, platforms: str, work: Path, **env: str) -> tuple[float, float, Path]:
+    """(wall seconds, CPU seconds of the build and its children, the project)."""
     project = make_project(work)
     settings = {"KRUST_FORMAT": "layered", "KRUST_SCRIPT": "krust-check",
                 "KRUST_BASE_IMAGE": base, "KRUST_PLATFORMS": platforms, **env}  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = hatchling_build(project, "krust", build_env(work / "cache", **settings))
     took = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if done.returncode != 0:
         raise SystemExit(done.stderr[-3000:])
-    return took, project
+    return took, cpu, project
 
 
 def emulated(work: Path) -> float:
@@ -103,7 +111,7 @@ def change_and_push(work: Path) -> tuple[int, int, int]:
     base = f"oci:{layout}:{BASE_TAG}"
     with start_registry(work / "registry", "anonymous") as registry:
         env = {"KRUST_REPO": f"{registry.host}/team"}
-        _took, project = cold_build(base, "linux/amd64,linux/arm64", work / "p", **env)
+        _took, _cpu, project = cold_build(base, "linux/amd64,linux/arm64", work / "p", **env)
         seen: set[str] = set()
         first, _total = pushed_bytes(registry.host, seen)
         init = project / "src/krust_layered/__init__.py"
@@ -118,6 +126,10 @@ def change_and_push(work: Path) -> tuple[int, int, int]:
     return first, second, total
 
 
+def _r(values: list[float]) -> list[float]:
+    return [round(v, 2) for v in values]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -128,14 +140,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="krust-bench-platforms-") as tmp:
         work = Path(tmp)
         cold_build(base, "linux/amd64,linux/arm64", work / "warm-uv")  # fills uv's cache
-        one, two = [], []
+        one, two, one_cpu, two_cpu, loads = [], [], [], [], []
         for n in range(args.runs):
-            one.append(cold_build(base, "linux/amd64", work / f"one-{n}")[0])
-            two.append(cold_build(base, "linux/amd64,linux/arm64", work / f"two-{n}")[0])
+            took, cpu, _project = cold_build(base, "linux/amd64", work / f"one-{n}")
+            one.append(took)
+            one_cpu.append(cpu)
+            took, cpu, _project = cold_build(base, "linux/amd64,linux/arm64", work / f"two-{n}")
+            two.append(took)
+            two_cpu.append(cpu)
+            loads.append(os.getloadavg()[0])
         emulation = emulated(work / "emulated")
         first, changed, total = change_and_push(work / "push")
-    log(f"cold build, one platform (linux/amd64): {med(one):.2f} s  (runs {one})")
-    log(f"cold build, two platforms:              {med(two):.2f} s  ({med(two) / med(one):.2f}x)")
+    log(f"cold build, one platform (linux/amd64): {med(one):.2f} s  (runs {_r(one)})")
+    log(f"cold build, two platforms:              {med(two):.2f} s  ({med(two) / med(one):.2f}x)"
+        f"  (runs {_r(two)})")  # fmt: skip
+    log(f"CPU (build and children): one {med(one_cpu):.2f} s, two {med(two_cpu):.2f} s "
+        f"({med(two_cpu) / med(one_cpu):.2f}x); load average (1 min) {_r(loads)}")  # fmt: skip
     log(f"emulated route, pip under qemu-user installing {', '.join(PACKAGES)} for arm64: "
         f"{emulation:.2f} s (the packages only, no image)")  # fmt: skip
     log(f"first push of the two-platform image: {first / 1e6:.2f} MB of {total / 1e6:.2f} MB")

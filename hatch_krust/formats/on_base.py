@@ -36,10 +36,11 @@ if TYPE_CHECKING:
     from hatch_krust.config import KrustConfig
     from hatch_krust.formats.base import BaseSource
     from hatch_krust.inputs import BuildInputs
-    from hatch_krust.layered import BuiltLayer, LayeredPlan, LayerPlan
+    from hatch_krust.layered import BuiltLayer, LayeredPlan
     from hatch_krust.layered.base_python import BasePython, BaseTree
     from hatch_krust.oci.assemble import BaseImage, ImageOptions
     from hatch_krust.oci.descriptor import Descriptor
+    from hatch_krust.oci.image import ResolvedImage
     from hatch_krust.oci.layout import Layout
     from hatch_krust.progress import Reporter
 
@@ -126,6 +127,8 @@ def _check_bundled(config: KrustConfig) -> None:
 def _targets(config: KrustConfig, bases: BaseSource) -> list[Target] | None:
     """One Target per wanted platform; None when the base has no Python (and none was
     asked for)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from hatch_krust.layered.base_python import choose_python, read_tree
 
     mode = python_mode(config)
@@ -136,10 +139,23 @@ def _targets(config: KrustConfig, bases: BaseSource) -> list[Target] | None:
             message = f'{where} asks for the base\'s Python, but the base is scratch: use "bundled"'
             raise ConfigError(message)
         return None
+
+    def read(pair: tuple[Platform, BaseImage]) -> tuple[ResolvedImage, BaseTree] | Exception:
+        try:
+            resolved = load_image(pair[1].layout, pair[1].descriptor, pair[0])
+            layers, env = resolved.manifest.layers, resolved.config.config.env
+            return resolved, read_tree(pair[1].layout, layers, env)
+        except Exception as exc:  # raised below, in platform order
+            return exc
+
+    # the platforms' bases at once: inflating their layers runs outside the GIL
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(opened)))) as pool:
+        read_all = list(pool.map(read, opened))
     targets: list[Target] = []
-    for platform, base in opened:
-        resolved = load_image(base.layout, base.descriptor, platform)
-        tree = read_tree(base.layout, resolved.manifest.layers, resolved.config.config.env)
+    for (platform, base), found in zip(opened, read_all, strict=True):
+        if isinstance(found, Exception):
+            raise found
+        resolved, tree = found
         requested = None if mode in ("auto", "base") else mode
         if requested is not None and _on_this_machine(tree, requested):
             return None  # a path the base lacks: this machine's interpreter, bundled
@@ -328,22 +344,36 @@ def _packaged(
 
 def _build_all(plans: list[LayeredPlan], cache: Path, epoch: int) -> list[tuple[BuiltLayer, ...]]:
     """Every platform's layers, each distinct layer built once (a pure-Python project's
-    layer is the same for all) and the distinct ones at once: compiling bytecode runs in a
-    child process and gzip releases the GIL."""
+    layer is the same for all) and the distinct ones at once (gzip releases the GIL), their
+    bytecode compiled first in one run, a `.py` file the platforms share compiled once."""
+    import tempfile
     from concurrent.futures import ThreadPoolExecutor
 
     from hatch_krust.formats.layered import _LAYER_TYPE
     from hatch_krust.layered import build_layer
+    from hatch_krust.layered.layers import shared_bytecode
+    from hatch_krust.leftovers import BUILD_PREFIX, in_use
 
     keys = [[layer.key(epoch) for layer in plan.layers] for plan in plans]
     unique = {k: layer for plan, ks in zip(plans, keys, strict=True)
               for k, layer in zip(ks, plan.layers, strict=True)}  # fmt: skip
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=BUILD_PREFIX, dir=cache) as tmp, in_use(Path(tmp)):
+        layers, distinct = list(unique.values()), list(unique)
+        compiled = shared_bytecode(layers, distinct, cache, Path(tmp), _LAYER_TYPE)
 
-    def build(layer: LayerPlan) -> BuiltLayer:
-        return build_layer(layer, cache, epoch=epoch, media_type=_LAYER_TYPE)
+        def build(n: int) -> BuiltLayer:
+            return build_layer(
+                layers[n],
+                cache,
+                epoch=epoch,
+                media_type=_LAYER_TYPE,
+                bytecode=compiled[n],
+                key=distinct[n],
+            )
 
-    with ThreadPoolExecutor(max_workers=min(4, len(unique))) as pool:
-        done = dict(zip(unique, pool.map(build, unique.values()), strict=True))
+        with ThreadPoolExecutor(max_workers=min(4, len(unique))) as pool:
+            done = dict(zip(unique, pool.map(build, range(len(layers))), strict=True))
     return [tuple(done[k] for k in ks) for ks in keys]
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import re
-import tarfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -24,6 +23,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerDefSection
 
 from hatch_krust.errors import ConfigError, ImageError
+from hatch_krust.oci.basefs import list_layer
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -39,10 +39,7 @@ _LIBC = re.compile(r"^(usr/)?lib(64)?/([a-z0-9_]+-linux-gnu[a-z]*/)?libc\.so\.6$
 _MUSL = re.compile(r"^(usr/)?lib/ld-musl-[a-z0-9_]+\.so\.1$")
 _LIBPYTHON = re.compile(r"^(usr/local/lib|usr/lib(/[a-z0-9_-]+)?)/libpython3\.\d+t?\.so\.1\.0$")
 _DPKG = re.compile(r"^var/lib/dpkg/(status|status\.d/[^/]+)$")
-_WHITEOUT = ".wh."
-_OPAQUE = ".wh..wh..opq"
 _APKS = ("lib/apk/db/installed", "usr/lib/apk/db/installed")  # Wolfi: /lib -> usr/lib
-_MAX_FILE = 64 << 20
 _MACHINES = {
     "EM_X86_64": "x86_64",
     "EM_AARCH64": "aarch64",
@@ -163,36 +160,11 @@ def _under(name: str, gone: str) -> bool:
 
 
 def _read_layer(layout: Layout, layer: Descriptor) -> tuple[dict[str, bytes | str], set[str]]:
-    """One layer's wanted members (content, or a link's target) and what it whites out."""
-    added: dict[str, bytes | str] = {}
-    gone: set[str] = set()
-    try:
-        with layout.open_blob(layer.digest) as blob, tarfile.open(fileobj=blob, mode="r|*") as tar:
-            for member in tar:
-                name = _normal(member.name)
-                parent, _, base = name.rpartition("/")
-                if base == _OPAQUE:
-                    gone.add(f"{parent}/" if parent else "")
-                elif base.startswith(_WHITEOUT):
-                    gone.add(f"{parent}/{base[len(_WHITEOUT) :]}".lstrip("/"))
-                elif _wanted(name):
-                    added.pop(name, None)
-                    if member.issym():
-                        added[name] = member.linkname
-                    elif member.islnk():
-                        added[name] = "/" + _normal(member.linkname)
-                    elif member.isreg() and member.size <= _MAX_FILE:
-                        source = tar.extractfile(member)
-                        added[name] = source.read() if source is not None else b""
-    except tarfile.ReadError as exc:
-        # as basefs: some writers (umoci) end a layer without the end-of-archive blocks
-        if "unexpected end of data" not in str(exc):
-            message = f"Cannot read the base layer {layer.digest}: {exc}"
-            raise ImageError(message) from None
-    except (OSError, EOFError, tarfile.TarError) as exc:
-        message = f"Cannot read the base layer {layer.digest}: {exc}"
-        raise ImageError(message) from None
-    return added, gone
+    """One layer's wanted members (content, or a link's target) and what it whites out.
+    The listing is `oci.basefs`'s, so the image's assembly reads the layer no second time."""
+    listing = list_layer(layout, layer, _wanted)
+    gone = {f"{parent}/" if parent else "" for parent in listing.opaque}
+    return dict(listing.wanted), gone | set(listing.removed)
 
 
 def _normal(name: str) -> str:

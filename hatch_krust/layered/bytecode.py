@@ -10,19 +10,21 @@ in the image (`compileall`'s `ddir`), so tracebacks name the files the user can 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from hatch_krust.errors import ImageError
+from hatch_krust.oci.digest import sha256_file
 from hatch_krust.oci.layer import Entry, file_entry
 from hatch_krust.python import ToolFailed, run_tool, tail
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator, Sequence
 
-__all__ = ["compile_entries"]
+__all__ = ["compile_entries", "compile_shared"]
 
 _COMPILE = """
 import compileall, json, py_compile, sys
@@ -62,6 +64,70 @@ def compile_entries(
         file_entry("/" + str(pyc.relative_to(stage)), pyc, 0o644)
         for pyc in sorted(stage.rglob("__pycache__/*.pyc"))
     ]
+
+
+def compile_shared(
+    groups: Sequence[tuple[Iterable[Entry], Iterable[str]]], python: Path, work: Path
+) -> list[list[Entry]]:
+    """`compile_entries` for each (entries, directories) group, in one compiler run, and a
+    `.py` file an earlier group holds at the same image path with the same content compiled
+    once: a package's pure-Python files are the same for every platform, and bytecode does
+    not depend on the architecture (the `.pyc` has the same bytes either way)."""
+    owners: dict[tuple[str, str], Path] = {}  # (image path, content) -> the stage holding it
+    jobs: dict[str, str] = {}
+    sources: list[list[tuple[PurePosixPath, Path]]] = []
+    for n, (entries, directories) in enumerate(groups):
+        stage = work / f"bytecode-{n}"
+        mine = []
+        for entry, image, root in _python_files(entries, directories):
+            owner = owners.setdefault((str(image), _content(entry)), stage)
+            if owner == stage:
+                _stage(entry, stage / image.relative_to("/"))
+                jobs[str(stage / root.relative_to("/"))] = str(root)
+            mine.append((image, owner))
+        sources.append(mine)
+    if jobs:
+        _run(python, sorted(jobs.items()))
+    return [[e for image, owner in mine for e in _compiled(image, owner)] for mine in sources]
+
+
+def _python_files(
+    entries: Iterable[Entry], directories: Iterable[str]
+) -> Iterator[tuple[Entry, PurePosixPath, PurePosixPath]]:
+    """(entry, image path, its bytecode directory) of each `.py` file to compile."""
+    roots = sorted(PurePosixPath(d) for d in directories)
+    for entry in entries:
+        image = PurePosixPath(entry.path)
+        root = next((r for r in roots if image.is_relative_to(r)), None)
+        if root is not None and image.suffix == ".py" and entry.link is None:
+            yield entry, image, root
+
+
+def _content(entry: Entry) -> str:
+    if entry.source is not None:
+        return sha256_file(entry.source)
+    return "sha256:" + hashlib.sha256(entry.data or b"").hexdigest()
+
+
+def _stage(entry: Entry, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if entry.source is not None:
+        shutil.copyfile(entry.source, target)
+    else:
+        target.write_bytes(entry.data or b"")
+
+
+def _compiled(image: PurePosixPath, stage: Path) -> list[Entry]:
+    """The bytecode entries of the source at `image` compiled in `stage`
+    (`__pycache__/NAME.TAG.pyc`; none when it did not compile)."""
+    cache = stage / image.parent.relative_to("/") / "__pycache__"
+    prefix = image.stem + "."
+    found = []
+    for pyc in sorted(cache.iterdir()) if cache.is_dir() else ():
+        tag = pyc.name[len(prefix) : -len(".pyc")]
+        if pyc.name.startswith(prefix) and pyc.name.endswith(".pyc") and tag and "." not in tag:
+            found.append(file_entry("/" + str(pyc.relative_to(stage)), pyc, 0o644))
+    return found
 
 
 def _run(python: Path, jobs: list[tuple[str, str]]) -> None:

@@ -19,16 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hatch_krust.layered.bytecode import compile_entries
+from hatch_krust.layered.bytecode import compile_entries, compile_shared
 from hatch_krust.leftovers import BUILD_PREFIX, in_use, remove_stale
 from hatch_krust.oci.digest import sha256_file
 from hatch_krust.oci.layer import Layer, write_layer
 from hatch_krust.oci.mediatypes import OCI_LAYER_GZIP
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from hatch_krust.oci.layer import Entry
 
-__all__ = ["FORMAT_VERSION", "BuiltLayer", "LayerPlan", "build_layer"]
+__all__ = ["FORMAT_VERSION", "BuiltLayer", "LayerPlan", "build_layer", "shared_bytecode"]
 
 # Bump when the way a plan becomes bytes changes (tar normalisation, bytecode flags).
 FORMAT_VERSION = "1"
@@ -67,10 +69,18 @@ class BuiltLayer:
 
 
 def build_layer(
-    plan: LayerPlan, cache: Path, *, epoch: int = 0, media_type: str = OCI_LAYER_GZIP
+    plan: LayerPlan,
+    cache: Path,
+    *,
+    epoch: int = 0,
+    media_type: str = OCI_LAYER_GZIP,
+    bytecode: Sequence[Entry] | None = None,
+    key: str | None = None,
 ) -> BuiltLayer:
-    """The layer for `plan`: from `cache` when its key is there, else built and stored."""
-    key = plan.key(epoch)
+    """The layer for `plan`: from `cache` when its key is there, else built and stored.
+    `bytecode`: its bytecode entries compiled already (`shared_bytecode`); `key`: its key
+    when the caller has it (hashing every file again costs time)."""
+    key = key or plan.key(epoch)
     entry_dir = cache / key
     hit = _cached(entry_dir, media_type)
     if hit is not None:
@@ -80,7 +90,9 @@ def build_layer(
     with tempfile.TemporaryDirectory(prefix=BUILD_PREFIX, dir=cache) as tmp, in_use(Path(tmp)):
         work = Path(tmp)
         entries = list(plan.entries)
-        if plan.bytecode and plan.compiler is not None:
+        if bytecode is not None:
+            entries += bytecode
+        elif plan.bytecode and plan.compiler is not None:
             entries += compile_entries(entries, plan.bytecode, plan.compiler, work)
         staged = work / "entry"
         staged.mkdir()
@@ -89,6 +101,27 @@ def build_layer(
         (staged / "layer.json").write_text(json.dumps(facts), "utf-8")
         final = _publish(staged, entry_dir, media_type, work)
     return BuiltLayer(plan.name, key, final, cached=False)
+
+
+def shared_bytecode(
+    plans: Sequence[LayerPlan], keys: Sequence[str], cache: Path, work: Path, media_type: str
+) -> list[tuple[Entry, ...] | None]:
+    """Each plan's bytecode entries (None: none to compile, or its key is in `cache`),
+    compiled in `work` by one run of each compiler with a file several plans hold
+    compiled once (`compile_shared`): the platforms of one image share most `.py` files."""
+    by_compiler: dict[Path, list[int]] = {}
+    for n, (plan, key) in enumerate(zip(plans, keys, strict=True)):
+        wanted = plan.bytecode and plan.compiler is not None
+        if wanted and _cached(cache / key, media_type) is None:
+            assert plan.compiler is not None
+            by_compiler.setdefault(plan.compiler, []).append(n)
+    found: list[tuple[Entry, ...] | None] = [None] * len(plans)
+    for m, (compiler, members) in enumerate(sorted(by_compiler.items())):
+        groups = [(plans[n].entries, plans[n].bytecode) for n in members]
+        compiled = compile_shared(groups, compiler, work / str(m))
+        for n, entries in zip(members, compiled, strict=True):
+            found[n] = tuple(entries)
+    return found
 
 
 def _publish(staged: Path, entry_dir: Path, media_type: str, work: Path) -> Layer:
@@ -134,4 +167,3 @@ def _content_digest(entry: Entry) -> str:
     if entry.source is not None:
         return sha256_file(entry.source)
     return "dir"
-

@@ -8,6 +8,7 @@ whiteouts (`.wh.NAME`, `.wh..wh..opq`) remove what lower layers put there.
 from __future__ import annotations
 
 import tarfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -15,12 +16,20 @@ from typing import TYPE_CHECKING
 from hatch_krust.errors import ImageError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from hatch_krust.oci.descriptor import Descriptor
     from hatch_krust.oci.layout import Layout
 
-__all__ = ["MAX_DEPTH", "MAX_ENTRIES", "MAX_NAME", "BaseFiles", "scan_layers"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_ENTRIES",
+    "MAX_NAME",
+    "BaseFiles",
+    "LayerListing",
+    "list_layer",
+    "scan_layers",
+]
 
 _WHITEOUT = ".wh."
 _OPAQUE = ".wh..wh..opq"
@@ -78,11 +87,18 @@ def scan_layers(layout: Layout, layers: Iterable[Descriptor]) -> BaseFiles:
     Linear in the entries: paths live in a tree, so a whiteout cuts one branch."""
     tree: Tree = {}
     contents: dict[str, bytes] = {}
-    budget = [MAX_ENTRIES]
+    budget = MAX_ENTRIES
     for layer in layers:
         if not layout.has_blob(layer.digest) and layer.urls:
             continue
-        listing = _scan_one(layout, layer, budget)
+        listing = list_layer(layout, layer)
+        budget -= listing.entries
+        if budget < 0:
+            message = (
+                f"The base layer {layer.digest}: the base's layers hold more than "
+                f"{MAX_ENTRIES} entries; refused"
+            )
+            raise ImageError(message)
         for gone in listing.removed:
             _cut(tree, gone, include_self=True)
         for directory in listing.opaque:
@@ -97,16 +113,62 @@ def scan_layers(layout: Layout, layers: Iterable[Descriptor]) -> BaseFiles:
 
 
 @dataclass
-class _Listing:
+class LayerListing:
+    """One layer's tar listing: what it adds, whites out (`removed`) and makes opaque, the
+    contents of `etc/passwd`/`etc/group` (`read`), and for the names a caller `wanted` (see
+    `list_layer`) a regular file's content or a link's target ("/"-rooted for a hard link)."""
+
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     opaque: list[str] = field(default_factory=list)
     read: dict[str, bytes] = field(default_factory=dict)
+    wanted: dict[str, bytes | str] = field(default_factory=dict)
+    entries: int = 0
 
 
-def _scan_one(layout: Layout, layer: Descriptor, budget: list[int]) -> _Listing:
+# Listings by (layout, layer digest): a multi-platform build reads each base layer once,
+# for its Python (`layered.base_python`) and for its runtime files (`oci.assemble`).
+_LISTINGS: dict[tuple[str, str], tuple[Callable[[str], bool] | None, LayerListing]] = {}
+_LISTINGS_LOCK = threading.Lock()
+_LISTINGS_KEPT = 128 << 20  # bytes, roughly, of the listings kept (see `_weight`)
+WANTED_MAX = 64 << 20  # bytes of one wanted file
+
+
+def list_layer(
+    layout: Layout, layer: Descriptor, wanted: Callable[[str], bool] | None = None
+) -> LayerListing:
+    """`layer`'s listing, read once per process for the same `wanted` (or for any, when
+    None): the layer is a content-addressed blob, so its listing never changes."""
+    key = (str(layout.root), layer.digest)
+    with _LISTINGS_LOCK:
+        hit = _LISTINGS.get(key)
+    if hit is not None and (wanted is None or hit[0] is wanted):
+        return hit[1]
+    listing = _scan_one(layout, layer, [MAX_ENTRIES], wanted)
+    with _LISTINGS_LOCK:
+        _LISTINGS.pop(key, None)
+        _LISTINGS[key] = (wanted, listing)  # the newest last; the oldest go first
+        while (
+            len(_LISTINGS) > 1 and sum(_weight(e[1]) for e in _LISTINGS.values()) > _LISTINGS_KEPT
+        ):
+            del _LISTINGS[next(iter(_LISTINGS))]
+    return listing
+
+
+def _weight(listing: LayerListing) -> int:
+    """About the memory a listing holds: its paths and the contents it kept."""
+    kept = [*listing.read.values(), *listing.wanted.values()]
+    return 100 * listing.entries + sum(len(v) for v in kept)
+
+
+def _scan_one(
+    layout: Layout,
+    layer: Descriptor,
+    budget: list[int],
+    wanted: Callable[[str], bool] | None = None,
+) -> LayerListing:
     """One layer's additions, whiteouts and kept contents; `budget` counts entries down."""
-    listing = _Listing()
+    listing = LayerListing()
     if layer.media_type.endswith("+zstd"):
         message = (
             f"The base layer {layer.digest} is zstd-compressed; only gzip and plain tar are read"
@@ -119,7 +181,7 @@ def _scan_one(layout: Layout, layer: Descriptor, budget: list[int]) -> _Listing:
                 seen += 1
                 budget[0] -= 1
                 _check_entry(layer, member.name, budget[0])
-                _list_member(tar, member, listing)
+                _list_member(tar, member, listing, wanted)
     except tarfile.ReadError as exc:
         # Some writers (umoci 0.4 `insert`) end a layer without the final padding and
         # end-of-archive blocks; runtimes accept that, so the listing so far stands.
@@ -128,10 +190,16 @@ def _scan_one(layout: Layout, layer: Descriptor, budget: list[int]) -> _Listing:
     except (OSError, EOFError, tarfile.TarError, ValueError, OverflowError) as exc:
         # ValueError: tarfile's own parsing of a bad number (a PAX `GNU.sparse.size=x`)
         raise _unreadable(layer, exc) from None
+    listing.entries = seen
     return listing
 
 
-def _list_member(tar: tarfile.TarFile, member: tarfile.TarInfo, listing: _Listing) -> None:
+def _list_member(
+    tar: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    listing: LayerListing,
+    wanted: Callable[[str], bool] | None,
+) -> None:
     name = _clean(member.name)
     if not name:
         return
@@ -142,9 +210,26 @@ def _list_member(tar: tarfile.TarFile, member: tarfile.TarInfo, listing: _Listin
         listing.removed.append(f"{parent}/{base[len(_WHITEOUT) :]}".lstrip("/"))
     else:
         listing.added.append(name)
+        if wanted is not None and wanted(name):
+            _keep_wanted(tar, member, name, listing.wanted)
         if name in _KEEP and member.isreg() and member.size <= _MAX_KEPT:
             source = tar.extractfile(member)
             listing.read[name] = source.read() if source is not None else b""
+
+
+def _keep_wanted(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, kept: dict[str, bytes | str]
+) -> None:
+    """The latest entry of a wanted name: a file's content or a link's target (other
+    kinds, and files over WANTED_MAX, keep nothing)."""
+    kept.pop(name, None)
+    if member.issym():
+        kept[name] = member.linkname
+    elif member.islnk():
+        kept[name] = "/" + _clean(member.linkname)
+    elif member.isreg() and member.size <= WANTED_MAX:
+        source = tar.extractfile(member)
+        kept[name] = source.read() if source is not None else b""
 
 
 def _check_entry(layer: Descriptor, name: str, budget: int) -> None:
