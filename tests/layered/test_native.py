@@ -7,6 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from hatch_krust.layered import host_interpreter, plan_layers
 from hatch_krust.layered.packages import split_environment
 from hatch_krust.python import probe_interpreter
@@ -40,6 +42,7 @@ def test_a_native_program_stays_a_file_with_its_source(tmp_path: Path) -> None:
     assert env.scripts["tool"] == "/app/bin/tool"
 
 
+@pytest.mark.infra  # lays out this machine's pyenv interpreter
 def test_the_plan_scans_the_native_program_for_its_libraries(tmp_path: Path) -> None:
     venv = _venv(tmp_path)
     interpreter = host_interpreter(probe_interpreter(PYENV_PYTHON, os.environ))
