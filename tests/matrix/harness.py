@@ -136,9 +136,10 @@ def build_executable(project: RealProject, plugin_dir: Path, tmp_path: Path) -> 
 
 
 def image_layout(built: Built, tmp_path: Path) -> Path:
-    """The project's image (`-t krust`, static format, base `scratch`; the executable
-    comes from the cache) copied by skopeo into an OCI layout, tagged `run`."""
-    env = {**built.env, "KRUST_FORMAT": "static", "KRUST_BASE_IMAGE": "scratch"}
+    """The project's image (`-t krust`, the static format unless `built.env` names one,
+    base `scratch`; the executable comes from the cache) copied by skopeo into an OCI
+    layout, tagged `run`."""
+    env = {"KRUST_FORMAT": "static", **built.env, "KRUST_BASE_IMAGE": "scratch"}
     env["KRUST_PUSH"] = "false"
     _hatchling(built.root, built.python, "krust", env)
     (archive,) = sorted((built.root / "dist" / "krust").glob("*.oci.tar"))

@@ -112,9 +112,10 @@ def test_a_data_only_dependency_tzdata_icalendar(plugin_dir: Path, tmp_path: Pat
 def test_a_native_program_in_data_scripts_ruff(plugin_dir: Path, tmp_path: Path) -> None:
     built = wheel_project(RUFF, plugin_dir, tmp_path)
     (built.root / "bad.py").write_text("import os\n")
-    said = build_failure(built, "krust", {})
+    static = {"KRUST_FORMAT": "static"}  # the static format cannot run a native program
+    said = build_failure(built, "krust", static)
     assert "native program `ruff`" in said and 'script = "ruff"' in said, said[-3000:]
-    said = build_failure(built, "krust", {"KRUST_SCRIPT": "ruff"})
+    said = build_failure(built, "krust", {**static, "KRUST_SCRIPT": "ruff"})
     assert 'format = "layered"' in said and "cannot run another program" in said, said[-3000:]
     built.env["KRUST_SCRIPT"] = "ruff"
     layout = image_of(built, tmp_path / "layered", "layered")
