@@ -113,30 +113,13 @@ def test_verify_compares_the_recorded_layers_with_the_image(
         assert problem in report.problems[0]
 
 
-def test_the_binary_target_says_it_stays_static(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    import hatch_krust.formats.static as flow
-    from hatch_krust.inputs import BuildInputs
-    from tests.flow.test_build_then_publish import Quiet
-
-    monkeypatch.setattr(
-        flow, "build_executable", lambda inputs, reporter, out_dir: "static executable"
-    )
-    reporter = Quiet()
-    inputs = BuildInputs(
-        root=tmp_path, dist_name="app", version="1.0", scripts={"app": "app:main"},
-        config=config({}, {"KRUST_FORMAT": "layered"}), epoch=0, out_dir=tmp_path,
-    )  # fmt: skip
-    assert flow.build_binary(inputs, reporter) == "static executable"  # type: ignore[comparison-overlap]
-    assert any(
-        "KRUST_FORMAT" in line and "`krust:binary` makes the static executable" in line
-        for line in reporter.lines
-    ), reporter.lines
-
-
-def test_the_binary_target_is_quiet_about_the_default_format(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize(
+    ("environ", "said"),
+    [({"KRUST_FORMAT": "layered"}, True), ({}, False)],
+    ids=["format-asked-for", "default-format"],
+)
+def test_the_binary_target_says_it_stays_static_only_when_a_format_was_asked_for(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, environ: dict[str, str], said: bool
 ) -> None:
     """`layered` is the default: `krust:binary` says nothing unless a format was asked for."""
     import hatch_krust.formats.static as flow
@@ -149,10 +132,12 @@ def test_the_binary_target_is_quiet_about_the_default_format(
     reporter = Quiet()
     inputs = BuildInputs(
         root=tmp_path, dist_name="app", version="1.0", scripts={"app": "app:main"},
-        config=config({}), epoch=0, out_dir=tmp_path,
+        config=config({}, environ), epoch=0, out_dir=tmp_path,
     )  # fmt: skip
     assert flow.build_binary(inputs, reporter) == "static executable"  # type: ignore[comparison-overlap]
-    assert reporter.lines == []
+    told = [line for line in reporter.lines if "`krust:binary` makes the static executable" in line]
+    assert (told != [] and all("KRUST_FORMAT" in line for line in told)) is said, reporter.lines
+    assert len(reporter.lines) == len(told)
 
 
 @pytest.mark.parametrize(
