@@ -2,8 +2,9 @@
 base before the format runs (so a bad base costs no work), and the layered format on the
 base's Python asks for every platform's base again (`formats.base.BaseSource`); the
 first platform's is the one the build opened, not a second pull (`building.bases.
-BaseOpener`). So each base manifest and blob is fetched from the registry at most once
-per build, and a base pinned by digest and served from the cache is digest-checked once.
+BaseOpener`). So each platform manifest and blob of the base is fetched from the
+registry at most once per build (the tag is looked up by each platform's pull, no more),
+and a base pinned by digest and served from the cache is digest-checked once.
 
 Through the real `build_image` of the layered format on Debian's two-platform Python base
 (tests/infra/pythonbases.py) in a real registry, whose access log says what was asked.
