@@ -1,4 +1,5 @@
-"""Registry base images, kept in one OCI layout under the user cache directory.
+"""The base image of a build (`BaseOpener`), and registry bases kept in one OCI layout
+under the user cache directory.
 
 Blobs are content-addressed and verified when pulled, so they are shared by every build
 and downloaded once. A base pinned by digest (`…@sha256:…`, the recommended form) is
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from hatch_krust.oci.reference import Reference
     from hatch_krust.progress import Reporter
 
-__all__ = ["BaseOpener", "CachedBase", "pull_base", "record_path"]
+__all__ = ["BaseOpener", "CachedBase", "OpenedBase", "pull_base", "record_path"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,16 @@ class CachedBase:
     base_digest: str  # what `org.opencontainers.image.base.digest` should say
     from_cache: bool  # True when no registry was asked
     warning: str = ""  # why a cached copy was not used (damaged), for the caller to print
+
+
+@dataclass(frozen=True)
+class OpenedBase:
+    """The base as the build uses it: the image (None for `scratch`), and the name and
+    digest its annotations and record give (`org.opencontainers.image.base.*`)."""
+
+    image: BaseImage | None
+    name: str
+    digest: str
 
 
 def record_path(cache_root: Path, reference: Reference, platform: Platform) -> tuple[str, Path]:
@@ -125,9 +136,16 @@ def _damage(layout: Layout, descriptor: Descriptor) -> str:
 
 
 class BaseOpener:
-    """The base image for each platform a format asks for (`formats.base.BaseSource`):
-    registry bases pulled through the shared cache, layouts and archives read in place.
-    Archives stay open until `close` (the build's end)."""
+    """The build's one way to the base image: the build's first platform (`opened`) and
+    each platform a format asks for (`open`, `formats.base.BaseSource`) come from here.
+    Registry bases are pulled through the shared cache, layouts and archives read in place.
+
+    What is opened is kept for the build: a platform asked for again (the first one,
+    which the build opens before the format runs and a format on the base's Python opens
+    again) is the same image, not a second pull, so each base manifest, config and blob
+    is fetched and digest-checked once per build. Archives stay open until `close` (the
+    build's end).
+    """
 
     def __init__(
         self,
@@ -141,6 +159,8 @@ class BaseOpener:
         self.reporter, self.env = reporter, env
         self._stack = contextlib.ExitStack()
         self._layout: tuple[Layout, Descriptor] | None = None
+        # by `Platform.normalized()`: linux/arm64 and linux/arm64/v8 are one platform
+        self._opened: dict[Platform, OpenedBase] = {}
 
     def close(self) -> None:
         self._stack.close()
@@ -156,15 +176,57 @@ class BaseOpener:
         return self._registry_platforms() if every else [first]
 
     def open(self, platform: Platform) -> BaseImage:
+        """The base for `platform` (the protocol's: never scratch, whose `offered` is None)."""
+        image = self.opened(platform).image
+        if image is None:
+            message = "The base image is scratch: there is no base to open"
+            raise ImageError(message)
+        return image
+
+    def opened(self, platform: Platform) -> OpenedBase:
+        """The base for `platform` with the name and digest the image records; opened the
+        first time it is asked for, and kept. `scratch` is no image."""
+        key = platform.normalized()
+        if key not in self._opened:
+            self._opened[key] = self._open_new(platform)
+        return self._opened[key]
+
+    def _open_new(self, platform: Platform) -> OpenedBase:
+        if self.spec == "scratch":
+            return OpenedBase(None, "", "")
         layout = self._local()
         if layout is not None:
-            return BaseImage(*layout)
+            return OpenedBase(BaseImage(*layout), self.spec, layout[1].digest)
         from hatch_krust.registry.api import LayoutLocation, parse_location
 
         location = parse_location(self.spec)
         assert not isinstance(location, LayoutLocation)  # `_local` took those
         self.reporter.display_waiting(f"Pulling base image {location} ({platform})")
-        return pull_base(location, platform, self.cache_root, self.insecure, self.env).image
+        base = self._pull(location, platform)
+        if base.warning:
+            self.reporter.display_info(f"Warning: {base.warning}")
+        if base.from_cache:
+            self.reporter.display_info(
+                f"Base image {location} served from the cache (pinned by digest)"
+            )
+        return OpenedBase(base.image, str(location), base.base_digest)
+
+    def _pull(self, location: Reference, platform: Platform) -> CachedBase:
+        """`pull_base`; the default base unreachable says what to use instead."""
+        from hatch_krust.config import DEFAULT_BASE_IMAGE
+        from hatch_krust.errors import RegistryError, TransportFailure
+
+        try:
+            return pull_base(location, platform, self.cache_root, self.insecure, self.env)
+        except TransportFailure as exc:
+            if self.spec != DEFAULT_BASE_IMAGE:
+                raise
+            message = (
+                f"{exc}. {self.spec} is the default base image and needs internet access: set "
+                '`base-image = "scratch"` (or KRUST_BASE_IMAGE=scratch), a local `oci:DIR` '
+                "layout or a registry you can reach"
+            )
+            raise RegistryError(message) from None
 
     def _local(self) -> tuple[Layout, Descriptor] | None:
         """An `oci:` layout or `oci-archive:` base, opened once; None for a registry."""
@@ -175,6 +237,12 @@ class BaseOpener:
             location = parse_location(self.spec)
             if not isinstance(location, LayoutLocation):
                 return None
+            if not location.path.exists():
+                kind = "file" if location.archive else "directory"
+                message = (
+                    f"The base image {self.spec!r} does not exist: no such {kind} {location.path}"
+                )
+                raise ImageError(message)
             if location.archive:
                 layout = self._stack.enter_context(open_archive(location.path))
             else:

@@ -3,12 +3,13 @@ as an OCI image index in a staged layout, with its archive, attestation document
 build record.
 
 `plan_image` makes every check that needs no work (platforms, tags, the repository, the
-CA file); `build_image` then pulls the base, lets the format make the program (which
-also uses the network: `uv pip compile` for the cache key, the wheel build's and the
-installs' package index), assembles and writes everything into a work directory the
-caller owns, and returns a `BuiltImage`. Installing it into `dist/krust/` and
-publishing it are later steps (`hatch_krust.building.outputs`, `hatch_krust.publish`),
-joined by the composition root `hatch_krust.flow`.
+CA file); `build_image` then opens the base (`building.bases.BaseOpener`, which the
+format is given too, so each platform's base is opened once), lets the format make the
+program (which also uses the network: `uv pip compile` for the cache key, the wheel
+build's and the installs' package index), assembles and writes everything into a work
+directory the caller owns, and returns a `BuiltImage`. Installing it into `dist/krust/`
+and publishing it are later steps (`hatch_krust.building.outputs`,
+`hatch_krust.publish`), joined by the composition root `hatch_krust.flow`.
 """
 
 from __future__ import annotations
@@ -28,16 +29,16 @@ from hatch_krust.building.git import GitState, git_state
 from hatch_krust.building.public_paths import public_location
 from hatch_krust.building.record import build_record
 from hatch_krust.building.tags import release_only_templates, render_tags, tag_safe
-from hatch_krust.errors import ConfigError, ImageError
+from hatch_krust.errors import ConfigError
 from hatch_krust.formats import format_for
 from hatch_krust.oci.annotations import image_annotations
 from hatch_krust.oci.archive_names import image_name
 from hatch_krust.oci.assemble import BaseImage, ImageOptions
 from hatch_krust.oci.image import platforms_of
-from hatch_krust.oci.layout import Layout, open_archive, write_archive
+from hatch_krust.oci.layout import Layout, write_archive
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
 
     from hatch_krust.attest import Document
     from hatch_krust.config import KrustConfig
@@ -52,7 +53,6 @@ __all__ = [
     "ProjectFacts",
     "build_image",
     "file_stem",
-    "open_base",
     "plan_image",
 ]
 
@@ -79,58 +79,6 @@ class ImagePlan:
 def repository_name(template: str, project_name: str) -> str:
     name = re.sub(r"[^a-z0-9._-]+", "-", project_name.lower()).strip("-._")
     return template.replace("{name}", name)
-
-
-@contextlib.contextmanager
-def open_base(
-    spec: str,
-    platform: Platform,
-    cache_root: Path,
-    insecure: tuple[str, ...],
-    reporter: Reporter,
-    env: Mapping[str, str] | None = None,
-) -> Iterator[tuple[BaseImage | None, str, str]]:
-    """(base, name, digest) of `scratch`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, a registry."""
-    from hatch_krust.registry.api import LayoutLocation, parse_location
-
-    if spec == "scratch":
-        yield None, "", ""
-        return
-    location = parse_location(spec)
-    if isinstance(location, LayoutLocation):
-        if not location.path.exists():
-            kind = "file" if location.archive else "directory"
-            message = f"The base image {spec!r} does not exist: no such {kind} {location.path}"
-            raise ImageError(message)
-        with contextlib.ExitStack() as stack:
-            if location.archive:
-                layout = stack.enter_context(open_archive(location.path))
-            else:
-                layout = Layout.open(location.path)
-            descriptor = layout.resolve(location.tag)
-            yield BaseImage(layout, descriptor), spec, descriptor.digest
-        return
-    from hatch_krust.building.bases import pull_base
-    from hatch_krust.config import DEFAULT_BASE_IMAGE
-    from hatch_krust.errors import RegistryError, TransportFailure
-
-    reporter.display_waiting(f"Pulling base image {location} ({platform})")
-    try:
-        base = pull_base(location, platform, cache_root, insecure, env)
-    except TransportFailure as exc:
-        if spec != DEFAULT_BASE_IMAGE:
-            raise
-        message = (
-            f"{exc}. {spec} is the default base image and needs internet access: set "
-            '`base-image = "scratch"` (or KRUST_BASE_IMAGE=scratch), a local `oci:DIR` '
-            "layout or a registry you can reach"
-        )
-        raise RegistryError(message) from None
-    if base.warning:
-        reporter.display_info(f"Warning: {base.warning}")
-    if base.from_cache:
-        reporter.display_info(f"Base image {location} served from the cache (pinned by digest)")
-    yield base.image, str(location), base.base_digest
 
 
 def image_options(
@@ -242,10 +190,11 @@ def build_image(
     packager = format_for(config)
     spec, platform = config.base_image, plan.platform
     bases = BaseOpener(spec, cache_root, insecure, reporter, inputs.env)
-    with contextlib.closing(bases), open_base(
-        spec, platform, cache_root, insecure, reporter, inputs.env
-    ) as opened:
-        base = (opened[0], public_location(opened[1], inputs.root), opened[2])  # no local path
+    with contextlib.closing(bases):
+        # the first platform's base, before any work (a bad base costs no freeze); the
+        # format asking for it again (`bases.open`) gets this one, not a second pull
+        opened = bases.opened(platform)
+        base = (opened.image, public_location(opened.name, inputs.root), opened.digest)
         packaged, root = root_options(inputs, packager.package(inputs, reporter, work, bases))
         reporter.display_waiting(f"Assembling the image ({packaged.format})")
         git = git_state(inputs.root)  # one look at the checkout: annotations and provenance

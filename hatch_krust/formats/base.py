@@ -106,7 +106,10 @@ class Packaged:
 
 class BaseSource(Protocol):
     """The base image, opened for the platforms a format asks for. The build provides it
-    (`building.bases.BaseOpener`): a format reaches no registry itself."""
+    (`building.bases.BaseOpener`): a format reaches no registry itself. It opens nothing
+    until asked and keeps what it opened, so a platform asked for again, the first one
+    above all (the build opens it before the format runs), is the same image: each base
+    manifest, config and blob is fetched and checked once a build."""
 
     def offered(self, *, every: bool, first: Platform) -> list[Platform] | None:
         """The platforms to choose from: all the base's index lists when `every`, else
@@ -119,7 +122,19 @@ class BaseSource(Protocol):
 
 
 class Format(Protocol):
-    """One image format."""
+    """One image format.
+
+    Every format gets the same `package` arguments, the `BaseSource` included, whether it
+    reads the base or not: the static format (and the layered one with a bundled
+    interpreter) puts its program on the one base the build opened, which `assemble` is
+    given; the layered format on the base's Python opens each platform's base from the
+    source. The source is kept in the protocol of every format, rather than given only
+    to the formats that read it, because the build must not ask which format it has (the
+    seam: only `formats/` asks), and the other ways to hand it to some formats only
+    would move that question into the build (a second protocol and an `isinstance`) or
+    make `format_for` take a build-time object, though `plan_image` calls it before any
+    base is open. An unread source costs nothing: it opens only what is asked for.
+    """
 
     name: str
 

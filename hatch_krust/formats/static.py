@@ -46,7 +46,10 @@ class StaticFormat:
     def package(
         self, inputs: BuildInputs, reporter: Reporter, work: Path, bases: BaseSource
     ) -> Packaged:
-        del bases  # the executable goes onto the build's one base as it is
+        """The frozen executable. `bases` is not read (see `Format`): a static executable
+        needs nothing of the base and runs on one platform, so it goes onto the base the
+        build opened for that platform, which `assemble` is given."""
+        del bases
         binary = build_executable(inputs, reporter, work / "out")
         reporter.display_info(STATIC_TMP_HINT)
         path = binary.path

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import hatch_krust.building.bases
-from hatch_krust.building.image import open_base
+from hatch_krust.building.bases import BaseOpener
 from hatch_krust.config import DEFAULT_BASE_IMAGE
 from hatch_krust.errors import RegistryError, TransportFailure
 from hatch_krust.oci.descriptor import Platform
@@ -35,11 +35,9 @@ def test_an_unreachable_base(
 ) -> None:
     monkeypatch.setattr(hatch_krust.building.bases, "pull_base", unreachable)
     platform = Platform(os="linux", architecture="amd64")
-    with (
-        pytest.raises(RegistryError) as caught,
-        open_base(spec, platform, tmp_path, (), Quiet()),  # type: ignore[arg-type]
-    ):
-        pass
+    bases = BaseOpener(spec, tmp_path, (), Quiet(), {})  # type: ignore[arg-type]
+    with pytest.raises(RegistryError) as caught:
+        bases.opened(platform)
     message = str(caught.value)
     assert message.startswith("Cannot talk to registry")
     hint = 'is the default base image and needs internet access: set `base-image = "scratch"`'

@@ -1,0 +1,98 @@
+"""`building.bases.BaseOpener`, the build's one way to its base: what it opened is kept
+per platform (linux/arm64 is linux/arm64/v8), a layout base names what the image records,
+scratch is no image, and a missing layout is refused with the message the build gave
+before the opener was the one path. Without a registry: the pull is replaced.
+(Through a real build and registry: tests/building/test_base_opened_once.py.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import hatch_krust.building.bases
+from hatch_krust.building.bases import BaseOpener, CachedBase
+from hatch_krust.errors import ImageError
+from hatch_krust.oci.assemble import BaseImage
+from hatch_krust.oci.layout import Layout
+from hatch_krust.oci.platform import Platform
+from tests.infra.registry import random_image
+from tests.oci.images import make_base
+
+
+class Heard:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def display_waiting(self, message: str) -> None:
+        self.lines.append(message)
+
+    display_info = display_waiting
+
+
+def opener(spec: str, tmp_path: Path, heard: Heard | None = None) -> BaseOpener:
+    return BaseOpener(spec, tmp_path / "cache", (), heard or Heard(), {})  # type: ignore[arg-type]
+
+
+def test_a_registry_base_is_pulled_once_per_platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layout = Layout.create(tmp_path / "pulled")
+    pulls: list[str] = []
+
+    def pull_base(location: Any, platform: Platform, *args: Any) -> CachedBase:
+        pulls.append(str(platform))
+        image = BaseImage(layout, random_image(layout, platform=platform, register=False))
+        return CachedBase(image, f"sha256:{len(pulls):064x}", from_cache=False)
+
+    monkeypatch.setattr(hatch_krust.building.bases, "pull_base", pull_base)
+    heard = Heard()
+    bases = opener("reg.example/team/base:1", tmp_path, heard)
+    first = bases.opened(Platform.parse("linux/arm64"))
+    assert (first.name, first.digest) == ("reg.example/team/base:1", f"sha256:{1:064x}")
+    assert bases.open(Platform.parse("linux/arm64/v8")) is first.image  # the same platform
+    assert bases.opened(Platform.parse("linux/arm64")) is first
+    other = bases.open(Platform.parse("linux/amd64"))
+    assert other is not first.image
+    assert bases.open(Platform.parse("linux/amd64")) is other
+    assert pulls == ["linux/arm64", "linux/amd64"]
+    assert heard.lines == [
+        "Pulling base image reg.example/team/base:1 (linux/arm64)",
+        "Pulling base image reg.example/team/base:1 (linux/amd64)",
+    ]
+
+
+def test_a_layout_base_is_read_once_and_named_as_given(tmp_path: Path) -> None:
+    entry = make_base(tmp_path / "layout", [{"etc/": None, "etc/os-release": b"ID=test\n"}])
+    spec = f"oci:{tmp_path / 'layout'}:base"
+    bases = opener(spec, tmp_path)
+    first = bases.opened(Platform.host())
+    assert first.image is not None
+    assert (first.name, first.digest) == (spec, entry["digest"])
+    assert bases.open(Platform.host()) is first.image
+    assert bases.offered(every=True, first=Platform.host()) == [Platform("linux", "amd64")]
+
+
+def test_scratch_is_no_image(tmp_path: Path) -> None:
+    bases = opener("scratch", tmp_path)
+    assert bases.opened(Platform.host()).image is None
+    assert bases.offered(every=True, first=Platform.host()) is None
+    with pytest.raises(ImageError, match="The base image is scratch"):
+        bases.open(Platform.host())
+
+
+@pytest.mark.parametrize(("scheme", "kind"), [("oci", "directory"), ("oci-archive", "file")])
+def test_a_missing_layout_base_is_named(tmp_path: Path, scheme: str, kind: str) -> None:
+    missing = tmp_path / "nowhere"
+    spec = f"{scheme}:{missing}:base"
+    for ask in ("opened", "offered"):
+        bases = opener(spec, tmp_path)
+        with pytest.raises(ImageError) as caught:
+            if ask == "opened":
+                bases.opened(Platform.host())
+            else:
+                bases.offered(every=True, first=Platform.host())
+        assert str(caught.value) == (
+            f"The base image {spec!r} does not exist: no such {kind} {missing}"
+        )
