@@ -168,6 +168,7 @@ def test_two_clean_builds_give_the_same_image(
     assert again.record["index"]["digest"] == first.record["index"]["digest"]
 
 
+@pytest.mark.usefixtures("first")  # its build fills the layer cache this one is served from
 def test_the_layered_build_on_an_oci_layout_base_runs_as_the_configured_user(
     cache: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
