@@ -85,9 +85,12 @@ def python_metadata_files(bundle: Mapping[str, Any]) -> list[tuple[str, bytes]]:
 
 def debian_packages(bundle: Mapping[str, Any]) -> list[dict[str, str]]:
     """The Debian packages (package, version, architecture, source) whose files are in the
-    executable: the native libraries' and the Python runtime's, one each, by name."""
+    executable: the native libraries' and the Python runtime's, one each, by name. What
+    assembling added beside the program (`runtime-files`: the zone database) is named in
+    the SBOM only: its files for scanners were written before it was known."""
     found: dict[str, dict[str, str]] = {}
-    origins = [n.get("debian") for n in bundle.get("native", []) or []]
+    natives = bundle.get("native", []) or []
+    origins = [n.get("debian") for n in natives if n.get("bundled_by") != "runtime-files"]
     origins.append(((bundle.get("python") or {}).get("origin") or {}).get("debian"))
     for debian in origins:
         if isinstance(debian, dict) and debian.get("package") and debian.get("version"):

@@ -180,3 +180,23 @@ def test_a_library_both_freezers_packed_is_listed_once() -> None:
     ]
     spdx = json.loads(documents(made, "spdx", "s")[0].data)
     assert [p["name"] for p in spdx["packages"]].count("libz.so.1") == 2
+
+
+def test_the_zone_layers_package_is_in_the_sbom_not_in_the_files_for_scanners() -> None:
+    """The zone database is added while the image is assembled, after its files for
+    scanners are written: its Debian package is named by the SBOM only, so the SBOM lists
+    no status.d file the image lacks."""
+    tzdata = {"package": "tzdata", "version": "2025b-0+deb12u2", "architecture": "all",
+              "source": ""}  # fmt: skip
+    zones = {"name": "zoneinfo", "path": "/usr/share/zoneinfo", "sha256": "ab" * 32,
+             "bundled_by": "runtime-files", "debian": tzdata}  # fmt: skip
+    bundle = {**BUNDLE, "native": [*BUNDLE["native"], zones]}  # type: ignore[list-item]
+    assert scanner_files(bundle) == scanner_files(BUNDLE)
+    zoned = replace(facts(), bundle=bundle, scanner_files=tuple(scanner_files(bundle)))
+    cdx = json.loads(documents(zoned, "cyclonedx", "s")[0].data)
+    spdx = json.loads(documents(zoned, "spdx", "s")[0].data)
+    purls = [c.get("purl", "") for c in cdx["components"]]
+    assert "pkg:deb/debian/tzdata@2025b-0%2Bdeb12u2?arch=all" in purls, purls
+    refs = [r["referenceLocator"] for p in spdx["packages"] for r in p.get("externalRefs", [])]
+    assert "pkg:deb/debian/tzdata@2025b-0+deb12u2?arch=all" in refs, refs
+    assert not any("status.d/tzdata" in f["fileName"] for f in spdx.get("files", []))
