@@ -9,6 +9,7 @@ with skopeo; the registry's access log says what was uploaded.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -20,6 +21,7 @@ import tarfile
 import time
 import zipfile
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -35,6 +37,7 @@ pytestmark = pytest.mark.infra
 STEM = "krust-layered-demo-1.0.0"
 PLATFORMS = "linux/amd64,linux/arm64"
 CACHE = Path(os.environ.get("KRUST_TEST_CACHE", "/var/tmp/hatch-krust-tests")) / "pythonbases"
+NOTES = "a file of the project beside its wheel (extra-files)\n"
 CHECK = '''"""What the platform tests ask of the image."""
 import http.server, json, platform, subprocess, sys
 
@@ -103,6 +106,9 @@ def make_project(where: Path) -> Path:
     text = text.replace(
         "[project.scripts]\n", '[project.scripts]\nkrust-check = "krust_layered.check:main"\n'
     )
+    text += '\n[tool.hatch.build.targets.krust.extra-files]\n"/etc/krust-demo/notes.txt" = '
+    text += '"notes.txt"\n'
+    (project / "notes.txt").write_text(NOTES)
     pyproject.write_text(text)
     return project
 
@@ -137,6 +143,22 @@ def pushed(registry: RegistryServer) -> tuple[dict, dict[str, dict]]:
     return index, manifests
 
 
+def diff_ids(registry: RegistryServer, arch: str) -> list[str]:
+    """The layers' diff_ids in the config of the pushed image for `arch`."""
+    name = f"docker://{registry.host}/team/krust-layered-demo:1.0.0"
+    config = skopeo("inspect", "--config", "--raw", "--tls-verify=false", "--override-arch",
+                    arch, name)  # fmt: skip
+    return list(json.loads(config)["rootfs"]["diff_ids"])
+
+
+def host_tzdata_version() -> str:
+    """The version of this machine's Debian `tzdata` (whose /usr/share/zoneinfo the
+    build ships), from dpkg's status file."""
+    status = Path("/var/lib/dpkg/status").read_text()
+    stanza = next(s for s in status.split("\n\n") if s.startswith("Package: tzdata\n"))
+    return re.search(r"^Version: (.+)$", stanza, re.MULTILINE).group(1)  # type: ignore[union-attr]
+
+
 def unpack(registry: RegistryServer, arch: str, where: Path) -> tuple[Path, list[str]]:
     """The pushed image for `arch` as a root file system, and its Entrypoint."""
     source = f"docker://{registry.host}/team/krust-layered-demo:1.0.0"
@@ -162,8 +184,9 @@ def test_one_build_pushes_an_index_with_both_platforms(first, registry: Registry
     assert amd64["layers"][-1]["digest"] == arm64["layers"][-1]["digest"]  # the project
     assert amd64["layers"][-2]["digest"] != arm64["layers"][-2]["digest"]  # their wheels
     assert amd64["layers"][0] != arm64["layers"][0]  # each platform's base layer
-    # base, runtime files, the zone database (the Debian base has no tzdata), packages, project
-    assert len(amd64["layers"]) == 5
+    # base, runtime files, the zone database (the Debian base has no tzdata), the extra
+    # files, packages, project
+    assert len(amd64["layers"]) == len(arm64["layers"]) == 6
     base = {
         a: m["annotations"]["org.opencontainers.image.base.digest"] for a, m in manifests.items()
     }
@@ -214,6 +237,11 @@ def test_arm64_runs_under_qemu_user(first, registry: RegistryServer, tmp_path: P
     assert (report["executable"], report["base_prefix"]) == ("/app/bin/python", "/usr")
     assert report["version"] == "3.11.2"  # Debian's, not this machine's
     assert list((root / "app/lib/python3.11/site-packages/yaml/__pycache__").glob("*.pyc"))
+    # the files for scanners are this platform's own: its Python is Debian's arm64 package
+    stanza = (root / "var/lib/dpkg/status.d/python3.11-minimal").read_text()
+    assert "Architecture: arm64\n" in stanza, stanza
+    assert (root / "etc/krust-demo/notes.txt").read_text() == NOTES
+    assert (root / "usr/share/zoneinfo/Europe/Oslo").is_file()
 
 
 def test_an_arm64_service_answers_http(first, registry: RegistryServer, tmp_path: Path) -> None:
@@ -260,6 +288,15 @@ def test_each_platform_sbom_names_the_base_python_and_its_wheels(
     assert python and f"arch={arch}" in python[0], purls
     assert any(p.startswith("pkg:pypi/cryptography@44.0.0") for p in purls), purls
     assert any(p.startswith("pkg:pypi/pyyaml@6.0.2") for p in purls), purls
+    # every platform's image holds the extra files and the zone layer: its SBOM names them
+    project = next(c for c in sbom["components"] if c["name"] == "krust-layered-demo")
+    notes = [f for f in project.get("components", []) if f["name"] == "/etc/krust-demo/notes.txt"]
+    assert notes and notes[0]["hashes"][0]["content"] == hashlib.sha256(NOTES.encode()).hexdigest()
+    zones = [c for c in sbom["components"] if c["name"] == "zoneinfo"]
+    assert len(zones) == 1, [c["name"] for c in sbom["components"]]
+    assert f"sha256:{zones[0]['hashes'][0]['content']}" in diff_ids(registry, arch)
+    tzdata = host_tzdata_version()  # the build host's zone database, named as Debian does
+    assert zones[0].get("purl") == f"pkg:deb/debian/tzdata@{quote(tzdata)}?arch=all", zones
     written = first[0] / "dist/krust"
     name = f"{STEM}.cdx.json" if arch == "amd64" else f"{STEM}.linux-arm64.cdx.json"
     assert json.loads((written / name).read_text())["components"] == sbom["components"]
