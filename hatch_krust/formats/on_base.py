@@ -26,7 +26,6 @@ from packaging.utils import parse_wheel_filename
 from hatch_krust.config import DEFAULT_ORIGIN
 from hatch_krust.errors import ConfigError
 from hatch_krust.formats.base import Bundle, Packaged, Program
-from hatch_krust.inputs import resolve_script
 from hatch_krust.oci.descriptor import Platform
 from hatch_krust.oci.image import load_image
 
@@ -221,17 +220,21 @@ def _package(
     stack: contextlib.ExitStack,
 ) -> Packaged:
     from hatch_krust.formats.executable import project_wheel
+    from hatch_krust.formats.layered import check_program
+    from hatch_krust.formats.programs import choose_program
     from hatch_krust.python.extras import chosen_extras, wheel_requirement
 
     config = inputs.config
-    script, entry = resolve_script(
-        inputs.scripts, inputs.dist_name, config.script, config.origin("script")
-    )
     wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
     _refuse_own_extension(wheel, targets, config.origin("platforms"))
+    # a console script, or a native program (the project's wheel's, or a dependency's:
+    # each platform's environment holds that platform's build of it)
+    script, entry = choose_program(inputs.scripts, inputs.dist_name, config, wheel, static=False)
     _point, extras = chosen_extras(config.extras, config.origin("extras"), script, entry, wheel)
     requirement = wheel_requirement(wheel, inputs.dist_name, extras)
     plans = _plans(inputs, reporter, work, targets, requirement)
+    for plan in plans:
+        check_program(inputs, plan, script)
     return _packaged(inputs, reporter, (script, wheel), targets, plans, stack)
 
 

@@ -28,7 +28,13 @@ import pytest
 
 from hatch_krust.cli import main
 from tests.e2e.conftest import build_env, hatchling_build
-from tests.infra.pythonbases import BASE_TAG, python_base_layout, run_foreign, usr_local_base
+from tests.infra.pythonbases import (
+    BASE_TAG,
+    DEBIAN_PYTHON,
+    python_base_layout,
+    run_foreign,
+    usr_local_base,
+)
 from tests.infra.registry import RegistryServer, free_port, start_registry
 from tests.layered.conftest import PROJECT
 
@@ -489,3 +495,98 @@ def test_verify_checks_every_platform_against_its_own_documents(
     assert main(["verify", reference]) == 0, capsys.readouterr().err
     err = capsys.readouterr().err
     assert "(linux/amd64)" in err and "(linux/arm64)" in err
+
+
+RUFF_PIN = "ruff==0.8.4"  # as the matrix tests (tests/matrix/test_real_projects_round2.py)
+BAD = "import os\n"  # F401: `os` imported but unused
+
+
+def unpack_archive(archive: Path, arch: str, where: Path) -> tuple[Path, list[str]]:
+    """The image for `arch` of a build's archive as a root file system, and its Entrypoint.
+    (The archive's index.json lists each platform's manifest under the version's ref name,
+    so the layout gets an index.json naming only the one for `arch`.)"""
+    layout = where / "layout"
+    layout.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(layout, filter="data")
+    index = json.loads((layout / "index.json").read_text())
+    index["manifests"] = [
+        {**m, "annotations": {"org.opencontainers.image.ref.name": "image"}}
+        for m in index["manifests"]
+        if m["platform"]["architecture"] == arch
+    ]
+    assert len(index["manifests"]) == 1, index
+    (layout / "index.json").write_text(json.dumps(index))
+    subprocess.run(["umoci", "unpack", "--image", f"{layout}:image", str(where / "bundle")],
+                   check=True, capture_output=True)  # fmt: skip
+    config = json.loads((where / "bundle/config.json").read_text())
+    return where / "bundle/rootfs", config["process"]["args"]
+
+
+def _ruff_report(done: subprocess.CompletedProcess[str]) -> None:
+    assert "error while loading shared libraries" not in done.stderr, done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr  # violations found: status 1
+    assert "F401" in done.stdout and "`os` imported but unused" in done.stdout, done.stdout
+
+
+def test_a_dependencys_native_program_is_the_script_on_every_platform(
+    base: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """`script = "ruff"` on a project that depends on ruff: each platform's environment
+    has that platform's ruff wheel, and its image runs that ruff (the amd64 one through
+    the entrypoint, natively; the arm64 one under qemu-user, which cannot follow the
+    launcher's execv without binfmt, so the program itself)."""
+    project = make_project(tmp_path_factory.mktemp("platforms-ruff"))
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        '"cryptography==44.0.0"]', f'"cryptography==44.0.0", "{RUFF_PIN}"]'))  # fmt: skip
+    done = build(project, tmp_path_factory.mktemp("platforms-ruff-cache"),
+                 KRUST_BASE_IMAGE=base, KRUST_PLATFORMS=PLATFORMS, KRUST_SCRIPT="ruff")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    written = project / "dist/krust"
+    machines = {"amd64": 62, "arm64": 183}  # ELF e_machine: EM_X86_64, EM_AARCH64
+    sboms = {"amd64": f"{STEM}.cdx.json", "arm64": f"{STEM}.linux-arm64.cdx.json"}
+    for arch, sbom_name in sboms.items():
+        root, argv = unpack_archive(written / f"{STEM}.oci.tar", arch, tmp_path / arch)
+        assert argv[-1] == "/app/bin/ruff" and argv[0] == "/app/bin/python", argv
+        program = (root / "app/bin/ruff").read_bytes()
+        assert int.from_bytes(program[18:20], "little") == machines[arch]  # its own arch's
+        sbom = json.loads((written / sbom_name).read_text())
+        executable = sbom["metadata"]["component"]
+        assert executable["name"] == "ruff"
+        assert executable["hashes"][0]["content"] == hashlib.sha256(program).hexdigest()
+        purls = [c.get("purl", "") for c in sbom["components"]]
+        assert "pkg:pypi/ruff@0.8.4" in purls, purls
+        (root / "srv").mkdir(exist_ok=True)
+        (root / "srv/bad.py").write_text(BAD)
+        args = ["check", "--no-cache", "--isolated", "/srv/bad.py"]
+        if arch == "amd64":
+            _ruff_report(run_native(root, [*argv, *args]))
+        else:
+            _ruff_report(run_foreign(root, [argv[-1], *args]))
+
+
+def test_the_projects_own_native_program_on_a_python_base(
+    base: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """ruff's own wheel as the project (`wheel`), `script = "ruff"`: on the base's Python
+    as in the bundled layered image (issue 20)."""
+    from tests.matrix.harness import fetch_wheel
+    from tests.matrix.test_real_projects_round2 import RUFF
+
+    project = tmp_path_factory.mktemp("platforms-ruff-own")
+    wheel = fetch_wheel(RUFF, project / "wheels")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        f'[project]\nname = "ruff"\nversion = "{RUFF.version}"\n'
+    )
+    env = build_env(tmp_path_factory.mktemp("platforms-ruff-own-cache"), KRUST_FORMAT="layered",
+                    KRUST_BASE_IMAGE=base, KRUST_WHEEL=str(wheel), KRUST_SCRIPT="ruff")  # fmt: skip
+    done = hatchling_build(project, "krust", env)
+    assert done.returncode == 0, done.stderr[-4000:]
+    archive = project / f"dist/krust/ruff-{RUFF.version}.oci.tar"
+    root, argv = unpack_archive(archive, "amd64", tmp_path)
+    assert argv[-1] == "/app/bin/ruff" and os.readlink(root / "app/bin/python") == DEBIAN_PYTHON
+    (root / "srv").mkdir(exist_ok=True)
+    (root / "srv/bad.py").write_text(BAD)
+    _ruff_report(run_native(root, [*argv, "check", "--no-cache", "--isolated", "/srv/bad.py"]))
