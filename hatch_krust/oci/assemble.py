@@ -224,7 +224,7 @@ def root_additions(
         zones = write_image_layer(layout, list(found.zoneinfo), options, parts.types)
         layers.append((zones, "time zone database (the build host's /usr/share/zoneinfo)"))
         if options.shipped is not None:
-            component = zoneinfo_component(zones, options.host_root)
+            component = zoneinfo_component(zones, found.zone_package)
             options.shipped.append({**component, "platform": str(options.platform)})
     if options.extra_files:
         extra = write_image_layer(layout, list(options.extra_files), options, parts.types)

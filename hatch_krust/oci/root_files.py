@@ -12,7 +12,9 @@ both get the same fix, only where the base lacks it:
 - the host's zone database (`/usr/share/zoneinfo`, without its `posix/` and `right/`
   copies) in a layer of its own, when the base has none and the program's environment has
   no `tzdata` (option `zoneinfo`); the SBOM names it, with the Debian package (`tzdata`)
-  and version when the host's dpkg database lists those files as that package's.
+  and version when the host's dpkg database lists those files as that package's; the
+  layer then also holds that package's dpkg stanza (`/var/lib/dpkg/status.d/tzdata`), so
+  scanners find what the SBOM names.
 
 Both are read below a root (`/`, the build host's; a test gives its own), so the files and
 the package that names them come from the same place.
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.oci.layer import Entry, file_entry
+from hatch_krust.oci.layer import Entry, bytes_entry, file_entry
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from hatch_krust.oci.layer import Layer
 
 __all__ = [
+    "DPKG_STATUS_DIR",
     "HOST_LOCALE",
     "HOST_ROOT",
     "HOST_ZONEINFO",
@@ -42,6 +45,7 @@ __all__ = [
     "RUNTIME_FILES",
     "RootFiles",
     "dpkg_owner",
+    "dpkg_stanza",
     "locale_entries",
     "root_files",
     "sets_locale",
@@ -59,6 +63,7 @@ HOST_LOCALE = HOST_ROOT / LOCALE_DIR.lstrip("/")
 HOST_ZONEINFO = HOST_ROOT / ZONEINFO_DIR.lstrip("/")
 RUNTIME_FILES = "runtime-files"  # `bundled_by` of what assembling adds (the SBOM's word)
 TZDATA = "tzdata"  # the Debian package of the zone database
+DPKG_STATUS_DIR = "/var/lib/dpkg/status.d"  # one stanza a package, as distroless images
 _ZONEINFO_SKIPPED = frozenset({"posix", "right"})  # copies of the same zones
 
 
@@ -69,6 +74,7 @@ class RootFiles:
     locale: tuple[Entry, ...]
     zoneinfo: tuple[Entry, ...]
     env: tuple[tuple[str, str], ...]
+    zone_package: dict[str, str] | None = None  # the Debian package the zones came from
 
 
 def sets_locale(base_env: Iterable[str], env: Mapping[str, str]) -> bool:
@@ -124,22 +130,38 @@ def root_files(
         locale_files = locale_entries(files, root / LOCALE_DIR.lstrip("/"))
         extra_env = (("LANG", DEFAULT_LANG),)
     zones = zoneinfo_entries(files, root / ZONEINFO_DIR.lstrip("/")) if zoneinfo else []
-    return RootFiles(tuple(locale_files), tuple(zones), extra_env)
+    package = dpkg_owner(root, TZDATA, ZONEINFO_DIR) if zones else None
+    if package is not None:  # for scanners, in the zone layer: the package with its files
+        stanza = dpkg_stanza(package).encode("utf-8")
+        zones.append(bytes_entry(f"{DPKG_STATUS_DIR}/{TZDATA}", stanza, 0o644))
+    return RootFiles(tuple(locale_files), tuple(zones), extra_env, package)
 
 
-def zoneinfo_component(layer: Layer, root: Path = HOST_ROOT) -> dict[str, Any]:
+def zoneinfo_component(layer: Layer, debian: dict[str, str] | None = None) -> dict[str, Any]:
     """The zone database as the SBOM names it: its path, the layer's digest, its origin,
-    and the Debian package that installed it below `root` (when dpkg says so)."""
+    and the Debian package that installed it (`RootFiles.zone_package`)."""
     component: dict[str, Any] = {
         "name": "zoneinfo",
         "path": ZONEINFO_DIR,
         "sha256": layer.diff_id.removeprefix("sha256:"),
         "bundled_by": RUNTIME_FILES,
     }
-    debian = dpkg_owner(root, TZDATA, ZONEINFO_DIR)
     if debian is not None:
-        component["debian"] = debian
+        component["debian"] = dict(debian)
     return component
+
+
+def dpkg_stanza(package: Mapping[str, str]) -> str:
+    """A dpkg status stanza (package, version, architecture, source) as dpkg writes one."""
+    source = package.get("source", "")
+    fields = [
+        ("Package", package["package"]),
+        ("Status", "install ok installed"),
+        ("Source", source if source != package["package"] else ""),  # as dpkg does
+        ("Version", package["version"]),
+        ("Architecture", package.get("architecture", "")),
+    ]
+    return "".join(f"{key}: {value}\n" for key, value in fields if value)
 
 
 def dpkg_owner(root: Path, package: str, path: str) -> dict[str, str] | None:

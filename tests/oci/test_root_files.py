@@ -126,14 +126,29 @@ def _shipped_zones(tmp_path: Path, host_root: Path) -> list[dict[str, object]]:
     layout = Layout.create(tmp_path / "layout")
     index = assemble(None, executable, options, layout)
     manifest = layout.read_json(layout.read_json(index.digest)["manifests"][0]["digest"])
-    zones = _layer_names(layout, manifest["layers"][0]["digest"])
+    with layout.open_blob(manifest["layers"][0]["digest"]) as blob, tarfile.open(
+        fileobj=io.BytesIO(blob.read())
+    ) as tar:
+        zones = tar.getnames()
+        if "var/lib/dpkg/status.d/tzdata" in zones:
+            stanza = tar.extractfile("var/lib/dpkg/status.d/tzdata")
+            assert stanza is not None
+            (tmp_path / "layout-tzdata").write_bytes(stanza.read())
     # the one zone of the root given, not this machine's hundreds
-    assert [n for n in zones if n.count("/") > 3] == ["usr/share/zoneinfo/Europe/Oslo"]
+    assert [n for n in zones if n.count("/") > 3 and "zoneinfo" in n] == [
+        "usr/share/zoneinfo/Europe/Oslo"
+    ]
     return shipped
 
 
 def test_the_zone_layer_names_the_hosts_debian_tzdata_package(tmp_path: Path) -> None:
+    """The SBOM entry names the package; the layer carries its stanza for scanners, the
+    bytes the SBOM lists (attest.scanner_files)."""
+    from hatch_krust.attest.scanner_files import scanner_files
+
     shipped = _shipped_zones(tmp_path, _host_root(tmp_path, status=TZDATA_STATUS))
+    stanza = (tmp_path / "layout-tzdata").read_bytes()
+    assert stanza == dict(scanner_files({"native": shipped}))["/var/lib/dpkg/status.d/tzdata"]
     assert [c["name"] for c in shipped] == ["zoneinfo"]
     assert shipped[0]["platform"] == "linux/arm64"  # the image that got it
     assert shipped[0]["debian"] == {
@@ -157,3 +172,4 @@ def test_zones_no_dpkg_package_names_have_no_debian_package(
 ) -> None:
     shipped = _shipped_zones(tmp_path, _host_root(tmp_path, status=status, listed=listed))
     assert [c["name"] for c in shipped] == ["zoneinfo"] and "debian" not in shipped[0]
+    assert not (tmp_path / "layout-tzdata").exists()  # no stanza in the layer either
