@@ -175,7 +175,8 @@ OPTIONS: tuple[Option, ...] = (
         "script",
         "KRUST_SCRIPT",
         "string",
-        "Which `[project.scripts]` entry becomes the executable.",
+        "Which `[project.scripts]` entry becomes the executable (layered: or a native "
+        "program of the project's or a dependency's wheel).",
         "the only script, or the one named like the project",
     ),
     Option(

@@ -10,6 +10,9 @@ small layer of its own:
   are inside the executable (the C library, OpenSSL, …, and libpython), the way Google's
   distroless images describe themselves.
 
+The zone database layer (hatch_krust.oci.root_files), added while the image is assembled,
+carries its own package's stanza (`tzdata`), written by the same `dpkg_stanza`.
+
 A program whose distributions scanners can see (the layered image's venv holds each
 one's own `dist-info`) needs only the dpkg stanzas: the format chooses
 (`hatch_krust.formats.Bundle.scanner_files`).
@@ -26,6 +29,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from hatch_krust.attest.facts import normalise_name
+from hatch_krust.oci.root_files import DPKG_STATUS_DIR, dpkg_stanza
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -43,7 +47,6 @@ __all__ = [
 ROLE = "scanner-metadata"  # how the SBOMs mark these files
 
 PYTHON_METADATA_DIR = "/usr/lib/krust/python"
-DPKG_STATUS_DIR = "/var/lib/dpkg/status.d"
 
 
 def scanner_files(bundle: Mapping[str, Any]) -> list[tuple[str, bytes]]:
@@ -85,7 +88,8 @@ def python_metadata_files(bundle: Mapping[str, Any]) -> list[tuple[str, bytes]]:
 
 def debian_packages(bundle: Mapping[str, Any]) -> list[dict[str, str]]:
     """The Debian packages (package, version, architecture, source) whose files are in the
-    executable: the native libraries' and the Python runtime's, one each, by name."""
+    image: the native libraries' and the Python runtime's, and what assembling added
+    (the zone database's `tzdata`, whose stanza its own layer carries), one each, by name."""
     found: dict[str, dict[str, str]] = {}
     origins = [n.get("debian") for n in bundle.get("native", []) or []]
     origins.append(((bundle.get("python") or {}).get("origin") or {}).get("debian"))
@@ -98,18 +102,6 @@ def debian_packages(bundle: Mapping[str, Any]) -> list[dict[str, str]]:
 def dpkg_status_files(bundle: Mapping[str, Any]) -> list[tuple[str, bytes]]:
     """`/var/lib/dpkg/status.d/<package>`, one dpkg status stanza each."""
     return [
-        (f"{DPKG_STATUS_DIR}/{p['package']}", _stanza(p).encode("utf-8"))
+        (f"{DPKG_STATUS_DIR}/{p['package']}", dpkg_stanza(p).encode("utf-8"))
         for p in debian_packages(bundle)
     ]
-
-
-def _stanza(package: Mapping[str, str]) -> str:
-    source = package.get("source", "")
-    fields = [
-        ("Package", package["package"]),
-        ("Status", "install ok installed"),
-        ("Source", source if source != package["package"] else ""),  # as dpkg does
-        ("Version", package["version"]),
-        ("Architecture", package.get("architecture", "")),
-    ]
-    return "".join(f"{key}: {value}\n" for key, value in fields if value)

@@ -141,33 +141,56 @@ def has_tzdata(bundle: dict[str, Any]) -> bool:
 
 def root_options(inputs: BuildInputs, packaged: Packaged) -> tuple[Packaged, dict[str, Any]]:
     """ImageOptions fields for what the image gets beyond the program: the extra files
-    (listed in the returned value's bundle as the project's), the zone database unless
-    `tzdata` is there, and a list to hear what assembling shipped (`with_shipped`)."""
+    (listed in the returned value's bundles as the project's: every platform's image holds
+    them), the zone database unless `tzdata` is there, and a list to hear what assembling
+    shipped (`with_shipped`)."""
     from dataclasses import replace
-
-    from hatch_krust.formats import Bundle
 
     config = inputs.config
     extra = extra_entries(config, inputs.root)
-    facts = packaged.bundle.facts()
-    record_in_bundle(facts, (inputs.dist_name, inputs.version), extra)
-    bundle = Bundle.of(facts, packed=packaged.bundle.packed)
+    project = (inputs.dist_name, inputs.version)
+    main = _with_extra(packaged, project, extra)
+    others = tuple((name, _with_extra(own, project, extra)) for name, own in packaged.platforms)
     shipped: list[dict[str, Any]] = []
     options = {
         "extra_files": extra,
         "locale": True,
-        "zoneinfo": config.zoneinfo and not has_tzdata(facts),
+        "zoneinfo": config.zoneinfo and not has_tzdata(main.bundle.facts()),
         "shipped": shipped,
     }
-    return replace(packaged, bundle=bundle), options
+    return replace(main, platforms=others), options
+
+
+def _with_extra(
+    packaged: Packaged, project: tuple[str, str], entries: tuple[Entry, ...]
+) -> Packaged:
+    """`packaged` with the extra files among its bundle's project files."""
+    from dataclasses import replace
+
+    from hatch_krust.formats import Bundle
+
+    facts = packaged.bundle.facts()
+    record_in_bundle(facts, project, entries)
+    return replace(packaged, bundle=Bundle.of(facts, packed=packaged.bundle.packed))
 
 
 def with_shipped(packaged: Packaged, shipped: list[dict[str, Any]] | None) -> Packaged:
-    """The bundle completed with what assembling added (the zone database, the locale),
-    for the SBOM."""
+    """The bundles completed with what assembling added (the zone database), for the SBOM:
+    each platform's with what its own image got (`platform` of each entry; the first
+    platform's are the ones no further platform claims)."""
     from dataclasses import replace
 
     if not shipped:
         return packaged
-    bundle = replace(packaged.bundle, native=(*packaged.bundle.native, *shipped))
-    return replace(packaged, bundle=bundle)
+    others = dict(packaged.platforms)
+
+    def add(own: Packaged, mine: list[dict[str, Any]]) -> Packaged:
+        entries = [{k: v for k, v in e.items() if k != "platform"} for e in mine]
+        return replace(own, bundle=replace(own.bundle, native=(*own.bundle.native, *entries)))
+
+    main = add(packaged, [e for e in shipped if e.get("platform") not in others])
+    rest = tuple(
+        (name, add(own, [e for e in shipped if e.get("platform") == name]))
+        for name, own in packaged.platforms
+    )
+    return replace(main, platforms=rest)

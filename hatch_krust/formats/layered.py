@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from hatch_krust.oci.platform import Platform
     from hatch_krust.progress import Reporter
 
-__all__ = ["LayeredFormat", "layered_bundle"]
+__all__ = ["LayeredFormat", "check_program", "layered_bundle"]
 
 
 class LayeredFormat:
@@ -120,7 +120,17 @@ def _plan(
     reporter.display_waiting("Planning the layers")
     files = cache / "files" if cache is not None else work / "files"
     plan = plan_layers(host_interpreter(interpreter), env.root, inputs.dist_name, files)
+    check_program(inputs, plan, script)
     return wheel, plan, script
+
+
+def check_program(inputs: BuildInputs, plan: LayeredPlan, script: str) -> None:
+    """`script` is a console script of the project or a native program of the installed
+    environment (`formats.programs.installed_program`)."""
+    from hatch_krust.formats.programs import installed_program
+
+    heads = {name: _file_bytes(plan, path, 4) for name, path in plan.scripts.items()}
+    installed_program(script, inputs.scripts, heads, inputs.config.origin("script"))
 
 
 def _report(built: tuple[BuiltLayer, ...], reporter: Reporter) -> None:
@@ -132,12 +142,18 @@ def _report(built: tuple[BuiltLayer, ...], reporter: Reporter) -> None:
 
 def _script_bytes(plan: LayeredPlan, path: str) -> bytes:
     """The console script's content as the image holds it (the top layer that has it)."""
+    return _file_bytes(plan, path, -1)
+
+
+def _file_bytes(plan: LayeredPlan, path: str, size: int) -> bytes:
+    """The first `size` bytes (-1: all) of the file at image path `path` (the top layer's)."""
     for layer in reversed(plan.layers):
         for entry in layer.entries:
             if entry.path == path and entry.data is not None:
-                return entry.data
+                return entry.data if size < 0 else entry.data[:size]
             if entry.path == path and entry.source is not None:
-                return entry.source.read_bytes()
+                with entry.source.open("rb") as stream:
+                    return stream.read(size)
     message = f"The layered image has no file {path} for its console script"
     raise ImageError(message)
 

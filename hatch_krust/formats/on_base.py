@@ -26,7 +26,6 @@ from packaging.utils import parse_wheel_filename
 from hatch_krust.config import DEFAULT_ORIGIN
 from hatch_krust.errors import ConfigError
 from hatch_krust.formats.base import Bundle, Packaged, Program
-from hatch_krust.inputs import resolve_script
 from hatch_krust.oci.descriptor import Platform
 from hatch_krust.oci.image import load_image
 
@@ -221,17 +220,21 @@ def _package(
     stack: contextlib.ExitStack,
 ) -> Packaged:
     from hatch_krust.formats.executable import project_wheel
+    from hatch_krust.formats.layered import check_program
+    from hatch_krust.formats.programs import choose_program
     from hatch_krust.python.extras import chosen_extras, wheel_requirement
 
     config = inputs.config
-    script, entry = resolve_script(
-        inputs.scripts, inputs.dist_name, config.script, config.origin("script")
-    )
     wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
     _refuse_own_extension(wheel, targets, config.origin("platforms"))
+    # a console script, or a native program (the project's wheel's, or a dependency's:
+    # each platform's environment holds that platform's build of it)
+    script, entry = choose_program(inputs.scripts, inputs.dist_name, config, wheel, static=False)
     _point, extras = chosen_extras(config.extras, config.origin("extras"), script, entry, wheel)
     requirement = wheel_requirement(wheel, inputs.dist_name, extras)
     plans = _plans(inputs, reporter, work, targets, requirement)
+    for plan in plans:
+        check_program(inputs, plan, script)
     return _packaged(inputs, reporter, (script, wheel), targets, plans, stack)
 
 
@@ -310,7 +313,11 @@ def _packaged(
         reporter.display_info(f"{target.platform}:")
         _report(layers, reporter)
     command = entrypoint(plans[0], script)
-    put = _assembler(targets, built, command, stack)
+    bundles = [
+        Bundle.of(base_bundle(plan, target.python), packed=False)
+        for target, plan in zip(targets, plans, strict=True)
+    ]
+    put = _assembler(targets, built, (command, bundles), stack)
     wheel_sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
     facts = [
         Packaged(
@@ -323,14 +330,14 @@ def _packaged(
                 size=len(program),
             ),
             installs=(),
-            bundle=Bundle.of(base_bundle(plan, target.python), packed=False),
+            bundle=bundle,
             tools={"format": "layered", "python": "base"},
             wheel_name=wheel.name,
             wheel_sha256=wheel_sha256,
             assemble=put,
             layers=tuple((b.name, b.layer.diff_id) for b in layers),
         )
-        for target, plan, layers in zip(targets, plans, built, strict=True)
+        for plan, layers, bundle in zip(plans, built, bundles, strict=True)
         for program in (_script_bytes(plan, plan.scripts[script]),)
     ]
     # the build's own platform first, as the index has it (`_assembler`)
@@ -380,23 +387,31 @@ def _build_all(plans: list[LayeredPlan], cache: Path, epoch: int) -> list[tuple[
 def _assembler(
     targets: list[Target],
     built: list[tuple[BuiltLayer, ...]],
-    command: tuple[str, ...],
+    program: tuple[tuple[str, ...], list[Bundle]],
     stack: contextlib.ExitStack,
 ) -> Callable[[BaseImage | None, ImageOptions, Layout], Descriptor]:
-    """The Packaged.assemble step: every platform's image, then one index of them all,
-    the build's own platform (`options.platform`) first."""
+    """The Packaged.assemble step: every platform's image (with the files for scanners of
+    its own bundle), then one index of them all, the build's own platform
+    (`options.platform`) first. `program` is the entrypoint and each target's bundle."""
     from hatch_krust.layered import assemble_layered
     from hatch_krust.oci.merge import merge_indexes
 
+    command, bundles = program
+
     def put(_base: BaseImage | None, options: ImageOptions, layout: Layout) -> Descriptor:
         with stack:
-            pairs = sorted(
-                zip(targets, built, strict=True),
-                key=lambda pair: not pair[0].platform.satisfies(options.platform),
+            triples = sorted(
+                zip(targets, built, bundles, strict=True),
+                key=lambda triple: not triple[0].platform.satisfies(options.platform),
             )
             indexes = []
-            for target, layers in pairs:
-                mine = replace(options, platform=target.platform, base_digest=target.base_digest)
+            for target, layers, bundle in triples:
+                mine = replace(
+                    options,
+                    platform=target.platform,
+                    base_digest=target.base_digest,
+                    metadata_files=bundle.scanner_files(),
+                )
                 indexes.append(
                     assemble_layered(target.base, layers, mine, layout, entrypoint=command)
                 )

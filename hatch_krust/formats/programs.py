@@ -5,6 +5,11 @@ native executable in the wheel's `.data/scripts`, with at most a Python wrapper 
 it. The layered image holds that file in `/app/bin` and can run it (through the PID-1
 launcher, as console scripts are); the static format freezes Python and cannot run another
 program from inside its one file, so it refuses with a message that points to `layered`.
+
+In the layered format `script` may also name a native program a dependency's wheel ships
+(a project that depends on ruff, built for every platform of a Python base: each
+platform's environment gets that platform's ruff). Which programs the dependencies ship
+is known only once they are installed: `installed_program` checks the name then.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ if TYPE_CHECKING:
 
     from hatch_krust.config import KrustConfig
 
-__all__ = ["ELF_MAGIC", "choose_program", "native_programs"]
+__all__ = ["ELF_MAGIC", "choose_program", "installed_program", "native_programs"]
 
 ELF_MAGIC = b"\x7fELF"
 
@@ -50,7 +55,8 @@ def choose_program(
     static: bool,
 ) -> tuple[str, str]:
     """(name, entry point) to run; the entry point is "" for a native program, which only
-    a layered image (`static` False) can run."""
+    a layered image (`static` False) can run. There, a name that is neither a console
+    script nor a native program of the project's wheel is left to `installed_program`."""
     configured = config.script
     native = native_programs(wheel)
     listed = ", ".join(f"`{n}`" for n in native)
@@ -65,6 +71,8 @@ def choose_program(
             )
             raise ConfigError(message)
         return configured, ""
+    if configured is not None and configured not in scripts and not static:
+        return configured, ""  # a dependency's native program, or nothing: checked later
     if not scripts and native and configured is None:
         layered = ' with `format = "layered"`' if static else ""
         message = (
@@ -75,3 +83,22 @@ def choose_program(
         )
         raise ConfigError(message)
     return resolve_script(scripts, project_name, configured, config.origin("script"))
+
+
+def installed_program(
+    script: str, scripts: Mapping[str, str], installed: Mapping[str, bytes], where: str
+) -> None:
+    """In the layered format, after the install: `script`, when it is not one of the
+    project's console scripts, must be a native program of the environment's `bin/`
+    (`installed`: each program's name and first bytes); `where` names the option."""
+    if script in scripts or installed.get(script, b"")[:4] == ELF_MAGIC:
+        return
+    listing = ", ".join(f"`{name}`" for name in sorted(scripts)) or "none"
+    native = sorted(n for n, head in installed.items() if head[:4] == ELF_MAGIC)
+    programs = ", ".join(f"`{name}`" for name in native) or "none"
+    message = (
+        f"{where} names `{script}`, which is not in `[project.scripts]` nor a native program "
+        f"an installed wheel ships in .data/scripts. Available scripts: {listing}; native "
+        f"programs: {programs}."
+    )
+    raise ConfigError(message)

@@ -35,7 +35,7 @@ from hatch_krust.oci.image import (
 from hatch_krust.oci.layer import Entry, bytes_entry, dir_entry, file_entry, write_layer
 from hatch_krust.oci.layout import Layout, adopt_blob
 from hatch_krust.oci.merge import merge_indexes
-from hatch_krust.oci.root_files import root_files, zoneinfo_component
+from hatch_krust.oci.root_files import HOST_ROOT, root_files, zoneinfo_component
 from hatch_krust.oci.runtime_files import (
     CA_BUNDLE_PATH,
     KNOWN_CA_PATHS,
@@ -104,7 +104,9 @@ class ImageOptions:
     has none (both hatch_krust.oci.root_files; the build turns them on);
     `extra_files`: entries of a layer of
     their own (option `extra-files`); `shipped`, when given, hears what the image got
-    beyond the program (SBOM entries in the bundle's `native` shape).
+    beyond the program (SBOM entries in the bundle's `native` shape, each with the
+    `platform` of the image that got it); `host_root` is the root the locale files, the
+    zone database and the dpkg record naming it are read below (the build host's `/`).
     """
 
     name: str
@@ -125,6 +127,7 @@ class ImageOptions:
     zoneinfo: bool = False
     extra_files: tuple[Entry, ...] = ()
     shipped: list[dict[str, Any]] | None = field(default=None, compare=False)
+    host_root: Path = HOST_ROOT
 
     def __post_init__(self) -> None:
         _check(bool(_NAME.fullmatch(self.name)), f"Invalid executable name {self.name!r}")
@@ -209,14 +212,20 @@ def root_additions(
     with `LANG` added to its env when the base sets no locale."""
     base_env = parts.resolved.config.config.env if parts.resolved else ()
     found = root_files(
-        parts.files, base_env, options.env, locale=options.locale, zoneinfo=options.zoneinfo
+        parts.files,
+        base_env,
+        options.env,
+        locale=options.locale,
+        zoneinfo=options.zoneinfo,
+        root=options.host_root,
     )
     layers: list[tuple[Layer, str]] = []
     if found.zoneinfo:
         zones = write_image_layer(layout, list(found.zoneinfo), options, parts.types)
         layers.append((zones, "time zone database (the build host's /usr/share/zoneinfo)"))
         if options.shipped is not None:
-            options.shipped.append(zoneinfo_component(zones))
+            component = zoneinfo_component(zones, found.zone_package)
+            options.shipped.append({**component, "platform": str(options.platform)})
     if options.extra_files:
         extra = write_image_layer(layout, list(options.extra_files), options, parts.types)
         layers.append((extra, "extra files of the project (option extra-files)"))

@@ -11,17 +11,24 @@ both get the same fix, only where the base lacks it:
   /usr/lib/locale; since 2.35 glibc knows C.UTF-8 but still needs them installed);
 - the host's zone database (`/usr/share/zoneinfo`, without its `posix/` and `right/`
   copies) in a layer of its own, when the base has none and the program's environment has
-  no `tzdata` (option `zoneinfo`); the SBOM names it with its Debian package.
+  no `tzdata` (option `zoneinfo`); the SBOM names it, with the Debian package (`tzdata`)
+  and version when the host's dpkg database lists those files as that package's; the
+  layer then also holds that package's dpkg stanza (`/var/lib/dpkg/status.d/tzdata`), so
+  scanners find what the SBOM names.
+
+Both are read below a root (`/`, the build host's; a test gives its own), so the files and
+the package that names them come from the same place.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.oci.layer import Entry, file_entry
+from hatch_krust.oci.layer import Entry, bytes_entry, file_entry
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -30,10 +37,15 @@ if TYPE_CHECKING:
     from hatch_krust.oci.layer import Layer
 
 __all__ = [
+    "DPKG_STATUS_DIR",
     "HOST_LOCALE",
+    "HOST_ROOT",
     "HOST_ZONEINFO",
     "LOCALE_VARS",
+    "RUNTIME_FILES",
     "RootFiles",
+    "dpkg_owner",
+    "dpkg_stanza",
     "locale_entries",
     "root_files",
     "sets_locale",
@@ -44,8 +56,14 @@ __all__ = [
 
 LOCALE_VARS = ("LANG", "LC_ALL", "LC_CTYPE")
 DEFAULT_LANG = "C.UTF-8"
-HOST_LOCALE = Path("/usr/lib/locale/C.utf8")
-HOST_ZONEINFO = Path("/usr/share/zoneinfo")
+HOST_ROOT = Path("/")
+LOCALE_DIR = "/usr/lib/locale/C.utf8"
+ZONEINFO_DIR = "/usr/share/zoneinfo"
+HOST_LOCALE = HOST_ROOT / LOCALE_DIR.lstrip("/")
+HOST_ZONEINFO = HOST_ROOT / ZONEINFO_DIR.lstrip("/")
+RUNTIME_FILES = "runtime-files"  # `bundled_by` of what assembling adds (the SBOM's word)
+TZDATA = "tzdata"  # the Debian package of the zone database
+DPKG_STATUS_DIR = "/var/lib/dpkg/status.d"  # one stanza a package, as distroless images
 _ZONEINFO_SKIPPED = frozenset({"posix", "right"})  # copies of the same zones
 
 
@@ -56,6 +74,7 @@ class RootFiles:
     locale: tuple[Entry, ...]
     zoneinfo: tuple[Entry, ...]
     env: tuple[tuple[str, str], ...]
+    zone_package: dict[str, str] | None = None  # the Debian package the zones came from
 
 
 def sets_locale(base_env: Iterable[str], env: Mapping[str, str]) -> bool:
@@ -82,18 +101,16 @@ def tree_entries(
 
 def locale_entries(files: BaseFiles, host: Path = HOST_LOCALE) -> list[Entry]:
     """The host C library's C.UTF-8 locale files, unless the base has that locale."""
-    image_dir = "/usr/lib/locale/C.utf8"
-    if files.has(image_dir) or not host.is_dir():
+    if files.has(LOCALE_DIR) or not host.is_dir():
         return []
-    return tree_entries(host, image_dir)
+    return tree_entries(host, LOCALE_DIR)
 
 
 def zoneinfo_entries(files: BaseFiles, host: Path = HOST_ZONEINFO) -> list[Entry]:
     """The host's zone database, unless the base has one."""
-    image_dir = "/usr/share/zoneinfo"
-    if files.has(image_dir) or not host.is_dir():
+    if files.has(ZONEINFO_DIR) or not host.is_dir():
         return []
-    return tree_entries(host, image_dir, _ZONEINFO_SKIPPED)
+    return tree_entries(host, ZONEINFO_DIR, _ZONEINFO_SKIPPED)
 
 
 def root_files(
@@ -103,22 +120,74 @@ def root_files(
     *,
     locale: bool,
     zoneinfo: bool,
+    root: Path = HOST_ROOT,
 ) -> RootFiles:
-    """The locale files (and `LANG`) and the zones this base lacks, each when asked for."""
+    """The locale files (and `LANG`) and the zones this base lacks, each when asked for,
+    from below `root`."""
     locale_files: list[Entry] = []
     extra_env: tuple[tuple[str, str], ...] = ()
     if locale and not sets_locale(base_env, env):
-        locale_files = locale_entries(files)
+        locale_files = locale_entries(files, root / LOCALE_DIR.lstrip("/"))
         extra_env = (("LANG", DEFAULT_LANG),)
-    zones = zoneinfo_entries(files) if zoneinfo else []
-    return RootFiles(tuple(locale_files), tuple(zones), extra_env)
+    zones = zoneinfo_entries(files, root / ZONEINFO_DIR.lstrip("/")) if zoneinfo else []
+    package = dpkg_owner(root, TZDATA, ZONEINFO_DIR) if zones else None
+    if package is not None:  # for scanners, in the zone layer: the package with its files
+        stanza = dpkg_stanza(package).encode("utf-8")
+        zones.append(bytes_entry(f"{DPKG_STATUS_DIR}/{TZDATA}", stanza, 0o644))
+    return RootFiles(tuple(locale_files), tuple(zones), extra_env, package)
 
 
-def zoneinfo_component(layer: Layer) -> dict[str, Any]:
-    """The zone database as the SBOM names it: its path, the layer's digest, its origin."""
-    return {
+def zoneinfo_component(layer: Layer, debian: dict[str, str] | None = None) -> dict[str, Any]:
+    """The zone database as the SBOM names it: its path, the layer's digest, its origin,
+    and the Debian package that installed it (`RootFiles.zone_package`)."""
+    component: dict[str, Any] = {
         "name": "zoneinfo",
-        "path": "/usr/share/zoneinfo",
+        "path": ZONEINFO_DIR,
         "sha256": layer.diff_id.removeprefix("sha256:"),
-        "bundled_by": "runtime-files",
+        "bundled_by": RUNTIME_FILES,
     }
+    if debian is not None:
+        component["debian"] = dict(debian)
+    return component
+
+
+def dpkg_stanza(package: Mapping[str, str]) -> str:
+    """A dpkg status stanza (package, version, architecture, source) as dpkg writes one."""
+    source = package.get("source", "")
+    fields = [
+        ("Package", package["package"]),
+        ("Status", "install ok installed"),
+        ("Source", source if source != package["package"] else ""),  # as dpkg does
+        ("Version", package["version"]),
+        ("Architecture", package.get("architecture", "")),
+    ]
+    return "".join(f"{key}: {value}\n" for key, value in fields if value)
+
+
+def dpkg_owner(root: Path, package: str, path: str) -> dict[str, str] | None:
+    """{package, version, architecture, source} of `package` when the dpkg database below
+    `root` has it installed and its file list names `path`; else None."""
+    info = root / "var/lib/dpkg/info"
+    lists = [info / f"{package}.list", *sorted(info.glob(f"{package}:*.list"))]
+    if not any(_lists_path(listing, path) for listing in lists):
+        return None
+    status = root / "var/lib/dpkg/status"
+    text = status.read_text("utf-8", "replace") if status.is_file() else ""
+    for stanza in re.split(r"\n\s*\n", text):
+        fields = dict(re.findall(r"^([A-Za-z-]+): (.*)$", stanza, re.MULTILINE))
+        installed = "installed" in fields.get("Status", "").split()
+        if fields.get("Package") == package and installed and fields.get("Version"):
+            source = fields.get("Source", "").split(" ", 1)[0]
+            return {
+                "package": package,
+                "version": fields["Version"],
+                "architecture": fields.get("Architecture", ""),
+                "source": source,
+            }
+    return None
+
+
+def _lists_path(listing: Path, path: str) -> bool:
+    if not listing.is_file():
+        return False
+    return path in listing.read_text("utf-8", "replace").splitlines()

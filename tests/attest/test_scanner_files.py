@@ -180,3 +180,26 @@ def test_a_library_both_freezers_packed_is_listed_once() -> None:
     ]
     spdx = json.loads(documents(made, "spdx", "s")[0].data)
     assert [p["name"] for p in spdx["packages"]].count("libz.so.1") == 2
+
+
+def test_the_zone_layers_package_is_in_the_sbom_and_in_the_files_for_scanners() -> None:
+    """The zone database's Debian package: a purl in both SBOMs, and a status.d stanza
+    among the files for scanners (the zone layer carries it: tests/oci/test_root_files.py)."""
+    tzdata = {"package": "tzdata", "version": "2025b-0+deb12u2", "architecture": "all",
+              "source": ""}  # fmt: skip
+    zones = {"name": "zoneinfo", "path": "/usr/share/zoneinfo", "sha256": "ab" * 32,
+             "bundled_by": "runtime-files", "debian": tzdata}  # fmt: skip
+    bundle = {**BUNDLE, "native": [*BUNDLE["native"], zones]}  # type: ignore[list-item]
+    files = dict(scanner_files(bundle))
+    assert files["/var/lib/dpkg/status.d/tzdata"] == (
+        b"Package: tzdata\nStatus: install ok installed\nVersion: 2025b-0+deb12u2\n"
+        b"Architecture: all\n"
+    )
+    zoned = replace(facts(), bundle=bundle, scanner_files=tuple(scanner_files(bundle)))
+    cdx = json.loads(documents(zoned, "cyclonedx", "s")[0].data)
+    spdx = json.loads(documents(zoned, "spdx", "s")[0].data)
+    purls = [c.get("purl", "") for c in cdx["components"]]
+    assert "pkg:deb/debian/tzdata@2025b-0%2Bdeb12u2?arch=all" in purls, purls
+    refs = [r["referenceLocator"] for p in spdx["packages"] for r in p.get("externalRefs", [])]
+    assert "pkg:deb/debian/tzdata@2025b-0+deb12u2?arch=all" in refs, refs
+    assert "./var/lib/dpkg/status.d/tzdata" in {f["fileName"] for f in spdx["files"]}

@@ -79,3 +79,64 @@ def test_the_sbom_lists_them_as_files_of_the_project(tmp_path: Path) -> None:
     files = bundle["distributions"][0]["files"]
     assert [f["path"] for f in files] == ["/etc/app/config.toml"]
     assert (len(files[0]["sha256"]), len(files[0]["sha1"])) == (64, 40)
+
+
+def _packaged(name: str):  # type: ignore[no-untyped-def]
+    from hatch_krust.formats import Bundle, Packaged, Program
+
+    def put(*_args: object) -> None:
+        raise AssertionError("not assembled here")
+
+    dists = ({"name": "my-app", "version": "1", "files": []}, {"name": name, "version": "2"})
+    return Packaged(
+        format="layered",
+        script="my-app",
+        program=Program("Console script (layered image)", "/app/bin/my-app", "00", 1),
+        installs=(),
+        bundle=Bundle(distributions=dists, packed=False),
+        tools={},
+        wheel_name="my_app-1-py3-none-any.whl",
+        wheel_sha256="00",
+        assemble=put,  # type: ignore[arg-type]
+    )
+
+
+def test_every_platform_of_a_multi_platform_image_lists_the_extra_files(tmp_path: Path) -> None:
+    """Each platform's image holds the extra-files layer: each platform's SBOM lists them."""
+    from dataclasses import replace
+
+    from hatch_krust.building.extra_files import root_options
+    from hatch_krust.inputs import BuildInputs
+
+    root = _project(tmp_path)
+    config = load_config(
+        {"extra-files": {"/etc/app/config.toml": "deploy/config.toml"}}, env={}, user_defaults={}
+    )
+    inputs = BuildInputs(root, "my-app", "1", {}, config, 0, tmp_path / "out")
+    arm64 = _packaged("wheel-for-arm64")
+    packaged = replace(_packaged("wheel-for-amd64"), platforms=(("linux/arm64", arm64),))
+    done, options = root_options(inputs, packaged)
+    assert [e.path for e in options["extra_files"]] == ["/etc/app/config.toml"]
+    for own in (done, dict(done.platforms)["linux/arm64"]):
+        project = own.bundle.distributions[0]
+        assert [f["path"] for f in project["files"]] == ["/etc/app/config.toml"]
+    # each platform keeps its own wheels
+    assert dict(done.platforms)["linux/arm64"].bundle.distributions[1]["name"] == "wheel-for-arm64"
+
+
+def test_what_assembling_shipped_goes_to_the_platform_whose_image_got_it() -> None:
+    from dataclasses import replace
+
+    from hatch_krust.building.extra_files import with_shipped
+
+    packaged = replace(
+        _packaged("a"),
+        platforms=(("linux/arm64", _packaged("b")), ("linux/s390x", _packaged("c"))),
+    )
+    zones = {"name": "zoneinfo", "bundled_by": "runtime-files", "sha256": "11"}
+    shipped = [{**zones, "platform": "linux/amd64"}, {**zones, "platform": "linux/arm64"}]
+    done = with_shipped(packaged, shipped)
+    others = dict(done.platforms)
+    assert [dict(n) for n in done.bundle.native] == [zones]  # without its platform
+    assert [dict(n) for n in others["linux/arm64"].bundle.native] == [zones]
+    assert others["linux/s390x"].bundle.native == ()  # that image got no zone layer

@@ -9,7 +9,7 @@ import pytest
 
 from hatch_krust.config import load_config
 from hatch_krust.errors import ConfigError
-from hatch_krust.formats.programs import choose_program, native_programs
+from hatch_krust.formats.programs import choose_program, installed_program, native_programs
 
 ELF = Path("/bin/true").read_bytes()[:64]
 
@@ -62,6 +62,29 @@ def test_console_scripts_are_chosen_as_before(tmp_path: Path) -> None:
         "t",
         "tool:main",
     )
+
+
+def test_layered_leaves_another_name_to_the_installed_environment(tmp_path: Path) -> None:
+    """A dependency's native program (a project depending on ruff) is known only once the
+    dependencies are installed: layered takes the name, static refuses it at once."""
+    config = _config(script="ruff", format="layered")
+    chosen = choose_program({"t": "tool:main"}, "tool", config, _wheel(tmp_path), static=False)
+    assert chosen == ("ruff", "")
+    with pytest.raises(ConfigError, match=r"`ruff`, which is not in `\[project.scripts\]`"):
+        choose_program({"t": "tool:main"}, "tool", config, _wheel(tmp_path), static=True)
+
+
+def test_the_installed_environment_must_have_that_native_program() -> None:
+    where = "Field `tool.hatch.build.targets.krust.script`"
+    installed = {"t": b"#!/a", "ruff": ELF[:4], "helper.sh": b"#!/b"}
+    installed_program("ruff", {"t": "tool:main"}, installed, where)  # a dependency's
+    installed_program("t", {"t": "tool:main"}, installed, where)  # a console script
+    for name in ("helper.sh", "rufff"):  # a script that is not native; a typo
+        with pytest.raises(ConfigError) as caught:
+            installed_program(name, {"t": "tool:main"}, installed, where)
+        message = str(caught.value)
+        assert f"{where} names `{name}`, which is not in `[project.scripts]`" in message
+        assert "Available scripts: `t`; native programs: `ruff`." in message
 
 
 def test_the_pid1_launcher_runs_a_native_program_in_place() -> None:

@@ -283,3 +283,29 @@ def test_switching_from_static_to_layered_keeps_only_the_new_outputs(
         f"{STEM}{suffix}" for suffix in (".build.json", ".cdx.json", ".oci.tar", ".provenance.json")
     )
     assert "--tmpfs /tmp:exec" not in layered.stderr
+
+
+def test_a_dependencys_native_program_is_the_script_of_the_bundled_image(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """`script = "ruff"` on a project that depends on ruff: the program its wheel puts in
+    the venv's bin runs (the same choice as on a Python base, tests/layered/
+    test_platforms.py); a name no installed wheel ships is refused after the install."""
+    copy = tmp_path_factory.mktemp("format-ruff") / "project"
+    shutil.copytree(PROJECT, copy)
+    pyproject = copy / "pyproject.toml"
+    text = pyproject.read_text().replace('"pyyaml==6.0.2"]', '"pyyaml==6.0.2", "ruff==0.8.4"]')
+    pyproject.write_text(text)
+    (copy / "bad.py").write_text("import os\n")
+    cache = tmp_path_factory.mktemp("format-ruff-cache")
+    built = build(copy, cache, tmp_path / "image", KRUST_SCRIPT="ruff",
+                  KRUST_EXTRA_FILES="/srv/bad.py=bad.py")  # fmt: skip
+    done = run(built.layout, tmp_path, ["check", "--no-cache", "--isolated", "/srv/bad.py"])
+    assert done.returncode == 1, done.stdout + done.stderr  # violations found: status 1
+    assert "`os` imported but unused" in done.stdout, done.stdout
+    refused = hatchling_build(copy, "krust", build_env(cache, KRUST_FORMAT="layered",
+                              KRUST_BASE_IMAGE="scratch", KRUST_SCRIPT="rufff"))  # fmt: skip
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr, refused.stderr[-3000:]
+    said = refused.stderr
+    assert "names `rufff`, which is not in `[project.scripts]` nor a native program" in said
+    assert "native programs: `ruff`." in refused.stderr, refused.stderr[-3000:]

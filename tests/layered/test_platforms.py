@@ -9,6 +9,7 @@ with skopeo; the registry's access log says what was uploaded.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -20,13 +21,20 @@ import tarfile
 import time
 import zipfile
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 from hatch_krust.cli import main
 from tests.e2e.conftest import build_env, hatchling_build
-from tests.infra.pythonbases import BASE_TAG, python_base_layout, run_foreign, usr_local_base
+from tests.infra.pythonbases import (
+    BASE_TAG,
+    DEBIAN_PYTHON,
+    python_base_layout,
+    run_foreign,
+    usr_local_base,
+)
 from tests.infra.registry import RegistryServer, free_port, start_registry
 from tests.layered.conftest import PROJECT
 
@@ -35,6 +43,7 @@ pytestmark = pytest.mark.infra
 STEM = "krust-layered-demo-1.0.0"
 PLATFORMS = "linux/amd64,linux/arm64"
 CACHE = Path(os.environ.get("KRUST_TEST_CACHE", "/var/tmp/hatch-krust-tests")) / "pythonbases"
+NOTES = "a file of the project beside its wheel (extra-files)\n"
 CHECK = '''"""What the platform tests ask of the image."""
 import http.server, json, platform, subprocess, sys
 
@@ -103,6 +112,9 @@ def make_project(where: Path) -> Path:
     text = text.replace(
         "[project.scripts]\n", '[project.scripts]\nkrust-check = "krust_layered.check:main"\n'
     )
+    text += '\n[tool.hatch.build.targets.krust.extra-files]\n"/etc/krust-demo/notes.txt" = '
+    text += '"notes.txt"\n'
+    (project / "notes.txt").write_text(NOTES)
     pyproject.write_text(text)
     return project
 
@@ -137,6 +149,22 @@ def pushed(registry: RegistryServer) -> tuple[dict, dict[str, dict]]:
     return index, manifests
 
 
+def diff_ids(registry: RegistryServer, arch: str) -> list[str]:
+    """The layers' diff_ids in the config of the pushed image for `arch`."""
+    name = f"docker://{registry.host}/team/krust-layered-demo:1.0.0"
+    config = skopeo("inspect", "--config", "--raw", "--tls-verify=false", "--override-arch",
+                    arch, name)  # fmt: skip
+    return list(json.loads(config)["rootfs"]["diff_ids"])
+
+
+def host_tzdata_version() -> str:
+    """The version of this machine's Debian `tzdata` (whose /usr/share/zoneinfo the
+    build ships), from dpkg's status file."""
+    status = Path("/var/lib/dpkg/status").read_text()
+    stanza = next(s for s in status.split("\n\n") if s.startswith("Package: tzdata\n"))
+    return re.search(r"^Version: (.+)$", stanza, re.MULTILINE).group(1)  # type: ignore[union-attr]
+
+
 def unpack(registry: RegistryServer, arch: str, where: Path) -> tuple[Path, list[str]]:
     """The pushed image for `arch` as a root file system, and its Entrypoint."""
     source = f"docker://{registry.host}/team/krust-layered-demo:1.0.0"
@@ -162,8 +190,9 @@ def test_one_build_pushes_an_index_with_both_platforms(first, registry: Registry
     assert amd64["layers"][-1]["digest"] == arm64["layers"][-1]["digest"]  # the project
     assert amd64["layers"][-2]["digest"] != arm64["layers"][-2]["digest"]  # their wheels
     assert amd64["layers"][0] != arm64["layers"][0]  # each platform's base layer
-    # base, runtime files, the zone database (the Debian base has no tzdata), packages, project
-    assert len(amd64["layers"]) == 5
+    # base, runtime files, the zone database (the Debian base has no tzdata), the extra
+    # files, packages, project
+    assert len(amd64["layers"]) == len(arm64["layers"]) == 6
     base = {
         a: m["annotations"]["org.opencontainers.image.base.digest"] for a, m in manifests.items()
     }
@@ -214,6 +243,11 @@ def test_arm64_runs_under_qemu_user(first, registry: RegistryServer, tmp_path: P
     assert (report["executable"], report["base_prefix"]) == ("/app/bin/python", "/usr")
     assert report["version"] == "3.11.2"  # Debian's, not this machine's
     assert list((root / "app/lib/python3.11/site-packages/yaml/__pycache__").glob("*.pyc"))
+    # the files for scanners are this platform's own: its Python is Debian's arm64 package
+    stanza = (root / "var/lib/dpkg/status.d/python3.11-minimal").read_text()
+    assert "Architecture: arm64\n" in stanza, stanza
+    assert (root / "etc/krust-demo/notes.txt").read_text() == NOTES
+    assert (root / "usr/share/zoneinfo/Europe/Oslo").is_file()
 
 
 def test_an_arm64_service_answers_http(first, registry: RegistryServer, tmp_path: Path) -> None:
@@ -260,6 +294,15 @@ def test_each_platform_sbom_names_the_base_python_and_its_wheels(
     assert python and f"arch={arch}" in python[0], purls
     assert any(p.startswith("pkg:pypi/cryptography@44.0.0") for p in purls), purls
     assert any(p.startswith("pkg:pypi/pyyaml@6.0.2") for p in purls), purls
+    # every platform's image holds the extra files and the zone layer: its SBOM names them
+    project = next(c for c in sbom["components"] if c["name"] == "krust-layered-demo")
+    notes = [f for f in project.get("components", []) if f["name"] == "/etc/krust-demo/notes.txt"]
+    assert notes and notes[0]["hashes"][0]["content"] == hashlib.sha256(NOTES.encode()).hexdigest()
+    zones = [c for c in sbom["components"] if c["name"] == "zoneinfo"]
+    assert len(zones) == 1, [c["name"] for c in sbom["components"]]
+    assert f"sha256:{zones[0]['hashes'][0]['content']}" in diff_ids(registry, arch)
+    tzdata = host_tzdata_version()  # the build host's zone database, named as Debian does
+    assert zones[0].get("purl") == f"pkg:deb/debian/tzdata@{quote(tzdata)}?arch=all", zones
     written = first[0] / "dist/krust"
     name = f"{STEM}.cdx.json" if arch == "amd64" else f"{STEM}.linux-arm64.cdx.json"
     assert json.loads((written / name).read_text())["components"] == sbom["components"]
@@ -452,3 +495,98 @@ def test_verify_checks_every_platform_against_its_own_documents(
     assert main(["verify", reference]) == 0, capsys.readouterr().err
     err = capsys.readouterr().err
     assert "(linux/amd64)" in err and "(linux/arm64)" in err
+
+
+RUFF_PIN = "ruff==0.8.4"  # as the matrix tests (tests/matrix/test_real_projects_round2.py)
+BAD = "import os\n"  # F401: `os` imported but unused
+
+
+def unpack_archive(archive: Path, arch: str, where: Path) -> tuple[Path, list[str]]:
+    """The image for `arch` of a build's archive as a root file system, and its Entrypoint.
+    (The archive's index.json lists each platform's manifest under the version's ref name,
+    so the layout gets an index.json naming only the one for `arch`.)"""
+    layout = where / "layout"
+    layout.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(layout, filter="data")
+    index = json.loads((layout / "index.json").read_text())
+    index["manifests"] = [
+        {**m, "annotations": {"org.opencontainers.image.ref.name": "image"}}
+        for m in index["manifests"]
+        if m["platform"]["architecture"] == arch
+    ]
+    assert len(index["manifests"]) == 1, index
+    (layout / "index.json").write_text(json.dumps(index))
+    subprocess.run(["umoci", "unpack", "--image", f"{layout}:image", str(where / "bundle")],
+                   check=True, capture_output=True)  # fmt: skip
+    config = json.loads((where / "bundle/config.json").read_text())
+    return where / "bundle/rootfs", config["process"]["args"]
+
+
+def _ruff_report(done: subprocess.CompletedProcess[str]) -> None:
+    assert "error while loading shared libraries" not in done.stderr, done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr  # violations found: status 1
+    assert "F401" in done.stdout and "`os` imported but unused" in done.stdout, done.stdout
+
+
+def test_a_dependencys_native_program_is_the_script_on_every_platform(
+    base: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """`script = "ruff"` on a project that depends on ruff: each platform's environment
+    has that platform's ruff wheel, and its image runs that ruff (the amd64 one through
+    the entrypoint, natively; the arm64 one under qemu-user, which cannot follow the
+    launcher's execv without binfmt, so the program itself)."""
+    project = make_project(tmp_path_factory.mktemp("platforms-ruff"))
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        '"cryptography==44.0.0"]', f'"cryptography==44.0.0", "{RUFF_PIN}"]'))  # fmt: skip
+    done = build(project, tmp_path_factory.mktemp("platforms-ruff-cache"),
+                 KRUST_BASE_IMAGE=base, KRUST_PLATFORMS=PLATFORMS, KRUST_SCRIPT="ruff")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    written = project / "dist/krust"
+    machines = {"amd64": 62, "arm64": 183}  # ELF e_machine: EM_X86_64, EM_AARCH64
+    sboms = {"amd64": f"{STEM}.cdx.json", "arm64": f"{STEM}.linux-arm64.cdx.json"}
+    for arch, sbom_name in sboms.items():
+        root, argv = unpack_archive(written / f"{STEM}.oci.tar", arch, tmp_path / arch)
+        assert argv[-1] == "/app/bin/ruff" and argv[0] == "/app/bin/python", argv
+        program = (root / "app/bin/ruff").read_bytes()
+        assert int.from_bytes(program[18:20], "little") == machines[arch]  # its own arch's
+        sbom = json.loads((written / sbom_name).read_text())
+        executable = sbom["metadata"]["component"]
+        assert executable["name"] == "ruff"
+        assert executable["hashes"][0]["content"] == hashlib.sha256(program).hexdigest()
+        purls = [c.get("purl", "") for c in sbom["components"]]
+        assert "pkg:pypi/ruff@0.8.4" in purls, purls
+        (root / "srv").mkdir(exist_ok=True)
+        (root / "srv/bad.py").write_text(BAD)
+        args = ["check", "--no-cache", "--isolated", "/srv/bad.py"]
+        if arch == "amd64":
+            _ruff_report(run_native(root, [*argv, *args]))
+        else:
+            _ruff_report(run_foreign(root, [argv[-1], *args]))
+
+
+def test_the_projects_own_native_program_on_a_python_base(
+    base: str, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """ruff's own wheel as the project (`wheel`), `script = "ruff"`: on the base's Python
+    as in the bundled layered image (issue 20)."""
+    from tests.matrix.harness import fetch_wheel
+    from tests.matrix.test_real_projects_round2 import RUFF
+
+    project = tmp_path_factory.mktemp("platforms-ruff-own")
+    wheel = fetch_wheel(RUFF, project / "wheels")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        f'[project]\nname = "ruff"\nversion = "{RUFF.version}"\n'
+    )
+    env = build_env(tmp_path_factory.mktemp("platforms-ruff-own-cache"), KRUST_FORMAT="layered",
+                    KRUST_BASE_IMAGE=base, KRUST_WHEEL=str(wheel), KRUST_SCRIPT="ruff")  # fmt: skip
+    done = hatchling_build(project, "krust", env)
+    assert done.returncode == 0, done.stderr[-4000:]
+    archive = project / f"dist/krust/ruff-{RUFF.version}.oci.tar"
+    root, argv = unpack_archive(archive, "amd64", tmp_path)
+    assert argv[-1] == "/app/bin/ruff" and os.readlink(root / "app/bin/python") == DEBIAN_PYTHON
+    (root / "srv").mkdir(exist_ok=True)
+    (root / "srv/bad.py").write_text(BAD)
+    _ruff_report(run_native(root, [*argv, "check", "--no-cache", "--isolated", "/srv/bad.py"]))

@@ -7,6 +7,8 @@ import io
 import tarfile
 from pathlib import Path
 
+import pytest
+
 from hatch_krust.oci.assemble import ImageOptions, assemble
 from hatch_krust.oci.basefs import BaseFiles
 from hatch_krust.oci.layout import Layout
@@ -78,3 +80,96 @@ def test_assemble_ships_them_on_scratch_and_names_the_zones(tmp_path: Path) -> N
     assert "usr/lib/locale/C.utf8/LC_CTYPE" in app and "app/hello" in app
     assert [c["name"] for c in shipped] == ["zoneinfo"]
     assert f"sha256:{shipped[0]['sha256']}" == config["rootfs"]["diff_ids"][0]
+
+
+TZDATA_STATUS = """Package: libc6
+Status: install ok installed
+Architecture: amd64
+Version: 2.36-9+deb12u10
+
+Package: tzdata
+Status: install ok installed
+Priority: required
+Architecture: all
+Multi-Arch: foreign
+Version: 2025b-0+deb12u2
+Description: time zone and daylight-saving time data
+"""
+
+
+def _host_root(tmp_path: Path, *, status: str | None, listed: bool = True) -> Path:
+    """A build host's root: a zone database, and a dpkg database that may name it."""
+    root = tmp_path / "host"
+    zone = root / "usr/share/zoneinfo/Europe/Oslo"
+    zone.parent.mkdir(parents=True)
+    zone.write_bytes(b"TZif2 not really")
+    dpkg = root / "var/lib/dpkg"
+    (dpkg / "info").mkdir(parents=True)
+    if status is not None:
+        (dpkg / "status").write_text(status)
+    files = ["/.", "/usr", "/usr/share", "/usr/share/zoneinfo", "/usr/share/zoneinfo/Europe"]
+    (dpkg / "info/tzdata.list").write_text("\n".join(files if listed else files[:3]) + "\n")
+    return root
+
+
+def _shipped_zones(tmp_path: Path, host_root: Path) -> list[dict[str, object]]:
+    executable = tmp_path / "hello"
+    executable.write_bytes(b"\x7fELF not really")
+    shipped: list[dict[str, object]] = []
+    options = ImageOptions(
+        name="hello",
+        platform=Platform("linux", "arm64"),
+        zoneinfo=True,
+        shipped=shipped,
+        host_root=host_root,
+    )
+    layout = Layout.create(tmp_path / "layout")
+    index = assemble(None, executable, options, layout)
+    manifest = layout.read_json(layout.read_json(index.digest)["manifests"][0]["digest"])
+    with layout.open_blob(manifest["layers"][0]["digest"]) as blob, tarfile.open(
+        fileobj=io.BytesIO(blob.read())
+    ) as tar:
+        zones = tar.getnames()
+        if "var/lib/dpkg/status.d/tzdata" in zones:
+            stanza = tar.extractfile("var/lib/dpkg/status.d/tzdata")
+            assert stanza is not None
+            (tmp_path / "layout-tzdata").write_bytes(stanza.read())
+    # the one zone of the root given, not this machine's hundreds
+    assert [n for n in zones if n.count("/") > 3 and "zoneinfo" in n] == [
+        "usr/share/zoneinfo/Europe/Oslo"
+    ]
+    return shipped
+
+
+def test_the_zone_layer_names_the_hosts_debian_tzdata_package(tmp_path: Path) -> None:
+    """The SBOM entry names the package; the layer carries its stanza for scanners, the
+    bytes the SBOM lists (attest.scanner_files)."""
+    from hatch_krust.attest.scanner_files import scanner_files
+
+    shipped = _shipped_zones(tmp_path, _host_root(tmp_path, status=TZDATA_STATUS))
+    stanza = (tmp_path / "layout-tzdata").read_bytes()
+    assert stanza == dict(scanner_files({"native": shipped}))["/var/lib/dpkg/status.d/tzdata"]
+    assert [c["name"] for c in shipped] == ["zoneinfo"]
+    assert shipped[0]["platform"] == "linux/arm64"  # the image that got it
+    assert shipped[0]["debian"] == {
+        "package": "tzdata",
+        "version": "2025b-0+deb12u2",
+        "architecture": "all",
+        "source": "",
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "listed"),
+    [
+        (None, True),  # no dpkg status
+        (TZDATA_STATUS.replace("ok installed\nPriority", "ok config-files\nPriority"), True),
+        (TZDATA_STATUS, False),  # tzdata does not list /usr/share/zoneinfo
+    ],
+)
+def test_zones_no_dpkg_package_names_have_no_debian_package(
+    tmp_path: Path, status: str | None, listed: bool
+) -> None:
+    shipped = _shipped_zones(tmp_path, _host_root(tmp_path, status=status, listed=listed))
+    assert [c["name"] for c in shipped] == ["zoneinfo"] and "debian" not in shipped[0]
+    assert not (tmp_path / "layout-tzdata").exists()  # no stanza in the layer either
