@@ -24,6 +24,7 @@ from elftools.elf.gnuversions import GNUVerDefSection
 
 from hatch_krust.errors import ConfigError, ImageError
 from hatch_krust.oci.basefs import list_layer
+from hatch_krust.oci.dpkg_status import installed, stanzas
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -290,9 +291,8 @@ def _package(tree: BaseTree, minor: str) -> BasePackage | None:
     for path, data in sorted(tree.files.items()):
         if not _DPKG.match(path) or path.endswith(".md5sums"):
             continue
-        for stanza in data.decode("utf-8", "replace").split("\n\n"):
-            fields = _fields(stanza)
-            if fields.get("Package") in wanted and "installed" in fields.get("Status", "installed"):
+        for fields in stanzas(data.decode("utf-8", "replace")):
+            if fields.get("Package") in wanted and installed(fields):
                 return BasePackage(
                     "debian", fields["Package"], fields.get("Version", ""),
                     fields.get("Architecture", ""),
@@ -303,15 +303,6 @@ def _package(tree: BaseTree, minor: str) -> BasePackage | None:
             if lines.get("P") in (f"python-{minor}", f"python{minor}"):
                 return BasePackage("apk", lines["P"], lines.get("V", ""), lines.get("A", ""))
     return None
-
-
-def _fields(stanza: str) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for line in stanza.splitlines():
-        if line and not line[0].isspace() and ":" in line:
-            key, _, value = line.partition(":")
-            fields[key.strip()] = value.strip()
-    return fields
 
 
 def _version(tree: BaseTree, minor: str, package: BasePackage | None) -> str:

@@ -17,12 +17,12 @@ architecture's unpacked packages).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from hatch_krust.layered.elf import read_dynamic
+from hatch_krust.oci.dpkg_status import installed, stanzas
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -190,9 +190,8 @@ def _installed_versions(status: Path) -> dict[str, str]:
     versions: dict[str, str] = {}
     if not status.is_file():
         return versions
-    for stanza in re.split(r"\n\s*\n", status.read_text("utf-8", "replace")):
-        fields = dict(re.findall(r"^([A-Za-z-]+): (.*)$", stanza, re.MULTILINE))
-        if "installed" not in fields.get("Status", "").split() or "Package" not in fields:
+    for fields in stanzas(status.read_text("utf-8", "replace")):
+        if not installed(fields) or "Package" not in fields:
             continue
         name, version = fields["Package"], fields.get("Version", "")
         versions[name] = version

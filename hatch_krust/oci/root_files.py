@@ -23,11 +23,11 @@ the package that names them come from the same place.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hatch_krust.oci.dpkg_status import installed, stanzas
 from hatch_krust.oci.layer import Entry, bytes_entry, file_entry
 
 if TYPE_CHECKING:
@@ -173,10 +173,8 @@ def dpkg_owner(root: Path, package: str, path: str) -> dict[str, str] | None:
         return None
     status = root / "var/lib/dpkg/status"
     text = status.read_text("utf-8", "replace") if status.is_file() else ""
-    for stanza in re.split(r"\n\s*\n", text):
-        fields = dict(re.findall(r"^([A-Za-z-]+): (.*)$", stanza, re.MULTILINE))
-        installed = "installed" in fields.get("Status", "").split()
-        if fields.get("Package") == package and installed and fields.get("Version"):
+    for fields in stanzas(text):
+        if fields.get("Package") == package and installed(fields) and fields.get("Version"):
             source = fields.get("Source", "").split(" ", 1)[0]
             return {
                 "package": package,
