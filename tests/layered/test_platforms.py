@@ -156,7 +156,7 @@ def run_native(root: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_one_build_pushes_an_index_with_both_platforms(first, registry: RegistryServer) -> None:
-    _index, manifests = pushed(registry)
+    index, manifests = pushed(registry)
     assert sorted(manifests) == ["amd64", "arm64"]
     amd64, arm64 = manifests["amd64"], manifests["arm64"]
     assert amd64["layers"][-1]["digest"] == arm64["layers"][-1]["digest"]  # the project
@@ -170,6 +170,13 @@ def test_one_build_pushes_an_index_with_both_platforms(first, registry: Registry
     assert base["amd64"] != base["arm64"]  # each records its own base manifest
     stderr = first[1].stderr
     assert "x86_64-manylinux_2_36" in stderr and "aarch64-manylinux_2_36" in stderr
+    entries = {e["platform"]["architecture"]: e["digest"] for e in index["manifests"]}
+    attached = [line for line in stderr.splitlines() if line.startswith("Attached the ")]
+    assert len(attached) == 2, attached  # one line per platform manifest, each its own
+    for arch, line in zip(("amd64", "arm64"), attached, strict=True):
+        assert line.startswith(
+            f"Attached the sbom and provenance to the linux/{arch} manifest {entries[arch]} "
+        ), line
 
 
 def test_the_images_hold_nothing_of_the_build_machine(
