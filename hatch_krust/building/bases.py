@@ -141,6 +141,7 @@ class BaseOpener:
         self.reporter, self.env = reporter, env
         self._stack = contextlib.ExitStack()
         self._layout: tuple[Layout, Descriptor] | None = None
+        self._pulled: dict[str, CachedBase] = {}
 
     def close(self) -> None:
         self._stack.close()
@@ -150,23 +151,31 @@ class BaseOpener:
 
         if self.spec == "scratch":
             return None
-        layout = self._local()
+        layout = self.local()
         if layout is not None:
             return [platform for platform, _ in platforms_of(*layout)]
         return self._registry_platforms() if every else [first]
 
     def open(self, platform: Platform) -> BaseImage:
-        layout = self._local()
+        layout = self.local()
         if layout is not None:
             return BaseImage(*layout)
+        return self.pull(platform).image
+
+    def pull(self, platform: Platform) -> CachedBase:
+        """A registry base for `platform`, pulled once per build (a tag is looked up once:
+        the image and its record name the same base)."""
         from hatch_krust.registry.api import LayoutLocation, parse_location
 
-        location = parse_location(self.spec)
-        assert not isinstance(location, LayoutLocation)  # `_local` took those
-        self.reporter.display_waiting(f"Pulling base image {location} ({platform})")
-        return pull_base(location, platform, self.cache_root, self.insecure, self.env).image
+        if str(platform) not in self._pulled:
+            location = parse_location(self.spec)
+            assert not isinstance(location, LayoutLocation)  # `local` takes those
+            self.reporter.display_waiting(f"Pulling base image {location} ({platform})")
+            pulled = pull_base(location, platform, self.cache_root, self.insecure, self.env)
+            self._pulled[str(platform)] = pulled
+        return self._pulled[str(platform)]
 
-    def _local(self) -> tuple[Layout, Descriptor] | None:
+    def local(self) -> tuple[Layout, Descriptor] | None:
         """An `oci:` layout or `oci-archive:` base, opened once; None for a registry."""
         from hatch_krust.oci.layout import open_archive
         from hatch_krust.registry.api import LayoutLocation, parse_location

@@ -34,7 +34,7 @@ from hatch_krust.oci.annotations import image_annotations
 from hatch_krust.oci.archive_names import image_name
 from hatch_krust.oci.assemble import BaseImage, ImageOptions
 from hatch_krust.oci.image import platforms_of
-from hatch_krust.oci.layout import Layout, open_archive, write_archive
+from hatch_krust.oci.layout import Layout, write_archive
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from hatch_krust.formats import Packaged
     from hatch_krust.inputs import BuildInputs
     from hatch_krust.oci.descriptor import Descriptor, Platform
+    from hatch_krust.oci.reference import Reference
     from hatch_krust.progress import Reporter
 
 __all__ = [
@@ -89,34 +90,42 @@ def open_base(
     insecure: tuple[str, ...],
     reporter: Reporter,
     env: Mapping[str, str] | None = None,
+    opener: BaseOpener | None = None,
 ) -> Iterator[tuple[BaseImage | None, str, str]]:
-    """(base, name, digest) of `scratch`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, a registry."""
+    """(base, name, digest) of `scratch`, `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, a registry.
+
+    Through `opener` (the build's, which the format also asks for each platform's base) a
+    registry base is pulled, and an archive unpacked, once per build."""
     from hatch_krust.registry.api import LayoutLocation, parse_location
 
     if spec == "scratch":
         yield None, "", ""
         return
     location = parse_location(spec)
-    if isinstance(location, LayoutLocation):
-        if not location.path.exists():
-            kind = "file" if location.archive else "directory"
-            message = f"The base image {spec!r} does not exist: no such {kind} {location.path}"
-            raise ImageError(message)
-        with contextlib.ExitStack() as stack:
-            if location.archive:
-                layout = stack.enter_context(open_archive(location.path))
-            else:
-                layout = Layout.open(location.path)
-            descriptor = layout.resolve(location.tag)
-            yield BaseImage(layout, descriptor), spec, descriptor.digest
-        return
-    from hatch_krust.building.bases import pull_base
+    with contextlib.ExitStack() as stack:
+        if opener is None:
+            opener = BaseOpener(spec, cache_root, insecure, reporter, env or {})
+            stack.callback(opener.close)
+        if isinstance(location, LayoutLocation):
+            if not location.path.exists():
+                kind = "file" if location.archive else "directory"
+                message = f"The base image {spec!r} does not exist: no such {kind} {location.path}"
+                raise ImageError(message)
+            local = opener.local()
+            assert local is not None  # a layout location
+            yield BaseImage(*local), spec, local[1].digest
+            return
+        yield _pulled(opener, spec, location, platform, reporter)
+
+
+def _pulled(
+    opener: BaseOpener, spec: str, location: Reference, platform: Platform, reporter: Reporter
+) -> tuple[BaseImage, str, str]:
     from hatch_krust.config import DEFAULT_BASE_IMAGE
     from hatch_krust.errors import RegistryError, TransportFailure
 
-    reporter.display_waiting(f"Pulling base image {location} ({platform})")
     try:
-        base = pull_base(location, platform, cache_root, insecure, env)
+        base = opener.pull(platform)
     except TransportFailure as exc:
         if spec != DEFAULT_BASE_IMAGE:
             raise
@@ -130,7 +139,7 @@ def open_base(
         reporter.display_info(f"Warning: {base.warning}")
     if base.from_cache:
         reporter.display_info(f"Base image {location} served from the cache (pinned by digest)")
-    yield base.image, str(location), base.base_digest
+    return base.image, str(location), base.base_digest
 
 
 def image_options(
@@ -243,7 +252,7 @@ def build_image(
     spec, platform = config.base_image, plan.platform
     bases = BaseOpener(spec, cache_root, insecure, reporter, inputs.env)
     with contextlib.closing(bases), open_base(
-        spec, platform, cache_root, insecure, reporter, inputs.env
+        spec, platform, cache_root, insecure, reporter, inputs.env, bases
     ) as opened:
         base = (opened[0], public_location(opened[1], inputs.root), opened[2])  # no local path
         packaged, root = root_options(inputs, packager.package(inputs, reporter, work, bases))

@@ -331,6 +331,10 @@ def test_a_one_line_change_pushes_only_the_project_layer_once(
     assert done.returncode == 0, done.stderr[-4000:]
     requests = registry.requests_since(mark)
     uploaded = _uploaded(requests)
+    pulls = re.findall(r"Pulling base image \S+ \((linux/\w+)\)", done.stderr)
+    assert sorted(pulls) == ["linux/amd64", "linux/arm64"], done.stderr  # each base once
+    by_tag = [r for r in requests if r.startswith("GET /v2/debian/python/manifests/3.11")]
+    assert len(by_tag) == 2, requests  # the tag is looked up once per platform
     _index, after = pushed(registry)
     top = after["amd64"]["layers"][-1]["digest"]
     assert top == after["arm64"]["layers"][-1]["digest"]
