@@ -427,6 +427,25 @@ def test_bundled_for_a_foreign_platform_is_refused_before_any_work(
     assert "Building the wheel" not in message and "Pulling" not in message
 
 
+def test_a_path_the_base_lacks_for_a_foreign_platform_names_the_path_and_the_bases_python(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """`python = PATH` of this machine on a Python base, for arm64: the message names that
+    path and the base's own Python (not "the base has none", not `python = "bundled"`)."""
+    project = make_project(tmp_path_factory.mktemp("platforms-path"))
+    done = build(project, tmp_path_factory.mktemp("platforms-path-cache"),
+                 KRUST_BASE_IMAGE=f"oci:{python_base_layout(CACHE)}:{BASE_TAG}",
+                 KRUST_PYTHON=sys.executable, KRUST_PLATFORMS=PLATFORMS)  # fmt: skip
+    message = refused(done)
+    assert (
+        f"Environment variable `KRUST_PYTHON` names {sys.executable!r}, which the base image "
+        "lacks (its Python: /usr/bin/python3.11)"
+    ) in message
+    assert "`KRUST_PLATFORMS` asks for linux/arm64" in message
+    assert "the base has none" not in message and 'python = "bundled"' not in message
+    assert "Building the wheel" not in message
+
+
 def test_on_the_usr_local_layout_of_the_official_images(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
