@@ -203,11 +203,34 @@ def _check_path_bundled(config: KrustConfig, path: str, tree: BaseTree) -> None:
 
 
 def _open_bases(config: KrustConfig, bases: BaseSource) -> list[tuple[Platform, BaseImage]] | None:
-    """(platform, base) for each wanted platform; None for scratch."""
+    """(platform, base) for each wanted platform; None for scratch. A platform the base
+    lacks is one message naming `platforms` and what the base has."""
+    import re
+
+    from hatch_krust.errors import ImageError
+    from hatch_krust.oci.image import platforms_of
+
     offered = bases.offered(every="all" in config.platforms, first=check_layered_platforms(config))
     if offered is None:
         return None
-    return [(platform, bases.open(platform)) for platform in _wanted(config, offered)]
+    opened = []
+    for platform in _wanted(config, offered):
+        try:
+            base = bases.open(platform)  # a registry base: pulled for `platform`
+            has = [p for p, _ in platforms_of(base.layout, base.descriptor)]
+        except ImageError as exc:  # the registry's index lacks `platform`
+            found = re.search(r"has no image for platform \S+ \(it has: ([^)]*)\)", str(exc))
+            if found is None:
+                raise
+            has = [Platform.parse(p) for p in found.group(1).split(", ")]
+        if not any(p.satisfies(platform) for p in has):
+            message = (
+                f"{config.origin('platforms')} asks for {platform}, but the base image has no "
+                f"image for it (it has: {', '.join(sorted(str(p) for p in has)) or 'none'})"
+            )
+            raise ConfigError(message)
+        opened.append((platform, base))
+    return opened
 
 
 def _wanted(config: KrustConfig, offered: list[Platform]) -> list[Platform]:

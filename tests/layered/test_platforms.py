@@ -427,6 +427,22 @@ def test_bundled_for_a_foreign_platform_is_refused_before_any_work(
     assert "Building the wheel" not in message and "Pulling" not in message
 
 
+@pytest.mark.parametrize("where", ["oci-layout", "registry"])
+def test_a_platform_the_base_lacks_is_one_message_naming_the_option(
+    base: str, where: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    project = make_project(tmp_path_factory.mktemp("platforms-s390x"))
+    spec = f"oci:{python_base_layout(CACHE)}:{BASE_TAG}" if where == "oci-layout" else base
+    done = build(project, tmp_path_factory.mktemp("platforms-s390x-cache"),
+                 KRUST_BASE_IMAGE=spec, KRUST_PLATFORMS="linux/amd64,linux/s390x")  # fmt: skip
+    message = refused(done)
+    assert (
+        "`KRUST_PLATFORMS` asks for linux/s390x, but the base image has no image for it "
+        "(it has: linux/amd64, linux/arm64)"
+    ) in message
+    assert "Building the wheel" not in message
+
+
 def test_a_path_the_base_lacks_for_a_foreign_platform_names_the_path_and_the_bases_python(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
