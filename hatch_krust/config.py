@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import json
 import re
 import sys
 from dataclasses import Field, dataclass, field, fields
@@ -441,7 +442,8 @@ def _env_boolean(value: str, where: str) -> bool:
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise _fail(where, f"must be an array of strings, not {_type_name(value)}")
+        hint = f": write [{json.dumps(value)}]" if isinstance(value, str) else ""
+        raise _fail(where, f"must be an array of strings, not {_type_name(value)}{hint}")
     for i, item in enumerate(value, 1):
         if not isinstance(item, str):
             raise _fail(where, f"must be an array of strings; item #{i} is {_type_name(item)}")

@@ -157,6 +157,7 @@ def _targets(config: KrustConfig, bases: BaseSource) -> list[Target] | None:
         resolved, tree = found
         requested = None if mode in ("auto", "base") else mode
         if requested is not None and _on_this_machine(tree, requested):
+            _check_path_bundled(config, requested, tree)
             return None  # a path the base lacks: this machine's interpreter, bundled
         python = choose_python(tree, requested, where)
         if python is None:
@@ -178,12 +179,57 @@ def _on_this_machine(tree: BaseTree, path: str) -> bool:
     return Path(path).is_file() or shutil.which(path) is not None
 
 
+def _check_path_bundled(config: KrustConfig, path: str, tree: BaseTree) -> None:
+    """`python` names an interpreter of this machine, not the base's: it is bundled, so
+    only this machine's platform can be built."""
+    from hatch_krust.layered.base_python import interpreters
+
+    host = Platform.host()
+    foreign = [t for t in config.platforms if t == "all" or not host.satisfies(Platform.parse(t))]
+    if not foreign:
+        return
+    have = ", ".join(f"/{p}" for p in interpreters(tree)) or "none"
+    asked = "`all` platforms" if foreign[0] == "all" else foreign[0]
+    message = (
+        f"{config.origin('python')} names {path!r}, which the base image lacks (its Python: "
+        f"{have}), so it names this machine's interpreter, copied into the image; that runs "
+        f"only on {host}, and {config.origin('platforms')} asks for {asked}. Give the base's "
+        "interpreter (its path, or `base`) to build every platform here, or build each "
+        "platform on a runner of its architecture and join the images with `hatch-krust "
+        "merge DST SRC...`"
+    )
+    raise ConfigError(message)
+
+
 def _open_bases(config: KrustConfig, bases: BaseSource) -> list[tuple[Platform, BaseImage]] | None:
-    """(platform, base) for each wanted platform; None for scratch."""
+    """(platform, base) for each wanted platform; None for scratch. A platform the base
+    lacks is one message naming `platforms` and what the base has."""
+    import re
+
+    from hatch_krust.errors import ImageError
+    from hatch_krust.oci.image import platforms_of
+
     offered = bases.offered(every="all" in config.platforms, first=check_layered_platforms(config))
     if offered is None:
         return None
-    return [(platform, bases.open(platform)) for platform in _wanted(config, offered)]
+    opened = []
+    for platform in _wanted(config, offered):
+        try:
+            base = bases.open(platform)  # a registry base: pulled for `platform`
+            has = [p for p, _ in platforms_of(base.layout, base.descriptor)]
+        except ImageError as exc:  # the registry's index lacks `platform`
+            found = re.search(r"has no image for platform \S+ \(it has: ([^)]*)\)", str(exc))
+            if found is None:
+                raise
+            has = [Platform.parse(p) for p in found.group(1).split(", ")]
+        if not any(p.satisfies(platform) for p in has):
+            message = (
+                f"{config.origin('platforms')} asks for {platform}, but the base image has no "
+                f"image for it (it has: {', '.join(sorted(str(p) for p in has)) or 'none'})"
+            )
+            raise ConfigError(message)
+        opened.append((platform, base))
+    return opened
 
 
 def _wanted(config: KrustConfig, offered: list[Platform]) -> list[Platform]:

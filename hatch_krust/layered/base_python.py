@@ -184,6 +184,12 @@ def _wanted(name: str) -> bool:
     )
 
 
+def interpreters(tree: BaseTree) -> list[str]:
+    """The base's Python interpreters, as paths without the leading `/`, sorted."""
+    found = sorted({tree.resolve(p) for p in (*tree.files, *tree.links) if _INTERPRETER.match(p)})
+    return [p for p in found if p in tree.files and _INTERPRETER.match(p)]
+
+
 def choose_python(tree: BaseTree, requested: str | None, where: str) -> BasePython | None:
     """The base's Python: the one at `requested` (an image path), else the only one.
 
@@ -191,8 +197,7 @@ def choose_python(tree: BaseTree, requested: str | None, where: str) -> BasePyth
     the `python` option) when the asked path is not a Python of the base, or when the
     base has several and no path says which.
     """
-    found = sorted({tree.resolve(p) for p in (*tree.files, *tree.links) if _INTERPRETER.match(p)})
-    found = [p for p in found if p in tree.files and _INTERPRETER.match(p)]
+    found = interpreters(tree)
     if requested is not None:
         path = tree.resolve(requested.strip("/"))
         if path not in found:

@@ -13,9 +13,12 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
 
+    from hatch_krust.attest import Document
     from hatch_krust.building.built import BuiltImage
+    from hatch_krust.oci.descriptor import Descriptor
     from hatch_krust.oci.reference import Reference
     from hatch_krust.progress import Reporter
+    from hatch_krust.registry.api import ReferrersResult
 
 __all__ = ["RegistryDestination"]
 
@@ -85,16 +88,33 @@ class RegistryDestination:
                 f"to {subject.digest} failed: {exc}"
             )
             raise RegistryError(message, exc.status) from exc
-        how = "referrers API" if all(r.api for r in results) else f"tag {results[0].fallback_tag}"
-        kinds = " and ".join(d.kind for d in docs)
-        reporter.display_info(
-            f"Attached the {kinds} to the {image.platform} manifest {subject.digest} "
-            f"(not the index; {how})"
-        )
+        for line in _attached(image, docs, results):
+            reporter.display_info(line)
         return [
             {"digest": r.digest, "listedBy": "referrers-api" if r.api else f"tag:{r.fallback_tag}"}
             for r in results
         ]
+
+
+def _attached(
+    image: BuiltImage, docs: Sequence[Document], results: Sequence[ReferrersResult]
+) -> list[str]:
+    """One progress line per platform manifest the documents are attached to."""
+    groups: dict[str, tuple[Descriptor, list[str], list[ReferrersResult]]] = {}
+    for doc, result in zip(docs, results, strict=True):
+        subject = doc.subject or image.subject
+        _, kinds, found = groups.setdefault(subject.digest, (subject, [], []))
+        kinds.append(doc.kind)
+        found.append(result)
+    lines = []
+    for subject, kinds, found in groups.values():
+        platform = image.platform if subject == image.subject else subject.platform
+        how = "referrers API" if all(r.api for r in found) else f"tag {found[0].fallback_tag}"
+        lines.append(
+            f"Attached the {' and '.join(kinds)} to the {platform} manifest {subject.digest} "
+            f"(not the index; {how})"
+        )
+    return lines
 
 
 def _mount_from(base_name: str, dest: Reference) -> str | None:

@@ -42,7 +42,14 @@ def test_every_option_is_a_field() -> None:
             {"compress": "yes"},
             f"Field `{PREFIX}.compress` must be a boolean (true or false), not a string",
         ),
-        ({"tags": "latest"}, f"Field `{PREFIX}.tags` must be an array of strings, not a string"),
+        (
+            {"tags": "latest"},
+            f'Field `{PREFIX}.tags` must be an array of strings, not a string: write ["latest"]',
+        ),
+        (
+            {"platforms": "all"},
+            f'Field `{PREFIX}.platforms` must be an array of strings, not a string: write ["all"]',
+        ),
         (
             {"hidden-imports": ["ok", 1]},
             f"Field `{PREFIX}.hidden-imports` must be an array of strings; item #2 is an integer",

@@ -184,7 +184,7 @@ def run_native(root: Path, argv: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_one_build_pushes_an_index_with_both_platforms(first, registry: RegistryServer) -> None:
-    _index, manifests = pushed(registry)
+    index, manifests = pushed(registry)
     assert sorted(manifests) == ["amd64", "arm64"]
     amd64, arm64 = manifests["amd64"], manifests["arm64"]
     assert amd64["layers"][-1]["digest"] == arm64["layers"][-1]["digest"]  # the project
@@ -199,6 +199,13 @@ def test_one_build_pushes_an_index_with_both_platforms(first, registry: Registry
     assert base["amd64"] != base["arm64"]  # each records its own base manifest
     stderr = first[1].stderr
     assert "x86_64-manylinux_2_36" in stderr and "aarch64-manylinux_2_36" in stderr
+    entries = {e["platform"]["architecture"]: e["digest"] for e in index["manifests"]}
+    attached = [line for line in stderr.splitlines() if line.startswith("Attached the ")]
+    assert len(attached) == 2, attached  # one line per platform manifest, each its own
+    for arch, line in zip(("amd64", "arm64"), attached, strict=True):
+        assert line.startswith(
+            f"Attached the sbom and provenance to the linux/{arch} manifest {entries[arch]} "
+        ), line
 
 
 def test_the_images_hold_nothing_of_the_build_machine(
@@ -367,6 +374,10 @@ def test_a_one_line_change_pushes_only_the_project_layer_once(
     assert done.returncode == 0, done.stderr[-4000:]
     requests = registry.requests_since(mark)
     uploaded = _uploaded(requests)
+    pulls = re.findall(r"Pulling base image \S+ \((linux/\w+)\)", done.stderr)
+    assert sorted(pulls) == ["linux/amd64", "linux/arm64"], done.stderr  # each base once
+    by_tag = [r for r in requests if r.startswith("GET /v2/debian/python/manifests/3.11")]
+    assert len(by_tag) == 2, requests  # the tag is looked up once per platform
     _index, after = pushed(registry)
     top = after["amd64"]["layers"][-1]["digest"]
     assert top == after["arm64"]["layers"][-1]["digest"]
@@ -457,6 +468,41 @@ def test_bundled_for_a_foreign_platform_is_refused_before_any_work(
     message = refused(done)
     assert "was asked for" in message and 'python = "base"' in message
     assert "Building the wheel" not in message and "Pulling" not in message
+
+
+@pytest.mark.parametrize("where", ["oci-layout", "registry"])
+def test_a_platform_the_base_lacks_is_one_message_naming_the_option(
+    base: str, where: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    project = make_project(tmp_path_factory.mktemp("platforms-s390x"))
+    spec = f"oci:{python_base_layout(CACHE)}:{BASE_TAG}" if where == "oci-layout" else base
+    done = build(project, tmp_path_factory.mktemp("platforms-s390x-cache"),
+                 KRUST_BASE_IMAGE=spec, KRUST_PLATFORMS="linux/amd64,linux/s390x")  # fmt: skip
+    message = refused(done)
+    assert (
+        "`KRUST_PLATFORMS` asks for linux/s390x, but the base image has no image for it "
+        "(it has: linux/amd64, linux/arm64)"
+    ) in message
+    assert "Building the wheel" not in message
+
+
+def test_a_path_the_base_lacks_for_a_foreign_platform_names_the_path_and_the_bases_python(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """`python = PATH` of this machine on a Python base, for arm64: the message names that
+    path and the base's own Python (not "the base has none", not `python = "bundled"`)."""
+    project = make_project(tmp_path_factory.mktemp("platforms-path"))
+    done = build(project, tmp_path_factory.mktemp("platforms-path-cache"),
+                 KRUST_BASE_IMAGE=f"oci:{python_base_layout(CACHE)}:{BASE_TAG}",
+                 KRUST_PYTHON=sys.executable, KRUST_PLATFORMS=PLATFORMS)  # fmt: skip
+    message = refused(done)
+    assert (
+        f"Environment variable `KRUST_PYTHON` names {sys.executable!r}, which the base image "
+        "lacks (its Python: /usr/bin/python3.11)"
+    ) in message
+    assert "`KRUST_PLATFORMS` asks for linux/arm64" in message
+    assert "the base has none" not in message and 'python = "bundled"' not in message
+    assert "Building the wheel" not in message
 
 
 def test_on_the_usr_local_layout_of_the_official_images(

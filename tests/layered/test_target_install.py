@@ -8,11 +8,14 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from hatch_krust.layered.base_python import BasePython
 from hatch_krust.layered.on_base import plan_on_base
 from hatch_krust.layered.target_install import _install_error, _move_scripts, find_compiler
 
 ARM64 = BasePython("/usr/bin/python3.11", "3.11.2", "aarch64", "glibc", (2, 36))
+AMD64 = BasePython("/usr/bin/python3.11", "3.11.2", "x86_64", "glibc", (2, 36))
 # uv 0.13's words, as printed for `--only-binary :all:` and a platform without wheels
 UV_NO_WHEEL = """error: No solution found when resolving dependencies
   cause: Because numpy==2.3.0 has no usable wheels and you require numpy==2.3.0, we can
@@ -21,13 +24,40 @@ UV_NO_WHEEL = """error: No solution found when resolving dependencies
 hint: Wheels are required for `numpy` because building from source is disabled for all
 packages (i.e., with `--no-build`)
 """
+# uv 0.13's words when the retry asks for a source distribution of a wheel-only package
+UV_NO_SDIST = """error: No solution found when resolving dependencies
+  cause: Because tbb==2021.13.1 has no source distribution and you require tbb==2021.13.1,
+  we can conclude that your requirements are unsatisfiable.
+"""
 
 
 def test_no_wheel_names_the_package_the_platform_and_the_ways_out() -> None:
     message = str(_install_error(UV_NO_WHEEL, ARM64, "linux/arm64"))
-    assert message.startswith("No wheel of `numpy` for linux/arm64 (Python 3.11, manylinux_2_36): ")
+    assert message.startswith("No wheel of `numpy` for linux/arm64 (Python 3.11, manylinux_2_36). ")
     assert "UV_INDEX" in message and "hatch-krust merge DST SRC..." in message
     assert "\n" not in message  # one message, not uv's resolver output
+
+
+def test_no_wheel_nor_sdist_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("platform.machine", lambda: "x86_64")
+    message = str(_install_error(UV_NO_SDIST, ARM64, "linux/arm64", ["tbb"]))
+    assert message.startswith(
+        "No wheel of `tbb` for linux/arm64 (Python 3.11, manylinux_2_36), and it has no "
+        "source distribution. "
+    )
+    assert "hatch-krust merge" in message and "\n" not in message
+
+
+def test_the_build_machines_own_platform_is_not_told_to_use_another_machine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On an amd64 machine, a missing amd64 wheel: no "machine of its architecture", no
+    `merge`; the way out that builds it here is the bundled interpreter."""
+    monkeypatch.setattr("platform.machine", lambda: "x86_64")
+    message = str(_install_error(UV_NO_WHEEL, AMD64, "linux/amd64"))
+    assert message.startswith("No wheel of `numpy` for linux/amd64 (Python 3.11, ")
+    assert "architecture" not in message and "merge" not in message
+    assert 'python = "bundled"' in message and "UV_FIND_LINKS" in message
 
 
 def test_another_failure_quotes_the_installer() -> None:
