@@ -55,6 +55,9 @@ def install_for(
     """A venv-shaped directory at `root` holding `requirements` installed for `python`,
     uv running with the build's environment `env`.
 
+    The package index is uv's, as for the bundled interpreter's venv: `UV_INDEX_URL`,
+    `UV_INDEX`, `UV_FIND_LINKS` and the user's or the system's `uv.toml`.
+
     Wheels only, except a dependency that has none for this platform: its source
     distribution is built here (`--no-binary NAME`) and kept only when the wheel it makes
     is pure Python (`-none-any`), which fits every platform. `platform` (`linux/arm64`)
@@ -69,13 +72,13 @@ def install_for(
     command = [
         uv, "pip", "install", "--quiet", "--python", sys.executable, "--target", str(site),
         "--python-platform", python.uv_platform, "--python-version", python.minor,
-        "--only-binary", ":all:", "--no-config", *requirements,
+        "--only-binary", ":all:", *requirements,
     ]  # fmt: skip
     from_source: list[str] = []  # dependencies without a wheel, built from their sdist
     while True:
         sources = [f"--no-binary={name}" for name in from_source]
         try:
-            run_tool([*command, *sources], env=installer_env(env))
+            run_tool([*command, *sources], env=installer_env(env), cwd=root)
             break
         except ToolFailed as exc:
             name = _no_wheel(exc.output)

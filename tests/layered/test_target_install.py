@@ -106,3 +106,38 @@ def test_without_a_compiler_the_plan_has_no_bytecode(tmp_path: Path) -> None:
         e.path.removeprefix("/app/lib/python3.11/site-packages/") for e in plan.layers[1].entries
     }
     assert project == {"demo.py", "demo-1.0.dist-info/METADATA"}
+
+
+def _pure_wheel(directory: Path) -> Path:
+    """A pure-Python wheel no index has: found only where a uv.toml points."""
+    import zipfile
+
+    directory.mkdir(parents=True)
+    wheel = directory / "krust_onlyhere-1.0-py3-none-any.whl"
+    files = {
+        "krust_onlyhere.py": "ANSWER = 42\n",
+        "krust_onlyhere-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: krust-onlyhere\n"
+        "Version: 1.0\n",
+        "krust_onlyhere-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\n"
+        "Root-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = "".join(f"{name},,\n" for name in files) + "krust_onlyhere-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, text in {**files, "krust_onlyhere-1.0.dist-info/RECORD": record}.items():
+            archive.writestr(name, text)
+    return directory
+
+
+def test_the_install_for_a_base_reads_the_users_uv_toml(tmp_path: Path) -> None:
+    """A team's index lives in uv's configuration, as for the bundled venv's install: the
+    install for another platform must read it (it ran with `--no-config`)."""
+    from hatch_krust.layered.target_install import install_for
+
+    wheels = _pure_wheel(tmp_path / "wheels")
+    config = tmp_path / "config"
+    (config / "uv").mkdir(parents=True)
+    (config / "uv" / "uv.toml").write_text(f'no-index = true\nfind-links = ["{wheels}"]\n')
+    env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(tmp_path / "home"),
+           "XDG_CONFIG_HOME": str(config), "UV_CACHE_DIR": str(tmp_path / "uv-cache")}  # fmt: skip
+    root = install_for(ARM64, "linux/arm64", ["krust-onlyhere==1.0"], tmp_path / "env", env)
+    assert (root / "lib/python3.11/site-packages/krust_onlyhere.py").read_text() == "ANSWER = 42\n"
