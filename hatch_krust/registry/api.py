@@ -284,19 +284,28 @@ def pull_image(
     tag: str | None = None,
     layers: bool = True,
     options: Options | None = None,
+    root: Manifest | None = None,
 ) -> PulledImage:
     """Fetch one platform's image into `layout` (index → manifest → config → layers).
 
     With `layers=False` only the manifest and config are stored; fetch layers later with
     `fetch_blob` (or not at all, when the push can mount them). The manifest is added to
     `index.json` under `tag` (untagged when None).
+
+    `root` is what `ref` resolved to when it was fetched before (a `PulledImage`'s `index`
+    or `manifest`, or `pull_manifest`'s answer: verified then): it is not asked for again,
+    so every platform pulled with it comes from that one index even if `ref`'s tag has
+    moved since; the platform's manifest is fetched by its digest, verified.
     """
     reference = _reference(ref)
     opts = options or Options()
+    if root is not None and reference.digest and root.digest != reference.digest:
+        message = f"{reference} names another digest than the index given ({root.digest})"
+        raise ImageError(message)
     with Registry(reference.api_host, opts, reference.repository) as registry:
         source = RegistrySource(registry, reference.repository, reference.identifier)
         index: Manifest | None = None
-        manifest = source.root()
+        manifest = source.root() if root is None else source.seen(root)
         if manifest.is_index:
             index = manifest
             manifest = source.manifest(select_platform(index, platform, str(reference)))

@@ -66,17 +66,18 @@ class RegistrySource:
         self.name = f"{registry.host}/{repository}"
 
     def root(self) -> Manifest:
-        return self._seen(get_manifest(self.registry, self.repository, self.identifier))
+        return self.seen(get_manifest(self.registry, self.repository, self.identifier))
 
     def manifest(self, descriptor: Descriptor) -> Manifest:
-        return self._seen(get_manifest(self.registry, self.repository, descriptor.digest))
+        return self.seen(get_manifest(self.registry, self.repository, descriptor.digest))
 
     def blob(self, descriptor: Descriptor) -> BlobSource:
         return RemoteBlob(self.registry, self.repository, descriptor)
 
-    def _seen(self, manifest: Manifest) -> Manifest:
+    def seen(self, manifest: Manifest) -> Manifest:
         """An image manifest's repository holds its config and layers (a registry accepts
-        the manifest only then): record them, so a push can mount them from here."""
+        the manifest only then): record them, so a push can mount them from here. Also
+        for a manifest fetched before and given back (`pull_image`'s `root`)."""
         if not manifest.is_index:
             for child in manifest.children():
                 if not child.urls:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from hatch_krust.errors import ImageError
 from hatch_krust.oci.descriptor import Platform
 from hatch_krust.oci.layout import Layout, write_archive
 from hatch_krust.registry import Options, copy, inspect, pull_image, pull_manifest, push_layout
@@ -191,6 +192,30 @@ def test_pull_image_for_a_base(registry: RegistryServer, layout: Layout,
     assert not any(target.has_blob(d.digest) for d in layers)
     full = pull_image(f"{registry.host}/base/img:v1", target, tag="amd")
     assert all(target.has_blob(d.digest) for d in full.manifest.children())
+
+
+def test_pull_image_from_a_resolved_index_ignores_a_moved_tag(
+    registry: RegistryServer, layout: Layout, tmp_path: Path
+) -> None:
+    """`root`: the index a tag resolved to before is where the platform comes from (by its
+    digest, verified), and the tag is not asked for again."""
+    platforms = [Platform("linux", "amd64"), Platform("linux", "arm64")]
+    tagged = f"{registry.host}/base/resolved:v1"
+    first = random_index(layout, platforms)
+    push_layout(layout, first, tagged)
+    root = pull_manifest(tagged)
+    push_layout(layout, random_index(layout, platforms), tagged)  # the tag moves
+    target = Layout.create(tmp_path / "base")
+    mark = registry.mark()
+    pulled = pull_image(tagged, target, platform="linux/arm64", tag="base", root=root)
+    assert pulled.index == root
+    wanted = next(e for e in layout.read_json(first.digest)["manifests"]
+                  if e["platform"]["architecture"] == "arm64")  # fmt: skip
+    assert pulled.manifest.digest == target.resolve("base").digest == wanted["digest"]
+    asked = [line for line in registry.requests_since(mark) if "/manifests/" in line]
+    assert asked == [f"GET /v2/base/resolved/manifests/{wanted['digest']}"], asked
+    with pytest.raises(ImageError, match="names another digest"):
+        pull_image(f"{registry.host}/base/resolved@{'sha256:' + 'a' * 64}", target, root=root)
 
 
 def test_inspect(registry: RegistryServer, layout: Layout) -> None:
