@@ -6,7 +6,10 @@ and downloaded once. A base pinned by digest (`…@sha256:…`, the recommended 
 served from the cache with no network at all once it has been pulled, after its manifest,
 config and layers are checked against their digests again (a damaged cache is a miss: the
 damaged blobs are removed and pulled again, with a warning). A base named by tag is looked
-up again each build (the tag may have moved), but only blobs the cache lacks are
+up again each build (the tag may have moved), once: the build's `BaseOpener` keeps the index
+(or manifest) the tag resolved to, and every platform, and the `all` listing, is taken from
+that one index, each platform's manifest by its digest, so a tag moved while the build runs
+cannot give one image's platforms two releases of the base. Only blobs the cache lacks are
 downloaded. A lock file serialises writers of the layout's `index.json`.
 """
 
@@ -29,11 +32,12 @@ from hatch_krust.oci.layout import Layout, walk
 from hatch_krust.oci.platform import Platform
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
     from hatch_krust.oci.reference import Reference
     from hatch_krust.progress import Reporter
+    from hatch_krust.registry.api import Manifest
 
 __all__ = ["BaseOpener", "CachedBase", "OpenedBase", "pull_base", "record_path"]
 
@@ -44,6 +48,9 @@ class CachedBase:
     base_digest: str  # what `org.opencontainers.image.base.digest` should say
     from_cache: bool  # True when no registry was asked
     warning: str = ""  # why a cached copy was not used (damaged), for the caller to print
+    # the index (or manifest) the reference resolved to, when the registry was asked: the
+    # build's later platforms are pulled from it (`pull_base`'s `root`)
+    root: Manifest | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,14 @@ def pull_base(
     cache_root: Path,
     insecure: tuple[str, ...],
     env: Mapping[str, str] | None = None,
+    *,
+    root: Manifest | None = None,
 ) -> CachedBase:
+    """`platform`'s image of a registry base, in the cache layout: served from the cache
+    with no network when `reference` is pinned by digest and its copy is sound, else
+    pulled. `root` is the index (or manifest) `reference` resolved to earlier in the build
+    (a `CachedBase.root`): the platform is taken from it, by digest, and `reference` is not
+    looked up again."""
     from hatch_krust.registry.api import Options, pull_image
 
     key, record = record_path(cache_root, reference, platform)
@@ -84,12 +98,14 @@ def pull_base(
         # credentials from the build's own environment (the config's), not the process's
         options = Options(insecure=frozenset(insecure), env=dict(env) if env else None,
                           blob_record=blob_record_file(cache_root))
-        pulled = pull_image(reference, layout, platform=str(platform), tag=key, options=options)
+        pulled = pull_image(
+            reference, layout, platform=str(platform), tag=key, options=options, root=root
+        )
         descriptor = layout.resolve(key)
-        base_digest = pulled.index.digest if pulled.index is not None else pulled.manifest.digest
+        resolved = pulled.index if pulled.index is not None else pulled.manifest
         record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps({"manifest": descriptor.to_json(), "base": base_digest}))
-    return CachedBase(BaseImage(layout, descriptor), base_digest, False, warning)
+        record.write_text(json.dumps({"manifest": descriptor.to_json(), "base": resolved.digest}))
+    return CachedBase(BaseImage(layout, descriptor), resolved.digest, False, warning, resolved)
 
 
 def _from_record(layout: Layout, record: Path) -> tuple[CachedBase | None, str]:
@@ -145,6 +161,11 @@ class BaseOpener:
     again) is the same image, not a second pull, so each base manifest, config and blob
     is fetched and digest-checked once per build. Archives stay open until `close` (the
     build's end).
+
+    A registry base is resolved once a build: the index (or manifest) its first pull (or
+    the `all` listing, `offered`) found is kept, and every other platform is pulled from
+    it by digest, never by looking the tag up again; a tag that moves while the build runs
+    cannot give two platforms of one image two different bases.
     """
 
     def __init__(
@@ -161,6 +182,7 @@ class BaseOpener:
         self._layout: tuple[Layout, Descriptor] | None = None
         # by `Platform.normalized()`: linux/arm64 and linux/arm64/v8 are one platform
         self._opened: dict[Platform, OpenedBase] = {}
+        self._root: Manifest | None = None  # what a registry base resolved to, once
 
     def close(self) -> None:
         self._stack.close()
@@ -212,12 +234,24 @@ class BaseOpener:
         return OpenedBase(base.image, str(location), base.base_digest)
 
     def _pull(self, location: Reference, platform: Platform) -> CachedBase:
-        """`pull_base`; the default base unreachable says what to use instead."""
+        """`pull_base`, from the index the base resolved to when it has been; the first
+        index a pull resolves is kept for the rest."""
+        with self._reaching():
+            base = pull_base(
+                location, platform, self.cache_root, self.insecure, self.env, root=self._root
+            )
+        if self._root is None:
+            self._root = base.root
+        return base
+
+    @contextlib.contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """The registry's answers; the default base unreachable says what to use instead."""
         from hatch_krust.config import DEFAULT_BASE_IMAGE
         from hatch_krust.errors import RegistryError, TransportFailure
 
         try:
-            return pull_base(location, platform, self.cache_root, self.insecure, self.env)
+            yield
         except TransportFailure as exc:
             if self.spec != DEFAULT_BASE_IMAGE:
                 raise
@@ -251,12 +285,18 @@ class BaseOpener:
         return self._layout
 
     def _registry_platforms(self) -> list[Platform]:
-        """The platforms a registry base's index lists (its manifest alone: the host's)."""
-        from hatch_krust.registry.api import Options, inspect, parse_location
+        """The platforms a registry base's index lists (its manifest alone: the host's):
+        the index the build's pulls take every platform from (looked up now, and kept for
+        them, when no platform has been pulled yet)."""
+        from hatch_krust.registry.api import LayoutLocation, Options, parse_location, pull_manifest
 
-        options = Options(insecure=frozenset(self.insecure), env=dict(self.env))
-        found = inspect(parse_location(self.spec), config=False, options=options)
-        entries = found["manifest"].get("manifests")
+        if self._root is None:
+            location = parse_location(self.spec)
+            assert not isinstance(location, LayoutLocation)  # `_local` took those
+            options = Options(insecure=frozenset(self.insecure), env=dict(self.env))
+            with self._reaching():
+                self._root = pull_manifest(location, options=options)
+        entries = self._root.document.get("manifests")
         if not isinstance(entries, list):
             return [Platform.host()]
         platforms = []

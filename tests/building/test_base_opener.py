@@ -6,18 +6,21 @@ before the opener was the one path. Without a registry: the pull is replaced.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import hatch_krust.building.bases
+import hatch_krust.registry.api
 from hatch_krust.building.bases import BaseOpener, CachedBase
 from hatch_krust.errors import ImageError
 from hatch_krust.oci.assemble import BaseImage
 from hatch_krust.oci.layout import Layout
 from hatch_krust.oci.platform import Platform
-from tests.infra.registry import random_image
+from hatch_krust.registry.api import Manifest, select_platform
+from tests.infra.registry import random_image, random_index
 from tests.oci.images import make_base
 
 
@@ -41,7 +44,7 @@ def test_a_registry_base_is_pulled_once_per_platform(
     layout = Layout.create(tmp_path / "pulled")
     pulls: list[str] = []
 
-    def pull_base(location: Any, platform: Platform, *args: Any) -> CachedBase:
+    def pull_base(location: Any, platform: Platform, *args: Any, root: Any = None) -> CachedBase:
         pulls.append(str(platform))
         image = BaseImage(layout, random_image(layout, platform=platform, register=False))
         return CachedBase(image, f"sha256:{len(pulls):064x}", from_cache=False)
@@ -60,6 +63,55 @@ def test_a_registry_base_is_pulled_once_per_platform(
     assert heard.lines == [
         "Pulling base image reg.example/team/base:1 (linux/arm64)",
         "Pulling base image reg.example/team/base:1 (linux/amd64)",
+    ]
+
+
+def an_index(layout: Layout, platforms: list[Platform]) -> Manifest:
+    """A registry's answer for a tag: an index of one random image per platform."""
+    descriptor = random_index(layout, platforms)
+    data = layout.read_blob(descriptor.digest)
+    return Manifest(descriptor, data, json.loads(data))
+
+
+@pytest.mark.parametrize("listed_first", [False, True])
+def test_a_registry_base_is_resolved_once_for_every_platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listed_first: bool
+) -> None:
+    """The index the tag resolved to (by the first pull, or by the `all` listing when it
+    comes first) is given to every later pull, which takes its platform from it, and is
+    what `all` lists: the tag is not looked up again, so a tag moved meanwhile does not
+    reach the build."""
+    layout = Layout.create(tmp_path / "pulled")
+    amd64, arm64 = Platform.parse("linux/amd64"), Platform.parse("linux/arm64")
+    index = an_index(layout, [amd64, arm64])
+    moved = an_index(layout, [amd64, arm64, Platform.parse("linux/s390x")])
+    lookups: list[str] = []
+    given: list[tuple[str, Any]] = []
+
+    def pull_manifest(location: Any, *args: Any, **kwargs: Any) -> Manifest:
+        lookups.append(str(location))
+        return index if len(lookups) == 1 else moved  # the tag moves after its first lookup
+
+    def pull_base(location: Any, platform: Platform, *args: Any, root: Any = None) -> CachedBase:
+        given.append((str(platform), root))
+        resolved = root if root is not None else pull_manifest(location)
+        entry = select_platform(resolved, platform, str(location))
+        image = BaseImage(layout, entry)
+        return CachedBase(image, resolved.digest, from_cache=False, root=resolved)
+
+    monkeypatch.setattr(hatch_krust.registry.api, "pull_manifest", pull_manifest)
+    monkeypatch.setattr(hatch_krust.building.bases, "pull_base", pull_base)
+    bases = opener("reg.example/team/base:1", tmp_path)
+    if listed_first:
+        assert bases.offered(every=True, first=amd64) == [amd64, arm64]
+    opened = [bases.opened(amd64), bases.opened(arm64)]
+    assert bases.offered(every=True, first=amd64) == [amd64, arm64]
+    assert lookups == ["reg.example/team/base:1"]
+    assert given == [("linux/amd64", index if listed_first else None), ("linux/arm64", index)]
+    assert [o.digest for o in opened] == [index.digest, index.digest]
+    entries = {e.platform: e.digest for e in index.children()}
+    assert [o.image.descriptor.digest for o in opened if o.image] == [
+        entries[amd64], entries[arm64]
     ]
 
 

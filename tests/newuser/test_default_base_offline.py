@@ -23,7 +23,7 @@ class Quiet:
         pass
 
 
-def unreachable(location: Any, *args: Any) -> Any:
+def unreachable(location: Any, *args: Any, **kwargs: Any) -> Any:
     host = str(location).split("/", 1)[0]
     message = f"Cannot talk to registry {host} (GET https://{host}/v2/): ConnectError: unknown host"
     raise TransportFailure(message, temporary=False)
