@@ -12,6 +12,7 @@ from hatchling itself (`hatchling_target_keys`).
 from __future__ import annotations
 
 import ast
+import difflib
 import functools
 import inspect
 import json
@@ -648,10 +649,30 @@ def _check_keys(table: _Table) -> None:
     known = {option.key for option in OPTIONS} | target | hook
     for key in table.values:
         if key not in known:
-            squashed = key.replace("-", "").replace("_", "").lower()  # base_image, baseImage
-            close = [o.key for o in OPTIONS if o.key.replace("-", "") == squashed]
-            hint = f"did you mean `{close[0]}`?" if close else "see docs/configuration.md"
+            close = _meant(key, known)
+            hint = f"did you mean `{close}`?" if close else "see docs/configuration.md"
             raise _fail(table.where(key), "is not a hatch-krust option", hint)
+
+
+# What Docker, ko and the like call our options.
+_OTHER_TOOLS_WORDS = {
+    "repo": "repository", "registry": "repository",
+    "cmd": "args", "command": "args", "entrypoint": "script", "base": "base-image",
+    "from": "base-image", "expose": "ports", "environment": "env",
+}
+
+
+def _meant(key: str, known: set[str]) -> str | None:
+    """The known key `key` most likely stands for: another spelling (base_image,
+    baseImage), another tool's word (repo, cmd), or one edit away (fromat, tag)."""
+    squashed = key.replace("-", "").replace("_", "").lower()
+    same = [o.key for o in OPTIONS if o.key.replace("-", "") == squashed]
+    if same:
+        return same[0]
+    if squashed in _OTHER_TOOLS_WORDS:
+        return _OTHER_TOOLS_WORDS[squashed]
+    close = difflib.get_close_matches(key.lower(), sorted(known), n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def _read_one(r: _Reader, option: Option) -> tuple[Any, str] | None:

@@ -67,6 +67,29 @@ def test_camel_case_keys_get_the_kebab_case_hint(key: str, meant: str) -> None:
     )
 
 
+
+@pytest.mark.parametrize(("key", "meant"), [("fromat", "format"), ("plattforms", "platforms"),
+    ("base-imge", "base-image"), ("tag", "tags"), ("port", "ports"), ("envs", "env"),
+    ("dependancies", "dependencies"), ("hidden-import", "hidden-imports"),
+    ("repo", "repository"), ("registry", "repository"), ("cmd", "args"),
+    ("entrypoint", "script"), ("expose", "ports")])
+def test_misspelt_and_other_tools_keys_get_a_hint(key: str, meant: str) -> None:
+    """A transposed letter, a missing `s`, Docker's and ko's words: each named the
+    documentation only ("see docs/configuration.md"), though the key is one edit away."""
+    with pytest.raises(ConfigError) as info:
+        load({key: "x"})
+    assert str(info.value) == (
+        f"Field `{PREFIX}.{key}` is not a hatch-krust option; did you mean `{meant}`?"
+    )
+
+
+def test_a_key_like_nothing_still_points_at_the_documentation() -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"colour": "x"})
+    assert str(info.value) == (
+        f"Field `{PREFIX}.colour` is not a hatch-krust option; see docs/configuration.md"
+    )
+
 # -- annotations ---------------------------------------------------------------------------
 
 
