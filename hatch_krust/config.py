@@ -507,6 +507,7 @@ def _env_ca(value: str, where: str) -> bool | str:
 _SBOM_FORMATS = ("cyclonedx", "spdx")
 IMAGE_FORMATS = ("static", "layered")
 COLLECT_MODES = ("all", "imports")  # hatch_krust/freeze/collect.py
+PYTHON_KEYWORDS = ("base", "bundled")  # the layered format's; anything else is an interpreter
 
 
 def _sbom(value: Any, where: str) -> str | None:
@@ -709,6 +710,20 @@ def _read_repository(r: _Reader, option: Option) -> tuple[str, str] | None:
     return None
 
 
+def _check_python(python: str | None, where: str) -> None:
+    """A near miss of the layered format's keywords (`bundeld`, `Base`) is not a command to
+    look up on PATH after the wheel is built."""
+    if python is None or python in PYTHON_KEYWORDS or "/" in python:
+        return
+    close = difflib.get_close_matches(python.lower(), PYTHON_KEYWORDS, n=1, cutoff=0.75)
+    if close:
+        raise _fail(
+            where,
+            f"is {python!r}, which is neither an interpreter nor a keyword",
+            f'did you mean "{close[0]}"?',
+        )
+
+
 def _validate(config: KrustConfig) -> None:
     """Checks of values (not types); each names where the value came from."""
     where = config.origin
@@ -718,6 +733,7 @@ def _validate(config: KrustConfig) -> None:
     _check_each(config.exclude_modules, _MODULE, where("exclude-modules"), "module name")
     _check_each(config.extras, _EXTRA, where("extras"), "extra name")
     _check_tags(config.tags, where("tags"))
+    _check_python(config.python, where("python"))
     if config.collect not in COLLECT_MODES:
         raise _fail(where("collect"), f'must be "all" or "imports", not {config.collect!r}')
     if config.format not in IMAGE_FORMATS:

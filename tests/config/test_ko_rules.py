@@ -234,3 +234,23 @@ def test_every_document_a_build_writes_is_known_to_the_stale_check() -> None:
     suffixes = set(re.findall(r'f"\{stem\}(\.[a-z.]+)"', source.read_text()))
     assert suffixes, "attest/__init__.py names no documents: the pattern here is stale"
     assert suffixes <= set(DOCUMENT_SUFFIXES)
+
+
+@pytest.mark.parametrize(("value", "meant"), [("bundeld", "bundled"), ("Bundled", "bundled"),
+    ("bundle", "bundled"), ("bases", "base"), ("BASE", "base")])
+def test_a_misspelt_python_keyword_is_named_not_looked_up_on_path(value: str, meant: str) -> None:
+    """It was taken for a command: "The Python interpreter `bundeld` to build with was not
+    found … Give a path to a Python 3.9+ executable", after the wheel was built."""
+    with pytest.raises(ConfigError) as info:
+        load({"python": value})
+    assert str(info.value) == (
+        f"Field `{PREFIX}.python` is {value!r}, which is neither an interpreter nor a keyword; "
+        f'did you mean "{meant}"?'
+    )
+    with pytest.raises(ConfigError, match=r"^Environment variable `KRUST_PYTHON` is "):
+        load({}, {"KRUST_PYTHON": value})
+
+
+@pytest.mark.parametrize("value", ["base", "bundled", "python3.12", "/usr/bin/python3", "pypy3"])
+def test_interpreters_and_keywords_pass(value: str) -> None:
+    assert load({"python": value}).python == value
