@@ -441,9 +441,19 @@ def _env_boolean(value: str, where: str) -> bool:
     raise _fail(where, f"must be one of 1, 0, true, false, yes, no (got {value!r})")
 
 
-def _strings(value: Any, where: str) -> tuple[str, ...]:
+def _strings(
+    value: Any, where: str, split: Callable[[str, str], tuple[str, ...]] | None = None
+) -> tuple[str, ...]:
+    """An array of strings; a string is answered with the array it stands for, split as
+    the option's environment variable is (`split`)."""
     if not isinstance(value, list):
-        hint = f": write [{json.dumps(value)}]" if isinstance(value, str) else ""
+        hint = ""
+        if isinstance(value, str):
+            try:
+                items = list((split or _env_strings)(value, where)) or [value]
+            except ConfigError:  # unbalanced quotes: not a shell line
+                items = [value]
+            hint = f": write {json.dumps(items)}"
         raise _fail(where, f"must be an array of strings, not {_type_name(value)}{hint}")
     for i, item in enumerate(value, 1):
         if not isinstance(item, str):
@@ -681,7 +691,7 @@ def _read_one(r: _Reader, option: Option) -> tuple[Any, str] | None:
         return _read_repository(r, option)
     if option.kind == "array of strings":
         env_parser = _env_words if option.key in {"pyinstaller-args", "args"} else _env_strings
-        return r.get(option, _strings, env_parser)
+        return r.get(option, functools.partial(_strings, split=env_parser), env_parser)
     from_toml, from_env = _READERS.get(option.kind, (_ca, _env_ca))
     return r.get(option, from_toml, from_env)
 
