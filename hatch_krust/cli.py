@@ -373,13 +373,28 @@ def verify(args: argparse.Namespace) -> int:
     from hatch_krust.attest.verify import verify as verify_image
 
     options = replace(_options(args), progress=None)
-    for report in verify_image(args.reference, platform=args.platform, options=options):
+    reference = _attached_to(args.reference, "verify")
+    for report in verify_image(reference, platform=args.platform, options=options):
         where = f"{report.digest} ({report.platform})" if report.platform else report.digest
         _say(args, f"{where}: {', '.join(report.attachments)}")
         for check in report.checks:
             _say(args, f"  ok: {check}")
     print(f"verified {args.reference}")
     return 0
+
+
+def _attached_to(text: str, command: str) -> Reference:
+    """REF of `verify` and `sbom`: the documents are referrers, which only a registry has."""
+    location = parse_location(text)
+    if isinstance(location, LayoutLocation):
+        message = (
+            f"{command} reads the documents attached to an image in a registry; {text!r} is "
+            "a local layout: push it and give the registry reference, or read the build's own "
+            "documents beside the archive (NAME-VERSION.cdx.json or .spdx.json, and "
+            ".provenance.json)"
+        )
+        raise KrustError(message)
+    return location
 
 
 def _sbom_arguments(parser: argparse.ArgumentParser) -> None:
@@ -395,7 +410,8 @@ def sbom(args: argparse.Namespace) -> int:
     from hatch_krust.attest.verify import attached_sbom
 
     options = replace(_options(args), progress=None)
-    document = attached_sbom(args.reference, platform=args.platform, options=options)
+    reference = _attached_to(args.reference, "sbom")
+    document = attached_sbom(reference, platform=args.platform, options=options)
     sys.stdout.write(document.decode("utf-8", errors="replace"))
     sys.stdout.flush()
     return 0

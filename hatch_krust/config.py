@@ -12,6 +12,7 @@ from hatchling itself (`hatchling_target_keys`).
 from __future__ import annotations
 
 import ast
+import difflib
 import functools
 import inspect
 import json
@@ -440,9 +441,19 @@ def _env_boolean(value: str, where: str) -> bool:
     raise _fail(where, f"must be one of 1, 0, true, false, yes, no (got {value!r})")
 
 
-def _strings(value: Any, where: str) -> tuple[str, ...]:
+def _strings(
+    value: Any, where: str, split: Callable[[str, str], tuple[str, ...]] | None = None
+) -> tuple[str, ...]:
+    """An array of strings; a string is answered with the array it stands for, split as
+    the option's environment variable is (`split`)."""
     if not isinstance(value, list):
-        hint = f": write [{json.dumps(value)}]" if isinstance(value, str) else ""
+        hint = ""
+        if isinstance(value, str):
+            try:
+                items = list((split or _env_strings)(value, where)) or [value]
+            except ConfigError:  # unbalanced quotes: not a shell line
+                items = [value]
+            hint = f": write {json.dumps(items)}"
         raise _fail(where, f"must be an array of strings, not {_type_name(value)}{hint}")
     for i, item in enumerate(value, 1):
         if not isinstance(item, str):
@@ -506,6 +517,7 @@ def _env_ca(value: str, where: str) -> bool | str:
 _SBOM_FORMATS = ("cyclonedx", "spdx")
 IMAGE_FORMATS = ("static", "layered")
 COLLECT_MODES = ("all", "imports")  # hatch_krust/freeze/collect.py
+PYTHON_KEYWORDS = ("base", "bundled")  # the layered format's; anything else is an interpreter
 
 
 def _sbom(value: Any, where: str) -> str | None:
@@ -648,10 +660,30 @@ def _check_keys(table: _Table) -> None:
     known = {option.key for option in OPTIONS} | target | hook
     for key in table.values:
         if key not in known:
-            squashed = key.replace("-", "").replace("_", "").lower()  # base_image, baseImage
-            close = [o.key for o in OPTIONS if o.key.replace("-", "") == squashed]
-            hint = f"did you mean `{close[0]}`?" if close else "see docs/configuration.md"
+            close = _meant(key, known)
+            hint = f"did you mean `{close}`?" if close else "see docs/configuration.md"
             raise _fail(table.where(key), "is not a hatch-krust option", hint)
+
+
+# What Docker, ko and the like call our options.
+_OTHER_TOOLS_WORDS = {
+    "repo": "repository", "registry": "repository",
+    "cmd": "args", "command": "args", "entrypoint": "script", "base": "base-image",
+    "from": "base-image", "expose": "ports", "environment": "env",
+}
+
+
+def _meant(key: str, known: set[str]) -> str | None:
+    """The known key `key` most likely stands for: another spelling (base_image,
+    baseImage), another tool's word (repo, cmd), or one edit away (fromat, tag)."""
+    squashed = key.replace("-", "").replace("_", "").lower()
+    same = [o.key for o in OPTIONS if o.key.replace("-", "") == squashed]
+    if same:
+        return same[0]
+    if squashed in _OTHER_TOOLS_WORDS:
+        return _OTHER_TOOLS_WORDS[squashed]
+    close = difflib.get_close_matches(key.lower(), sorted(known), n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def _read_one(r: _Reader, option: Option) -> tuple[Any, str] | None:
@@ -659,7 +691,7 @@ def _read_one(r: _Reader, option: Option) -> tuple[Any, str] | None:
         return _read_repository(r, option)
     if option.kind == "array of strings":
         env_parser = _env_words if option.key in {"pyinstaller-args", "args"} else _env_strings
-        return r.get(option, _strings, env_parser)
+        return r.get(option, functools.partial(_strings, split=env_parser), env_parser)
     from_toml, from_env = _READERS.get(option.kind, (_ca, _env_ca))
     return r.get(option, from_toml, from_env)
 
@@ -688,6 +720,20 @@ def _read_repository(r: _Reader, option: Option) -> tuple[str, str] | None:
     return None
 
 
+def _check_python(python: str | None, where: str) -> None:
+    """A near miss of the layered format's keywords (`bundeld`, `Base`) is not a command to
+    look up on PATH after the wheel is built."""
+    if python is None or python in PYTHON_KEYWORDS or "/" in python:
+        return
+    close = difflib.get_close_matches(python.lower(), PYTHON_KEYWORDS, n=1, cutoff=0.75)
+    if close:
+        raise _fail(
+            where,
+            f"is {python!r}, which is neither an interpreter nor a keyword",
+            f'did you mean "{close[0]}"?',
+        )
+
+
 def _validate(config: KrustConfig) -> None:
     """Checks of values (not types); each names where the value came from."""
     where = config.origin
@@ -697,6 +743,7 @@ def _validate(config: KrustConfig) -> None:
     _check_each(config.exclude_modules, _MODULE, where("exclude-modules"), "module name")
     _check_each(config.extras, _EXTRA, where("extras"), "extra name")
     _check_tags(config.tags, where("tags"))
+    _check_python(config.python, where("python"))
     if config.collect not in COLLECT_MODES:
         raise _fail(where("collect"), f'must be "all" or "imports", not {config.collect!r}')
     if config.format not in IMAGE_FORMATS:

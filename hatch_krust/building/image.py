@@ -157,6 +157,7 @@ def check_base_image(config: KrustConfig) -> None:
 
     if config.base_image == "scratch":
         return
+    _check_scratch_typo(config)
     try:
         parse_location(config.base_image)
     except InvalidReference as exc:
@@ -165,6 +166,23 @@ def check_base_image(config: KrustConfig) -> None:
             "registry reference (host/repo:tag), oci:DIR[:TAG] or oci-archive:FILE[:TAG]"
         )
         raise ConfigError(message) from None
+
+
+def _check_scratch_typo(config: KrustConfig) -> None:
+    """`scrach`, `Scratch`: a one-word name is Docker Hub's `library/NAME`, and no official
+    image is named within a letter of `scratch` (which Docker Hub reserves)."""
+    import difflib
+
+    name = config.base_image
+    if any(c in name for c in "/:@") or not difflib.get_close_matches(
+        name.lower(), ["scratch"], n=1, cutoff=0.8
+    ):
+        return
+    message = (
+        f"{config.origin('base-image')} is {name!r}, which would be pulled as "
+        f"docker.io/library/{name.lower()}; did you mean `scratch`?"
+    )
+    raise ConfigError(message)
 
 
 def file_stem(inputs: BuildInputs) -> str:

@@ -7,7 +7,8 @@ executable, although the venv, and the layered image, run it. With `collect = "a
 default) every module and data file listed in the RECORD of the project's distribution
 and of every distribution it requires (its extras followed, markers evaluated in the
 freeze environment) goes into the executable: the modules as hidden imports, the other
-files at their place under the package. The freezer's own distributions stay out.
+files at their place under the package. The freezer's own distributions stay out, and so
+do the PyInstaller hooks (and their tests) that a dependency ships for the freezer.
 
 The lists are long (thousands of modules), so they reach PyInstaller through a JSON file
 that the runner reads (`ARGS_FILE_ENV`), not through the command line.
@@ -44,14 +45,33 @@ _NOT_COLLECTED = frozenset({"pyinstaller", "pyinstaller-hooks-contrib", "staticx
 # Run by the freeze environment's Python with argv = [project, extras-json]: the
 # distributions the project requires (walked like pip would), each with the files of its
 # RECORD below site-packages, as paths relative to site-packages and absolute paths.
+# Files under the directories a distribution's `pyinstaller40` entry points return (its
+# `hook-dirs` and `tests`: rapidfuzz's `__pyinstaller` package, numpy's `_pyinstaller`)
+# are the freezer's, not the program's: PyInstaller reads the hooks from there, and the
+# tests import PyInstaller itself. A directory that is a whole top-level package (or
+# site-packages) is not taken as such.
 _PROBE = WALK_REQUIREMENTS + r"""
+for_freezer = []
+for name in seen:
+    site = os.path.realpath(dists[name].locate_file(""))
+    for ep in dists[name].entry_points:
+        if ep.group != "pyinstaller40":
+            continue
+        try:
+            paths = [os.path.realpath(p) for p in ep.load()()]
+        except Exception:
+            continue
+        for p in paths:
+            if os.path.relpath(p, site).count(os.sep) >= 1 and p.startswith(site + os.sep):
+                for_freezer.append(p + os.sep)
 out = []
 for name in sorted(seen):
     d = dists[name]
     files = []
     for f in d.files or []:
-        if f.parts and f.parts[0] != "..":
-            files.append([f.as_posix(), os.path.realpath(d.locate_file(f))])
+        real = os.path.realpath(d.locate_file(f))
+        if f.parts and f.parts[0] != ".." and not real.startswith(tuple(for_freezer)):
+            files.append([f.as_posix(), real])
     points = [[ep.group, ep.value] for ep in d.entry_points]
     out.append({"name": d.metadata["Name"], "canonical": name, "files": files,
                 "entry_points": points})

@@ -52,7 +52,25 @@ def parse_location(text: str) -> Location:
             "oci-archive:FILE[:TAG]"
         )
         raise InvalidReference(message)
+    _refuse_local_path(text)
     return parse_reference(text)
+
+
+def _refuse_local_path(text: str) -> None:
+    """A path the build wrote (`dist/krust/app-1.0.oci.tar`), given without its transport,
+    would be looked up as a Docker Hub image; name the transport instead."""
+    path = Path(text)
+    try:
+        if path.is_file():
+            kind, transport = "a file", "oci-archive"
+        elif (path / "index.json").is_file() and (path / "oci-layout").is_file():
+            kind, transport = "an OCI layout", "oci"
+        else:
+            return
+    except (OSError, ValueError):  # a name no file system holds: a reference, then
+        return
+    message = f"{text!r} is {kind} here, not a registry reference: write {transport}:{text}"
+    raise InvalidReference(message)
 
 
 def _layout(rest: str, *, archive: bool, text: str) -> LayoutLocation:

@@ -67,6 +67,29 @@ def test_camel_case_keys_get_the_kebab_case_hint(key: str, meant: str) -> None:
     )
 
 
+
+@pytest.mark.parametrize(("key", "meant"), [("fromat", "format"), ("plattforms", "platforms"),
+    ("base-imge", "base-image"), ("tag", "tags"), ("port", "ports"), ("envs", "env"),
+    ("dependancies", "dependencies"), ("hidden-import", "hidden-imports"),
+    ("repo", "repository"), ("registry", "repository"), ("cmd", "args"),
+    ("entrypoint", "script"), ("expose", "ports")])
+def test_misspelt_and_other_tools_keys_get_a_hint(key: str, meant: str) -> None:
+    """A transposed letter, a missing `s`, Docker's and ko's words: each named the
+    documentation only ("see docs/configuration.md"), though the key is one edit away."""
+    with pytest.raises(ConfigError) as info:
+        load({key: "x"})
+    assert str(info.value) == (
+        f"Field `{PREFIX}.{key}` is not a hatch-krust option; did you mean `{meant}`?"
+    )
+
+
+def test_a_key_like_nothing_still_points_at_the_documentation() -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"colour": "x"})
+    assert str(info.value) == (
+        f"Field `{PREFIX}.colour` is not a hatch-krust option; see docs/configuration.md"
+    )
+
 # -- annotations ---------------------------------------------------------------------------
 
 
@@ -211,3 +234,23 @@ def test_every_document_a_build_writes_is_known_to_the_stale_check() -> None:
     suffixes = set(re.findall(r'f"\{stem\}(\.[a-z.]+)"', source.read_text()))
     assert suffixes, "attest/__init__.py names no documents: the pattern here is stale"
     assert suffixes <= set(DOCUMENT_SUFFIXES)
+
+
+@pytest.mark.parametrize(("value", "meant"), [("bundeld", "bundled"), ("Bundled", "bundled"),
+    ("bundle", "bundled"), ("bases", "base"), ("BASE", "base")])
+def test_a_misspelt_python_keyword_is_named_not_looked_up_on_path(value: str, meant: str) -> None:
+    """It was taken for a command: "The Python interpreter `bundeld` to build with was not
+    found … Give a path to a Python 3.9+ executable", after the wheel was built."""
+    with pytest.raises(ConfigError) as info:
+        load({"python": value})
+    assert str(info.value) == (
+        f"Field `{PREFIX}.python` is {value!r}, which is neither an interpreter nor a keyword; "
+        f'did you mean "{meant}"?'
+    )
+    with pytest.raises(ConfigError, match=r"^Environment variable `KRUST_PYTHON` is "):
+        load({}, {"KRUST_PYTHON": value})
+
+
+@pytest.mark.parametrize("value", ["base", "bundled", "python3.12", "/usr/bin/python3", "pypy3"])
+def test_interpreters_and_keywords_pass(value: str) -> None:
+    assert load({"python": value}).python == value

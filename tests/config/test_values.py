@@ -69,6 +69,31 @@ def test_wrong_types(table: dict[str, object], message: str) -> None:
     assert isinstance(info.value, ValueError)  # hatch-style config errors stay catchable
 
 
+
+@pytest.mark.parametrize(
+    ("table", "written"),
+    [
+        ({"args": "serve --port 8080"}, '["serve", "--port", "8080"]'),
+        ({"pyinstaller-args": "--collect-all 'my pkg'"}, '["--collect-all", "my pkg"]'),
+        ({"tags": "latest, {version}"}, '["latest", "{version}"]'),
+        ({"platforms": "linux/amd64,linux/arm64"}, '["linux/amd64", "linux/arm64"]'),
+        ({"args": "it's"}, '["it\'s"]'),  # not a shell line: given as one item
+    ],
+)
+def test_a_string_for_an_array_is_answered_with_the_array_it_stands_for(
+    table: dict[str, object], written: str
+) -> None:
+    """The hint wrapped the whole string in one item: `args = "serve --port 8080"` was told
+    to write ["serve --port 8080"], one argument with two spaces in it. The string is split
+    as the option's environment variable is (a shell line for the argument lists, commas
+    for the others)."""
+    with pytest.raises(ConfigError) as info:
+        load(table)
+    key = next(iter(table))
+    assert str(info.value) == (
+        f"Field `{PREFIX}.{key}` must be an array of strings, not a string: write {written}"
+    )
+
 @pytest.mark.parametrize(
     ("table", "fragment"),
     [

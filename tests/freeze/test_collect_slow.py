@@ -76,3 +76,65 @@ def test_collect_imports_fails_the_check_naming_the_module(tmp_path: Path) -> No
     message = str(caught.value)
     assert "`krust_byname.plugins.publish`" in message, message
     assert 'collect = "all"' in message and "import-check = false" in message, message
+
+
+# rapidfuzz 3.11.0's shape: its `pyinstaller40` entry points name a `__pyinstaller`
+# package holding its hook and a test for PyInstaller's test suite that imports
+# `PyInstaller.__main__`, which the freeze environment has and the program must not.
+HOOKED = {
+    "krust_hooked/__init__.py": "VALUE = 'hooked'\n",
+    "krust_hooked/__pyinstaller/__init__.py": (
+        "import os\n\ndef get_hook_dirs():\n    return [os.path.dirname(__file__)]\n\n"
+        "def get_PyInstaller_tests():\n    return [os.path.dirname(__file__)]\n"
+    ),
+    "krust_hooked/__pyinstaller/hook-krust_hooked.py": "hiddenimports = []\n",
+    "krust_hooked/__pyinstaller/test_krust_hooked_packaging.py": (
+        "from PyInstaller import __main__ as pyi_main\n"
+    ),
+}
+HOOKED_CLI = """
+import importlib, json
+import krust_hooked
+
+def main():
+    found = {}
+    for name in ("PyInstaller", "krust_hooked.__pyinstaller"):
+        try:
+            importlib.import_module(name)
+            found[name] = True
+        except ImportError:
+            found[name] = False
+    print(json.dumps({"value": krust_hooked.VALUE, **found}))
+"""
+
+
+@pytest.mark.runtime
+def test_a_dependencys_pyinstaller_hooks_and_their_tests_stay_out(tmp_path: Path) -> None:
+    """They were collected as modules: the hook package's test pulled PyInstaller's
+    `__init__`, `compat` and `exceptions` into the program (unlisted in the SBOM, since
+    PyInstaller is the freezer's), and the import check then failed the build on
+    `ImportError: cannot import name '__main__' from 'PyInstaller'`."""
+    library = make_wheel(
+        tmp_path,
+        "krust-hooked",
+        [],
+        HOOKED,
+        "[project.entry-points.pyinstaller40]\n"
+        'hook-dirs = "krust_hooked.__pyinstaller:get_hook_dirs"\n'
+        'tests = "krust_hooked.__pyinstaller:get_PyInstaller_tests"\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["krust_hooked"]\n',
+    )
+    wheel = make_wheel(
+        tmp_path,
+        "krust-freeze-demo",
+        [f"krust-hooked @ {library.as_uri()}"],
+        {"krust_demo/__init__.py": "", "krust_demo/cli.py": HOOKED_CLI},
+        "[tool.hatch.metadata]\nallow-direct-references = true\n"
+        '[tool.hatch.build.targets.wheel]\npackages = ["krust_demo"]\n',
+    )
+    frozen = do_freeze(wheel, PYENV_PYTHON, tmp_path / "work")
+    assert any("Import check:" in line for line in frozen.log), frozen.log
+    done = run_in_chroot(frozen.result.executable, [], tmp_path)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found == {"value": "hooked", "PyInstaller": False, "krust_hooked.__pyinstaller": False}

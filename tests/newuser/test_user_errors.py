@@ -39,6 +39,14 @@ CASES = {
         "`KRUST_CA_CERTIFICATES` names '/nonexistent.pem', which is not a file",
     ),
     "no-python2": ({"KRUST_PYTHON": "/nonexistent/python2"}, "", "`/nonexistent/python2`"),
+    # was pulled as docker.io/library/scrach: a DNS or 401 error from Docker Hub
+    "scratch-typo": (
+        {},
+        'base-image = "scrach"',
+        "Field `tool.hatch.build.targets.krust.base-image` is 'scrach', which would be pulled "
+        "as docker.io/library/scrach; did you mean `scratch`?",
+    ),
+    "scratch-typo-env": ({"KRUST_BASE_IMAGE": "Scratch"}, "", "did you mean `scratch`?"),
 }
 
 
