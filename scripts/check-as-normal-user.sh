@@ -6,7 +6,8 @@
 # helper that leaves a mark when it is asked, and the check fails if it was.
 #
 # Run as root from anywhere: `bash scripts/check-as-normal-user.sh [PYTEST ARGS...]` (the
-# arguments replace the default `tests`; `-m "not infra"` always applies)
+# arguments replace the default `tests`; `-m "not infra"` always applies, and the tests are
+# spread over the machine's CPUs with pytest-xdist: the pure tests are hermetic)
 # (tests/meta/test_as_a_normal_user.py runs it in the infra suite). It creates a user
 # (krust-normal, unless it exists), a temporary home, and /run/containers/<uid>; all of it is
 # removed again on exit, and a /run/containers that existed before gets its mode back.
@@ -119,7 +120,7 @@ fi
 
 cd "$run_in"
 status=0
-as_user "$py" -m pytest -p no:cacheprovider -m "not infra" -q "${@:-tests}" || status=$?
+as_user "$py" -m pytest -p no:cacheprovider -n auto -m "not infra" -q "${@:-tests}" || status=$?
 if [ -s "$marks/asked" ]; then
   echo "FAILED: a test asked the user's own credential helper for: $(sort -u "$marks/asked" | tr '\n' ' ')" >&2
   exit 1

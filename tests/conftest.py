@@ -85,6 +85,15 @@ def hermetic(
 
 
 @pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's one KRUST_CACHE_DIR for real builds (tests/e2e, newuser, attest): an
+    executable frozen by one test serves every later build of the same inputs. Defined
+    here, not re-exported by each directory's conftest: a re-exported fixture is a fixture
+    of its own, with a cache of its own."""
+    return tmp_path_factory.mktemp("krust-cache")
+
+
+@pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
     """The suite's one anonymous Debian docker-registry on loopback, shared by the session
     (each test module pushes to repositories of its own)."""

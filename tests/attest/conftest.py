@@ -11,12 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import build_env, cache_dir, hatchling_build, write_project
+from tests.e2e.conftest import build_env, hatchling_build, write_project
 from tests.infra.images import BASE_TAG, make_umoci_base
 from tests.infra.registry import RegistryServer
 from tests.infra.tools import require_tool
-
-__all__ = ["cache_dir"]  # the e2e session fixture, shared with these tests
 
 APP = """
 import yaml

@@ -3,7 +3,9 @@ on no package index: every file it shows is written and every `$ ` command of "Y
 project in five minutes" is run, in order, with the output it shows checked. Only what
 needs GitHub or this machine is put in: the clone's URL (-> a git repository of this
 checkout's current files), the clone's path in `file:///home/me/hatch-krust`, the
-registry (`ghcr.io/acme` -> a local one) and the architecture in file names."""
+registry (`ghcr.io/acme` -> a local one), the architecture in file names, and the MIT
+licence text `hatch new` fetches from GitHub (-> in Hatch's cache, where it looks first;
+offline, Hatch retried the download for a minute and wrote an empty LICENSE.txt)."""
 
 from __future__ import annotations
 
@@ -63,6 +65,26 @@ def page_steps(text: str) -> list[Command | File]:
 
 CLONE_URL = "https://github.com/hatch-krust/hatch-krust"
 CLONE_PATH = "/home/me/hatch-krust"
+# The SPDX text Hatch downloads for its default licence; `hatch new` fills in the year and name.
+MIT_LICENSE = """MIT License
+
+Copyright (c) <year> <copyright holders>
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software
+and associated documentation files (the "Software"), to deal in the Software without
+restriction, including without limitation the rights to use, copy, modify, merge, publish,
+distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the
+Software is furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or
+substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING
+BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
+DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+"""
 
 
 def test_the_page_has_the_steps_a_user_follows() -> None:
@@ -98,6 +120,9 @@ def clone_source(plugin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def _user_env(tmp_path: Path, cache_dir: Path) -> dict[str, str]:
     """A user's environment: hatch on PATH, and no index that knows hatch-krust."""
     (tmp_path / "hatch.toml").write_text("")
+    licenses = tmp_path / "hatch-cache" / "licenses"  # what `hatch new` would download
+    licenses.mkdir(parents=True)
+    (licenses / "MIT.txt").write_text(MIT_LICENSE)
     env = build_env(cache_dir)
     env = {k: v for k, v in env.items() if not k.startswith(("PIP_FIND_LINKS", "UV_FIND_LINKS"))}
     env.update(

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "check-as-normal-user.sh"
 
 
-@pytest.mark.infra  # root: creates a user and /run/containers; runs the pure suite (~3 min)
+@pytest.mark.infra  # root: creates a user and /run/containers; runs the pure suite (~1-2 min)
 def test_the_pure_tests_pass_as_a_normal_user_on_a_podman_machine() -> None:
     for tool in ("useradd", "userdel", "runuser"):
         require_tool(tool)

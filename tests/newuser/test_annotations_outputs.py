@@ -10,25 +10,22 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.conftest import build_env, hatchling_build, write_project
+from tests.e2e.conftest import build_env, hatchling_build
 from tests.infra.registry import start_registry
+from tests.newuser.conftest import PROBE_STEM, probe_app
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 pytestmark = [pytest.mark.slow, pytest.mark.registry]
 
-STEM = "annotated-0.4.0"
+STEM = PROBE_STEM
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_project(
+    return probe_app(
         tmp_path_factory.mktemp("annotated"),
-        name="annotated",
-        version="0.4.0",
-        scripts={"annotated": "annotated:main"},
-        files={"annotated/__init__.py": "def main():\n    print('annotated')\n"},
         krust='format = "static"\nbase-image = "scratch"\n'
         'annotations = { "com.example.team" = "web", '
         '"org.opencontainers.image.title" = "The Annotated" }\n',
@@ -64,8 +61,8 @@ def test_annotations_are_on_the_pushed_index_and_manifest(
     for document in (index, manifest):
         annotations = document["annotations"]
         assert annotations["com.example.ci"] == "run-7"  # type: ignore[index]
-        assert annotations["org.opencontainers.image.title"] == "annotated"  # type: ignore[index]
-        assert annotations["org.opencontainers.image.version"] == "0.4.0"  # type: ignore[index]
+        assert annotations["org.opencontainers.image.title"] == "probe-app"  # type: ignore[index]
+        assert annotations["org.opencontainers.image.version"] == "0.3.0"  # type: ignore[index]
         assert "com.example.team" not in annotations  # type: ignore[operator]
 
     table = hatchling_build(project, "krust", build_env(cache_dir))

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.e2e.conftest import build_env, hatchling_build, write_project
+from tests.e2e.conftest import build_env, hatchling_build
 from tests.infra.registry import start_registry
+from tests.newuser.conftest import PROBE_STEM, probe_app
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,12 +28,8 @@ def catalog(host: str) -> list[str]:
 
 
 def test_the_hook_pushes_only_when_asked(tmp_path: Path, cache_dir: Path) -> None:
-    project = write_project(
+    project = probe_app(
         tmp_path / "p",
-        name="hook-push",
-        version="0.3.0",
-        scripts={"hook-push": "hook_push:main"},
-        files={"hook_push/__init__.py": "def main():\n    print('hook push')\n"},
         krust='format = "static"\nbase-image = "scratch"\n',
         extra="[tool.hatch.build.targets.wheel.hooks.krust]\n",
     )
@@ -43,21 +40,21 @@ def test_the_hook_pushes_only_when_asked(tmp_path: Path, cache_dir: Path) -> Non
         assert quiet.returncode == 0, quiet.stderr
         assert catalog(registry.host) == []  # nothing pushed, not even a blob's repository
         assert "the wheel hook pushes only with `push = true`" in quiet.stderr
-        log = (out / "hook-push-0.3.0.hook.log").read_text()
+        log = (out / f"{PROBE_STEM}.hook.log").read_text()
         assert "built sha256:" in log
         assert "not pushed: a repository is known (Environment variable `KRUST_REPO`)" in log
-        record = json.loads((out / "hook-push-0.3.0.build.json").read_text())
+        record = json.loads((out / f"{PROBE_STEM}.build.json").read_text())
         assert record["reference"] is None
         assert record["hook"]["pushed"] is False
-        assert record["hook"]["log"] == "hook-push-0.3.0.hook.log"
-        assert not (out / "hook-push-0.3.0.ref").exists()
+        assert record["hook"]["log"] == f"{PROBE_STEM}.hook.log"
+        assert not (out / f"{PROBE_STEM}.ref").exists()
 
         asked = hatchling_build(project, "wheel", {**env, "KRUST_PUSH": "1"})
         assert asked.returncode == 0, asked.stderr
-        assert catalog(registry.host) == ["team/hook-push"]
-        reference = (out / "hook-push-0.3.0.ref").read_text().strip()
-        assert reference.startswith(f"{registry.host}/team/hook-push@sha256:")
-        assert f"pushed {reference}" in (out / "hook-push-0.3.0.hook.log").read_text()
-        record = json.loads((out / "hook-push-0.3.0.build.json").read_text())
+        assert catalog(registry.host) == ["team/probe-app"]
+        reference = (out / f"{PROBE_STEM}.ref").read_text().strip()
+        assert reference.startswith(f"{registry.host}/team/probe-app@sha256:")
+        assert f"pushed {reference}" in (out / f"{PROBE_STEM}.hook.log").read_text()
+        record = json.loads((out / f"{PROBE_STEM}.build.json").read_text())
         assert record["hook"]["pushed"] is True
         assert record["reference"] == reference

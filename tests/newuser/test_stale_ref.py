@@ -10,24 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import build_env, hatchling_build, write_project
+from tests.e2e.conftest import build_env, hatchling_build
 from tests.infra.registry import start_registry
+from tests.newuser.conftest import PROBE_STEM, probe_app
 
 
 @pytest.mark.slow
 def test_a_later_build_without_a_push_leaves_no_stale_ref(
     tmp_path: Path, cache_dir: Path
 ) -> None:
-    project = write_project(
-        tmp_path,
-        name="refapp",
-        scripts={"refapp": "refapp:main"},
-        files={"refapp/__init__.py": "def main():\n    print('ref')\n"},
-        krust='format = "static"\nbase-image = "scratch"',
-    )
+    project = probe_app(tmp_path, krust='format = "static"\nbase-image = "scratch"')
     out = project / "dist" / "krust"
-    ref = out / "refapp-0.1.0.ref"
-    record = out / "refapp-0.1.0.build.json"
+    ref = out / f"{PROBE_STEM}.ref"
+    record = out / f"{PROBE_STEM}.build.json"
     with (
         start_registry(tmp_path / "anonymous", "anonymous") as open_registry,
         start_registry(tmp_path / "basic", "basic") as closed_registry,
