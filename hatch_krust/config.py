@@ -38,6 +38,7 @@ __all__ = [
     "hatchling_target_keys",
     "load_config",
     "option_fields",
+    "unknown_variables",
     "user_config_path",
 ]
 
@@ -362,6 +363,33 @@ OPTIONS: tuple[Option, ...] = (
         '"dist/krust" under the project root',
     ),
 )
+
+
+# `KRUST_*` variables read besides the options' own: the whole repository name, the
+# machine's settings (docs/configuration.md, "Environment-only variables") and what a build
+# sets for its own child processes. `KRUST_TEST_*` belongs to hatch-krust's test suite.
+_OTHER_VARIABLES = frozenset({
+    REPOSITORY_ENV, "KRUST_CACHE_DIR", "KRUST_LOCAL_ENGINE", "KRUST_INNER_WHEEL",
+    "KRUST_CHECK", "KRUST_STATICX_REPORT", "KRUST_PYINSTALLER_ARGS_FILE",
+})  # fmt: skip
+
+
+def unknown_variables(env: Mapping[str, str]) -> list[str]:
+    """A warning for each `KRUST_*` variable that nothing reads: a misspelt one
+    (`KRUST_FROMAT=static`) would otherwise change nothing, without a word."""
+    known = {option.env for option in OPTIONS} | _OTHER_VARIABLES
+    warnings = []
+    for name in sorted(env):
+        if not name.startswith("KRUST_") or name in known or name.startswith("KRUST_TEST_"):
+            continue
+        # compared without the prefix every name shares
+        suffixes = {k.removeprefix("KRUST_"): k for k in known}
+        close = difflib.get_close_matches(name[6:], sorted(suffixes), n=1, cutoff=0.75)
+        hint = f"did you mean `{suffixes[close[0]]}`?" if close else "see docs/configuration.md"
+        warnings.append(
+            f"environment variable `{name}` is not a hatch-krust setting and is ignored: {hint}"
+        )
+    return warnings
 
 
 def user_config_path(env: Mapping[str, str]) -> Path:

@@ -17,7 +17,7 @@ from hatchling.builders.config import BuilderConfig
 from hatchling.builders.plugin.interface import BuilderInterface
 from hatchling.plugin.manager import PluginManager
 
-from hatch_krust.config import KrustConfig, load_config
+from hatch_krust.config import KrustConfig, load_config, unknown_variables
 from hatch_krust.errors import KrustError, failure
 from hatch_krust.flow import ImageOutcome, build_and_publish, build_binary
 from hatch_krust.plugin.digests import built_line
@@ -91,6 +91,8 @@ class KrustBuilder(BuilderInterface[KrustBuilderConfig, PluginManager]):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _build_inputs(self, directory: str) -> BuildInputs:
+        for warning in unknown_variables(self.config.krust.environ):
+            self.app.display_warning(f"Warning: {warning}")
         return build_inputs(
             self.root,
             self.metadata,

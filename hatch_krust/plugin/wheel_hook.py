@@ -25,7 +25,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from hatch_krust.atomic import write_atomically
 from hatch_krust.building.image import repository_name
 from hatch_krust.building.outputs import write_record
-from hatch_krust.config import load_config
+from hatch_krust.config import load_config, unknown_variables
 from hatch_krust.errors import KrustError, failure
 from hatch_krust.flow import build_and_publish
 from hatch_krust.formats.executable import is_inner_wheel_build
@@ -82,6 +82,8 @@ class KrustBuildHook(BuildHookInterface[BuilderConfig]):
             target = self.metadata.hatch.build_targets.get("krust") or {}
             config, push_note = hook_push(hook_config(self.config, target, env))
             out_dir = self._out_dir(config)
+            for warning in unknown_variables(env):
+                self.app.display_warning(f"krust: {warning}")
             if config.repository is not None and config.push is False:
                 self.app.display_info(f"krust: {push_note}")
             inputs = build_inputs(

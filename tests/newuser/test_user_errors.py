@@ -85,3 +85,24 @@ def test_bad_input_is_one_clear_message(case: str, tmp_path: Path, cache_dir: Pa
     assert "{name}" not in result.stderr
     assert "Traceback" not in result.stderr
     assert not (project / "dist" / "krust").exists()
+
+
+def test_a_misspelt_variable_is_named_not_ignored(tmp_path: Path, cache_dir: Path) -> None:
+    """`KRUST_FROMAT=layered` changed nothing, without a word; the build then failed on the
+    static format's platform check, which the user meant to leave."""
+    project = write_project(
+        tmp_path,
+        name="oops",
+        scripts={"oops": "oops:main"},
+        files={"oops/__init__.py": "def main():\n    print('oops')\n"},
+        krust=STATIC,
+    )
+    env = build_env(cache_dir, KRUST_FROMAT="layered", KRUST_PLATFORMS="linux/arm64")
+    result = hatchling_build(project, "krust", env)
+    assert result.returncode == 1, result.stderr
+    warning = (
+        "Warning: environment variable `KRUST_FROMAT` is not a hatch-krust setting and is "
+        "ignored: did you mean `KRUST_FORMAT`?"
+    )
+    assert warning in result.stderr
+    assert result.stderr.index(warning) < result.stderr.index("PyInstaller does not cross-build")
