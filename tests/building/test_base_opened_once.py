@@ -32,6 +32,7 @@ from hatch_krust.config import load_config
 from hatch_krust.inputs import BuildInputs
 from hatch_krust.oci.layout import Layout
 from tests.e2e.conftest import write_project
+from tests.heard import Heard
 from tests.infra.pythonbases import BASE_TAG, python_base_layout
 from tests.infra.registry import RegistryServer
 
@@ -40,23 +41,6 @@ pytestmark = pytest.mark.infra
 CACHE = Path(os.environ.get("KRUST_TEST_CACHE", "/var/tmp/hatch-krust-tests")) / "pythonbases"
 REPOSITORY = "base-opened-once/python"
 PLATFORMS = ["linux/amd64", "linux/arm64"]
-
-
-class Heard:
-    """A reporter that keeps what it is told."""
-
-    verbosity = 0
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def _say(self, message: str = "", **kwargs: Any) -> None:
-        self.lines.append(message)
-
-    display_info = display_waiting = display_success = _say
-
-    def display_debug(self, message: str = "", level: int = 1, **kwargs: Any) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")

@@ -23,23 +23,9 @@ from hatch_krust.inputs import BuildInputs
 from hatch_krust.oci.platform import Platform
 from hatch_krust.publish import Destination, Published
 from hatch_krust.publish.registry import RegistryDestination
+from tests.heard import Heard
 
 REFERENCE = "reg.example/team/app@sha256:" + "ab" * 32
-
-
-class Quiet:
-    verbosity = 0
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def _say(self, message: str = "", **kwargs: Any) -> None:
-        self.lines.append(message)
-
-    display_info = display_waiting = display_success = _say
-
-    def display_debug(self, message: str = "", level: int = 1, **kwargs: Any) -> None:
-        pass
 
 
 @dataclass
@@ -94,7 +80,7 @@ def test_a_published_build_installs_everything_and_records_the_reference(
 ) -> None:
     fake = FakeDestination()
     inputs = inputs_for(tmp_path, repository="reg.example/team/app")
-    outcome = build_and_publish(inputs, ProjectFacts(), Quiet(), choose=lambda *_: fake)
+    outcome = build_and_publish(inputs, ProjectFacts(), Heard(), choose=lambda *_: fake)
     (built,) = fake.received
     assert built.record["reference"] is None  # the build step publishes nothing
     assert built.record["repository"] == "reg.example/team/app"
@@ -121,7 +107,7 @@ def test_a_local_build_removes_a_stale_ref(tmp_path: Path, no_freeze: None) -> N
     inputs = inputs_for(tmp_path)
     (inputs.out_dir).mkdir(parents=True)
     (inputs.out_dir / "app-1.0.ref").write_text("old\n")
-    outcome = build_and_publish(inputs, ProjectFacts(), Quiet())
+    outcome = build_and_publish(inputs, ProjectFacts(), Heard())
     assert outcome.reference is None
     assert not (inputs.out_dir / "app-1.0.ref").exists()
     assert json.loads(outcome.record_path.read_text())["reference"] is None
@@ -130,7 +116,7 @@ def test_a_local_build_removes_a_stale_ref(tmp_path: Path, no_freeze: None) -> N
 def test_a_static_image_build_says_how_to_run_it_on_a_read_only_root(
     tmp_path: Path, no_freeze: None
 ) -> None:
-    reporter = Quiet()
+    reporter = Heard()
     build_and_publish(inputs_for(tmp_path), ProjectFacts(), reporter)
     hints = [line for line in reporter.lines if "--tmpfs /tmp:exec" in line]
     assert len(hints) == 1, reporter.lines
@@ -146,7 +132,7 @@ def test_switching_to_a_format_without_an_executable_removes_the_old_one(
     import hatch_krust.flow as flow
 
     inputs = inputs_for(tmp_path)
-    build_and_publish(inputs, ProjectFacts(), Quiet())
+    build_and_publish(inputs, ProjectFacts(), Heard())
     assert (inputs.out_dir / "app-1.0-linux-amd64").is_file()
     kept = inputs.out_dir / "app-1.0-linux-arm64"  # not this build's: e.g. copied in by hand
     kept.write_text("x")
@@ -156,7 +142,7 @@ def test_switching_to_a_format_without_an_executable_removes_the_old_one(
         return replace(real(*args), installs=(), format="layered")
 
     monkeypatch.setattr(flow, "build_image", layered)
-    outcome = build_and_publish(inputs, ProjectFacts(), Quiet())
+    outcome = build_and_publish(inputs, ProjectFacts(), Heard())
     assert outcome.files == ()
     assert sorted(p.name for p in inputs.out_dir.iterdir()) == [
         "app-1.0-linux-arm64",
@@ -175,7 +161,7 @@ def test_a_failed_publication_leaves_the_local_outputs_and_no_ref(
     (inputs.out_dir / "app-1.0.ref").write_text("from an earlier push\n")
     with pytest.raises(RegistryError, match="fake registry is down"):
         build_and_publish(
-            inputs, ProjectFacts(), Quiet(), choose=lambda *_: FakeDestination(fail=True)
+            inputs, ProjectFacts(), Heard(), choose=lambda *_: FakeDestination(fail=True)
         )
     assert (inputs.out_dir / "app-1.0.oci.tar").is_file()
     assert not (inputs.out_dir / "app-1.0.ref").exists()
@@ -223,7 +209,7 @@ def test_a_bad_base_image_or_ko_local_fails_before_any_build(
         config=config, epoch=0, out_dir=tmp_path / "dist" / "krust",
     )  # fmt: skip
     with pytest.raises(ConfigError) as info:
-        build_and_publish(inputs, ProjectFacts(), Quiet())
+        build_and_publish(inputs, ProjectFacts(), Heard())
     assert named in str(info.value)
     assert "\n" not in str(info.value)
     assert built == []

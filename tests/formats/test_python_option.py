@@ -11,6 +11,7 @@ from hatch_krust.errors import ConfigError
 from hatch_krust.formats.on_base import check_layered_platforms, python_mode
 from hatch_krust.formats.static import check_static_platforms
 from hatch_krust.oci.descriptor import Platform
+from tests.heard import Heard
 
 PREFIX = "tool.hatch.build.targets.krust"
 FOREIGN = "linux/arm64" if Platform.host().architecture != "arm64" else "linux/amd64"
@@ -72,23 +73,6 @@ def test_bundled_for_a_foreign_platform_is_refused_before_any_work() -> None:
 def test_a_bad_platform_is_still_refused_beside_all() -> None:
     with pytest.raises(ConfigError, match="invalid platform"):
         load({"format": "layered", "platforms": ["all", "linux/x86_64"]})
-
-
-class Heard:
-    """A reporter that keeps what it is told."""
-
-    verbosity = 0
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def display_info(self, message: str = "", **_: object) -> None:
-        self.lines.append(message)
-
-    display_waiting = display_success = display_info
-
-    def display_debug(self, message: str = "", level: int = 1, **_: object) -> None:
-        self.lines.append(message)
 
 
 def test_no_interpreter_of_the_target_minor_is_a_warning_naming_the_cost() -> None:
