@@ -292,7 +292,8 @@ def _merge_arguments(parser: argparse.ArgumentParser) -> None:
 def merge(args: argparse.Namespace) -> int:
     from hatch_krust.registry.api import merge as merge_images
 
-    _say(args, f"Merging {len(args.sources)} images into {args.destination}")
+    if len(args.sources) > 1:  # one is refused by `merge_images`, in a line of its own
+        _say(args, f"Merging {len(args.sources)} images into {args.destination}")
     print(merge_images(args.destination, args.sources, tags=args.tag, options=_options(args)))
     return 0
 

@@ -117,7 +117,9 @@ def test_merge_refuses_the_same_platform_twice(tmp_path: Path) -> None:
 def test_merge_needs_two_sources(tmp_path: Path) -> None:
     merged = cli("merge", f"oci-archive:{tmp_path / 'x.tar'}", f"oci-archive:{tmp_path / 'a.tar'}")
     assert merged.returncode == 1
-    assert "at least two sources" in merged.stderr
+    assert merged.stderr.strip().splitlines() == [
+        "hatch-krust: error: merge needs at least two sources (one per platform) to join"
+    ], merged.stderr  # one line: no "Merging 1 images" first
 
 
 def image_archive(tmp: Path, name: str, platform: Platform) -> tuple[Path, list[str]]:
