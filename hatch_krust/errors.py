@@ -6,7 +6,8 @@
     │   └── ToolFailed              a freezing tool exited non-zero (callers name the stage)
     ├── InvalidReference (ValueError)  a malformed image reference or digest
     ├── ImageError                  an image/layout that is malformed or lacks a platform
-    │   └── DescriptorError (ValueError)  a descriptor in an untrusted document is misshapen
+    │   ├── DescriptorError (ValueError)  a descriptor in an untrusted document is misshapen
+    │   └── PlatformMissing         an index has no image for the platform asked for
     ├── VerificationError           an image and its attached SBOM/provenance disagree
     ├── BuildFailed                 a project built by `resolve` failed (quotes its stderr)
     ├── EngineError                 no local container engine, or it could not load the image
@@ -40,6 +41,7 @@ __all__ = [
     "ImageError",
     "InvalidReference",
     "KrustError",
+    "PlatformMissing",
     "RegistryError",
     "ToolFailed",
     "TransportFailure",
@@ -109,6 +111,15 @@ class ImageError(KrustError):
 class DescriptorError(ImageError, ValueError):
     """A descriptor in an untrusted document has the wrong shape (also a ValueError, so
     parsers that wrap ValueErrors add their own context)."""
+
+
+class PlatformMissing(ImageError):
+    """An index has no image for the platform asked for; `offered` is what it has (as
+    `linux/arm64/v8`), for a caller that words its own message."""
+
+    def __init__(self, message: str, offered: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.offered = offered
 
 
 class VerificationError(KrustError):

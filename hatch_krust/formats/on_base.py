@@ -204,9 +204,7 @@ def _check_path_bundled(config: KrustConfig, path: str, tree: BaseTree) -> None:
 def _open_bases(config: KrustConfig, bases: BaseSource) -> list[tuple[Platform, BaseImage]] | None:
     """(platform, base) for each wanted platform; None for scratch. A platform the base
     lacks is one message naming `platforms` and what the base has."""
-    import re
-
-    from hatch_krust.errors import ImageError
+    from hatch_krust.errors import PlatformMissing
     from hatch_krust.oci.image import platforms_of
 
     offered = bases.offered(every="all" in config.platforms, first=check_layered_platforms(config))
@@ -217,11 +215,8 @@ def _open_bases(config: KrustConfig, bases: BaseSource) -> list[tuple[Platform, 
         try:
             base = bases.open(platform)  # a registry base: pulled for `platform`
             has = [p for p, _ in platforms_of(base.layout, base.descriptor)]
-        except ImageError as exc:  # the registry's index lacks `platform`
-            found = re.search(r"has no image for platform \S+ \(it has: ([^)]*)\)", str(exc))
-            if found is None:
-                raise
-            has = [Platform.parse(p) for p in found.group(1).split(", ")]
+        except PlatformMissing as exc:  # the registry's index lacks `platform`
+            has = [Platform.parse(p) for p in exc.offered]
         if not any(p.satisfies(platform) for p in has):
             message = (
                 f"{config.origin('platforms')} asks for {platform}, but the base image has no "

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from hatch_krust.errors import ImageError, RegistryError
+from hatch_krust.errors import ImageError, PlatformMissing, RegistryError
 from hatch_krust.oci.canonical import json_object
 from hatch_krust.oci.descriptor import Descriptor, Platform
 from hatch_krust.oci.mediatypes import (
@@ -226,6 +226,6 @@ def select_platform(index: Manifest, platform: Platform | str, where: str) -> De
     for entry in candidates:
         if entry.platform is not None and entry.platform.satisfies(wanted):
             return entry
-    offered = ", ".join(sorted({str(d.platform) for d in candidates})) or "none"
-    message = f"{where} has no image for platform {wanted} (it has: {offered})"
-    raise ImageError(message)
+    offered = tuple(sorted({str(d.platform) for d in candidates}))
+    message = f"{where} has no image for platform {wanted} (it has: {', '.join(offered) or 'none'})"
+    raise PlatformMissing(message, offered)

@@ -148,3 +148,19 @@ def test_a_missing_layout_base_is_named(tmp_path: Path, scheme: str, kind: str) 
         assert str(caught.value) == (
             f"The base image {spec!r} does not exist: no such {kind} {missing}"
         )
+
+
+def test_a_platform_an_index_lacks_is_an_error_that_lists_what_it_has(tmp_path: Path) -> None:
+    """The layered format words its own message from `offered` (it parsed this message's
+    text before)."""
+    from hatch_krust.errors import PlatformMissing
+
+    layout = Layout.create(tmp_path / "pulled")
+    index = an_index(layout, [Platform.parse("linux/arm64/v8"), Platform.parse("linux/amd64")])
+    with pytest.raises(PlatformMissing) as raised:
+        select_platform(index, "linux/s390x", "reg.example/python:3.11")
+    assert raised.value.offered == ("linux/amd64", "linux/arm64/v8")
+    assert str(raised.value) == (
+        "reg.example/python:3.11 has no image for platform linux/s390x "
+        "(it has: linux/amd64, linux/arm64/v8)"
+    )
