@@ -124,12 +124,12 @@ def test_the_binary_target_says_it_stays_static_only_when_a_format_was_asked_for
     """`layered` is the default: `krust:binary` says nothing unless a format was asked for."""
     import hatch_krust.formats.static as flow
     from hatch_krust.inputs import BuildInputs
-    from tests.flow.test_build_then_publish import Quiet
+    from tests.heard import Heard
 
     monkeypatch.setattr(
         flow, "build_executable", lambda inputs, reporter, out_dir: "static executable"
     )
-    reporter = Quiet()
+    reporter = Heard()
     inputs = BuildInputs(
         root=tmp_path, dist_name="app", version="1.0", scripts={"app": "app:main"},
         config=config({}, environ), epoch=0, out_dir=tmp_path,

@@ -13,14 +13,7 @@ from hatch_krust.building.bases import BaseOpener
 from hatch_krust.config import DEFAULT_BASE_IMAGE
 from hatch_krust.errors import RegistryError, TransportFailure
 from hatch_krust.oci.descriptor import Platform
-
-
-class Quiet:
-    def display_waiting(self, message: str) -> None:
-        pass
-
-    def display_info(self, message: str) -> None:
-        pass
+from tests.heard import Heard
 
 
 def unreachable(location: Any, *args: Any, **kwargs: Any) -> Any:
@@ -35,7 +28,7 @@ def test_an_unreachable_base(
 ) -> None:
     monkeypatch.setattr(hatch_krust.building.bases, "pull_base", unreachable)
     platform = Platform(os="linux", architecture="amd64")
-    bases = BaseOpener(spec, tmp_path, (), Quiet(), {})  # type: ignore[arg-type]
+    bases = BaseOpener(spec, tmp_path, (), Heard(), {})
     with pytest.raises(RegistryError) as caught:
         bases.opened(platform)
     message = str(caught.value)

@@ -16,7 +16,8 @@ from hatch_krust.flow import build_and_publish, destination_for, repository_temp
 from hatch_krust.oci.platform import Platform
 from hatch_krust.publish.engine import LocalEngineDestination, find_engine, is_local
 from hatch_krust.publish.registry import RegistryDestination
-from tests.flow.test_build_then_publish import Quiet, inputs_for
+from tests.flow.test_build_then_publish import inputs_for
+from tests.heard import Heard
 
 
 def bin_dir(tmp_path: Path, *names: str) -> Path:
@@ -79,7 +80,7 @@ def test_every_spelling_of_krust_local_loads_into_the_engine(
     environ = {"PATH": str(path), **env}
     config = load_config({"base-image": "scratch", **table}, env=environ, user_defaults={})
     inputs = inputs_for(tmp_path)
-    plan = plan_image(replace(inputs, config=config), Quiet(), repository_template(config))
+    plan = plan_image(replace(inputs, config=config), Heard(), repository_template(config))
     assert plan.repository == repository
     destination = destination_for(plan, config)
     assert isinstance(destination, LocalEngineDestination)
@@ -107,5 +108,5 @@ def test_no_engine_fails_before_anything_is_built(
     environ = {"PATH": str(bin_dir(tmp_path)), "KRUST_REPO": "krust.local"}
     config = load_config({"base-image": "scratch"}, env=environ, user_defaults={})
     with pytest.raises(EngineError, match="looked for docker and podman on PATH"):
-        build_and_publish(replace(inputs, config=config), ProjectFacts(), Quiet())
+        build_and_publish(replace(inputs, config=config), ProjectFacts(), Heard())
     assert not inputs.out_dir.exists()

@@ -25,7 +25,7 @@ from hatch_krust.errors import EngineError
 from hatch_krust.flow import build_and_publish
 from hatch_krust.formats.executable import BinaryResult
 from hatch_krust.inputs import BuildInputs
-from tests.flow.test_build_then_publish import Quiet
+from tests.heard import Heard
 from tests.infra.engines import DockerDaemon, Podman, engine_binary, start_docker
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def build(tmp_path: Path, environ: dict[str, str], **table: Any) -> Any:
         epoch=1700000000,
         out_dir=tmp_path / "dist" / "krust",
     )
-    reporter = Quiet()
+    reporter = Heard()
     return build_and_publish(inputs, ProjectFacts(), reporter), reporter.lines
 
 
