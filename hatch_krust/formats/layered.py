@@ -112,7 +112,9 @@ def _plan(
     python = sys.executable if config.python in ("base", "bundled") else config.python
     interpreter = probe_interpreter(python, inputs.env)  # before the wheel is built
     wheel = inputs.wheel or project_wheel(inputs, work / "wheel", reporter.display_waiting)
-    script, entry = choose_program(inputs.scripts, inputs.dist_name, config, wheel, static=False)
+    script, entry = choose_program(
+        inputs.scripts, inputs.dist_name, config, wheel, static=False, say=reporter.display_info
+    )
     _point, extras = chosen_extras(config.extras, config.origin("extras"), script, entry, wheel)
     reporter.display_waiting("Installing the project and its dependencies")
     requirement = wheel_requirement(wheel, inputs.dist_name, extras)

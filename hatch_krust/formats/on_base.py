@@ -270,7 +270,9 @@ def _package(
     _refuse_own_extension(wheel, targets, config.origin("platforms"))
     # a console script, or a native program (the project's wheel's, or a dependency's:
     # each platform's environment holds that platform's build of it)
-    script, entry = choose_program(inputs.scripts, inputs.dist_name, config, wheel, static=False)
+    script, entry = choose_program(
+        inputs.scripts, inputs.dist_name, config, wheel, static=False, say=reporter.display_info
+    )
     _point, extras = chosen_extras(config.extras, config.origin("extras"), script, entry, wheel)
     requirement = wheel_requirement(wheel, inputs.dist_name, extras)
     plans = _plans(inputs, reporter, work, targets, requirement)

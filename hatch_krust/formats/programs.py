@@ -22,7 +22,7 @@ from hatch_krust.errors import ConfigError
 from hatch_krust.inputs import resolve_script
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from pathlib import Path
 
     from hatch_krust.config import KrustConfig
@@ -53,10 +53,12 @@ def choose_program(
     wheel: Path,
     *,
     static: bool,
+    say: Callable[[str], object] | None = None,
 ) -> tuple[str, str]:
     """(name, entry point) to run; the entry point is "" for a native program, which only
     a layered image (`static` False) can run. There, a name that is neither a console
-    script nor a native program of the project's wheel is left to `installed_program`."""
+    script nor a native program of the project's wheel is left to `installed_program`,
+    after the install, and `say` tells the user so now: a typo is only refused then."""
     configured = config.script
     native = native_programs(wheel)
     listed = ", ".join(f"`{n}`" for n in native)
@@ -72,6 +74,12 @@ def choose_program(
             raise ConfigError(message)
         return configured, ""
     if configured is not None and configured not in scripts and not static:
+        if say is not None:
+            say(
+                f"{config.origin('script')} names `{configured}`, which is not one of the "
+                "project's console scripts nor a program of its wheel: looking for it among "
+                "the programs its dependencies install"
+            )
         return configured, ""  # a dependency's native program, or nothing: checked later
     if not scripts and native and configured is None:
         layered = ' with `format = "layered"`' if static else ""

@@ -68,8 +68,16 @@ def test_layered_leaves_another_name_to_the_installed_environment(tmp_path: Path
     """A dependency's native program (a project depending on ruff) is known only once the
     dependencies are installed: layered takes the name, static refuses it at once."""
     config = _config(script="ruff", format="layered")
-    chosen = choose_program({"t": "tool:main"}, "tool", config, _wheel(tmp_path), static=False)
+    said: list[str] = []
+    chosen = choose_program(
+        {"t": "tool:main"}, "tool", config, _wheel(tmp_path), static=False, say=said.append
+    )
     assert chosen == ("ruff", "")
+    assert said == [  # before the install: a typo is only refused after it
+        "Field `tool.hatch.build.targets.krust.script` names `ruff`, which is not one of the "
+        "project's console scripts nor a program of its wheel: looking for it among the "
+        "programs its dependencies install"
+    ]
     with pytest.raises(ConfigError, match=r"`ruff`, which is not in `\[project.scripts\]`"):
         choose_program({"t": "tool:main"}, "tool", config, _wheel(tmp_path), static=True)
 

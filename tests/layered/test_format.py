@@ -309,3 +309,6 @@ def test_a_dependencys_native_program_is_the_script_of_the_bundled_image(
     said = refused.stderr
     assert "names `rufff`, which is not in `[project.scripts]` nor a native program" in said
     assert "native programs: `ruff`." in refused.stderr, refused.stderr[-3000:]
+    # said before the install, which the refusal has to wait for
+    early = said.index("names `rufff`, which is not one of the project's console scripts")
+    assert early < said.index("Installing the project and its dependencies")
