@@ -118,9 +118,17 @@ def package_on_base(
 def _check_bundled(config: KrustConfig) -> None:
     """Auto mode on a base without Python: the bundled interpreter, host platform only."""
     host = Platform.host()
+    foreign = _first_foreign(config, host)
+    if foreign is not None:
+        raise _bundled_foreign(config, foreign, host)
+
+
+def _first_foreign(config: KrustConfig, host: Platform) -> str | None:
+    """The first of `platforms` this machine's interpreter cannot run, as messages name it."""
     for text in config.platforms:
         if text == "all" or not host.satisfies(Platform.parse(text)):
-            raise _bundled_foreign(config, "`all` platforms" if text == "all" else text, host)
+            return "`all` platforms" if text == "all" else text
+    return None
 
 
 def _targets(config: KrustConfig, bases: BaseSource) -> list[Target] | None:
@@ -185,11 +193,10 @@ def _check_path_bundled(config: KrustConfig, path: str, tree: BaseTree) -> None:
     from hatch_krust.layered.base_python import interpreters
 
     host = Platform.host()
-    foreign = [t for t in config.platforms if t == "all" or not host.satisfies(Platform.parse(t))]
-    if not foreign:
+    asked = _first_foreign(config, host)
+    if asked is None:
         return
     have = ", ".join(f"/{p}" for p in interpreters(tree)) or "none"
-    asked = "`all` platforms" if foreign[0] == "all" else foreign[0]
     message = (
         f"{config.origin('python')} names {path!r}, which the base image lacks (its Python: "
         f"{have}), so it names this machine's interpreter, copied into the image; that runs "

@@ -47,15 +47,24 @@ def main():
 USERS = {"ci": "s3cret-pass"}
 
 
-def probe_project(root: Path, krust: str = "") -> Path:
+def probe_app(root: Path, krust: str, extra: str = "") -> Path:
+    """The probe project with exactly this `krust` table. Its executable depends on none
+    of that table, so the session's cache (`cache_dir`) serves one freeze of it to every
+    test (here and in tests/newuser) that checks something other than the freeze."""
     return write_project(
         root,
         name="probe-app",
         version="0.3.0",
         scripts={"probe-app": "probe_app.app:main"},
         files={"probe_app/app.py": PROBE_APP},
-        krust='format = "static"\nbase-image = "scratch"\n' + krust,
+        krust=krust,
+        extra=extra,
     )
+
+
+def probe_project(root: Path, krust: str = "") -> Path:
+    """The probe project, static on scratch, with `krust` added."""
+    return probe_app(root, 'format = "static"\nbase-image = "scratch"\n' + krust)
 
 
 def skopeo(*args: str) -> subprocess.CompletedProcess[str]:
